@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages FTDR builds and runs with (needs root or sudo).
+# libopenblas0-pthread takes over libblas.so.3, which Debian's libtorch calls for every matmul;
+# without it that is the slow single-threaded reference BLAS.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build ccache pkg-config
+      libtorch-dev libopenblas0-pthread
+      libboost-dev libboost-program-options-dev libboost-filesystem-dev
+      libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
+      libgtest-dev libgmock-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all packages present"
+  exit 0
+fi
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,90 @@
+// ftdr/sdk/backend.hpp: the model backend runs the networks; it is the only code touching tensors.
+//
+// The engine drives one backend object per worker through the phases of a job:
+//   load(dir) once → per job: validate → [place components] → encode → denoise → decode.
+// Intermediate results cross the boundary as opaque Artifacts (artifact.hpp) that the backend can
+// save and load, which is how checkpoints and resume work. Calls come from one worker thread at a
+// time (the engine serialises them per backend object); memory_stats() may come from any thread.
+// Failures are thrown as Error with the right kind: out_of_memory for allocation failures,
+// device_error for other device faults, model_error for bad model files, invalid_request for
+// parameters the model cannot run (unknown sampler, size not a multiple of the VAE factor).
+//
+//   auto cond = backend.encode(params);
+//   auto latents = backend.denoise(params, *cond, nullptr, observer);
+//   auto images = backend.decode(params, *latents, nullptr);
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ftdr/sdk/artifact.hpp"
+#include "ftdr/sdk/plugin.hpp"
+#include "ftdr/sdk/tiling.hpp"
+#include "ftdr/sdk/types.hpp"
+
+namespace ftdr::sdk {
+
+struct ModelInfo {
+  std::string name;              // the model folder's name, for PNG metadata
+  std::string family;            // "sd1", "sd2"
+  std::string default_sampler;   // from scheduler_config.json: "pndm", "ddim", ...
+  std::string prediction_type;   // "epsilon" or "v_prediction"
+  int vae_scale_factor = 8;      // image pixels per latent pixel
+  int latent_channels = 4;
+  int default_size = 512;        // unet sample_size * vae_scale_factor
+};
+
+// Sent after every denoising step. The observer may throw Error (cancelled, timeout,
+// numerical_error) to stop the run; the backend lets it propagate unchanged.
+struct StepEvent {
+  int step = 0;            // steps done, 1..total
+  int total = 0;
+  double step_ms = 0;      // wall time of this step
+  bool finite = true;      // all latents finite (checked when health checks are on)
+  const Artifact* latents = nullptr;  // the state after this step; save it to checkpoint
+};
+
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void on_step(const StepEvent& event) = 0;
+};
+
+class FTDR_SDK_INTERFACE ModelBackend : public Plugin {
+ public:
+  // Required, once, before anything else: reads the diffusers folder, weights to the CPU.
+  virtual void load(const std::string& model_dir) = 0;
+  virtual ModelInfo info() const = 0;
+  // One line per fact for `ftdr` diagnostics: device, dtype, threads, BLAS library, versions.
+  virtual std::vector<std::string> diagnostics() const = 0;
+
+  // Placement. Components are named "text_encoder", "unet", "vae".
+  virtual std::vector<ComponentInfo> components() const = 0;
+  virtual void place(const std::string& component, Device where) = 0;
+  virtual Device device() const = 0;                 // where `place(..., Device::cuda)` puts things
+  virtual MemoryStats memory_stats() const = 0;
+  virtual void reset_peak_memory() = 0;
+  virtual void release_cached_memory() = 0;          // empty the CUDA cache / malloc_trim
+
+  // Estimated activation bytes (beyond weights) the phase needs at these parameters.
+  virtual std::uint64_t estimate_activation_bytes(Phase phase, const GenerationParams& params) const = 0;
+
+  // Throws Error(invalid_request) naming the field when the model cannot run these parameters.
+  virtual void validate(const GenerationParams& params) const = 0;
+
+  // Text → conditioning (prompt and negative prompt; independent of batch and first_image).
+  virtual ArtifactPtr encode(const GenerationParams& params) = 0;
+  // Conditioning → latents for images [first_image, first_image + batch). With `resume`, continues
+  // from that latents artifact (its steps_done() steps already applied) instead of fresh noise.
+  virtual ArtifactPtr denoise(const GenerationParams& params, const Artifact& conditioning,
+                              const Artifact* resume, StepObserver& observer) = 0;
+  // Latents → images. With a tile plan, decodes tile by tile and blends (tiling.hpp).
+  virtual std::vector<Image> decode(const GenerationParams& params, const Artifact& latents,
+                                    const TilePlan* tiles) = 0;
+
+  // Checkpoints: an artifact saved by this backend loads back bit-identical.
+  virtual void save_artifact(const Artifact& artifact, const std::string& path) const = 0;
+  virtual ArtifactPtr load_artifact(const std::string& path) const = 0;
+};
+
+}  // namespace ftdr::sdk

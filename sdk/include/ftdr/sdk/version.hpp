@@ -1,0 +1,16 @@
+// ftdr/sdk/version.hpp: the SDK's ABI version, the one number pair a plugin and the host compare.
+//
+// Rule (as in Triton's backend API):
+//   - adding an optional call or a field at the end of a struct bumps the MINOR;
+//   - removing or changing the behaviour or layout of anything bumps the MAJOR.
+// The host loads a plugin built with the same MAJOR and a MINOR no newer than its own; any other
+// plugin is refused with a message naming the file and both versions, and the host carries on.
+#pragma once
+
+#define FTDR_SDK_ABI_MAJOR 1
+#define FTDR_SDK_ABI_MINOR 0
+
+namespace ftdr::sdk {
+inline constexpr unsigned kAbiMajor = FTDR_SDK_ABI_MAJOR;
+inline constexpr unsigned kAbiMinor = FTDR_SDK_ABI_MINOR;
+}  // namespace ftdr::sdk
