@@ -1,0 +1,242 @@
+// Config: the host's sections of a TOML config file into HostConfig (see config.hpp).
+#include "ftdr/framework/config.hpp"
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+namespace ftdr::framework {
+namespace {
+
+using sdk::Error;
+using sdk::ErrorKind;
+using sdk::PluginKind;
+namespace fs = std::filesystem;
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
+  return out;
+}
+
+// Runs one section's parse, turning a thrown Error into a collected problem.
+void collect(std::vector<std::string>& problems, const std::function<void()>& parse) {
+  try {
+    parse();
+  } catch (const ConfigError& e) {
+    problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+  } catch (const Error& e) {
+    problems.emplace_back(e.what());
+  }
+}
+
+std::int64_t int_in(const TomlConfigView& v, const std::string& key, std::int64_t fallback,
+                    std::int64_t min, std::int64_t max) {
+  std::int64_t value = v.get_int(key, fallback);
+  if (value < min || value > max)
+    v.reject(key, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "] (got " +
+                      std::to_string(value) + ")");
+  return value;
+}
+
+double double_in(const TomlConfigView& v, const std::string& key, double fallback, double min, double max) {
+  double value = v.get_double(key, fallback);
+  if (!(value >= min && value <= max))
+    v.reject(key, "a number in [" + std::to_string(min) + ", " + std::to_string(max) + "] (got " +
+                      std::to_string(value) + ")");
+  return value;
+}
+
+fs::path resolve(const fs::path& base, const std::string& text) {
+  fs::path p(text);
+  return (p.is_absolute() ? p : base / p).lexically_normal();
+}
+
+bool valid_plugin_name(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
+}
+
+// A plugin-choosing section: `choice_key` names the plugin; [section.<plugin>] is the plugin's
+// table, checked after the plugin reads it. Any other sub-table is a mistake (a typo or a table for
+// a plugin that is not chosen), reported here.
+std::string parse_choice(const TomlConfigView& section, const std::string& choice_key,
+                         const std::string& fallback, std::vector<std::string>& problems) {
+  std::string name = section.get_string(choice_key, fallback);
+  if (!valid_plugin_name(name))
+    section.reject(choice_key, "a plugin name of a-z, 0-9, '_' or '-' (got '" + name + "')");
+  section.mark_known(name);
+  for (const auto& key : section.keys()) {
+    if (key == name || key == choice_key || !section.has(key)) continue;
+    auto sub = section.child(key);  // marks it read: reported here, not as unknown again
+    if (sub->exists())
+      problems.push_back(section.where(key) + ": table [" + sub->section() + "] is not used: [" +
+                         section.section() + "] " + choice_key + " is '" + name + "'");
+  }
+  return name;
+}
+
+void parse_runtime(const TomlConfigView& v, RuntimeConfig& r) {
+  r.workers = static_cast<int>(int_in(v, "workers", r.workers, 1, 64));
+  r.queue_capacity = static_cast<int>(int_in(v, "queue_capacity", r.queue_capacity, 1, 1000000));
+  std::string shutdown = v.get_string("shutdown", "drain");
+  if (shutdown == "drain") r.shutdown = ShutdownMode::drain;
+  else if (shutdown == "cancel") r.shutdown = ShutdownMode::cancel;
+  else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
+  r.state_dir = fs::absolute(v.get_string("state_dir", r.state_dir.string())).lexically_normal();
+  r.output_dir = fs::absolute(v.get_string("output_dir", r.output_dir.string())).lexically_normal();
+}
+
+void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::string>& problems) {
+  m.policy = parse_choice(v, "policy", m.policy, problems);
+  m.device_budget_mb = static_cast<std::uint64_t>(int_in(v, "device_budget_mb", 0, 0, std::int64_t{1} << 40));
+  m.warning_pct = double_in(v, "warning_pct", m.warning_pct, 1, 100);
+  m.critical_pct = double_in(v, "critical_pct", m.critical_pct, 1, 100);
+  if (m.critical_pct < m.warning_pct)
+    v.reject("critical_pct", "a value >= warning_pct (" + std::to_string(m.warning_pct) + ")");
+}
+
+void parse_faults(const TomlConfigView& v, FaultsConfig& f) {
+  f.enabled = v.get_bool("enabled", false);
+  std::string kind = v.get_string("kind", std::string(sdk::to_string(f.kind)));
+  if (!sdk::parse_error_kind(kind, f.kind))
+    v.reject("kind", "an error kind: out_of_memory, device_error, numerical_error, timeout, "
+                     "cancelled, invalid_request, model_error, plugin_error or internal (got \"" + kind + "\")");
+  std::string phase = v.get_string("phase", "diffusion");
+  if (phase == "initializing") f.phase = sdk::Phase::initializing;
+  else if (phase == "encoding") f.phase = sdk::Phase::encoding;
+  else if (phase == "diffusion") f.phase = sdk::Phase::diffusion;
+  else if (phase == "decoding") f.phase = sdk::Phase::decoding;
+  else v.reject("phase", "\"initializing\", \"encoding\", \"diffusion\" or \"decoding\" (got \"" + phase + "\")");
+  f.at_step = static_cast<int>(int_in(v, "at_step", f.at_step, 1, 100000));
+  f.attempts = static_cast<int>(int_in(v, "attempts", f.attempts, 1, 1000));
+}
+
+void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
+  g.negative_prompt = v.get_string("negative_prompt", g.negative_prompt);
+  g.steps = static_cast<int>(v.get_int("steps", g.steps));
+  g.cfg_scale = v.get_double("cfg", g.cfg_scale);
+  g.sampler = v.get_string("sampler", g.sampler);
+  g.width = static_cast<int>(v.get_int("width", g.width));
+  g.height = static_cast<int>(v.get_int("height", g.height));
+  std::int64_t seed = v.get_int("seed", 0);
+  if (seed < 0) v.reject("seed", "an integer >= 0 (got " + std::to_string(seed) + ")");
+  g.seed = static_cast<std::uint64_t>(seed);
+  g.batch = static_cast<int>(v.get_int("batch", g.batch));
+  g.eta = v.get_double("eta", g.eta);
+  g.clip_skip = static_cast<int>(v.get_int("clip_skip", g.clip_skip));
+  // The same rules as a request's; name the config key for each problem.
+  static const std::map<std::string, std::string> key_of{{"cfg_scale", "cfg"}};
+  std::vector<std::string> problems;
+  for (const auto& problem : request_problems(g)) {
+    std::string field = problem.substr(0, problem.find(':'));
+    std::string key = key_of.count(field) ? key_of.at(field) : field;
+    problems.push_back(v.position(key) + ": key '" + v.section() + "." + key + "'" +
+                       problem.substr(problem.find(':')));
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : Error(ErrorKind::invalid_request, join_lines(problems)), problems_(std::move(problems)) {}
+
+std::string plugin_section(PluginKind kind) {
+  return kind == PluginKind::memory_policy ? "memory" : std::string(sdk::to_string(kind));
+}
+
+const std::string& HostConfig::plugin_name(PluginKind kind) const {
+  switch (kind) {
+    case PluginKind::backend: return backend;
+    case PluginKind::memory_policy: return memory.policy;
+    case PluginKind::scheduler: return scheduler;
+    case PluginKind::recovery: return recovery;
+    case PluginKind::tiling: return tiling;
+  }
+  return backend;
+}
+
+std::vector<std::string> request_problems(const sdk::GenerationRequest& r) {
+  std::vector<std::string> out;
+  auto size_ok = [](int v) { return v >= 8 && v <= 8192 && v % 8 == 0; };
+  if (!size_ok(r.width))
+    out.push_back("width: expected a multiple of 8 in [8, 8192] (got " + std::to_string(r.width) + ")");
+  if (!size_ok(r.height))
+    out.push_back("height: expected a multiple of 8 in [8, 8192] (got " + std::to_string(r.height) + ")");
+  if (r.steps < 1 || r.steps > 1000)
+    out.push_back("steps: expected an integer in [1, 1000] (got " + std::to_string(r.steps) + ")");
+  if (!std::isfinite(r.cfg_scale) || r.cfg_scale < 0 || r.cfg_scale > 100)
+    out.push_back("cfg_scale: expected a number in [0, 100] (got " + std::to_string(r.cfg_scale) + ")");
+  if (r.batch < 1 || r.batch > 64)
+    out.push_back("batch: expected an integer in [1, 64] (got " + std::to_string(r.batch) + ")");
+  static const std::vector<std::string> samplers{"default", "pndm", "ddim", "euler", "euler_a",
+                                                 "dpmpp_2m", "dpmpp_2m_karras", "lms"};
+  bool known = false;
+  for (const auto& s : samplers) known = known || s == r.sampler;
+  if (!known)
+    out.push_back("sampler: expected one of default, pndm, ddim, euler, euler_a, dpmpp_2m, "
+                  "dpmpp_2m_karras, lms (got \"" + r.sampler + "\")");
+  if (!(r.eta >= 0 && r.eta <= 1))
+    out.push_back("eta: expected a number in [0, 1] (got " + std::to_string(r.eta) + ")");
+  if (r.clip_skip < 0 || r.clip_skip > 12)
+    out.push_back("clip_skip: expected an integer in [0, 12] (got " + std::to_string(r.clip_skip) + ")");
+  return out;
+}
+
+Config Config::load(const fs::path& file) {
+  return from_document(ConfigDocument::parse_file(fs::absolute(file).lexically_normal()));
+}
+
+Config Config::parse(const std::string& text, const fs::path& file) {
+  return from_document(ConfigDocument::parse_string(text, fs::absolute(file).lexically_normal()));
+}
+
+Config Config::defaults() { return parse("", fs::current_path() / "(defaults)"); }
+
+Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
+  Config cfg;
+  cfg.doc_ = std::move(doc);
+  HostConfig& h = cfg.host_;
+  h.file = cfg.doc_->file();
+  const fs::path base = h.file.parent_path();
+  auto root = cfg.doc_->view("");
+  std::vector<std::string> problems;
+  collect(problems, [&] { parse_runtime(*root->child("runtime"), h.runtime); });
+  collect(problems, [&] {
+    for (const auto& dir : root->child("plugins")->get_string_list("search_path"))
+      h.plugin_search_path.push_back(resolve(base, dir));
+  });
+  collect(problems, [&] {
+    auto model = root->child("model");
+    std::string path = model->get_string("path", "");
+    if (!path.empty()) h.model_path = resolve(base, path);
+  });
+  collect(problems, [&] { h.backend = parse_choice(*root->child("backend"), "plugin", h.backend, problems); });
+  collect(problems, [&] { h.scheduler = parse_choice(*root->child("scheduler"), "plugin", h.scheduler, problems); });
+  collect(problems, [&] { parse_memory(*root->child("memory"), h.memory, problems); });
+  collect(problems, [&] { h.recovery = parse_choice(*root->child("recovery"), "plugin", h.recovery, problems); });
+  collect(problems, [&] { h.tiling = parse_choice(*root->child("tiling"), "plugin", h.tiling, problems); });
+  collect(problems, [&] {
+    h.checkpoint.every_steps = static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
+  });
+  collect(problems, [&] { parse_faults(*root->child("faults"), h.faults); });
+  collect(problems, [&] { parse_generate(*root->child("generate"), h.generate); });
+  h.generate.output_dir = h.runtime.output_dir.string();
+  collect(problems, [&] {
+    auto unknown = root->unknown_keys();
+    problems.insert(problems.end(), unknown.begin(), unknown.end());
+  });
+  if (!problems.empty()) throw ConfigError(problems);
+  for (auto kind : {PluginKind::backend, PluginKind::memory_policy, PluginKind::scheduler,
+                    PluginKind::recovery, PluginKind::tiling})
+    cfg.tables_[kind] = cfg.doc_->view(plugin_section(kind) + "." + h.plugin_name(kind));
+  cfg.root_ = root;
+  return cfg;
+}
+
+std::shared_ptr<TomlConfigView> Config::plugin_table(PluginKind kind) const { return tables_.at(kind); }
+
+}  // namespace ftdr::framework
