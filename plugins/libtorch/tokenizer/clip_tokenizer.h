@@ -1,0 +1,53 @@
+// tokenizer/clip_tokenizer.h: the CLIP BPE tokenizer, id-for-id equal to transformers' CLIPTokenizer.
+//
+//   auto tok = CLIPTokenizer::from_folder(folder.tokenizer_dir);
+//   std::vector<int64_t> ids = tok.encode("a photo of a cat");  // 77 ids: 49406 320 1125 ... pad
+//
+// Text is normalised as whitespace_clean(text).lower() (runs of whitespace -> one space, stripped;
+// Unicode lower case), split with CLIP's pattern
+//   <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+
+// then each piece is UTF-8 bytes -> GPT-2 byte-to-unicode chars -> BPE merges by rank with "</w>"
+// on the last symbol -> vocab ids. ftfy.fix_text (which transformers applies when ftfy is installed)
+// is not reproduced: it only repairs mojibake and changes none of the reference prompts.
+// Letter/number classes come from a compact code point range table (tokenizer/unicode_classes.h).
+// Invalid UTF-8 bytes are replaced by U+FFFD. The object is immutable after from_folder(): encode()
+// may be called from several threads.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ftdr::torchbe {
+
+class CLIPTokenizer {
+ public:
+  // Reads vocab.json, merges.txt, and special tokens from special_tokens_map.json /
+  // tokenizer_config.json (bos, eos, pad, model_max_length). model_error naming the file when missing
+  // or malformed.
+  static CLIPTokenizer from_folder(const std::filesystem::path& dir);
+
+  // max_length() ids: bos + tokens + eos, truncated to keep eos last, padded with pad_id().
+  std::vector<int64_t> encode(const std::string& text) const;
+  // bos + tokens + eos, neither truncated nor padded.
+  std::vector<int64_t> encode_unpadded(const std::string& text) const;
+  // The BPE tokens of the text alone (no bos/eos).
+  std::vector<int64_t> tokenize(const std::string& text) const;
+
+  int64_t pad_id() const { return pad_id_; }
+  int64_t bos_id() const { return bos_id_; }
+  int64_t eos_id() const { return eos_id_; }
+  int max_length() const { return max_length_; }
+
+ private:
+  std::vector<std::string> bpe(const std::string& word) const;
+
+  std::unordered_map<std::string, int64_t> vocab_;
+  std::unordered_map<std::string, int> merge_ranks_;  // "first second" -> rank
+  std::vector<std::string> byte_to_unicode_;          // byte -> UTF-8 of its GPT-2 stand-in char
+  int64_t bos_id_ = 49406, eos_id_ = 49407, pad_id_ = 49407;
+  int max_length_ = 77;
+};
+
+}  // namespace ftdr::torchbe

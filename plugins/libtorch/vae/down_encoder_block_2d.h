@@ -1,0 +1,36 @@
+// vae/down_encoder_block_2d.h: diffusers' DownEncoderBlock2D: resnets (no time embedding), then an
+// optional Downsample2D with padding 0 (pad right/bottom by one, 3x3 stride-2 conv).
+#pragma once
+#include <torch/nn.h>
+
+#include <vector>
+
+#include "nn/downsample_2d.h"
+#include "nn/resnet_block_2d.h"
+
+namespace ftdr::torchbe {
+
+struct VaeBlockOptions {
+  int64_t num_layers = 1;
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  bool add_sample = true;  // add_downsample / add_upsample
+  double eps = 1e-6;
+  int64_t groups = 32;
+};
+
+class DownEncoderBlock2DImpl : public torch::nn::Module {
+ public:
+  explicit DownEncoderBlock2DImpl(const VaeBlockOptions& options);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::ModuleList resnets{nullptr};
+  torch::nn::ModuleList downsamplers{nullptr};
+
+ private:
+  std::vector<ResnetBlock2D> resnets_;
+  Downsample2D sampler_{nullptr};
+};
+TORCH_MODULE(DownEncoderBlock2D);
+
+}  // namespace ftdr::torchbe
