@@ -87,8 +87,11 @@ struct JobWork {
   sdk::ArtifactPtr conditioning;
   sdk::GenerationParams conditioning_params;    // what the conditioning was encoded with
   sdk::ArtifactPtr latents;                     // segments.front()'s latents (partial or complete)
+  bool latents_complete = false;                // denoise finished for segments.front() (the
+                                                // latents are in `latents` or at checkpoint_path)
   std::string checkpoint_path;                  // newest checkpoint of segments.front(), "" = none
   int checkpoint_steps = 0;
+  sdk::GenerationParams last_params;            // what the latest phase ran with
   std::map<int, std::vector<sdk::Image>> images;  // finished sub-batches by first_image
   std::map<int, std::vector<std::string>> written;
   std::vector<sdk::Attempt> attempts;           // failed attempts so far

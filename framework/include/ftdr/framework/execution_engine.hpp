@@ -1,0 +1,128 @@
+// ftdr/framework/execution_engine.hpp: runs one job on a ModelBackend, phase by phase, one attempt
+// at a time.
+//
+// An attempt goes INITIALIZING (backend.validate, memory stats) → ENCODING_PROMPT → DIFFUSION_RUNNING
+// → DECODING → COMPLETED. Before each of the three work phases the MemoryPolicy (if any) decides what
+// lives on the device and the backend carries it out; memory stats and the wall time of every phase
+// are recorded in the job's metrics. During diffusion a step observer reports progress, stops at the
+// next step boundary once the job is cancelled (Error(cancelled)), fails non-finite latents
+// (Error(numerical_error)) and steps slower than the watchdog (Error(timeout)), and saves a latents
+// checkpoint every `checkpoint_every` steps to <state_dir>/<job id>/.
+//
+// On failure the error is classified (sdk::Error's kind; std::bad_alloc → out_of_memory; anything
+// else → internal) and the RecoveryStrategy (if any) decides:
+//   - retry: the attempt ends RETRY_PENDING with the decision's delay (run_attempt returns; the
+//     caller waits on a timer, never a sleeping worker) and the next run_attempt resumes;
+//   - split_batch: the failing sub-batch becomes two halves run one after the other;
+//   - give up: FAILED, with every attempt in JobResult::attempts.
+// invalid_request and model_error are never retried (sdk/error.hpp), and no job gets more than
+// EngineConfig::max_attempts attempts, whatever the strategy says.
+//
+// Resuming: the next attempt starts at INITIALIZING and skips what it still holds. Artifacts are
+// reused while they match the new parameters: the conditioning unless the prompt, clip_skip or
+// dtype changed or resume_phase <= encoding; the latents (complete ones, or the newest checkpoint)
+// unless the sub-batch's geometry, seed or sampling changed — so a decode failure never re-runs
+// diffusion. resume_phase == initializing also drops in-memory artifacts (a lost device context
+// may have taken them with it); checkpoints on disk are then reloaded through the backend.
+//
+//   ExecutionEngine engine({backend, policy, recovery, tiling}, config);
+//   AttemptOutcome o = engine.run_attempt(job);   // COMPLETED/FAILED/CANCELLED/RETRY_PENDING
+//
+// Threads: run_attempt may be called from several workers; the engine holds one lock for the whole
+// attempt, so the backend (which keeps the model weights; one per process is what fits a small GPU)
+// and the policy/recovery/tiling plugins see one call at a time. No backend specifics here: the
+// engine only moves opaque Artifacts.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ftdr/framework/job.hpp"
+#include "ftdr/sdk/backend.hpp"
+#include "ftdr/sdk/memory_policy.hpp"
+#include "ftdr/sdk/recovery.hpp"
+#include "ftdr/sdk/tiling.hpp"
+
+namespace ftdr::framework {
+
+// Writes one finished sub-batch's images and returns the paths written. The host wires its PNG
+// writer here (png_writer.hpp, with the generation parameters as metadata); without a sink the
+// images are only returned in the JobResult. Called from the worker, under the engine's lock.
+// Throwing fails the attempt in DECODING (the latents are kept, so a retry only decodes again).
+using ImageSink = std::function<std::vector<std::string>(
+    const Job& job, const sdk::GenerationParams& params, const std::vector<sdk::Image>& images)>;
+
+struct EngineConfig {
+  int checkpoint_every = 0;        // save the latents every K steps (and at the end); 0 = never
+  std::string state_dir;           // checkpoints go to <state_dir>/<job id>/; "" = no checkpoints
+  double step_timeout_ms = 0;      // watchdog: a step slower than this fails with timeout; 0 = off
+  bool health_checks = true;       // StepEvent::finite == false fails with numerical_error
+  std::uint64_t budget_bytes = 0;  // PlacementRequest::budget_bytes ([memory] device_budget_mb)
+  int max_attempts = 8;            // hard cap on attempts per job, whatever the strategy says
+  bool keep_checkpoints = false;   // keep <state_dir>/<job id>/ after COMPLETED (FAILED keeps it)
+  sdk::RuntimeOptions options;     // the runtime options every job's first attempt starts with
+  ImageSink image_sink;            // optional, see above
+};
+
+// The plugins an engine drives. Shared pointers: the loader's deleters keep each plugin's library
+// loaded for as long as the engine holds the object.
+struct EnginePlugins {
+  std::shared_ptr<sdk::ModelBackend> backend;        // required, already load()ed
+  std::shared_ptr<sdk::MemoryPolicy> memory_policy;  // optional: null = nothing is moved
+  std::shared_ptr<sdk::RecoveryStrategy> recovery;   // optional: null = the first failure is final
+  std::shared_ptr<sdk::TilingStrategy> tiling;       // optional: null = whole-image decode even
+                                                     // when vae_tiling is on (logged once per job)
+};
+
+struct AttemptOutcome {
+  ExecutionState state = ExecutionState::failed;  // COMPLETED, FAILED, CANCELLED or RETRY_PENDING
+  std::int64_t retry_delay_ms = 0;                // RETRY_PENDING: wait this long, then run again
+  std::optional<JobResult> result;                // set for the three terminal states
+};
+
+class ExecutionEngine {
+ public:
+  // Throws sdk::Error(invalid_request) without a backend or with a negative config value.
+  ExecutionEngine(EnginePlugins plugins, EngineConfig config = {});
+
+  // Cached at construction (ModelBackend::info()), for request validation without a backend call.
+  const sdk::ModelInfo& model_info() const { return info_; }
+  const EngineConfig& config() const { return config_; }
+
+  // Runs the job (IDLE or RETRY_PENDING) until it completes, fails, is cancelled or must wait for a
+  // retry. Never throws for a failure of the job; the result of a terminal state is in the outcome
+  // (the caller publishes it).
+  AttemptOutcome run_attempt(Job& job);
+
+  // Ends a job that is not running (IDLE, or RETRY_PENDING off the queue) as CANCELLED and returns
+  // its result. Takes no engine lock: the caller guarantees no attempt of this job is running.
+  JobResult cancel_waiting(Job& job, const std::string& message);
+
+ private:
+  // Where the running attempt is, for classifying a failure.
+  struct Attempt {
+    sdk::Phase phase = sdk::Phase::initializing;
+    int step = 0;  // diffusion steps done in the current sub-batch
+  };
+  void run_phases(Job& job, Attempt& a);
+  void run_initializing(Job& job, Attempt& a);
+  void run_encoding(Job& job, Attempt& a);
+  void run_diffusion(Job& job, Attempt& a);
+  void run_decoding(Job& job, Attempt& a);
+  std::string place_for(sdk::Phase phase, sdk::GenerationParams& params);
+  AttemptOutcome handle_failure(Job& job, Attempt& a, std::exception_ptr error);
+  AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
+                        const std::string& message);
+  std::string job_dir(const Job& job) const;
+
+  EnginePlugins plugins_;
+  EngineConfig config_;
+  sdk::ModelInfo info_;
+  std::mutex run_mutex_;
+};
+
+}  // namespace ftdr::framework

@@ -1,0 +1,63 @@
+#include "step_watch.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+namespace ftdr::framework::detail {
+
+using sdk::Error;
+using sdk::ErrorKind;
+
+StepWatch::StepWatch(Job& job, int& step, const sdk::ModelBackend& backend, const EngineConfig& config,
+                     std::string dir)
+    : job_(job), step_(step), backend_(backend), config_(config), dir_(std::move(dir)) {}
+
+void StepWatch::on_step(const sdk::StepEvent& e) {
+  step_ = e.step;
+  job_.set_progress(e.step, e.total);
+  const std::string where = "job " + std::to_string(job_.id()) + ", diffusion step " +
+                            std::to_string(e.step) + "/" + std::to_string(e.total);
+  if (job_.cancel_requested()) throw Error(ErrorKind::cancelled, where + ": cancelled by request");
+  if (config_.health_checks && !e.finite) {
+    throw Error(ErrorKind::numerical_error, where + ": latents contain NaN or Inf");
+  }
+  if (config_.step_timeout_ms > 0 && e.step_ms > config_.step_timeout_ms) {
+    throw Error(ErrorKind::timeout, where + " took " + std::to_string(e.step_ms) +
+                                        " ms, over the step watchdog of " +
+                                        std::to_string(config_.step_timeout_ms) + " ms (step_timeout_ms)");
+  }
+  if (config_.checkpoint_every > 0 && !dir_.empty() && e.latents && e.step < e.total &&
+      e.step % config_.checkpoint_every == 0) {
+    save(*e.latents, e.step);
+  }
+}
+
+void StepWatch::save_final(const sdk::Artifact& latents) {
+  if (config_.checkpoint_every > 0 && !dir_.empty()) save(latents, latents.steps_done());
+}
+
+void StepWatch::save(const sdk::Artifact& latents, int step) {
+  JobWork& w = job_.work();
+  const int first = w.segments.empty() ? 0 : w.segments.front().first_image;
+  const std::string path = (std::filesystem::path(dir_) / ("latents_i" + std::to_string(first) + "_step" +
+                                                           std::to_string(step) + ".ckpt"))
+                               .string();
+  try {
+    std::filesystem::create_directories(dir_);
+    backend_.save_artifact(latents, path);
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: checkpoint {} not written ({}); going on without it", job_.id(), path, e.what());
+    return;
+  }
+  if (!w.checkpoint_path.empty() && w.checkpoint_path != path) {
+    std::error_code ec;
+    std::filesystem::remove(w.checkpoint_path, ec);
+  }
+  w.checkpoint_path = path;
+  w.checkpoint_steps = step;
+  w.checkpoints.push_back(path);
+  spdlog::debug("job {}: checkpoint {} at step {}", job_.id(), path, step);
+}
+
+}  // namespace ftdr::framework::detail
