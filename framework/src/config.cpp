@@ -1,6 +1,8 @@
 // Config: the host's sections of a TOML config file into HostConfig (see config.hpp).
 #include "ftdr/framework/config.hpp"
 
+#include "ftdr/framework/request_validation.hpp"
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -69,11 +71,10 @@ std::string parse_choice(const TomlConfigView& section, const std::string& choic
     section.reject(choice_key, "a plugin name of a-z, 0-9, '_' or '-' (got '" + name + "')");
   section.mark_known(name);
   for (const auto& key : section.keys()) {
-    if (key == name || key == choice_key || !section.has(key)) continue;
-    auto sub = section.child(key);  // marks it read: reported here, not as unknown again
-    if (sub->exists())
-      problems.push_back(section.where(key) + ": table [" + sub->section() + "] is not used: [" +
-                         section.section() + "] " + choice_key + " is '" + name + "'");
+    if (key == name || !section.is_table(key)) continue;
+    section.mark_known(key);  // reported here, not again as an unknown key
+    problems.push_back(section.where(key) + ": table [" + section.section() + "." + key + "] is not used: [" +
+                       section.section() + "] " + choice_key + " is '" + name + "'");
   }
   return name;
 }
@@ -127,16 +128,18 @@ void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
   g.batch = static_cast<int>(v.get_int("batch", g.batch));
   g.eta = v.get_double("eta", g.eta);
   g.clip_skip = static_cast<int>(v.get_int("clip_skip", g.clip_skip));
-  // The same rules as a request's; name the config key for each problem.
-  static const std::map<std::string, std::string> key_of{{"cfg_scale", "cfg"}};
-  std::vector<std::string> problems;
-  for (const auto& problem : request_problems(g)) {
-    std::string field = problem.substr(0, problem.find(':'));
+  // The same rules as a request's (request_validation.hpp), reported at the config key.
+  try {
+    validate_request(g);
+  } catch (const Error& e) {
+    static const std::map<std::string, std::string> key_of{{"cfg_scale", "cfg"}};
+    std::string message = e.what();  // "request field 'width': expected ..., got ..."
+    std::string field;
+    if (auto open = message.find('\''); open != std::string::npos)
+      field = message.substr(open + 1, message.find('\'', open + 1) - open - 1);
     std::string key = key_of.count(field) ? key_of.at(field) : field;
-    problems.push_back(v.position(key) + ": key '" + v.section() + "." + key + "'" +
-                       problem.substr(problem.find(':')));
+    throw Error(ErrorKind::invalid_request, v.where(key) + ": " + message);
   }
-  if (!problems.empty()) throw ConfigError(problems);
 }
 
 }  // namespace
@@ -157,33 +160,6 @@ const std::string& HostConfig::plugin_name(PluginKind kind) const {
     case PluginKind::tiling: return tiling;
   }
   return backend;
-}
-
-std::vector<std::string> request_problems(const sdk::GenerationRequest& r) {
-  std::vector<std::string> out;
-  auto size_ok = [](int v) { return v >= 8 && v <= 8192 && v % 8 == 0; };
-  if (!size_ok(r.width))
-    out.push_back("width: expected a multiple of 8 in [8, 8192] (got " + std::to_string(r.width) + ")");
-  if (!size_ok(r.height))
-    out.push_back("height: expected a multiple of 8 in [8, 8192] (got " + std::to_string(r.height) + ")");
-  if (r.steps < 1 || r.steps > 1000)
-    out.push_back("steps: expected an integer in [1, 1000] (got " + std::to_string(r.steps) + ")");
-  if (!std::isfinite(r.cfg_scale) || r.cfg_scale < 0 || r.cfg_scale > 100)
-    out.push_back("cfg_scale: expected a number in [0, 100] (got " + std::to_string(r.cfg_scale) + ")");
-  if (r.batch < 1 || r.batch > 64)
-    out.push_back("batch: expected an integer in [1, 64] (got " + std::to_string(r.batch) + ")");
-  static const std::vector<std::string> samplers{"default", "pndm", "ddim", "euler", "euler_a",
-                                                 "dpmpp_2m", "dpmpp_2m_karras", "lms"};
-  bool known = false;
-  for (const auto& s : samplers) known = known || s == r.sampler;
-  if (!known)
-    out.push_back("sampler: expected one of default, pndm, ddim, euler, euler_a, dpmpp_2m, "
-                  "dpmpp_2m_karras, lms (got \"" + r.sampler + "\")");
-  if (!(r.eta >= 0 && r.eta <= 1))
-    out.push_back("eta: expected a number in [0, 1] (got " + std::to_string(r.eta) + ")");
-  if (r.clip_skip < 0 || r.clip_skip > 12)
-    out.push_back("clip_skip: expected an integer in [0, 12] (got " + std::to_string(r.clip_skip) + ")");
-  return out;
 }
 
 Config Config::load(const fs::path& file) {

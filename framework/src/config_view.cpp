@@ -99,6 +99,11 @@ bool TomlConfigView::has(const std::string& key) const {
   return table_ && table_->get(key) != nullptr;
 }
 
+bool TomlConfigView::is_table(const std::string& key) const {
+  const toml::node* n = table_ ? table_->get(key) : nullptr;
+  return n && n->is_table();
+}
+
 std::string TomlConfigView::position(const std::string& key) const {
   const toml::node* n = table_ ? table_->get(key) : nullptr;
   if (n) return format_position(doc_->file(), n->source());

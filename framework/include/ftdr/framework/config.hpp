@@ -89,10 +89,6 @@ struct HostConfig {
 // The section holding a kind's choice: "backend", "memory", "scheduler", "recovery", "tiling".
 std::string plugin_section(sdk::PluginKind kind);
 
-// Problems with a request, one message each ("width: expected a multiple of 8 ... (got 500)");
-// empty when it is valid. Shared by the config's [generate] and the CLI flags.
-std::vector<std::string> request_problems(const sdk::GenerationRequest& request);
-
 class Config {
  public:
   static Config load(const std::filesystem::path& file);

@@ -75,6 +75,8 @@ class TomlConfigView final : public sdk::ConfigView {
   std::vector<std::string> unknown_keys() const;
 
   bool exists() const { return table_ != nullptr; }
+  // Whether `key` holds a table (does not count as reading it).
+  bool is_table(const std::string& key) const;
   const std::string& section() const { return section_; }
   const std::filesystem::path& file() const { return doc_->file(); }
   // "file:line:col" of a key's value, or of the table when the key is absent.

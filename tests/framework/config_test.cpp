@@ -1,0 +1,230 @@
+// Config parsing: typed values, path resolution, and errors that name file, line, column, key and
+// what was expected; unknown keys (host and plugin tables) are errors.
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ftdr/framework/config.hpp"
+
+namespace ftdr::framework {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+const fs::path kFile = "/etc/ftdr/test.toml";
+
+// The problems a config text produces (empty when it parses).
+std::vector<std::string> problems_of(const std::string& text) {
+  try {
+    Config::parse(text, kFile);
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request);
+    return e.problems();
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request);
+    return {e.what()};
+  }
+  return {};
+}
+
+std::string only_problem(const std::string& text) {
+  auto problems = problems_of(text);
+  EXPECT_EQ(problems.size(), 1u) << ::testing::PrintToString(problems);
+  return problems.empty() ? "" : problems.front();
+}
+
+TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
+  Config cfg = Config::parse("", kFile);
+  const HostConfig& h = cfg.host();
+  EXPECT_EQ(h.file, kFile);
+  EXPECT_EQ(h.runtime.workers, 1);
+  EXPECT_EQ(h.runtime.queue_capacity, 64);
+  EXPECT_EQ(h.runtime.shutdown, ShutdownMode::drain);
+  EXPECT_EQ(h.runtime.output_dir, fs::current_path() / "outputs");
+  EXPECT_EQ(h.backend, "libtorch");
+  EXPECT_EQ(h.scheduler, "priority");
+  EXPECT_EQ(h.memory.policy, "adaptive");
+  EXPECT_EQ(h.recovery, "progressive");
+  EXPECT_EQ(h.tiling, "overlap");
+  EXPECT_EQ(h.checkpoint.every_steps, 0);
+  EXPECT_FALSE(h.faults.enabled);
+  EXPECT_EQ(h.generate.steps, 20);
+  EXPECT_TRUE(h.model_path.empty());
+  EXPECT_FALSE(cfg.plugin_table(sdk::PluginKind::scheduler)->exists());
+}
+
+TEST(Config, ReadsEverySectionAndResolvesPaths) {
+  Config cfg = Config::parse(R"(
+[runtime]
+workers = 3
+queue_capacity = 5
+shutdown = "cancel"
+output_dir = "/data/out"
+[plugins]
+search_path = ["plug", "/abs/plug"]
+[model]
+path = "../models/m"
+[backend]
+plugin = "libtorch"
+[backend.libtorch]
+device = "cpu"
+[scheduler]
+plugin = "fifo"
+[memory]
+policy = "sequential"
+device_budget_mb = 3500
+warning_pct = 70
+critical_pct = 90.5
+[checkpoint]
+every_steps = 4
+[faults]
+enabled = true
+kind = "device_error"
+phase = "decoding"
+attempts = 2
+[generate]
+steps = 7
+cfg = 3
+sampler = "euler_a"
+width = 64
+height = 128
+seed = 42
+)", kFile);
+  const HostConfig& h = cfg.host();
+  EXPECT_EQ(h.runtime.workers, 3);
+  EXPECT_EQ(h.runtime.queue_capacity, 5);
+  EXPECT_EQ(h.runtime.shutdown, ShutdownMode::cancel);
+  EXPECT_EQ(h.runtime.output_dir, fs::path("/data/out"));
+  EXPECT_EQ(h.plugin_search_path, (std::vector<fs::path>{"/etc/ftdr/plug", "/abs/plug"}));
+  EXPECT_EQ(h.model_path, fs::path("/etc/models/m"));
+  EXPECT_EQ(h.scheduler, "fifo");
+  EXPECT_EQ(h.plugin_name(sdk::PluginKind::memory_policy), "sequential");
+  EXPECT_EQ(h.memory.device_budget_mb, 3500u);
+  EXPECT_DOUBLE_EQ(h.memory.critical_pct, 90.5);
+  EXPECT_EQ(h.checkpoint.every_steps, 4);
+  EXPECT_TRUE(h.faults.enabled);
+  EXPECT_EQ(h.faults.kind, sdk::ErrorKind::device_error);
+  EXPECT_EQ(h.faults.phase, sdk::Phase::decoding);
+  EXPECT_EQ(h.faults.attempts, 2);
+  EXPECT_EQ(h.generate.steps, 7);
+  EXPECT_DOUBLE_EQ(h.generate.cfg_scale, 3.0);  // an integer where a float is asked for
+  EXPECT_EQ(h.generate.sampler, "euler_a");
+  EXPECT_EQ(h.generate.width, 64);
+  EXPECT_EQ(h.generate.height, 128);
+  EXPECT_EQ(h.generate.seed, 42u);
+  EXPECT_EQ(h.generate.output_dir, "/data/out");
+  auto backend = cfg.plugin_table(sdk::PluginKind::backend);
+  EXPECT_EQ(backend->section(), "backend.libtorch");
+  EXPECT_EQ(backend->get_string("device", "auto"), "cpu");
+}
+
+TEST(Config, ParseErrorReportsFileLineColumn) {
+  std::string msg = only_problem("[runtime]\nworkers = = 2\n");
+  EXPECT_THAT(msg, HasSubstr("/etc/ftdr/test.toml:2:"));
+  EXPECT_THAT(msg, HasSubstr("TOML parse error"));
+}
+
+TEST(Config, WrongTypeNamesFileLineColumnKeyAndExpectedType) {
+  EXPECT_EQ(only_problem("[runtime]\nworkers = \"two\"\n"),
+            "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer (got a string)");
+}
+
+TEST(Config, OutOfRangeValueSaysWhatWasExpected) {
+  EXPECT_EQ(only_problem("[runtime]\nworkers = 0\n"),
+            "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer in [1, 64] (got 0)");
+  EXPECT_EQ(only_problem("[runtime]\nshutdown = \"later\"\n"),
+            "/etc/ftdr/test.toml:2:12: key 'runtime.shutdown': expected \"drain\" or \"cancel\" (got \"later\")");
+}
+
+TEST(Config, UnknownHostKeyIsAnErrorListingTheKnownKeys) {
+  std::string msg = only_problem("[runtime]\nwokers = 2\n");
+  EXPECT_THAT(msg, HasSubstr("/etc/ftdr/test.toml:2:1: unknown key 'runtime.wokers'"));
+  EXPECT_THAT(msg, HasSubstr("expected one of: "));
+  EXPECT_THAT(msg, HasSubstr("workers"));
+}
+
+TEST(Config, UnknownSectionIsAnError) {
+  std::string msg = only_problem("[runtim]\nworkers = 2\n");
+  EXPECT_THAT(msg, HasSubstr("/etc/ftdr/test.toml:1:2: unknown key 'runtim'"));
+}
+
+TEST(Config, TableForAPluginThatIsNotChosenIsAnError) {
+  EXPECT_EQ(only_problem("[scheduler]\nplugin = \"fifo\"\n[scheduler.priority]\naging_ms = 5\n"),
+            "/etc/ftdr/test.toml:3:1: key 'scheduler.priority': table [scheduler.priority] is not used: "
+            "[scheduler] plugin is 'fifo'");
+}
+
+TEST(Config, BadPluginNameIsRejected) {
+  EXPECT_THAT(only_problem("[backend]\nplugin = \"../evil\"\n"),
+              HasSubstr("key 'backend.plugin': expected a plugin name of a-z, 0-9, '_' or '-' (got '../evil')"));
+}
+
+TEST(Config, GenerateDefaultsFollowTheRequestRules) {
+  EXPECT_EQ(only_problem("[generate]\nwidth = 500\n"),
+            "/etc/ftdr/test.toml:2:9: key 'generate.width': request field 'width': expected a multiple of 8 in "
+            "[8, 8192], got 500");
+  EXPECT_THAT(only_problem("[generate]\ncfg = -1\n"), HasSubstr(":2:7: key 'generate.cfg': request field 'cfg_scale'"));
+  EXPECT_THAT(only_problem("[generate]\nsampler = \"heun\"\n"), HasSubstr("key 'generate.sampler'"));
+}
+
+TEST(Config, AllProblemsAreReportedTogether) {
+  auto problems = problems_of("[runtime]\nworkers = 0\n[memory]\nwarning_pct = 200\n[faults]\nkind = \"boom\"\nx = 1\n");
+  ASSERT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(problems[0], HasSubstr("runtime.workers"));
+  EXPECT_THAT(problems[1], HasSubstr("memory.warning_pct"));
+  EXPECT_THAT(problems[2], HasSubstr("faults.kind': expected an error kind"));
+  EXPECT_THAT(problems[3], HasSubstr("unknown key 'faults.x'"));
+}
+
+TEST(Config, MissingFileIsNamed) {
+  try {
+    Config::load("/nonexistent/ftdr.toml");
+    FAIL();
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/ftdr.toml: config file not found");
+  }
+}
+
+TEST(ConfigView, PluginTableRecordsReadsAndReportsTheRest) {
+  Config cfg = Config::parse("[tiling]\nplugin = \"overlap\"\n[tiling.overlap]\ntile = 64\novelap = 8\n", kFile);
+  auto view = cfg.plugin_table(sdk::PluginKind::tiling);
+  EXPECT_EQ(view->get_int("tile", 32), 64);
+  EXPECT_EQ(view->get_int("overlap", 16), 16);  // absent: the fallback
+  EXPECT_EQ(view->unknown_keys(),
+            std::vector<std::string>{"/etc/ftdr/test.toml:5:1: unknown key 'tiling.overlap.ovelap' (expected one of: "
+                                     "overlap, tile)"});
+}
+
+TEST(ConfigView, NestedTablesAndListsAndWhere) {
+  auto doc = ConfigDocument::parse_string("[a]\nnames = [\"x\", 2]\n[a.inner]\nflag = true\n", kFile);
+  auto a = doc->view("a");
+  auto inner = a->table("inner");
+  EXPECT_TRUE(inner->get_bool("flag", false));
+  EXPECT_TRUE(a->unknown_keys().size() == 1);  // 'names' was never read
+  try {
+    a->get_string_list("names");
+    FAIL();
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "/etc/ftdr/test.toml:2:15: key 'a.names[1]': expected a string (got an integer)");
+  }
+  EXPECT_EQ(a->where("names"), "/etc/ftdr/test.toml:2:9: key 'a.names'");
+  EXPECT_EQ(a->where("absent"), "/etc/ftdr/test.toml:1:1: key 'a.absent'");
+  EXPECT_TRUE(a->unknown_keys().empty());
+  EXPECT_DOUBLE_EQ(inner->get_double("flag2", 1.5), 1.5);
+  EXPECT_THROW(inner->get_int("flag", 0), sdk::Error);
+}
+
+TEST(Config, ShippedConfigsParse) {
+  for (const char* name : {"default.toml", "lowvram.toml", "cpu.toml"}) {
+    SCOPED_TRACE(name);
+    Config cfg = Config::load(fs::path(FTDR_SOURCE_DIR) / "configs" / name);
+    EXPECT_EQ(cfg.host().model_path, fs::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes");
+    EXPECT_EQ(cfg.host().backend, "libtorch");
+    EXPECT_TRUE(cfg.plugin_table(sdk::PluginKind::backend)->exists());
+  }
+}
+
+}  // namespace
+}  // namespace ftdr::framework
