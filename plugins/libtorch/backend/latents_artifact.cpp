@@ -1,0 +1,45 @@
+// backend/latents_artifact.cpp: see latents_artifact.h.
+#include "backend/latents_artifact.h"
+
+#include "backend/conditioning.h"
+#include "ftdr/sdk/error.hpp"
+
+namespace ftdr::torchbe {
+
+LatentsIdentity LatentsIdentity::of(const sdk::GenerationParams& params, const std::string& resolved_sampler) {
+  LatentsIdentity id;
+  id.seed = params.request.seed;
+  id.first_image = params.first_image;
+  id.batch = params.batch;
+  id.width = params.width;
+  id.height = params.height;
+  id.steps = params.request.steps;
+  id.sampler = resolved_sampler;
+  id.eta = params.request.eta;
+  return id;
+}
+
+void LatentsIdentity::check_matches(const LatentsIdentity& expected) const {
+  auto mismatch = [](const std::string& field, const std::string& saved, const std::string& wanted) {
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "resume: the latents checkpoint was made with " + field + " = " +
+                                                          saved + ", this attempt has " + field + " = " + wanted);
+  };
+  if (seed != expected.seed) mismatch("seed", std::to_string(seed), std::to_string(expected.seed));
+  if (first_image != expected.first_image)
+    mismatch("first_image", std::to_string(first_image), std::to_string(expected.first_image));
+  if (batch != expected.batch) mismatch("batch", std::to_string(batch), std::to_string(expected.batch));
+  if (width != expected.width) mismatch("width", std::to_string(width), std::to_string(expected.width));
+  if (height != expected.height) mismatch("height", std::to_string(height), std::to_string(expected.height));
+  if (steps != expected.steps) mismatch("steps", std::to_string(steps), std::to_string(expected.steps));
+  if (sampler != expected.sampler) mismatch("sampler", sampler, expected.sampler);
+  if (eta != expected.eta) mismatch("eta", std::to_string(eta), std::to_string(expected.eta));
+}
+
+std::uint64_t LatentsArtifact::bytes() const {
+  std::uint64_t total_bytes = tensor_bytes(latents);
+  for (const auto& [name, t] : sampler_state) total_bytes += tensor_bytes(t);
+  for (const auto& [name, t] : noise_state) total_bytes += tensor_bytes(t);
+  return total_bytes;
+}
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,85 @@
+// backend/loaded_model.cpp: see loaded_model.h.
+#include "backend/loaded_model.h"
+
+#include "ftdr/sdk/error.hpp"
+#include "io/safetensors.h"
+#include "io/weights.h"
+
+namespace ftdr::torchbe {
+
+std::uint64_t module_bytes(const torch::nn::Module& module) {
+  std::uint64_t total = 0;
+  for (const auto& p : module.parameters(/*recurse=*/true))
+    total += static_cast<std::uint64_t>(p.numel()) * p.element_size();
+  for (const auto& b : module.buffers(/*recurse=*/true))
+    total += static_cast<std::uint64_t>(b.numel()) * b.element_size();
+  return total;
+}
+
+torch::nn::Module& LoadedModel::component(const std::string& name) {
+  return const_cast<torch::nn::Module&>(static_cast<const LoadedModel&>(*this).component(name));
+}
+
+const torch::nn::Module& LoadedModel::component(const std::string& name) const {
+  if (name == "text_encoder") return *text_encoder;
+  if (name == "unet") return *unet;
+  if (name == "vae") return *vae;
+  throw sdk::Error(sdk::ErrorKind::invalid_request,
+                   "component \"" + name + "\": expected \"text_encoder\", \"unet\" or \"vae\"");
+}
+
+at::Device LoadedModel::location(const std::string& name) const {
+  const auto params = component(name).parameters();
+  return params.empty() ? at::Device(at::kCPU) : params.front().device();
+}
+
+void LoadedModel::place(const std::string& name, const at::Device& device) {
+  component(name).to(device);
+}
+
+std::vector<sdk::ComponentInfo> LoadedModel::components() const {
+  std::vector<sdk::ComponentInfo> out;
+  for (const auto& name : component_names()) {
+    sdk::ComponentInfo info;
+    info.name = name;
+    info.bytes = module_bytes(component(name));
+    info.location = location(name).is_cuda() ? sdk::Device::cuda : sdk::Device::cpu;
+    out.push_back(info);
+  }
+  return out;
+}
+
+void cast_floating(torch::nn::Module& module, at::ScalarType dtype) {
+  at::NoGradGuard no_grad;
+  for (auto& p : module.parameters(/*recurse=*/true))
+    if (p.is_floating_point() && p.scalar_type() != dtype) p.set_data(p.to(dtype));
+  for (auto& b : module.buffers(/*recurse=*/true))
+    if (b.is_floating_point() && b.scalar_type() != dtype) b.set_data(b.to(dtype));
+}
+
+namespace {
+
+template <class Net>
+void load_weights(Net& net, const std::filesystem::path& file, at::ScalarType dtype) {
+  cast_floating(*net, dtype);
+  load_module_weights(*net, SafeTensorsFile::open(file), dtype);
+  net->eval();
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::filesystem::path& dir, at::ScalarType dtype) {
+  LoadedModel m;
+  m.folder = read_model_folder(dir);
+  m.dtype = dtype;
+  m.tokenizer = CLIPTokenizer::from_folder(m.folder.tokenizer_dir);
+  m.text_encoder = CLIPTextModel(m.folder.text_encoder);
+  m.unet = UNet2DConditionModel(m.folder.unet);
+  m.vae = AutoencoderKL(m.folder.vae);
+  load_weights(m.text_encoder, m.folder.text_encoder_weights, dtype);
+  load_weights(m.unet, m.folder.unet_weights, dtype);
+  load_weights(m.vae, m.folder.vae_weights, dtype);
+  return m;
+}
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,225 @@
+// backend/torch_backend.cpp: see torch_backend.h.
+#include "backend/torch_backend.h"
+
+#include <torch/version.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/activation_estimate.h"
+#include "backend/artifact_io.h"
+#include "backend/blas_info.h"
+#include "backend/conditioning.h"
+#include "backend/denoise_phase.h"
+#include "backend/error_classifier.h"
+#include "backend/latents_artifact.h"
+#include "backend/memory_stats.h"
+#include "backend/model_info.h"
+#include "backend/request_validation.h"
+#include "backend/tiled_decode.h"
+#include "ftdr/sdk/error.hpp"
+#include "pipeline/image_convert.h"
+
+namespace ftdr::torchbe {
+namespace {
+
+class EmptyConfig final : public sdk::ConfigView {
+ public:
+  bool has(const std::string&) const override { return false; }
+  std::string get_string(const std::string&, const std::string& f) const override { return f; }
+  std::int64_t get_int(const std::string&, std::int64_t f) const override { return f; }
+  double get_double(const std::string&, double f) const override { return f; }
+  bool get_bool(const std::string&, bool f) const override { return f; }
+  std::vector<std::string> get_string_list(const std::string&) const override { return {}; }
+  std::shared_ptr<const ConfigView> table(const std::string&) const override {
+    return std::make_shared<EmptyConfig>();
+  }
+  std::vector<std::string> keys() const override { return {}; }
+  std::string where(const std::string& key) const override { return "[backend.libtorch] " + key; }
+  [[noreturn]] void reject(const std::string& key, const std::string& expected) const override {
+    throw sdk::Error(sdk::ErrorKind::invalid_request, where(key) + ": expected " + expected);
+  }
+};
+
+template <class T>
+const T& artifact_as(const sdk::Artifact& a, const char* phase) {
+  const auto* typed = dynamic_cast<const T*>(&a);
+  if (typed == nullptr) {
+    throw sdk::Error(sdk::ErrorKind::invalid_request, std::string(phase) + ": expected a \"" + T::kKind +
+                                                          "\" artifact made by the libtorch backend, got \"" +
+                                                          a.kind() + "\"");
+  }
+  return *typed;
+}
+
+at::Device to_at(sdk::Device d, const at::Device& configured) {
+  return d == sdk::Device::cuda ? (configured.is_cuda() ? configured : at::Device(at::kCUDA, 0)) : at::Device(at::kCPU);
+}
+
+// Runs the VAE in float32 for one decode when asked (and casts it back afterwards).
+class VaeUpcast {
+ public:
+  VaeUpcast(AutoencoderKL& vae, at::ScalarType run_dtype, bool upcast)
+      : vae_(vae), dtype_(run_dtype), active_(upcast && run_dtype != at::kFloat) {
+    if (active_) cast_floating(*vae_, at::kFloat);
+  }
+  ~VaeUpcast() {
+    if (active_) cast_floating(*vae_, dtype_);
+  }
+  at::ScalarType dtype() const { return active_ ? at::kFloat : dtype_; }
+
+ private:
+  AutoencoderKL& vae_;
+  at::ScalarType dtype_;
+  bool active_;
+};
+
+}  // namespace
+
+TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger) {
+  const EmptyConfig empty;
+  const sdk::ConfigView& cfg = ctx.config ? *ctx.config : static_cast<const sdk::ConfigView&>(empty);
+  config_ = parse_backend_config(cfg, cuda_is_available());
+  if (config_.threads > 0) at::set_num_threads(config_.threads);
+  if (logger_) {
+    for (const auto& w : config_.warnings) logger_->warn(w);
+  }
+}
+
+LoadedModel& TorchBackend::model() {
+  if (!model_) throw sdk::Error(sdk::ErrorKind::internal, "libtorch backend: load() must be called first");
+  return *model_;
+}
+
+const LoadedModel& TorchBackend::model() const { return const_cast<TorchBackend*>(this)->model(); }
+
+void TorchBackend::fault_point(const std::string& point) const {
+  if (fault_hook_) fault_hook_(point);
+}
+
+void TorchBackend::load(const std::string& model_dir) {
+  run_classified("load", [&] {
+    try {
+      model_ = load_model(model_dir, to_scalar_type(config_.dtype));
+      info_ = make_model_info(model_->folder);
+    } catch (const nlohmann::json::exception& e) {
+      model_.reset();
+      throw sdk::Error(sdk::ErrorKind::model_error, model_dir + ": unexpected value in a config file: " + e.what());
+    }
+    if (logger_) {
+      logger_->info("loaded " + info_.name + " (" + info_.family + ", " + std::string(sdk::to_string(config_.dtype)) +
+                    ", default sampler " + info_.default_sampler + ")");
+    }
+  });
+}
+
+sdk::ModelInfo TorchBackend::info() const {
+  model();
+  return info_;
+}
+
+std::vector<std::string> TorchBackend::diagnostics() const {
+  std::vector<std::string> lines;
+  lines.push_back(std::string("libtorch: ") + TORCH_VERSION + (cuda_is_available() ? " (CUDA available)" : " (no CUDA)"));
+  lines.push_back("device: " + config_.device.str());
+  lines.push_back("dtype: " + std::string(sdk::to_string(config_.dtype)));
+  lines.push_back("threads: " + std::to_string(at::get_num_threads()) + " intra-op, " +
+                  std::to_string(at::get_num_interop_threads()) + " inter-op");
+  lines.push_back(describe_blas());
+  lines.push_back("attention: " + std::string(sdk::to_string(config_.attention)) +
+                  (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
+  lines.push_back(std::string("health_check: ") + (config_.health_check ? "on" : "off"));
+  if (model_) lines.push_back("model: " + info_.name + " (" + info_.family + ", " + info_.prediction_type + ")");
+  return lines;
+}
+
+std::vector<sdk::ComponentInfo> TorchBackend::components() const { return model().components(); }
+
+void TorchBackend::place(const std::string& component, sdk::Device where) {
+  run_classified("place " + component, [&] {
+    if (where == sdk::Device::cuda && !config_.device.is_cuda()) {
+      throw sdk::Error(sdk::ErrorKind::invalid_request,
+                       "place " + component + ": the backend runs on the CPU (device = \"" + config_.device.str() +
+                           "\"); nothing can go to cuda");
+    }
+    model().place(component, to_at(where, config_.device));
+  });
+}
+
+sdk::Device TorchBackend::device() const { return config_.device.is_cuda() ? sdk::Device::cuda : sdk::Device::cpu; }
+
+sdk::MemoryStats TorchBackend::memory_stats() const { return query_memory_stats(config_.device); }
+
+void TorchBackend::reset_peak_memory() { reset_peak_memory_stats(config_.device); }
+
+void TorchBackend::release_cached_memory() { torchbe::release_cached_memory(config_.device); }
+
+std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const {
+  EstimateContext ctx;
+  ctx.run_dtype = config_.dtype;
+  ctx.default_attention = config_.attention;
+  ctx.sdpa_native = sdpa_available();
+  return torchbe::estimate_activation_bytes(model().folder, ctx, phase, params);
+}
+
+void TorchBackend::validate(const sdk::GenerationParams& params) const {
+  run_classified("validate", [&] { validate_params(model().folder, params); });
+}
+
+void TorchBackend::apply_attention(const sdk::RuntimeOptions& options) {
+  const AttentionSettings settings = resolve_attention(config_, options);
+  model().text_encoder->set_attention(settings);
+  model().unet->set_attention(settings);
+  model().vae->set_attention(settings);
+}
+
+sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
+  return run_classified("encode", [&]() -> sdk::ArtifactPtr {
+    fault_point("encode");
+    apply_attention(params.options);
+    return encode_prompts(model().tokenizer, model().text_encoder, params);
+  });
+}
+
+sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, const sdk::Artifact& conditioning,
+                                       const sdk::Artifact* resume, sdk::StepObserver& observer) {
+  return run_classified("denoise", [&]() -> sdk::ArtifactPtr {
+    const auto& cond = artifact_as<ConditioningArtifact>(conditioning, "denoise");
+    const LatentsArtifact* from = resume ? &artifact_as<LatentsArtifact>(*resume, "denoise (resume)") : nullptr;
+    apply_attention(params.options);
+    DenoiseSetup setup;
+    setup.params = params;
+    setup.sampler = params.request.sampler == "default" ? info_.default_sampler : params.request.sampler;
+    setup.scheduler_config = model().folder.scheduler_config;
+    setup.latent_channels = info_.latent_channels;
+    setup.vae_scale_factor = info_.vae_scale_factor;
+    setup.health_check = config_.health_check;
+    if (fault_hook_) setup.before_step = [this](int i) { fault_point("denoise.step." + std::to_string(i)); };
+    return run_denoise(model().unet, cond, from, setup, observer);
+  });
+}
+
+std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params, const sdk::Artifact& latents,
+                                             const sdk::TilePlan* tiles) {
+  return run_classified("decode", [&] {
+    const auto& lat = artifact_as<LatentsArtifact>(latents, "decode");
+    fault_point("decode");
+    apply_attention(params.options);
+    auto& vae = model().vae;
+    VaeUpcast upcast(vae, model().dtype, params.options.upcast_vae);
+    const at::Device where = model().location("vae");
+    const at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
+    const at::Tensor decoded = decode_latents(vae, z, params.options.vae_tiling ? tiles : nullptr,
+                                              info_.vae_scale_factor);
+    return unit_to_rgb8(decoded_to_unit(decoded));
+  });
+}
+
+void TorchBackend::save_artifact(const sdk::Artifact& artifact, const std::string& path) const {
+  run_classified("save_artifact", [&] { save_artifact_file(artifact, path); });
+}
+
+sdk::ArtifactPtr TorchBackend::load_artifact(const std::string& path) const {
+  return run_classified("load_artifact", [&] { return load_artifact_file(path); });
+}
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,80 @@
+// backend/torch_backend.h: the libtorch ModelBackend (sdk/backend.hpp) — the plugin's one object.
+//
+//   TorchBackend backend(ctx);                 // reads [backend.libtorch] (backend_config.h)
+//   backend.load("models/tiny-sd1");           // weights to the CPU at the configured dtype
+//   backend.place("unet", sdk::Device::cuda);  // the memory policy decides; CPU runs skip this
+//   auto cond = backend.encode(params);
+//   auto latents = backend.denoise(params, *cond, nullptr, observer);
+//   auto images = backend.decode(params, *latents, nullptr);
+//
+// Every phase computes where its network currently is (place() moves networks; nothing moves
+// implicitly), and every call is wrapped by run_classified() (error_classifier.h), so what escapes
+// is always an sdk::Error of the right kind.
+// dtype: the configured dtype is the dtype of the loaded weights and of every phase.
+// RuntimeOptions::dtype is not used (weights are loaded once; converting them per attempt would
+// double host memory); RuntimeOptions::upcast_vae runs the VAE in float32 for one decode.
+// Threads: as sdk/backend.hpp says, one worker thread at a time; memory_stats() from any thread.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend_config.h"
+#include "backend/loaded_model.h"
+#include "ftdr/sdk/backend.hpp"
+#include "ftdr/sdk/logger.hpp"
+
+namespace ftdr::torchbe {
+
+class TorchBackend final : public sdk::ModelBackend {
+ public:
+  // ctx.config may be null (all defaults); ctx.logger may be null (no logging).
+  explicit TorchBackend(const sdk::PluginContext& ctx);
+
+  void load(const std::string& model_dir) override;
+  sdk::ModelInfo info() const override;
+  std::vector<std::string> diagnostics() const override;
+
+  std::vector<sdk::ComponentInfo> components() const override;
+  void place(const std::string& component, sdk::Device where) override;
+  sdk::Device device() const override;
+  sdk::MemoryStats memory_stats() const override;
+  void reset_peak_memory() override;
+  void release_cached_memory() override;
+
+  std::uint64_t estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const override;
+  void validate(const sdk::GenerationParams& params) const override;
+
+  sdk::ArtifactPtr encode(const sdk::GenerationParams& params) override;
+  sdk::ArtifactPtr denoise(const sdk::GenerationParams& params, const sdk::Artifact& conditioning,
+                           const sdk::Artifact* resume, sdk::StepObserver& observer) override;
+  std::vector<sdk::Image> decode(const sdk::GenerationParams& params, const sdk::Artifact& latents,
+                                 const sdk::TilePlan* tiles) override;
+
+  void save_artifact(const sdk::Artifact& artifact, const std::string& path) const override;
+  sdk::ArtifactPtr load_artifact(const std::string& path) const override;
+
+  // The fault-injection seam: called with a point name ("encode", "decode", "denoise.step.<i>")
+  // before each of them; it may throw (e.g. a simulated c10 OOM), which is then classified like a
+  // real failure. Empty by default.
+  using FaultHook = std::function<void(const std::string& point)>;
+  void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
+
+  const BackendConfig& config() const { return config_; }
+
+ private:
+  LoadedModel& model();
+  const LoadedModel& model() const;
+  void fault_point(const std::string& point) const;
+  void apply_attention(const sdk::RuntimeOptions& options);
+
+  BackendConfig config_;
+  std::shared_ptr<sdk::Logger> logger_;
+  std::optional<LoadedModel> model_;
+  sdk::ModelInfo info_;
+  FaultHook fault_hook_;
+};
+
+}  // namespace ftdr::torchbe
