@@ -83,8 +83,8 @@ void parse_runtime(const TomlConfigView& v, RuntimeConfig& r) {
   r.workers = static_cast<int>(int_in(v, "workers", r.workers, 1, 64));
   r.queue_capacity = static_cast<int>(int_in(v, "queue_capacity", r.queue_capacity, 1, 1000000));
   std::string shutdown = v.get_string("shutdown", "drain");
-  if (shutdown == "drain") r.shutdown = ShutdownMode::drain;
-  else if (shutdown == "cancel") r.shutdown = ShutdownMode::cancel;
+  if (shutdown == "drain") r.shutdown = ShutdownPolicy::drain;
+  else if (shutdown == "cancel") r.shutdown = ShutdownPolicy::cancel;
   else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
   r.state_dir = fs::absolute(v.get_string("state_dir", r.state_dir.string())).lexically_normal();
   r.output_dir = fs::absolute(v.get_string("output_dir", r.output_dir.string())).lexically_normal();

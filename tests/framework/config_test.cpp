@@ -41,7 +41,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(h.file, kFile);
   EXPECT_EQ(h.runtime.workers, 1);
   EXPECT_EQ(h.runtime.queue_capacity, 64);
-  EXPECT_EQ(h.runtime.shutdown, ShutdownMode::drain);
+  EXPECT_EQ(h.runtime.shutdown, ShutdownPolicy::drain);
   EXPECT_EQ(h.runtime.output_dir, fs::current_path() / "outputs");
   EXPECT_EQ(h.backend, "libtorch");
   EXPECT_EQ(h.scheduler, "priority");
@@ -95,7 +95,7 @@ seed = 42
   const HostConfig& h = cfg.host();
   EXPECT_EQ(h.runtime.workers, 3);
   EXPECT_EQ(h.runtime.queue_capacity, 5);
-  EXPECT_EQ(h.runtime.shutdown, ShutdownMode::cancel);
+  EXPECT_EQ(h.runtime.shutdown, ShutdownPolicy::cancel);
   EXPECT_EQ(h.runtime.output_dir, fs::path("/data/out"));
   EXPECT_EQ(h.plugin_search_path, (std::vector<fs::path>{"/etc/ftdr/plug", "/abs/plug"}));
   EXPECT_EQ(h.model_path, fs::path("/etc/models/m"));

@@ -38,12 +38,13 @@ class ConfigError : public sdk::Error {
   std::vector<std::string> problems_;
 };
 
-enum class ShutdownMode { drain, cancel };  // drain: finish queued jobs; cancel: cancel them
+// What [runtime] shutdown asks for; the host maps it to JobManager's ShutdownMode (job_manager.hpp).
+enum class ShutdownPolicy { drain, cancel };  // drain: finish queued jobs; cancel: cancel them
 
 struct RuntimeConfig {
   int workers = 1;                        // worker threads, each with its own backend object
   int queue_capacity = 64;                // queued jobs beyond this are refused
-  ShutdownMode shutdown = ShutdownMode::drain;
+  ShutdownPolicy shutdown = ShutdownPolicy::drain;
   std::filesystem::path state_dir = "ftdr-state";  // journal, checkpoints, plugin state
   std::filesystem::path output_dir = "outputs";    // PNGs (a request may name another folder)
 };
