@@ -77,7 +77,7 @@ AttemptOutcome ExecutionEngine::finish(Job& job, ExecutionState terminal, std::o
     std::filesystem::remove_all(dir, ec);
   }
   if (terminal == ExecutionState::completed) {
-    spdlog::info("job {}: completed, {} image(s) in {:.1f} ms after {} attempt(s)", job.id(),
+    spdlog::debug("job {}: completed, {} image(s) in {:.1f} ms after {} attempt(s)", job.id(),
                  result.images.size(), result.metrics.run_ms, w.attempt);
   } else {
     spdlog::info("job {}: {}: {}", job.id(), to_string(terminal), message);

@@ -27,6 +27,8 @@
 //   - Callbacks run on the thread that causes the event (a worker, the timer thread, or the caller
 //     of cancel()/shutdown()), never under the manager's lock; one that throws is logged and
 //     ignored. Never call shutdown() or destroy the manager from a callback.
+//   - A finished job's result is stored first (result() waiters wake), then on_complete/on_error
+//     runs; a callback may call status()/result() for its own job.
 //   - The scheduler plugin is only called with the manager's lock held (sdk/scheduler.hpp).
 #pragma once
 #include <chrono>
