@@ -20,6 +20,7 @@
 
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/error.hpp"
+#include "ftdr/sdk/recovery.hpp"
 
 namespace ftdr::test {
 
