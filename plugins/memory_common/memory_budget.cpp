@@ -79,7 +79,8 @@ bool budget_known(const sdk::PlacementRequest& request) {
 std::uint64_t effective_budget(const sdk::PlacementRequest& request, const BudgetSettings& settings) {
   std::uint64_t budget = request.budget_bytes;
   if (budget == 0) {
-    budget = request.memory.free_bytes;
+    const auto& m = request.memory;
+    budget = m.free_bytes + saturating_sub(m.reserved_bytes, m.allocated_bytes);
     for (const auto& c : request.components)
       if (c.location != sdk::Device::cpu) budget += c.bytes;
   }

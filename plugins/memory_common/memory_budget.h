@@ -11,9 +11,11 @@
 //
 // The budget (effective_budget):
 //   budget_bytes > 0   that many bytes ([memory] device_budget_mb), minus headroom;
-//   budget_bytes == 0  the device's free memory plus the bytes of the components already on the
-//                      device (they are counted again in the resident set's weights, or leave the
-//                      device before the phase runs), minus headroom;
+//   budget_bytes == 0  the device's free memory, plus what the caching allocator holds unused
+//                      (reserved - allocated: PyTorch reuses it without asking the driver), plus the
+//                      bytes of the components already on the device (they are counted again in the
+//                      resident set's weights, or leave the device before the phase runs), minus
+//                      headroom;
 //   no memory reported (total and free both 0, budget 0): unknown; nothing is switched on.
 //
 // Keys every memory policy reads from its own table ([memory.<name>]):

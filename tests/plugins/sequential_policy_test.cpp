@@ -104,6 +104,17 @@ TEST(SequentialPolicy, ZeroBudgetMeansFreeMemoryPlusWhatIsAlreadyOnTheDevice) {
   EXPECT_THAT(p.reason, HasSubstr("= 2140 MiB > budget 2095 MiB"));
 }
 
+TEST(SequentialPolicy, ZeroBudgetCountsTheAllocatorsUnusedCacheAsFree) {
+  plugins::SequentialPolicy policy({});
+  auto r = request_for(Phase::diffusion, {"unet"});
+  r.memory.free_bytes = 1000 * kMiB;
+  r.memory.reserved_bytes = 900 * kMiB;   // 395 MiB of it hold text_encoder and vae, 505 unused
+  r.memory.allocated_bytes = 395 * kMiB;
+  r.estimated_activation_bytes = 100 * kMiB;
+  auto p = policy.place(r);  // 1000 + 505 + 395 = 1900
+  EXPECT_THAT(p.reason, HasSubstr("weights 1640 MiB + activations 100 MiB = 1740 MiB <= budget 1900 MiB: fits"));
+}
+
 TEST(SequentialPolicy, HeadroomLowersTheBudget) {
   plugins::SequentialPolicy policy({256 * kMiB, true, true});
   auto r = request_for(Phase::decoding, {"vae"});
