@@ -155,7 +155,8 @@ TEST(ProgressiveRecovery, SizeMultipleAndFactorAreConfigurable) {
   EXPECT_EQ(plugins::scaled_size(512, 0.9, 64), 448);
   EXPECT_EQ(plugins::scaled_size(512, 0.9, 8), 456);
   EXPECT_EQ(plugins::scaled_size(520, 0.75, 64), 384);
-  test::FakeConfig cfg({{"size_multiple", std::int64_t{8}}, {"resolution_factor", 0.9}, {"min_size", std::int64_t{64}}});
+  test::FakeConfig cfg(
+      {{"size_multiple", std::int64_t{8}}, {"resolution_factor", 0.9}, {"min_size", std::int64_t{64}}});
   plugins::ProgressiveRecovery strategy(plugins::read_progressive_settings(&cfg));
   auto p = params(1);
   p.options.attention = sdk::AttentionMode::sliced;

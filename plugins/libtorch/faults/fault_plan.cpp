@@ -306,7 +306,7 @@ std::vector<std::string> FaultPlan::describe() const {
     return times == kAlways ? std::string("always") : std::to_string(times - fired) + " left";
   };
   for (const auto& r : state_->rules) lines.push_back(r.origin + " (" + left(r.fired, r.times) + ")");
-  if (state_->chaos) lines.push_back(state_->chaos->origin + " (" + left(state_->chaos->fired, state_->chaos->times) + ")");
+  if (const auto& c = state_->chaos) lines.push_back(c->origin + " (" + left(c->fired, c->times) + ")");
   return lines;
 }
 
