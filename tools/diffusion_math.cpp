@@ -16,7 +16,7 @@ at::Tensor ddim_preview(const PreviewNets& nets, const at::Tensor& ids, const at
   const at::Tensor acp = sd_alphas_cumprod();
   const int64_t b = ids.size(0);
   const at::Tensor cond = nets.text_encoder->forward(at::cat({uncond_ids, ids}));
-  at::Tensor x = at::randn({b, 4, 16, 16}, gen, at::kFloat);
+  at::Tensor x = at::randn({b, 4, 16, 16}, gen, at::kFloat).to(ids.device());
   const double stride = 1000.0 / steps;
   for (int i = 0; i < steps; ++i) {
     const int64_t t = static_cast<int64_t>(std::round(1000.0 - i * stride)) - 1;
@@ -24,7 +24,7 @@ at::Tensor ddim_preview(const PreviewNets& nets, const at::Tensor& ids, const at
     const double a_t = acp[t].item<double>();
     const double a_prev = acp[std::max<int64_t>(t_prev, 0)].item<double>();
     const at::Tensor eps2 =
-        nets.unet->forward(at::cat({x, x}), at::full({2 * b}, t, at::kLong), cond);
+        nets.unet->forward(at::cat({x, x}), at::full({2 * b}, t, ids.options()), cond);
     const at::Tensor eps_u = eps2.slice(0, 0, b), eps_c = eps2.slice(0, b);
     const at::Tensor eps = eps_u + guidance * (eps_c - eps_u);
     const at::Tensor x0 = (x - std::sqrt(1 - a_t) * eps) / std::sqrt(a_t);

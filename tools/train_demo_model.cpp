@@ -10,10 +10,11 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
+#include <string>
 
 #include "bpe_learner.h"
 #include "demo_model_spec.h"
@@ -21,13 +22,12 @@
 #include "train_diffusion.h"
 #include "train_vae.h"
 
-namespace po = boost::program_options;
 using namespace ftdr;
 
 namespace {
 
 struct Args {
-  std::string out, work;
+  std::string out = "models/ftdr-shapes", work = "build/demo-train", device = "cpu";
   std::uint64_t seed = 1;
   int threads = 2;
   double budget_min = 60;
@@ -36,28 +36,47 @@ struct Args {
   int preview = 32;
 };
 
+// Flags are "--name value"; every flag has a default (see usage()). No Boost here, so the trainer
+// builds anywhere libtorch does.
+const char* kUsage =
+    "ftdr_train_demo: train the ftdr-shapes demo model\n"
+    "  --out DIR             model folder to write (models/ftdr-shapes)\n"
+    "  --work DIR            checkpoint folder (build/demo-train)\n"
+    "  --seed N              seed of everything (1)\n"
+    "  --threads N           intra-op CPU threads (2)\n"
+    "  --device cpu|cuda     where the networks train (cpu)\n"
+    "  --time-budget-min M   wall-time cap in minutes, VAE gets 25% (60)\n"
+    "  --vae-steps N         VAE steps (900)       --vae-batch N (16)   --vae-lr X (1e-3)\n"
+    "  --unet-steps N        UNet+text steps (2200) --unet-batch N (32) --unet-lr X (8e-4)\n"
+    "  --preview N           held-out samples for the final check (32)\n";
+
 bool parse(int argc, char** argv, Args& a) {
-  po::options_description d("ftdr_train_demo: train the ftdr-shapes demo model");
-  d.add_options()("help,h", "this help")
-      ("out", po::value(&a.out)->default_value("models/ftdr-shapes"), "model folder to write")
-      ("work", po::value(&a.work)->default_value("build/demo-train"), "checkpoint folder")
-      ("seed", po::value(&a.seed)->default_value(1), "seed of everything")
-      ("threads", po::value(&a.threads)->default_value(2), "intra-op CPU threads")
-      ("time-budget-min", po::value(&a.budget_min)->default_value(60), "wall-time cap, minutes (VAE 25%)")
-      ("vae-steps", po::value(&a.vae.phase.steps)->default_value(1500), "VAE steps")
-      ("vae-batch", po::value(&a.vae.phase.batch)->default_value(16), "VAE batch")
-      ("vae-lr", po::value(&a.vae.phase.lr)->default_value(1e-3), "VAE learning rate")
-      ("unet-steps", po::value(&a.diffusion.phase.steps)->default_value(6000), "UNet+text encoder steps")
-      ("unet-batch", po::value(&a.diffusion.phase.batch)->default_value(32), "UNet batch")
-      ("unet-lr", po::value(&a.diffusion.phase.lr)->default_value(5e-4), "UNet learning rate")
-      ("preview", po::value(&a.preview)->default_value(32), "held-out samples for the final check");
-  po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, d), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n";
-    return false;
+  a.vae.phase.steps = 900, a.vae.phase.batch = 16, a.vae.phase.lr = 1e-3;
+  a.diffusion.phase.steps = 2200, a.diffusion.phase.batch = 32, a.diffusion.phase.lr = 8e-4;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      return false;
+    }
+    if (i + 1 >= argc) throw std::invalid_argument(flag + ": expected a value after it");
+    const std::string v = argv[++i];
+    if (flag == "--out") a.out = v;
+    else if (flag == "--work") a.work = v;
+    else if (flag == "--seed") a.seed = std::stoull(v);
+    else if (flag == "--threads") a.threads = std::stoi(v);
+    else if (flag == "--device") a.device = v;
+    else if (flag == "--time-budget-min") a.budget_min = std::stod(v);
+    else if (flag == "--vae-steps") a.vae.phase.steps = std::stoll(v);
+    else if (flag == "--vae-batch") a.vae.phase.batch = std::stoi(v);
+    else if (flag == "--vae-lr") a.vae.phase.lr = std::stod(v);
+    else if (flag == "--unet-steps") a.diffusion.phase.steps = std::stoll(v);
+    else if (flag == "--unet-batch") a.diffusion.phase.batch = std::stoi(v);
+    else if (flag == "--unet-lr") a.diffusion.phase.lr = std::stod(v);
+    else if (flag == "--preview") a.preview = std::stoi(v);
+    else throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
   }
+  if (a.device != "cpu" && a.device != "cuda") throw std::invalid_argument("--device: expected cpu or cuda");
   return true;
 }
 
@@ -83,6 +102,10 @@ int run(Args& a) {
   at::set_num_interop_threads(1);
   const auto start = std::chrono::steady_clock::now();
   const std::filesystem::path out(a.out), work(a.work);
+  const at::Device device(a.device == "cuda" ? at::kCUDA : at::kCPU);
+  // Full float32 convolutions on GPUs too (no TF32; matmuls are float32 by default), so a CUDA run
+  // follows the CPU recipe as closely as it can.
+  at::globalContext().setAllowTF32CuDNN(false);
 
   const auto merges = demo::learn_bpe(demo::caption_corpus(), 400);
   const int vocab = demo::write_clip_tokenizer(out / "tokenizer", merges);
@@ -95,6 +118,9 @@ int run(Args& a) {
   torchbe::CLIPTextModel te(spec.text_encoder_config());
   torchbe::UNet2DConditionModel unet(spec.unet_config());
   init_text_embeddings(te);
+  vae->to(device);
+  te->to(device);
+  unet->to(device);
   auto count = [](torch::nn::Module& m) {
     int64_t n = 0;
     for (const auto& p : m.parameters()) n += p.numel();
@@ -105,14 +131,16 @@ int run(Args& a) {
   for (auto* p : {&a.vae.phase, &a.diffusion.phase}) {
     p->seed = a.seed;
     p->work_dir = work;
+    p->device = device;
   }
   a.vae.phase.name = "vae";
   a.vae.phase.time_budget_s = a.budget_min * 60 * 0.25;
-  if (!demo::train_vae(vae, a.vae)) return 3;
+  // A VAE stopped by the budget is used as it is (checkpointed; a rerun finishes it first).
+  const bool vae_finished = demo::train_vae(vae, a.vae);
   for (auto& p : vae->parameters()) p.requires_grad_(false);
-  const double sf = demo::measure_scaling_factor(vae, a.seed, 256);
+  const double sf = demo::measure_scaling_factor(vae, a.seed, 256, device);
   std::printf("vae: held-out reconstruction error %.2f / 255, scaling_factor %.5f\n",
-              demo::reconstruction_error(vae, a.seed, 64), sf);
+              demo::reconstruction_error(vae, a.seed, 64, device), sf);
 
   a.diffusion.phase.name = "diffusion";
   a.diffusion.phase.warmup = 200;
@@ -120,9 +148,10 @@ int run(Args& a) {
   const double used_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   a.diffusion.phase.time_budget_s = std::max(60.0, a.budget_min * 60 - used_s - 60);
   const demo::DiffusionNets nets{te, unet, vae, tokenizer};
-  const bool finished = demo::train_diffusion(nets, a.diffusion);
+  const bool finished = demo::train_diffusion(nets, a.diffusion) && vae_finished;
   write_folder(out, spec, sf, te, unet, vae);
-  if (a.preview > 0) demo::print_preview_accuracy(nets, sf, a.preview, 20, 5.0);
+  if (a.preview > 0)
+    for (double guidance : {4.0, 7.5}) demo::print_preview_accuracy(nets, sf, a.preview, 20, guidance, device);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("total wall time %.1f min (this invocation)%s\n", total / 60,
               finished ? "" : "; stopped by the time budget: rerun to resume");

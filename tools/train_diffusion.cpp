@@ -26,7 +26,8 @@ at::Tensor encode_latents(torchbe::AutoencoderKL& vae, const at::Tensor& x, at::
                           double scaling_factor) {
   at::NoGradGuard no_grad;
   auto [mean, logvar] = vae->encode(x);
-  return (mean + at::exp(0.5 * logvar) * at::randn(mean.sizes(), gen, at::kFloat)) * scaling_factor;
+  const at::Tensor noise = at::randn(mean.sizes(), gen, at::kFloat).to(mean.device());
+  return (mean + at::exp(0.5 * logvar) * noise) * scaling_factor;
 }
 
 }  // namespace
@@ -43,16 +44,22 @@ bool train_diffusion(const DiffusionNets& nets, const DiffusionTrainOptions& o) 
   nets.vae->eval();
   nets.unet->train();
   nets.text_encoder->train();
-  const at::Tensor acp = sd_alphas_cumprod();
+  const at::Tensor acp = sd_alphas_cumprod().to(p.device);
   ProgressLog log(p, step);
   for (; step < p.steps; ++step) {
     set_lr(opt, scheduled_lr(p, step));
     const auto batch = training_batch(p.seed, step, p.batch);
     at::Generator gen = step_generator(p.seed, step, 0);
-    const at::Tensor z0 = encode_latents(nets.vae, images_to_tensor(batch), gen, o.scaling_factor);
-    const at::Tensor ids = encode_captions(nets.tokenizer, captions_with_dropout(batch, o.caption_dropout, gen));
-    const at::Tensor t = at::randint(0, 1000, {p.batch}, gen, at::kLong);
-    const at::Tensor noise = at::randn(z0.sizes(), gen, at::kFloat);
+    const at::Tensor z0 = encode_latents(nets.vae, images_to_tensor(batch).to(p.device), gen, o.scaling_factor);
+    const at::Tensor ids =
+        encode_captions(nets.tokenizer, captions_with_dropout(batch, o.caption_dropout, gen)).to(p.device);
+    const at::Tensor t = at::randint(0, 1000, {p.batch}, gen, at::kLong).to(p.device);
+    // Offset noise (Guttenberg 2023): a per-channel constant in the noise lets the model move an
+    // image's mean, which SD's schedule (non-zero terminal SNR) otherwise cannot; the flat
+    // backgrounds of this data set are exactly that mean.
+    const at::Tensor noise = (at::randn(z0.sizes(), gen, at::kFloat) +
+                              o.offset_noise * at::randn({p.batch, z0.size(1), 1, 1}, gen, at::kFloat))
+                                 .to(p.device);
     const at::Tensor a = acp.index_select(0, t).view({-1, 1, 1, 1});
     const at::Tensor zt = a.sqrt() * z0 + (1 - a).sqrt() * noise;
     const at::Tensor eps = nets.unet->forward(zt, t, nets.text_encoder->forward(ids));
@@ -78,7 +85,7 @@ bool train_diffusion(const DiffusionNets& nets, const DiffusionTrainOptions& o) 
 }
 
 void print_preview_accuracy(const DiffusionNets& nets, double scaling_factor, int count, int steps,
-                            double guidance) {
+                            double guidance, at::Device device) {
   nets.unet->eval();
   nets.text_encoder->eval();
   nets.vae->eval();
@@ -89,8 +96,8 @@ void print_preview_accuracy(const DiffusionNets& nets, double scaling_factor, in
   for (const auto& s : samples) captions.push_back(s.caption);
   at::Generator noise = at::make_generator<at::CPUGeneratorImpl>(7);
   const at::Tensor images = ddim_preview({nets.text_encoder, nets.unet, nets.vae, scaling_factor},
-                                         encode_captions(nets.tokenizer, captions),
-                                         encode_captions(nets.tokenizer, empty), noise, steps, guidance);
+                                         encode_captions(nets.tokenizer, captions).to(device),
+                                         encode_captions(nets.tokenizer, empty).to(device), noise, steps, guidance);
   int colour = 0, background = 0, shape = 0;
   for (int i = 0; i < count; ++i) {
     const auto m = match(analyse(tensor_to_rgb(images[i]), kImageSize, kImageSize), samples[i].spec);

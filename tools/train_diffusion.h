@@ -4,8 +4,8 @@
 // Objective: DDPM epsilon prediction under SD's scaled_linear schedule (so DDIM/Euler/DPM++ from
 // the backend sample it as they sample SD), with Min-SNR-5 loss weighting (Hang et al. 2023,
 // "Efficient Diffusion Training via Min-SNR Weighting Strategy"), which converges several times
-// faster for small budgets. A tenth of the captions are replaced by "" so classifier-free
-// guidance has an unconditional model to push against.
+// faster for small budgets, and offset noise (see train_diffusion.cpp). A tenth of the captions
+// are replaced by "" so classifier-free guidance has an unconditional model to push against.
 #pragma once
 #include "clip/clip_text_model.h"
 #include "tokenizer/clip_tokenizer.h"
@@ -19,6 +19,7 @@ struct DiffusionTrainOptions {
   PhaseOptions phase;
   double caption_dropout = 0.1;
   double min_snr_gamma = 5.0;
+  double offset_noise = 0.1;
   double scaling_factor = 1.0;
 };
 
@@ -35,6 +36,6 @@ bool train_diffusion(const DiffusionNets& nets, const DiffusionTrainOptions& o);
 // Monitor: samples `count` held-out captions with the training-side DDIM and prints the share
 // whose colour, background and shape the image analysis reads back correctly.
 void print_preview_accuracy(const DiffusionNets& nets, double scaling_factor, int count, int steps,
-                            double guidance);
+                            double guidance, at::Device device);
 
 }  // namespace ftdr::demo

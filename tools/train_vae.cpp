@@ -17,10 +17,10 @@ bool train_vae(torchbe::AutoencoderKL& vae, const VaeTrainOptions& o) {
   ProgressLog log(p, step);
   for (; step < p.steps; ++step) {
     set_lr(opt, scheduled_lr(p, step));
-    const at::Tensor x = images_to_tensor(training_batch(p.seed, step, p.batch));
+    const at::Tensor x = images_to_tensor(training_batch(p.seed, step, p.batch)).to(p.device);
     at::Generator gen = step_generator(p.seed, step, 0);
     auto [mean, logvar] = vae->encode(x);
-    const at::Tensor z = mean + at::exp(0.5 * logvar) * at::randn(mean.sizes(), gen, at::kFloat);
+    const at::Tensor z = mean + at::exp(0.5 * logvar) * at::randn(mean.sizes(), gen, at::kFloat).to(p.device);
     const at::Tensor recon = vae->decode(z);
     const at::Tensor kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean();
     const at::Tensor loss = (recon - x).abs().mean() + (recon - x).pow(2).mean() + o.kl_weight * kl;
@@ -42,26 +42,27 @@ bool train_vae(torchbe::AutoencoderKL& vae, const VaeTrainOptions& o) {
   return true;
 }
 
-double measure_scaling_factor(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count) {
+double measure_scaling_factor(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count, at::Device device) {
   at::NoGradGuard no_grad;
   vae->eval();
   std::vector<at::Tensor> latents;
   for (int done = 0, k = 0; done < count; done += 32, ++k) {
-    const at::Tensor x = images_to_tensor(training_batch(seed ^ 0x5CA1Eull, k, std::min(32, count - done)));
+    const at::Tensor x =
+        images_to_tensor(training_batch(seed ^ 0x5CA1Eull, k, std::min(32, count - done))).to(device);
     auto [mean, logvar] = vae->encode(x);
     at::Generator gen = step_generator(seed ^ 0x5CA1Eull, k, 1);
-    latents.push_back(mean + at::exp(0.5 * logvar) * at::randn(mean.sizes(), gen, at::kFloat));
+    latents.push_back(mean + at::exp(0.5 * logvar) * at::randn(mean.sizes(), gen, at::kFloat).to(device));
   }
   return 1.0 / at::cat(latents).std().item<double>();
 }
 
-double reconstruction_error(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count) {
+double reconstruction_error(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count, at::Device device) {
   at::NoGradGuard no_grad;
   vae->eval();
   SceneGenerator gen(seed);
   std::vector<Sample> samples;
   for (int i = 0; i < count; ++i) samples.push_back(gen.next(Split::held_out));
-  const at::Tensor x = images_to_tensor(samples);
+  const at::Tensor x = images_to_tensor(samples).to(device);
   const at::Tensor recon = vae->decode(vae->encode(x).first).clamp(-1, 1);
   return (recon - x).abs().mean().item<double>() * 127.5;
 }

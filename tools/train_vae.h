@@ -19,9 +19,9 @@ bool train_vae(torchbe::AutoencoderKL& vae, const VaeTrainOptions& o);
 
 // 1 / std of sampled latents of `count` training images: SD's scaling_factor convention, so the
 // UNet sees latents of unit variance.
-double measure_scaling_factor(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count);
+double measure_scaling_factor(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count, at::Device device);
 
 // Mean absolute reconstruction error (0..255 scale) of `count` held-out images, for the log.
-double reconstruction_error(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count);
+double reconstruction_error(torchbe::AutoencoderKL& vae, std::uint64_t seed, int count, at::Device device);
 
 }  // namespace ftdr::demo

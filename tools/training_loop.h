@@ -2,6 +2,7 @@
 // schedule, checkpoints (weights + Adam state + step, so an interrupted phase resumes as the same
 // run) and progress logging.
 #pragma once
+#include <ATen/ATen.h>
 #include <torch/nn.h>
 #include <torch/optim.h>
 
@@ -25,6 +26,7 @@ struct PhaseOptions {
   int log_every = 50;
   int checkpoint_every = 250;
   std::filesystem::path work_dir;
+  at::Device device = at::kCPU;       // where the networks train; data and noise are drawn on the CPU
 };
 
 double scheduled_lr(const PhaseOptions& o, std::int64_t step);
