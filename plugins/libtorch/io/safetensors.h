@@ -36,7 +36,7 @@ class SafeTensorsFile {
   static SafeTensorsFile open(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return path_; }
-  // Tensor names in header order sorted by name (never "__metadata__").
+  // Tensor names, sorted by name (never "__metadata__").
   std::vector<std::string> keys() const;
   bool contains(const std::string& key) const;
   // Throws model_error naming the file and the key when absent.

@@ -9,7 +9,9 @@
 // then each piece is UTF-8 bytes -> GPT-2 byte-to-unicode chars -> BPE merges by rank with "</w>"
 // on the last symbol -> vocab ids. ftfy.fix_text (which transformers applies when ftfy is installed)
 // is not reproduced: it only repairs mojibake and changes none of the reference prompts.
-// Letter/number classes come from a compact code point range table (tokenizer/unicode_classes.h).
+// ftfy also NFC-composes text; decomposed accents are therefore not composed here (none of the reference
+// prompts has any). Letter/number/space classes and lower case come from code point tables generated
+// from Python's unicodedata, Unicode 14.0 (tokenizer/unicode_classes.h).
 // Invalid UTF-8 bytes are replaced by U+FFFD. The object is immutable after from_folder(): encode()
 // may be called from several threads.
 #pragma once
@@ -30,7 +32,7 @@ class CLIPTokenizer {
 
   // max_length() ids: bos + tokens + eos, truncated to keep eos last, padded with pad_id().
   std::vector<int64_t> encode(const std::string& text) const;
-  // bos + tokens + eos, neither truncated nor padded.
+  // bos + tokens + eos, truncated like encode() but not padded (transformers' ids without padding).
   std::vector<int64_t> encode_unpadded(const std::string& text) const;
   // The BPE tokens of the text alone (no bos/eos).
   std::vector<int64_t> tokenize(const std::string& text) const;
@@ -38,6 +40,7 @@ class CLIPTokenizer {
   int64_t pad_id() const { return pad_id_; }
   int64_t bos_id() const { return bos_id_; }
   int64_t eos_id() const { return eos_id_; }
+  int64_t unk_id() const { return unk_id_; }
   int max_length() const { return max_length_; }
 
  private:
@@ -46,7 +49,7 @@ class CLIPTokenizer {
   std::unordered_map<std::string, int64_t> vocab_;
   std::unordered_map<std::string, int> merge_ranks_;  // "first second" -> rank
   std::vector<std::string> byte_to_unicode_;          // byte -> UTF-8 of its GPT-2 stand-in char
-  int64_t bos_id_ = 49406, eos_id_ = 49407, pad_id_ = 49407;
+  int64_t bos_id_ = 49406, eos_id_ = 49407, pad_id_ = 49407, unk_id_ = 49407;
   int max_length_ = 77;
 };
 

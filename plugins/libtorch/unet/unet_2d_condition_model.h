@@ -54,6 +54,7 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
   AttentionSettingsPtr settings_;
   std::vector<std::shared_ptr<DownBlockBase>> down_;
   std::vector<std::shared_ptr<UpBlockBase>> up_;
+  std::vector<int64_t> up_layers_;  // resnets (= skip connections consumed) per up block
 };
 TORCH_MODULE(UNet2DConditionModel);
 

@@ -1,0 +1,38 @@
+// unet/up_block_2d.cpp  (Ref: diffusers models/unets/unet_2d_blocks.py UpBlock2D)
+#include "unet/up_block_2d.h"
+
+namespace ftdr::torchbe {
+
+UpBlock2DImpl::UpBlock2DImpl(const UNetBlockOptions& o, AttentionSettingsPtr /*settings*/) {
+  resnets = register_module("resnets", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.num_layers; ++i) {
+    // The last resnet takes the skip from before this level's down block (in_channels wide).
+    const int64_t skip = i == o.num_layers - 1 ? o.in_channels : o.out_channels;
+    ResnetBlock2DOptions r;
+    r.in_channels = (i == 0 ? o.prev_output_channel : o.out_channels) + skip;
+    r.out_channels = o.out_channels;
+    r.temb_channels = o.temb_channels;
+    r.groups = o.groups;
+    r.eps = o.eps;
+    r.output_scale_factor = o.output_scale_factor;
+    resnets_.emplace_back(r);
+    resnets->push_back(resnets_.back());
+  }
+  if (o.add_sample) {
+    sampler_ = Upsample2D(o.out_channels);
+    upsamplers = register_module("upsamplers", torch::nn::ModuleList(sampler_));
+  }
+}
+
+at::Tensor UpBlock2DImpl::forward(const at::Tensor& x, std::vector<at::Tensor>& skips, const at::Tensor& temb,
+                                  const at::Tensor& /*context*/, const std::vector<int64_t>& upsample_size) {
+  at::Tensor h = x;
+  for (auto& resnet : resnets_) {
+    h = at::cat({h, skips.back()}, 1);
+    skips.pop_back();
+    h = resnet(h, temb);
+  }
+  return sampler_ ? sampler_(h, upsample_size) : h;
+}
+
+}  // namespace ftdr::torchbe
