@@ -23,9 +23,9 @@ void StepWatch::on_step(const sdk::StepEvent& e) {
     throw Error(ErrorKind::numerical_error, where + ": latents contain NaN or Inf");
   }
   if (config_.step_timeout_ms > 0 && e.step_ms > config_.step_timeout_ms) {
-    throw Error(ErrorKind::timeout, where + " took " + std::to_string(e.step_ms) +
-                                        " ms, over the step watchdog of " +
-                                        std::to_string(config_.step_timeout_ms) + " ms (step_timeout_ms)");
+    throw Error(ErrorKind::timeout, fmt::format("{} took {:.1f} ms, over the step watchdog of {:.1f} ms "
+                                               "(step_timeout_ms)",
+                                               where, e.step_ms, config_.step_timeout_ms));
   }
   if (config_.checkpoint_every > 0 && !dir_.empty() && e.latents && e.step < e.total &&
       e.step % config_.checkpoint_every == 0) {

@@ -33,6 +33,7 @@ TEST(JobManagerLoad, FourWorkersThousandJobsNoneLostNoneDuplicated) {
   JobManagerConfig cfg;
   cfg.workers = 4;
   cfg.max_queue = 0;
+  cfg.keep_finished = 0;
   JobManager jobs(ftdr::test::load_scheduler("priority"), engine_for(backend), cfg);
   std::mutex m;
   std::map<JobId, int> completions;

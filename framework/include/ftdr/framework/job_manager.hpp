@@ -60,8 +60,9 @@ struct JobManagerConfig {
   int workers = 1;                         // worker threads, >= 1
   std::size_t max_queue = 1024;            // jobs waiting in the scheduler; 0 = unbounded
   ShutdownMode shutdown_mode = ShutdownMode::drain;  // what the destructor does
-  std::size_t keep_finished = 10000;       // finished jobs kept for status()/result(); the oldest
-                                           // are forgotten first (0 = keep all)
+  std::size_t keep_finished = 256;         // finished jobs kept for status()/result() (with their
+                                           // images: a 512x512 image is 768 KiB); the oldest are
+                                           // forgotten first (0 = keep all)
 };
 
 // submit() on a full queue. kind() is invalid_request.
@@ -103,7 +104,8 @@ class JobManager {
   // status() for an unknown id.
   std::optional<JobResult> result(JobId id, std::chrono::milliseconds timeout) const;
   // True when the job was queued, waiting to retry or running and is now cancelled or will stop
-  // at its next step boundary; false for an unknown or finished job.
+  // at its next step boundary (a running job already past its last boundary may still complete);
+  // false for an unknown or finished job.
   bool cancel(JobId id);
 
   JobStats stats() const;
