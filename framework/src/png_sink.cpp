@@ -29,11 +29,14 @@ int next_number(const fs::path& dir) {
 
 }  // namespace
 
-ImageSink make_png_sink(const std::string& model_name) {
+ImageSink make_png_sink(const sdk::ModelInfo& model) {
   auto numbering = std::make_shared<std::mutex>();
-  return [model_name, numbering](const Job&, const sdk::GenerationParams& params,
+  return [model, numbering](const Job&, const sdk::GenerationParams& asked,
                                  const std::vector<sdk::Image>& images) {
-    const sdk::GenerationRequest& r = params.request;
+    sdk::GenerationParams params = asked;
+    if (params.request.sampler == "default" && !model.default_sampler.empty())
+      params.request.sampler = model.default_sampler;
+    const sdk::GenerationRequest& r = asked.request;  // the request as asked, for the JSON
     const fs::path dir = r.output_dir.empty() ? fs::path("outputs") : fs::path(r.output_dir);
     const std::string request = request_json(r).dump();
     std::vector<std::string> written;
@@ -50,7 +53,7 @@ ImageSink make_png_sink(const std::string& model_name) {
         name = std::string(buf) + "-" + std::to_string(r.seed + static_cast<std::uint64_t>(index)) + ".png";
       }
       const fs::path file = dir / name;
-      write_png(file, images[i], {{"parameters", a1111_parameters(params, model_name, index)}, {"ftdr_request", request}});
+      write_png(file, images[i], {{"parameters", a1111_parameters(params, model.name, index)}, {"ftdr_request", request}});
       written.push_back(file.string());
     }
     return written;

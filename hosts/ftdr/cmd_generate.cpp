@@ -2,6 +2,7 @@
 // JobManager (scheduler, workers, retries) → PNGs with metadata. SIGINT/SIGTERM cancel the job.
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <map>
 
@@ -94,10 +95,14 @@ sdk::GenerationRequest request_from(const po::variables_map& vm, sdk::Generation
 void print_timings(const fw::JobResult& result) {
   std::map<sdk::Phase, double> ms;
   for (const auto& p : result.metrics.phases) ms[p.phase] += p.ms;
+  char buf[64];
   std::cout << "timings:";
-  for (const auto& [phase, total] : ms) std::cout << " " << sdk::to_string(phase) << " " << static_cast<long>(total) << " ms,";
-  std::cout << " wait " << static_cast<long>(result.metrics.wait_ms) << " ms, run "
-            << static_cast<long>(result.metrics.run_ms) << " ms\n";
+  for (const auto& [phase, total] : ms) {
+    std::snprintf(buf, sizeof buf, " %s %.1f ms,", std::string(sdk::to_string(phase)).c_str(), total);
+    std::cout << buf;
+  }
+  std::snprintf(buf, sizeof buf, " wait %.1f ms, run %.1f ms\n", result.metrics.wait_ms, result.metrics.run_ms);
+  std::cout << buf;
 }
 
 int report(const fw::JobResult& result) {
@@ -153,7 +158,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ec.checkpoint_every = host.checkpoint.every_steps;
   ec.state_dir = host.runtime.state_dir.string();
   ec.budget_bytes = host.memory.device_budget_mb * 1024 * 1024;
-  ec.image_sink = fw::make_png_sink(backend->info().name);
+  ec.image_sink = fw::make_png_sink(backend->info());
   auto engine = std::make_shared<fw::ExecutionEngine>(
       fw::EnginePlugins{backend, plugins.memory_policy, plugins.recovery, plugins.tiling}, ec);
   fw::JobManagerConfig jc;

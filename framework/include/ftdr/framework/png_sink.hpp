@@ -4,9 +4,10 @@
 //   output_prefix set:   <prefix>-<image index>.png                      (exact, for scripts/tests)
 //   output_prefix empty: <NNNNN>-<seed of the image>.png, NNNNN the next free number in the folder
 //                        (the AUTOMATIC1111 naming)
-// Each file has the `parameters` (A1111) and `ftdr_request` (JSON) text chunks (png_writer.hpp).
+// Each file has the `parameters` (A1111) and `ftdr_request` (JSON) text chunks (png_writer.hpp);
+// `parameters` names the model and, for sampler "default", the model's own sampler.
 //
-//   EngineConfig ec; ec.image_sink = make_png_sink(backend->info().name);
+//   EngineConfig ec; ec.image_sink = make_png_sink(backend->info());
 #pragma once
 #include <string>
 
@@ -14,6 +15,6 @@
 
 namespace ftdr::framework {
 
-ImageSink make_png_sink(const std::string& model_name);
+ImageSink make_png_sink(const sdk::ModelInfo& model);
 
 }  // namespace ftdr::framework

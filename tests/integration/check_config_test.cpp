@@ -1,0 +1,110 @@
+// `ftdr check-config FILE`: OK and exit 0 for a valid file; every problem with file:line:col, key
+// and what was expected, and exit 2, otherwise — including problems only a plugin can see.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "integration/fixture_config.hpp"
+
+namespace ftdr::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CheckConfig : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = fresh_dir(::testing::UnitTest::GetInstance()->current_test_info()->name()); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  CliResult check(const std::string& text) {
+    auto file = dir_ / "c.toml";
+    write_file(file, text);
+    return run_ftdr({"check-config", file.string()}, fixture_env(), dir_);
+  }
+  std::string file() const { return (dir_ / "c.toml").string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CheckConfig, ValidConfigPrintsOk) {
+  auto r = check(fixture_config_text(dir_));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "OK: " + file() + "\n");
+}
+
+TEST_F(CheckConfig, ParseErrorHasFileLineColumn) {
+  auto r = check("[runtime]\nworkers = \n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("error: " + file() + ":2:"));
+  EXPECT_THAT(r.err, HasSubstr("TOML parse error"));
+}
+
+TEST_F(CheckConfig, UnknownHostKeyAndBadValueAreBothReported) {
+  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_step = 3\n[faults]\nphase = \"later\"\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(file() + ":18:1: unknown key 'checkpoint.every_step' (expected one of: every_steps)"));
+  EXPECT_THAT(r.err, HasSubstr(file() + ":20:9: key 'faults.phase': expected \"initializing\", \"encoding\", "
+                                        "\"diffusion\" or \"decoding\" (got \"later\")"));
+  EXPECT_THAT(r.err, HasSubstr("2 problems"));
+}
+
+TEST_F(CheckConfig, UnknownKeyInAPluginTableIsFoundByLoadingThePlugin) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = 1\nlimt = 2");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[scheduler] plugin 'rejects_config'"));
+  EXPECT_THAT(r.err, HasSubstr("does not know these keys of [scheduler.rejects_config]"));
+  EXPECT_THAT(r.err, HasSubstr(file() + ":12:1: unknown key 'scheduler.rejects_config.limt' (expected one of: limit)"));
+}
+
+TEST_F(CheckConfig, ValueThePluginRejectsKeepsThePluginsMessage) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = -1");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("rejected its config: " + file() +
+                               ":11:9: key 'scheduler.rejects_config.limit': expected an integer >= 0"));
+}
+
+TEST_F(CheckConfig, MissingPluginListsWhereItLooked) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"lifo\"");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("[scheduler] no plugin named 'lifo' (looked for ftdr_plugin_lifo.so in: " + fixture_dir()));
+  EXPECT_THAT(r.err, HasSubstr("plugins found: "));
+}
+
+TEST_F(CheckConfig, PluginOfTheWrongKind) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"overlap\"");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("plugin 'overlap'"));
+  EXPECT_THAT(r.err, HasSubstr("is a tiling plugin, but a scheduler plugin was asked for"));
+}
+
+TEST_F(CheckConfig, RefusedAbiIsReported) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"abi_major\"");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(fixture_dir() + "/ftdr_plugin_abi_major.so: built for FTDR SDK ABI 2.0, but this host "
+                                               "has SDK ABI 1.0"));
+}
+
+TEST_F(CheckConfig, MissingModelFolder) {
+  auto text = fixture_config_text(dir_);
+  text.replace(text.find("tests/fixtures/models/tiny"), 26, "tests/fixtures/models/none");
+  auto r = check(text);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(file() + ": [model] path: "));
+  EXPECT_THAT(r.err, HasSubstr("tests/fixtures/models/none is not a folder (expected a diffusers model folder)"));
+}
+
+TEST_F(CheckConfig, NeedsAFile) {
+  auto r = run_ftdr({"check-config"}, {}, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("check-config: expected a config FILE"));
+}
+
+}  // namespace
+}  // namespace ftdr::test
