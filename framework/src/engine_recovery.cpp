@@ -70,7 +70,7 @@ void drop_latents(JobWork& work) {
 
 void apply_decision(JobWork& work, const sdk::RecoveryDecision& d) {
   if (work.segments.empty()) return;
-  const sdk::GenerationParams& failed = work.segments.front();
+  const sdk::GenerationParams failed = work.segments.front();
   const bool split = d.split_batch && d.params.batch >= 2;
   if (d.split_batch && !split) {
     spdlog::warn("recovery asked to split a batch of {}; retrying it whole", d.params.batch);
@@ -95,6 +95,15 @@ void apply_decision(JobWork& work, const sdk::RecoveryDecision& d) {
   }
   std::vector<sdk::GenerationParams> head = split ? split_in_halves(d.params)
                                                   : std::vector<sdk::GenerationParams>{d.params};
+  // A strategy that shrinks the sub-batch without splitting it must not lose the other images:
+  // they follow as one more sub-batch.
+  if (!split && d.params.first_image == failed.first_image && d.params.batch >= 1 &&
+      d.params.batch < failed.batch) {
+    sdk::GenerationParams rest = d.params;
+    rest.first_image = d.params.first_image + d.params.batch;
+    rest.batch = failed.batch - d.params.batch;
+    head.push_back(rest);
+  }
   work.segments.erase(work.segments.begin());
   work.segments.insert(work.segments.begin(), head.begin(), head.end());
   if (d.degraded) work.degraded = true;

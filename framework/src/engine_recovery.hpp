@@ -24,6 +24,8 @@ std::vector<sdk::GenerationParams> split_in_halves(const sdk::GenerationParams& 
 
 // Applies a retry decision to the work of the failed attempt: new parameters for the failing
 // sub-batch (split when asked) and the ones after it, and drops the artifacts that no longer fit.
+// A decision that shrinks the sub-batch without split_batch gets the remaining images queued as
+// one more sub-batch, so no image of the request is lost.
 // Removed checkpoint files are deleted.
 void apply_decision(JobWork& work, const sdk::RecoveryDecision& decision);
 

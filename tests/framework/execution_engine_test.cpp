@@ -308,3 +308,17 @@ TEST_F(EngineTest, ImageSinkGetsEverySubBatchAndPathsReachTheResult) {
   EXPECT_EQ(firsts, (std::vector<int>{0, 1}));
   EXPECT_EQ(r.written_paths, (std::vector<std::string>{"job17_0.png", "job17_1.png"}));
 }
+
+TEST_F(EngineTest, ShrinkingTheBatchWithoutSplitQueuesTheRestInsteadOfLosingIt) {
+  backend->oom_above_batch = 1;
+  recovery->shrink_batch_to = 1;
+  ExecutionEngine engine = make();
+  Job job(18, request(1, 3), ftdr::sdk::Priority::normal);
+  JobResult r = run_to_end(engine, job);
+  ASSERT_EQ(r.state, S::completed);
+  ASSERT_EQ(r.images.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.images[i].rgb[0], i);
+  EXPECT_EQ(backend->count("decode(first=0,batch=1"), 1);
+  EXPECT_EQ(backend->count("decode(first=1,batch=1"), 1);
+  EXPECT_EQ(backend->count("decode(first=2,batch=1"), 1);
+}

@@ -231,6 +231,7 @@ class ScriptedRecovery final : public sdk::RecoveryStrategy {
   bool use_resume = false;
   sdk::Phase resume = sdk::Phase::initializing;
   int degrade_width = 0;
+  int shrink_batch_to = 0;  // > 0: set params.batch to this without split_batch
   std::vector<sdk::Failure> seen;
   std::vector<std::size_t> history_sizes;
 
@@ -248,6 +249,7 @@ class ScriptedRecovery final : public sdk::RecoveryStrategy {
       d.params.width = degrade_width;
       d.degraded = true;
     }
+    if (shrink_batch_to > 0) d.params.batch = shrink_batch_to;
     d.change = split ? "split batch" : "retry as is";
     d.reason = "scripted: no retries left";
     return d;
