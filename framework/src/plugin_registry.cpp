@@ -31,7 +31,9 @@ fs::path exe_relative_plugin_dir() {
   boost::system::error_code ec;
   auto exe = boost::dll::program_location(ec);
   if (ec) return {};
-  return fs::path(exe.parent_path().string()) / ".." / "lib" / "ftdr" / "plugins";
+  const fs::path reldir(FTDR_PLUGIN_INSTALL_RELDIR);
+  if (reldir.is_absolute()) return {};
+  return fs::path(exe.parent_path().string()) / ".." / reldir;
 }
 
 }  // namespace
