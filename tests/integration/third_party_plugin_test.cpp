@@ -54,22 +54,23 @@ class ThirdPartyPlugin : public ::testing::Test {
 fs::path* ThirdPartyPlugin::root_ = nullptr;
 std::string* ThirdPartyPlugin::failure_ = new std::string;
 
-TEST_F(ThirdPartyPlugin, InstallLaysOutTheSdk) {
-  EXPECT_TRUE(fs::is_regular_file(prefix() / "bin" / "ftdr"));
-  EXPECT_TRUE(fs::is_regular_file(prefix() / "include" / "ftdr" / "sdk" / "plugin.hpp"));
-  EXPECT_TRUE(fs::is_regular_file(prefix() / "lib" / "cmake" / "FtdrSdk" / "FtdrSdkConfig.cmake"));
-  EXPECT_TRUE(fs::is_regular_file(plugin_dir() / "ftdr_plugin_lifo.so"));
+// One test, in steps: ctest runs every test in its own process, and each would pay for the build.
+void expect_install_layout(const fs::path& prefix, const fs::path& plugin_dir) {
+  EXPECT_TRUE(fs::is_regular_file(prefix / "bin" / "ftdr"));
+  EXPECT_TRUE(fs::is_regular_file(prefix / "include" / "ftdr" / "sdk" / "plugin.hpp"));
+  EXPECT_TRUE(fs::is_regular_file(prefix / "lib" / "cmake" / "FtdrSdk" / "FtdrSdkConfig.cmake"));
+  EXPECT_TRUE(fs::is_regular_file(plugin_dir / "ftdr_plugin_lifo.so"));
 }
 
-TEST_F(ThirdPartyPlugin, InstalledHostFindsItBesideItself) {
-  auto r = CliProcess({"plugins"}, {}, *root_, (prefix() / "bin" / "ftdr").string()).wait();
+void expect_installed_host_finds_it(const fs::path& prefix, const fs::path& plugin_dir, const fs::path& io) {
+  auto r = CliProcess({"plugins"}, {}, io, (prefix / "bin" / "ftdr").string()).wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("scheduler      lifo              1.0.0     1.0   " +
-                               (plugin_dir() / "ftdr_plugin_lifo.so").lexically_normal().string()));
+                               (plugin_dir / "ftdr_plugin_lifo.so").lexically_normal().string()));
 }
 
-TEST_F(ThirdPartyPlugin, LoadsAndSchedulesLastInFirstOut) {
-  framework::PluginLoader loader(framework::PluginRegistry({plugin_dir()}));
+void expect_lifo_order(const fs::path& plugin_dir) {
+  framework::PluginLoader loader(framework::PluginRegistry({plugin_dir}));
   auto doc = framework::ConfigDocument::parse_string("[scheduler.lifo]\nmax_waiting = 3\n", "/t/lifo.toml");
   auto sched = loader.create_as<sdk::JobScheduler>("lifo", doc->view("scheduler.lifo"));
   for (std::uint64_t id = 1; id <= 3; ++id) sched->push({id, sdk::Priority::normal, id, 0});
@@ -81,16 +82,27 @@ TEST_F(ThirdPartyPlugin, LoadsAndSchedulesLastInFirstOut) {
   EXPECT_EQ(sched->pop_next(0), std::nullopt);
 }
 
-TEST_F(ThirdPartyPlugin, ItsConfigIsCheckedLikeAnyPlugins) {
-  framework::PluginLoader loader(framework::PluginRegistry({plugin_dir()}));
+void expect_config_checked(const fs::path& plugin_dir) {
+  framework::PluginLoader loader(framework::PluginRegistry({plugin_dir}));
   auto doc = framework::ConfigDocument::parse_string("[scheduler.lifo]\nmax_wait = 3\n", "/t/lifo.toml");
   try {
     loader.create(sdk::PluginKind::scheduler, "lifo", doc->view("scheduler.lifo"));
-    FAIL();
+    ADD_FAILURE() << "unknown key accepted";
   } catch (const sdk::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("/t/lifo.toml:2:1: unknown key 'scheduler.lifo.max_wait' (expected one of: "
                                     "max_waiting)"));
   }
+}
+
+TEST_F(ThirdPartyPlugin, BuiltAgainstTheInstalledSdkItLoadsAndRuns) {
+  SCOPED_TRACE("install layout");
+  expect_install_layout(prefix(), plugin_dir());
+  SCOPED_TRACE("installed `ftdr plugins` finds it beside itself");
+  expect_installed_host_finds_it(prefix(), plugin_dir(), *root_);
+  SCOPED_TRACE("loads through the loader and schedules last in, first out");
+  expect_lifo_order(plugin_dir());
+  SCOPED_TRACE("its table is checked for unknown keys");
+  expect_config_checked(plugin_dir());
 }
 
 }  // namespace
