@@ -1,7 +1,10 @@
 // `ftdr generate`: one request through the framework: config → plugins → ExecutionEngine →
 // JobManager (scheduler, workers, retries) → PNGs with metadata. SIGINT/SIGTERM cancel the job.
 #include <atomic>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -24,8 +27,18 @@ namespace fw = ftdr::framework;
 
 namespace {
 
+// The first SIGINT/SIGTERM cancels the job (it stops at the next step boundary); a second one
+// exits at once, for a job stuck inside one long call.
 std::atomic<int> g_signal{0};
-extern "C" void on_signal(int sig) { g_signal.store(sig); }
+std::atomic<int> g_signal_count{0};
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+  if (g_signal_count.fetch_add(1) >= 1) {
+    static const char msg[] = "ftdr generate: interrupted again: exiting without waiting\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    std::_Exit(fw::kExitCancelled);
+  }
+}
 
 po::options_description generate_options() {
   po::options_description o("ftdr generate: generate images from a prompt\n\n"
