@@ -15,6 +15,7 @@
 #include "ftdr/framework/fault_injection.hpp"
 #include "ftdr/framework/job_manager.hpp"
 #include "ftdr/framework/logging.hpp"
+#include "ftdr/framework/memory_alerts.hpp"
 #include "ftdr/framework/plugin_call.hpp"
 #include "ftdr/framework/plugin_set.hpp"
 #include "ftdr/framework/png_sink.hpp"
@@ -197,6 +198,10 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
     }
   }
   progress.finish();
+  for (const auto& alert : fw::memory_alerts(result->metrics.phases, host.memory)) {
+    if (alert.critical) fw::host_logger()->error("memory: {}", alert.message);
+    else fw::host_logger()->warn("memory: {}", alert.message);
+  }
   return report(*result);
 }
 

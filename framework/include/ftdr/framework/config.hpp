@@ -52,8 +52,9 @@ struct RuntimeConfig {
 struct MemoryConfig {
   std::string policy = "adaptive";        // memory policy plugin
   std::uint64_t device_budget_mb = 0;     // 0 = the device's free memory
-  double warning_pct = 85;                // log a warning above this share of the budget
-  double critical_pct = 95;               // ask the policy to offload above this share
+  double warning_pct = 85;                // a phase peaking above this share of the budget (or of the
+  double critical_pct = 95;               // device when the budget is 0) is logged as a warning, above
+                                          // critical_pct as an error (memory_alerts.hpp)
 };
 
 struct CheckpointConfig {
