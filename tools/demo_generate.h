@@ -17,7 +17,7 @@ namespace ftdr::demo {
 
 // The settings the demo model is evaluated and shipped with (configs/default.toml uses the same).
 inline constexpr int kDemoSteps = 20;
-inline constexpr double kDemoGuidance = 4.0;
+inline constexpr double kDemoGuidance = 7.5;
 inline constexpr const char* kDemoPrompt = "a large red circle on a blue background";
 inline constexpr std::uint64_t kDemoSeed = 42;
 

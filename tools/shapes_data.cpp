@@ -162,7 +162,8 @@ SceneSpec SceneGenerator::next_spec(Split split) {
 Sample SceneGenerator::next(Split split) {
   Sample out;
   out.spec = next_spec(split);
-  out.caption = caption(out.spec, draw_phrasing(rng_));
+  out.phrasing = draw_phrasing(rng_);
+  out.caption = caption(out.spec, out.phrasing);
   out.rgb = render(out.spec);
   return out;
 }

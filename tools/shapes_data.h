@@ -55,6 +55,7 @@ struct SceneSpec {
 struct Sample {
   SceneSpec spec;
   std::string caption;
+  int phrasing = 0;               // caption template; 0 names no position
   std::vector<std::uint8_t> rgb;  // kImageSize * kImageSize * 3, row-major RGB
 };
 
