@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/blas_info.h"
+#include "ftdr/sdk/error.hpp"
 #include "backend/memory_stats.h"
 #include "backend/torch_backend.h"
 #include "io/model_configs.h"

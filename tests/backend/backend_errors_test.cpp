@@ -204,6 +204,42 @@ TEST_F(BackendValidation, ObserverErrorsPropagateUnchanged) {
   }
 }
 
+// [backend.libtorch.faults] (faults/fault_plan.h) drives the same seam: an OOM at step 2 once, then
+// NaN latents at step 1 once, then a NaN decode that the VAE health check turns into numerical_error.
+TEST(TorchBackendFaults, ConfiguredFaultsFireOnceAtTheirPoint) {
+  FTDR_REQUIRE_REFERENCE(root);
+  auto cfg = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
+  cfg->add_table("faults", std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
+                               {"oom", std::string("diffusion:step=2")},
+                               {"nan", std::string("diffusion:step=1,decode")}}));
+  torchbe::TorchBackend backend(context_with(cfg));
+  backend.load((root / "tiny-sd1").string());
+  sdk::GenerationParams p;
+  p.width = p.height = 64;
+  p.request.steps = 3;
+  auto cond = backend.encode(p);
+  RecordingObserver first;
+  try {
+    backend.denoise(p, *cond, nullptr, first);
+    ADD_FAILURE() << "no injected fault";
+  } catch (const sdk::Error& e) {
+    // The NaN rule fires at step 1, the OOM rule at step 2.
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::out_of_memory) << e.what();
+  }
+  ASSERT_EQ(first.events.size(), 1u);
+  EXPECT_FALSE(first.events[0].finite);
+  RecordingObserver second;
+  auto latents = backend.denoise(p, *cond, nullptr, second);  // both rules are spent
+  for (const auto& e : second.events) EXPECT_TRUE(e.finite);
+  try {
+    backend.decode(p, *latents, nullptr);
+    ADD_FAILURE() << "the poisoned decode passed the health check";
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::numerical_error) << e.what();
+  }
+  EXPECT_EQ(backend.decode(p, *latents, nullptr).size(), 1u);
+}
+
 TEST(TorchBackendLoad, MissingFolderIsAModelError) {
   torchbe::TorchBackend backend(cpu_context());
   try {

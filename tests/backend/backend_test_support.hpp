@@ -31,7 +31,12 @@ class MapConfig final : public sdk::ConfigView {
   double get_double(const std::string& k, double f) const override { return get<double>(k, f); }
   bool get_bool(const std::string& k, bool f) const override { return get<bool>(k, f); }
   std::vector<std::string> get_string_list(const std::string&) const override { return {}; }
-  std::shared_ptr<const ConfigView> table(const std::string&) const override { return std::make_shared<MapConfig>(); }
+  std::shared_ptr<const ConfigView> table(const std::string& k) const override {
+    read_.insert(k);
+    auto it = tables_.find(k);
+    return it != tables_.end() ? it->second : std::make_shared<MapConfig>();
+  }
+  void add_table(const std::string& k, std::shared_ptr<MapConfig> t) { tables_[k] = std::move(t); }
   std::vector<std::string> keys() const override {
     std::vector<std::string> out;
     for (const auto& [k, v] : values_) out.push_back(k);
@@ -53,6 +58,7 @@ class MapConfig final : public sdk::ConfigView {
     throw sdk::Error(sdk::ErrorKind::invalid_request, where(k) + ": wrong type");
   }
   std::map<std::string, Value> values_;
+  std::map<std::string, std::shared_ptr<MapConfig>> tables_;
   mutable std::set<std::string> read_;
 };
 

@@ -2,6 +2,7 @@
 #include "backend/denoise_phase.h"
 
 #include <chrono>
+#include <limits>
 
 #include "ftdr/sdk/error.hpp"
 #include "pipeline/denoise_loop.h"
@@ -92,11 +93,14 @@ std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet, const C
   StepReporter reporter{setup, *sampler, noise, observer, sampler->num_steps(), Clock::now(), nullptr};
   const at::Tensor cond = conditioning_on(conditioning.cond, device, weight.scalar_type());
   const at::Tensor uncond = conditioning_on(conditioning.uncond, device, weight.scalar_type());
+  bool poison = false;
+  auto before = [&](int i) { poison = setup.before_step && i < reporter.total && setup.before_step(i); };
   auto on_step = [&](int done, const at::Tensor& x) {
+    if (poison) x.fill_(std::numeric_limits<float>::quiet_NaN());
     reporter(done, x);
-    if (setup.before_step && done < reporter.total) setup.before_step(done);
+    before(done);
   };
-  if (setup.before_step && start < reporter.total) setup.before_step(start);
+  before(start);
   at::Tensor final_latents =
       denoise(unet, *sampler, cond, uncond, latents, p.request.cfg_scale, start, noise, on_step);
   if (reporter.latest) return reporter.latest;

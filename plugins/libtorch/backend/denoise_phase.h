@@ -32,8 +32,10 @@ struct DenoiseSetup {
   int latent_channels = 4;
   int vae_scale_factor = 8;
   bool health_check = true;
-  // Called before every iteration with its index: the seam for fault injection (may throw).
-  std::function<void(int)> before_step;
+  // Called before every iteration with its index: the seam for fault injection. It may throw (an
+  // injected OOM); returning true poisons that iteration's output with NaN (an injected numerical
+  // fault, which the health check then reports as finite = false).
+  std::function<bool(int)> before_step;
 };
 
 std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet, const ConditioningArtifact& conditioning,

@@ -3,6 +3,10 @@
 
 #include <torch/version.h>
 
+#include <chrono>
+#include <limits>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "backend/activation_estimate.h"
@@ -79,6 +83,8 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger) 
   const EmptyConfig empty;
   const sdk::ConfigView& cfg = ctx.config ? *ctx.config : static_cast<const sdk::ConfigView&>(empty);
   config_ = parse_backend_config(cfg, cuda_is_available());
+  if (const auto table = cfg.table("faults")) faults_ = FaultPlan::parse(*table);
+  faults_.merge(FaultPlan::from_environment());
   if (config_.threads > 0) at::set_num_threads(config_.threads);
   if (logger_) {
     for (const auto& w : config_.warnings) logger_->warn(w);
@@ -92,8 +98,14 @@ LoadedModel& TorchBackend::model() {
 
 const LoadedModel& TorchBackend::model() const { return const_cast<TorchBackend*>(this)->model(); }
 
-void TorchBackend::fault_point(const std::string& point) const {
+bool TorchBackend::fault_point(const std::string& point, sdk::Phase phase, int step) {
   if (fault_hook_) fault_hook_(point);
+  const std::optional<FaultAction> action = faults_.check(phase, step);
+  if (!action) return false;
+  if (logger_) logger_->warn(action->message);
+  if (is_error(action->kind)) throw as_error(*action);
+  if (action->kind == FaultKind::slow) std::this_thread::sleep_for(std::chrono::milliseconds(action->ms));
+  return action->kind == FaultKind::nan;
 }
 
 void TorchBackend::load(const std::string& model_dir) {
@@ -174,9 +186,11 @@ void TorchBackend::apply_attention(const sdk::RuntimeOptions& options) {
 
 sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
   return run_classified("encode", [&]() -> sdk::ArtifactPtr {
-    fault_point("encode");
+    const bool poison = fault_point("encode", sdk::Phase::encoding, 0);
     apply_attention(params.options);
-    return encode_prompts(model().tokenizer, model().text_encoder, params);
+    auto out = encode_prompts(model().tokenizer, model().text_encoder, params);
+    if (poison) out->cond.fill_(std::numeric_limits<float>::quiet_NaN());
+    return out;
   });
 }
 
@@ -193,7 +207,9 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
     setup.latent_channels = info_.latent_channels;
     setup.vae_scale_factor = info_.vae_scale_factor;
     setup.health_check = config_.health_check;
-    if (fault_hook_) setup.before_step = [this](int i) { fault_point("denoise.step." + std::to_string(i)); };
+    setup.before_step = [this](int i) {
+      return fault_point("denoise.step." + std::to_string(i), sdk::Phase::diffusion, i + 1);
+    };
     return run_denoise(model().unet, cond, from, setup, observer);
   });
 }
@@ -202,14 +218,20 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
                                              const sdk::TilePlan* tiles) {
   return run_classified("decode", [&] {
     const auto& lat = artifact_as<LatentsArtifact>(latents, "decode");
-    fault_point("decode");
+    const bool poison = fault_point("decode", sdk::Phase::decoding, 0);
     apply_attention(params.options);
     auto& vae = model().vae;
     VaeUpcast upcast(vae, model().dtype, params.options.upcast_vae);
     const at::Device where = model().location("vae");
-    const at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
+    at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
+    if (poison) z = z.clone().fill_(std::numeric_limits<float>::quiet_NaN());
     const at::Tensor decoded = decode_latents(vae, z, params.options.vae_tiling ? tiles : nullptr,
                                               info_.vae_scale_factor);
+    if (config_.health_check && !at::isfinite(decoded).all().item<bool>()) {
+      throw sdk::Error(sdk::ErrorKind::numerical_error,
+                       "decode: the VAE output has NaN/Inf values (dtype " + std::string(sdk::to_string(config_.dtype)) +
+                           (params.options.upcast_vae ? ", upcast" : "; upcast_vae may help") + ")");
+    }
     return unit_to_rgb8(decoded_to_unit(decoded));
   });
 }

@@ -11,6 +11,8 @@
 // implicitly), and every call is wrapped by run_classified() (error_classifier.h), so what escapes
 // is always an sdk::Error of the right kind.
 // dtype: the configured dtype is the dtype of the loaded weights and of every phase.
+// health_check also checks the VAE output: NaN/Inf there is sdk::Error(numerical_error) (an f16
+// VAE overflow; recovery can retry with upcast_vae).
 // RuntimeOptions::dtype is not used (weights are loaded once; converting them per attempt would
 // double host memory); RuntimeOptions::upcast_vae runs the VAE in float32 for one decode.
 // Threads: as sdk/backend.hpp says, one worker thread at a time; memory_stats() from any thread.
@@ -23,6 +25,7 @@
 
 #include "backend/backend_config.h"
 #include "backend/loaded_model.h"
+#include "faults/fault_plan.h"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/logger.hpp"
 
@@ -56,9 +59,14 @@ class TorchBackend final : public sdk::ModelBackend {
   void save_artifact(const sdk::Artifact& artifact, const std::string& path) const override;
   sdk::ArtifactPtr load_artifact(const std::string& path) const override;
 
-  // The fault-injection seam: called with a point name ("encode", "decode", "denoise.step.<i>")
-  // before each of them; it may throw (e.g. a simulated c10 OOM), which is then classified like a
-  // real failure. Empty by default.
+  // Fault injection, two ways:
+  //  - the [backend.libtorch.faults] table and the FTDR_FAULTS environment variable (faults/
+  //    fault_plan.h), read at construction: oom / device_error are thrown as sdk::Error at the
+  //    point, nan poisons the step's latents (StepEvent::finite = false), the encoder output or the
+  //    decoder input (decode then fails its health check with numerical_error), slow sleeps;
+  //  - a hook for tests, called with the point name ("encode", "decode", "denoise.step.<i>", i the
+  //    0-based iteration) before each point; what it throws (e.g. a c10::Error with CUDA's OOM
+  //    text) is classified like a real failure. Empty by default.
   using FaultHook = std::function<void(const std::string& point)>;
   void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
 
@@ -67,7 +75,8 @@ class TorchBackend final : public sdk::ModelBackend {
  private:
   LoadedModel& model();
   const LoadedModel& model() const;
-  void fault_point(const std::string& point) const;
+  // Runs the hook and the fault plan at one point; true when the plan asks for NaN poisoning.
+  bool fault_point(const std::string& point, sdk::Phase phase, int step);
   void apply_attention(const sdk::RuntimeOptions& options);
 
   BackendConfig config_;
@@ -75,6 +84,7 @@ class TorchBackend final : public sdk::ModelBackend {
   std::optional<LoadedModel> model_;
   sdk::ModelInfo info_;
   FaultHook fault_hook_;
+  FaultPlan faults_;
 };
 
 }  // namespace ftdr::torchbe
