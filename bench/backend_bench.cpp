@@ -188,6 +188,7 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows appear as they are measured, also in a pipe
     const Options o = parse(argc, argv);
     sdk::PluginContext ctx;
     ctx.config = std::make_shared<BenchConfig>(o);
