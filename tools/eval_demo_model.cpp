@@ -28,7 +28,7 @@ namespace {
 
 struct Args {
   std::string model, record, dump;
-  int samples = 120, threads = 2;
+  int samples = 120, threads = 2, first = 0;
   std::uint64_t caption_seed = 2024, base_seed = 1000;
   demo::GenerateOptions gen;
 };
@@ -67,7 +67,8 @@ int evaluate(const Args& a, demo::DemoGenerator& gen) {
                         {"size", 0, 0},        {"position (when named)", 0, 0},
                         {"colour + background + shape", 0, 0}};
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < a.samples; ++i) {
+  for (int i = 0; i < a.first; ++i) captions.next(demo::Split::held_out);
+  for (int i = a.first; i < a.first + a.samples; ++i) {
     const demo::Sample s = captions.next(demo::Split::held_out);
     const sdk::Image img = gen.generate(s.caption, a.base_seed + i, a.gen);
     const auto m = demo::match(demo::analyse(img.rgb, img.width, img.height), s.spec);
@@ -85,8 +86,8 @@ int evaluate(const Args& a, demo::DemoGenerator& gen) {
     }
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::printf("ftdr_eval_demo: %d held-out captions, sampler %s, %d steps, guidance %.1f, seeds %llu..\n",
-              a.samples, a.gen.sampler.c_str(), a.gen.steps, a.gen.guidance,
+  std::printf("ftdr_eval_demo: %d held-out captions from #%d, sampler %s, %d steps, guidance %.1f, seeds %llu..\n",
+              a.samples, a.first, a.gen.sampler.c_str(), a.gen.steps, a.gen.guidance,
               static_cast<unsigned long long>(a.base_seed));
   print_table(rows, ms / a.samples);
   const bool met = rows[0].hits * 100 >= 90 * a.samples && rows[1].hits * 100 >= 90 * a.samples &&
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   d.add_options()("help,h", "this help")
       ("model", po::value(&a.model)->default_value("models/ftdr-shapes"), "model folder")
       ("samples", po::value(&a.samples)->default_value(120), "held-out captions to generate")
+      ("first", po::value(&a.first)->default_value(0), "start at this caption (to split a run over processes)")
       ("caption-seed", po::value(&a.caption_seed)->default_value(2024), "seed of the caption draw")
       ("seed", po::value(&a.base_seed)->default_value(1000), "image i uses seed + i")
       ("steps", po::value(&a.gen.steps)->default_value(demo::kDemoSteps), "denoising steps")
