@@ -89,6 +89,10 @@ TEST(SamplerConfig, StepCountIsValidated) {
   auto s = make_sampler("euler", sd15());
   EXPECT_EQ(error_kind([&] { s->set_timesteps(0); }), sdk::ErrorKind::invalid_request);
   EXPECT_EQ(error_kind([&] { s->set_timesteps(1001); }), sdk::ErrorKind::invalid_request);
+  // "leading" + steps_offset 1 at 1000 steps reaches t = 1000: refused instead of indexing past the end.
+  auto pndm = make_sampler("pndm", sd15());
+  EXPECT_EQ(error_kind([&] { pndm->set_timesteps(1000); }), sdk::ErrorKind::invalid_request);
+  EXPECT_NO_THROW(pndm->set_timesteps(999));
 }
 
 TEST(SamplerSchedule, KnownValuesFromDiffusers) {
@@ -117,6 +121,7 @@ TEST(SamplerSchedule, AnyStepCountAndSpacingGivesDescendingTimesteps) {
       for (int n : {1, 2, 3, 7, 33, 999, 1000}) {
         SCOPED_TRACE(std::string(spacing) + " " + name + " " + std::to_string(n));
         auto s = make_sampler(name, cfg);
+        if (n == 1000 && std::string(spacing) == "leading" && (name == "pndm" || name == "ddim")) continue;
         s->set_timesteps(n);
         const auto& t = s->timesteps();
         ASSERT_FALSE(t.empty());

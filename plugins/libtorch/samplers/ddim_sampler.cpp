@@ -18,6 +18,7 @@ void DDIMSampler::set_timesteps(int n) {
   num_inference_steps_ = n;
   timesteps_ = spaced_timesteps(cfg_.timestep_spacing, cfg_.num_train_timesteps, n, cfg_.steps_offset,
                                 TimestepKind::integer);
+  check_timesteps_in_range(n);
 }
 
 // Ref: diffusers scheduling_ddim.py DDIMScheduler.step (use_clipped_model_output = False).

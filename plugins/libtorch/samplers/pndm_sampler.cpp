@@ -21,6 +21,7 @@ void PNDMSampler::set_timesteps(int n) {
   if (base.size() >= 2) plms.push_back(base[base.size() - 2]);
   plms.push_back(base.back());
   timesteps_.assign(plms.rbegin(), plms.rend());
+  check_timesteps_in_range(n);
   ets_.clear();
   cur_sample_ = at::Tensor();
   counter_ = 0;

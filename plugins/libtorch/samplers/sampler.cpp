@@ -28,6 +28,18 @@ void Sampler::check_step_count(int n) const {
   }
 }
 
+void Sampler::check_timesteps_in_range(int n) const {
+  for (double t : timesteps_) {
+    if (t < 0 || t >= cfg_.num_train_timesteps) {
+      throw Error(ErrorKind::invalid_request,
+                  "steps: " + std::to_string(n) + " steps with timestep_spacing '" + cfg_.timestep_spacing +
+                      "' and steps_offset " + std::to_string(cfg_.steps_offset) + " reach timestep " +
+                      std::to_string(static_cast<long>(t)) + ", outside the model's 0.." +
+                      std::to_string(cfg_.num_train_timesteps - 1) + "; use fewer steps");
+    }
+  }
+}
+
 const at::Tensor& Sampler::state_entry(const SamplerState& state, const std::string& name) {
   for (const auto& [key, value] : state) {
     if (key == name) return value;

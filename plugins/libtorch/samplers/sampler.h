@@ -72,6 +72,9 @@ class Sampler {
   void check_index(int i) const;
   // sdk::Error(invalid_request) for n < 1 or n > num_train_timesteps.
   void check_step_count(int n) const;
+  // sdk::Error(invalid_request) when a timestep lies past the training schedule (e.g. 1000 steps with
+  // "leading" spacing and steps_offset 1, where diffusers would index out of bounds).
+  void check_timesteps_in_range(int n) const;
   // The named entry of a saved state; sdk::Error(internal) when absent.
   static const at::Tensor& state_entry(const SamplerState& state, const std::string& name);
   static at::Tensor counter_tensor(int64_t value) { return at::scalar_tensor(value, at::kLong); }
