@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <fstream>
 #include <sstream>
@@ -151,7 +152,7 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
 
   const fs::path map_file = dir / "special_tokens_map.json", config_file = dir / "tokenizer_config.json";
   const nlohmann::json map = read_json_or_empty(map_file), config = read_json_or_empty(config_file);
-  auto special_id = [&](const std::string& key, const std::string& fallback) {
+  auto special_id = [&](const std::string& key, const std::string& fallback) -> int64_t {
     std::string content = fallback;
     fs::path from = map_file;
     if (map.contains(key) && !map[key].is_null()) content = token_content(map[key], map_file, key);
@@ -159,12 +160,15 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
     auto it = tok.vocab_.find(content);
     if (it == tok.vocab_.end())
       fail("tokenizer: " + from.string() + ": key '" + key + "': token '" + content + "' is not in " + vocab_file.string());
+    tok.special_tokens_.emplace_back(content, it->second);
     return it->second;
   };
   tok.bos_id_ = special_id("bos_token", kSpecialTokens[0]);
   tok.eos_id_ = special_id("eos_token", kSpecialTokens[1]);
   tok.pad_id_ = special_id("pad_token", kSpecialTokens[1]);
   tok.unk_id_ = special_id("unk_token", kSpecialTokens[1]);
+  std::stable_sort(tok.special_tokens_.begin(), tok.special_tokens_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   if (config.contains("model_max_length")) {
     const auto& v = config["model_max_length"];
     // Tokenizers without a limit store a huge sentinel; CLIP's text model takes 77 positions.
@@ -210,11 +214,10 @@ std::vector<std::string> CLIPTokenizer::bpe(const std::string& word) const {
   return parts;
 }
 
-std::vector<int64_t> CLIPTokenizer::tokenize(const std::string& text) const {
-  std::vector<int64_t> ids;
+void CLIPTokenizer::tokenize_segment(const std::string& text, std::vector<int64_t>& ids) const {
   for (const std::u32string& piece : split_pieces(normalise(text))) {
     const std::string utf8 = unicode::encode_utf8(piece);
-    if (utf8 == kSpecialTokens[0] || utf8 == kSpecialTokens[1]) {
+    if (utf8 == kSpecialTokens[0] || utf8 == kSpecialTokens[1]) {  // e.g. "<|ENDOFTEXT|>" lower-cased
       ids.push_back(vocab_.at(utf8));
       continue;
     }
@@ -225,6 +228,28 @@ std::vector<int64_t> CLIPTokenizer::tokenize(const std::string& text) const {
       ids.push_back(it == vocab_.end() ? unk_id_ : it->second);
     }
   }
+}
+
+std::vector<int64_t> CLIPTokenizer::tokenize(const std::string& text) const {
+  std::vector<int64_t> ids;
+  size_t segment_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    const std::pair<std::string, int64_t>* hit = nullptr;
+    for (const auto& special : special_tokens_)
+      if (!special.first.empty() && text.compare(i, special.first.size(), special.first) == 0) {
+        hit = &special;
+        break;  // longest first
+      }
+    if (!hit) {
+      ++i;
+      continue;
+    }
+    tokenize_segment(text.substr(segment_start, i - segment_start), ids);
+    ids.push_back(hit->second);
+    i += hit->first.size();
+    segment_start = i;
+  }
+  tokenize_segment(text.substr(segment_start), ids);
   return ids;
 }
 

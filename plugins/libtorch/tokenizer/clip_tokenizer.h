@@ -3,7 +3,9 @@
 //   auto tok = CLIPTokenizer::from_folder(folder.tokenizer_dir);
 //   std::vector<int64_t> ids = tok.encode("a photo of a cat");  // 77 ids: 49406 320 1125 ... pad
 //
-// Text is normalised as whitespace_clean(text).lower() (runs of whitespace -> one space, stripped;
+// Special tokens (bos, eos, unk, pad as the folder names them) are first cut out of the raw text and
+// map to their ids directly, as transformers' slow tokenizer does; the rest is normalised as
+// whitespace_clean(text).lower() (runs of whitespace -> one space, stripped;
 // Unicode lower case), split with CLIP's pattern
 //   <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+
 // then each piece is UTF-8 bytes -> GPT-2 byte-to-unicode chars -> BPE merges by rank with "</w>"
@@ -19,6 +21,7 @@
 #include <filesystem>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace ftdr::torchbe {
@@ -45,6 +48,11 @@ class CLIPTokenizer {
 
  private:
   std::vector<std::string> bpe(const std::string& word) const;
+  void tokenize_segment(const std::string& text, std::vector<int64_t>& ids) const;
+
+  // bos/eos/unk/pad contents and ids, longest first: split out of the raw text before anything else,
+  // as transformers' added-tokens trie does (so SD 2.x's pad token "!" is its own token, id 0).
+  std::vector<std::pair<std::string, int64_t>> special_tokens_;
 
   std::unordered_map<std::string, int64_t> vocab_;
   std::unordered_map<std::string, int> merge_ranks_;  // "first second" -> rank
