@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -32,7 +34,7 @@ sdk::MemoryStats stats_or_empty(const sdk::ModelBackend& backend) noexcept {
 }
 
 // Runs one phase's work, recording its wall time and memory before/after (peak reset first),
-// also when it throws. `fn` returns the placement reason.
+// also when it throws. `fn(record)` returns the placement reason.
 template <typename Fn>
 void recorded(Job& job, sdk::ModelBackend& backend, Phase phase, Fn&& fn) {
   JobWork& w = job.work();
@@ -49,7 +51,7 @@ void recorded(Job& job, sdk::ModelBackend& backend, Phase phase, Fn&& fn) {
   };
   try {
     backend.reset_peak_memory();
-    r.placement_reason = fn();
+    r.placement_reason = fn(r);
   } catch (...) {
     close();
     throw;
@@ -74,6 +76,12 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
                                                 std::to_string(config_.max_attempts));
   }
   info_ = plugins_.backend->info();
+  if (config_.calibrate_memory) {
+    const std::string file = config_.state_dir.empty()
+                                 ? std::string()
+                                 : (std::filesystem::path(config_.state_dir) / "memory_calibration.json").string();
+    calibration_ = std::make_unique<MemoryCalibration>(file, config_.calibration);
+  }
 }
 
 std::string ExecutionEngine::job_dir(const Job& job) const {
@@ -118,7 +126,7 @@ void ExecutionEngine::run_phases(Job& job, Attempt& a) {
 void ExecutionEngine::run_initializing(Job& job, Attempt& a) {
   job.transition(ExecutionState::initializing);
   a.phase = Phase::initializing;
-  recorded(job, *plugins_.backend, a.phase, [&] {
+  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord&) {
     for (const sdk::GenerationParams& p : job.work().segments) plugins_.backend->validate(p);
     return std::string();
   });
@@ -128,24 +136,25 @@ void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
   job.transition(ExecutionState::encoding_prompt);
   a.phase = Phase::encoding;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&] {
+  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
     sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(a.phase, p);
+    std::string reason = place_for(job, a.phase, p, record);
     w.last_params = p;
     w.conditioning = plugins_.backend->encode(p);
     if (!w.conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
     w.conditioning_params = p;
     return reason;
   });
+  learn_memory(w.phases.back());
 }
 
 void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
   job.transition(ExecutionState::diffusion_running);
   a.phase = Phase::diffusion;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&] {
+  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
     sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(a.phase, p);
+    std::string reason = place_for(job, a.phase, p, record);
     w.last_params = p;
     const int in_memory = w.latents ? w.latents->steps_done() : -1;
     if (!w.checkpoint_path.empty() && w.checkpoint_steps > in_memory) {
@@ -167,15 +176,16 @@ void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
     watch.save_final(*w.latents);
     return reason;
   });
+  learn_memory(w.phases.back());
 }
 
 void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
   job.transition(ExecutionState::decoding);
   a.phase = Phase::decoding;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&] {
+  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
     sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(a.phase, p);
+    std::string reason = place_for(job, a.phase, p, record);
     w.last_params = p;
     if (!w.latents) w.latents = plugins_.backend->load_artifact(w.checkpoint_path);  // final checkpoint
     std::optional<sdk::TilePlan> plan;
@@ -201,10 +211,76 @@ void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
     w.segments.erase(w.segments.begin());
     return reason;
   });
+  learn_memory(w.phases.back());
 }
 
-std::string ExecutionEngine::place_for(Phase phase, sdk::GenerationParams& params) {
-  if (!plugins_.memory_policy) return {};
+namespace {
+
+// What a placement switched on, compared with the options it was asked with.
+std::string memory_saving(const sdk::RuntimeOptions& asked, const sdk::RuntimeOptions& placed) {
+  std::string on;
+  if (placed.attention == sdk::AttentionMode::sliced && asked.attention != sdk::AttentionMode::sliced) {
+    on = "attention slicing";
+  }
+  if (placed.vae_tiling && !asked.vae_tiling) on += on.empty() ? "VAE tiling" : ", VAE tiling";
+  return on;
+}
+
+std::string mib(std::uint64_t bytes) {
+  return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
+}
+
+bool same_memory_options(const sdk::RuntimeOptions& a, const sdk::RuntimeOptions& b) {
+  return a.attention == b.attention && a.attention_slice_size == b.attention_slice_size &&
+         a.vae_tiling == b.vae_tiling && a.upcast_vae == b.upcast_vae && a.dtype == b.dtype;
+}
+
+}  // namespace
+
+// Calibrated estimates → the policy → moves; records the decision and the baseline the phase's
+// activation peak is measured from (memory_calibration.hpp).
+std::string ExecutionEngine::place_for(const Job& job, Phase phase, sdk::GenerationParams& params,
+                                       PhaseRecord& record) {
+  sdk::ModelBackend& b = *plugins_.backend;
+  const sdk::Device device = b.device();
+  const sdk::RuntimeOptions asked = params.options;
+  auto ratio_for = [&](const sdk::RuntimeOptions& o) {
+    return calibration_ ? calibration_->ratio(calibration_key(info_.name, phase, o, device)) : 1.0;
+  };
+  auto scaled = [](std::uint64_t bytes, double ratio) {
+    return static_cast<std::uint64_t>(std::llround(static_cast<double>(bytes) * ratio));
+  };
+  record.estimate_bytes = b.estimate_activation_bytes(phase, params);
+  record.calibration_ratio = ratio_for(asked);
+  record.calibrated_estimate_bytes = scaled(record.estimate_bytes, record.calibration_ratio);
+  record.budget_bytes = config_.budget_bytes;
+  std::string reason;
+  if (plugins_.memory_policy) reason = run_policy(phase, params, record);
+  record.memory_saving = memory_saving(asked, params.options);
+  record.ran_estimate_bytes = same_memory_options(asked, params.options) ? record.estimate_bytes
+                                                                          : b.estimate_activation_bytes(phase, params);
+  record.calibration_key = calibration_key(info_.name, phase, params.options, device).str();
+  const sdk::MemoryStats now = stats_or_empty(b);
+  record.baseline_bytes = now.device == sdk::Device::cuda ? now.allocated_bytes : now.rss_bytes;
+
+  const std::string budget = config_.budget_bytes ? mib(config_.budget_bytes) : std::string("device free memory");
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2f", record.calibration_ratio);
+  const std::string line = "job " + std::to_string(job.id()) + " " + std::string(sdk::to_string(phase)) +
+                           ": activation estimate " + mib(record.calibrated_estimate_bytes) + " (backend " +
+                           mib(record.estimate_bytes) + " x calibration " + ratio + "), budget " + budget + ": " +
+                           (record.memory_saving.empty() ? "no memory saving switched on"
+                                                         : record.memory_saving + " switched on");
+  if (record.memory_saving.empty()) {
+    spdlog::debug("{}; {}", line, reason);
+  } else {
+    spdlog::info("{}; {}", line, reason);
+  }
+  return reason;
+}
+
+// Asks the policy (with calibrated estimates) and carries its placement out; returns its reason.
+std::string ExecutionEngine::run_policy(Phase phase, sdk::GenerationParams& params, const PhaseRecord& record) {
   sdk::ModelBackend& b = *plugins_.backend;
   sdk::PlacementRequest r;
   r.next = phase;
@@ -213,10 +289,13 @@ std::string ExecutionEngine::place_for(Phase phase, sdk::GenerationParams& param
   r.memory = b.memory_stats();
   r.budget_bytes = config_.budget_bytes;
   r.options = params.options;
-  r.estimated_activation_bytes = b.estimate_activation_bytes(phase, params);
+  r.estimated_activation_bytes = record.calibrated_estimate_bytes;
   sdk::GenerationParams sliced = params;
   sliced.options.attention = sdk::AttentionMode::sliced;
-  r.estimated_activation_bytes_sliced = b.estimate_activation_bytes(phase, sliced);
+  const double sliced_ratio =
+      calibration_ ? calibration_->ratio(calibration_key(info_.name, phase, sliced.options, b.device())) : 1.0;
+  r.estimated_activation_bytes_sliced = static_cast<std::uint64_t>(
+      std::llround(static_cast<double>(b.estimate_activation_bytes(phase, sliced)) * sliced_ratio));
   sdk::Placement placement = plugins_.memory_policy->place(r);
   for (const std::string& needed : r.needed) {
     if (std::find(placement.on_device.begin(), placement.on_device.end(), needed) == placement.on_device.end()) {
@@ -237,8 +316,15 @@ std::string ExecutionEngine::place_for(Phase phase, sdk::GenerationParams& param
     if (location(c) != b.device()) b.place(c, b.device());
   }
   params.options = placement.options;
-  spdlog::debug("placement for {}: {}", sdk::to_string(phase), placement.reason);
   return placement.reason;
+}
+
+// Measures the finished phase's activation peak and teaches it to the calibration.
+void ExecutionEngine::learn_memory(PhaseRecord& record) {
+  const std::uint64_t peak = record.after.peak_bytes;
+  record.measured_activation_bytes = peak > record.baseline_bytes ? peak - record.baseline_bytes : 0;
+  if (!calibration_ || record.calibration_key.empty()) return;
+  calibration_->record(record.calibration_key, record.ran_estimate_bytes, record.measured_activation_bytes);
 }
 
 }  // namespace ftdr::framework

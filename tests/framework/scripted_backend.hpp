@@ -96,11 +96,16 @@ class ScriptedBackend final : public sdk::ModelBackend {
     for (auto& c : components_) if (c.name == component) c.location = where;
   }
   sdk::Device device() const override { return sdk::Device::cuda; }
+  // Reported by memory_stats() as the allocator's peak / current allocation (calibration tests).
+  std::uint64_t peak_bytes = 0;
+  std::uint64_t allocated_bytes = 0;
   sdk::MemoryStats memory_stats() const override {
     sdk::MemoryStats s;
     s.device = sdk::Device::cuda;
     s.total_bytes = 4ull << 30;
     s.free_bytes = 3ull << 30;
+    s.peak_bytes = peak_bytes;
+    s.allocated_bytes = allocated_bytes;
     return s;
   }
   void reset_peak_memory() override {}

@@ -4,8 +4,12 @@
 // An attempt goes INITIALIZING (backend.validate, memory stats) → ENCODING_PROMPT → DIFFUSION_RUNNING
 // → DECODING → COMPLETED. Before each of the three work phases the MemoryPolicy (if any) decides what
 // lives on the device and the backend carries it out; memory stats and the wall time of every phase
-// are recorded in the job's metrics. During diffusion a step observer reports progress, stops at the
-// next step boundary once the job is cancelled (Error(cancelled)), fails non-finite latents
+// are recorded in the job's metrics. The policy gets the backend's activation estimates multiplied by
+// what the engine has learnt about them (memory_calibration.hpp): a phase that finished teaches the
+// calibration its measured peak; the estimate, the budget and what the policy switched on (slicing,
+// tiling) land in the phase's PhaseRecord and in the log. During diffusion a step observer reports
+// progress, stops at the next step boundary once the job is cancelled (Error(cancelled)), fails
+// non-finite latents
 // (Error(numerical_error)) and steps slower than the watchdog (Error(timeout)), and saves a latents
 // checkpoint every `checkpoint_every` steps to <state_dir>/<job id>/.
 //
@@ -42,6 +46,7 @@
 #include <vector>
 
 #include "ftdr/framework/job.hpp"
+#include "ftdr/framework/memory_calibration.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
 #include "ftdr/sdk/recovery.hpp"
@@ -64,6 +69,10 @@ struct EngineConfig {
   std::uint64_t budget_bytes = 0;  // PlacementRequest::budget_bytes ([memory] device_budget_mb)
   int max_attempts = 8;            // hard cap on attempts per job, whatever the strategy says
   bool keep_checkpoints = false;   // keep <state_dir>/<job id>/ after COMPLETED (FAILED keeps it)
+  bool calibrate_memory = true;    // learn measured/estimate per key (memory_calibration.hpp) in
+                                   // <state_dir>/memory_calibration.json (in memory without a
+                                   // state_dir) and give the policy calibrated estimates
+  CalibrationSettings calibration; // its moving average and clamp
   sdk::RuntimeOptions options;     // the runtime options every job's first attempt starts with
   ImageSink image_sink;            // optional, see above
 };
@@ -92,6 +101,8 @@ class ExecutionEngine {
   // Cached at construction (ModelBackend::info()), for request validation without a backend call.
   const sdk::ModelInfo& model_info() const { return info_; }
   const EngineConfig& config() const { return config_; }
+  // The estimate calibration, null when EngineConfig::calibrate_memory is off.
+  MemoryCalibration* calibration() { return calibration_.get(); }
 
   // Runs the job (IDLE or RETRY_PENDING) until it completes, fails, is cancelled or must wait for a
   // retry. Never throws for a failure of the job; the result of a terminal state is in the outcome
@@ -113,7 +124,9 @@ class ExecutionEngine {
   void run_encoding(Job& job, Attempt& a);
   void run_diffusion(Job& job, Attempt& a);
   void run_decoding(Job& job, Attempt& a);
-  std::string place_for(sdk::Phase phase, sdk::GenerationParams& params);
+  std::string place_for(const Job& job, sdk::Phase phase, sdk::GenerationParams& params, PhaseRecord& record);
+  std::string run_policy(sdk::Phase phase, sdk::GenerationParams& params, const PhaseRecord& record);
+  void learn_memory(PhaseRecord& record);
   AttemptOutcome handle_failure(Job& job, Attempt& a, std::exception_ptr error);
   AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
                         const std::string& message);
@@ -122,6 +135,7 @@ class ExecutionEngine {
   EnginePlugins plugins_;
   EngineConfig config_;
   sdk::ModelInfo info_;
+  std::unique_ptr<MemoryCalibration> calibration_;
   std::mutex run_mutex_;
 };
 
