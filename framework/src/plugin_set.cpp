@@ -17,6 +17,19 @@ void create_one(const Config& cfg, const PluginLoader& loader, std::shared_ptr<I
   }
 }
 
+// The backend's `host` sub-table (plugin_set.hpp). Reading the key here marks it known, so a
+// backend that never asks for it gets no unknown-key error.
+void attach_host_values(const Config& cfg) {
+  const auto backend = cfg.plugin_table(sdk::PluginKind::backend);
+  const std::uint64_t budget_mb = cfg.host().memory.device_budget_mb;
+  if (!backend || budget_mb == 0) return;
+  auto doc = ConfigDocument::parse_string("device_budget_mb = " + std::to_string(budget_mb) + "\n",
+                                          cfg.host().file.string() + " ([memory] device_budget_mb, passed by the host)");
+  auto host = doc->view("");
+  host->get_int("device_budget_mb", 0);
+  backend->attach("host", host);
+}
+
 }  // namespace
 
 PluginLoader make_loader(const HostConfig& host) {
@@ -26,6 +39,7 @@ PluginLoader make_loader(const HostConfig& host) {
 
 PluginSet create_plugins(const Config& cfg, const PluginLoader& loader, std::vector<std::string>& problems) {
   PluginSet set;
+  attach_host_values(cfg);
   create_one(cfg, loader, set.backend, problems);
   create_one(cfg, loader, set.scheduler, problems);
   create_one(cfg, loader, set.memory_policy, problems);

@@ -5,6 +5,12 @@
 // are reported once the plugin has read it). All problems are collected, so `ftdr check-config`
 // shows every one, not just the first.
 //
+// The backend also gets values from the host, not from the file, as the `host` sub-table of its
+// table (TomlConfigView::attach; already marked read, so a backend that ignores them is fine):
+//   host.device_budget_mb   [memory] device_budget_mb, when > 0: a backend can enforce the budget
+//                           (the libtorch backend caps the CUDA caching allocator there). A key
+//                           rather than an SDK call, so the plugin ABI (sdk/version.hpp) is unchanged.
+//
 //   std::vector<std::string> problems;
 //   PluginSet set = create_plugins(cfg, problems);
 //   if (!problems.empty()) ...   // each names the plugin, its file and what is wrong
