@@ -99,22 +99,6 @@ void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::str
     v.reject("critical_pct", "a value >= warning_pct (" + std::to_string(m.warning_pct) + ")");
 }
 
-void parse_faults(const TomlConfigView& v, FaultsConfig& f) {
-  f.enabled = v.get_bool("enabled", false);
-  std::string kind = v.get_string("kind", std::string(sdk::to_string(f.kind)));
-  if (!sdk::parse_error_kind(kind, f.kind))
-    v.reject("kind", "an error kind: out_of_memory, device_error, numerical_error, timeout, "
-                     "cancelled, invalid_request, model_error, plugin_error or internal (got \"" + kind + "\")");
-  std::string phase = v.get_string("phase", "diffusion");
-  if (phase == "initializing") f.phase = sdk::Phase::initializing;
-  else if (phase == "encoding") f.phase = sdk::Phase::encoding;
-  else if (phase == "diffusion") f.phase = sdk::Phase::diffusion;
-  else if (phase == "decoding") f.phase = sdk::Phase::decoding;
-  else v.reject("phase", "\"initializing\", \"encoding\", \"diffusion\" or \"decoding\" (got \"" + phase + "\")");
-  f.at_step = static_cast<int>(int_in(v, "at_step", f.at_step, 1, 100000));
-  f.attempts = static_cast<int>(int_in(v, "attempts", f.attempts, 1, 1000));
-}
-
 void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
   g.negative_prompt = v.get_string("negative_prompt", g.negative_prompt);
   g.steps = static_cast<int>(v.get_int("steps", g.steps));
@@ -140,6 +124,18 @@ void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
     std::string key = key_of.count(field) ? key_of.at(field) : field;
     throw Error(ErrorKind::invalid_request, v.where(key) + ": " + message);
   }
+}
+
+// The top-level [faults] becomes the backend table's `faults` (config.hpp). Both at once is an error.
+void attach_faults(const TomlConfigView& root, TomlConfigView& backend) {
+  if (!root.is_table("faults")) {
+    if (root.has("faults")) root.reject("faults", "a table ([faults])");
+    return;
+  }
+  if (backend.has("faults"))
+    throw ConfigError({backend.where("faults") + ": faults are configured in the top-level [faults] table; "
+                       "remove this one or that one (found both)"});
+  backend.attach("faults", root.child("faults"));
 }
 
 }  // namespace
@@ -198,7 +194,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   collect(problems, [&] {
     h.checkpoint.every_steps = static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
   });
-  collect(problems, [&] { parse_faults(*root->child("faults"), h.faults); });
+  root->mark_known("faults");  // the backend's (see attach_faults)
   collect(problems, [&] { parse_generate(*root->child("generate"), h.generate); });
   h.generate.output_dir = h.runtime.output_dir.string();
   collect(problems, [&] {
@@ -209,6 +205,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   for (auto kind : {PluginKind::backend, PluginKind::memory_policy, PluginKind::scheduler,
                     PluginKind::recovery, PluginKind::tiling})
     cfg.tables_[kind] = cfg.doc_->view(plugin_section(kind) + "." + h.plugin_name(kind));
+  attach_faults(*root, *cfg.tables_.at(PluginKind::backend));
   cfg.root_ = root;
   return cfg;
 }

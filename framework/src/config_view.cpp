@@ -95,7 +95,14 @@ void TomlConfigView::mark_known(const std::string& key) const {
   read_.insert(key);
 }
 
+void TomlConfigView::attach(const std::string& key, std::shared_ptr<TomlConfigView> view) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  children_[key] = std::move(view);
+  attached_.insert(key);
+}
+
 bool TomlConfigView::has(const std::string& key) const {
+  if (attached_.count(key)) return true;
   return table_ && table_->get(key) != nullptr;
 }
 
@@ -168,6 +175,11 @@ std::vector<std::string> TomlConfigView::get_string_list(const std::string& key)
 }
 
 std::shared_ptr<TomlConfigView> TomlConfigView::child(const std::string& key) const {
+  if (attached_.count(key)) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    read_.insert(key);
+    return children_.at(key);
+  }
   const toml::node* n = node(key);
   if (n && !n->is_table()) reject(key, "a table (got " + toml_type_name(*n) + ")");
   std::lock_guard<std::mutex> lock(mutex_);
@@ -184,12 +196,12 @@ std::vector<std::string> TomlConfigView::keys() const {
   std::vector<std::string> out;
   if (table_)
     for (const auto& [k, v] : *table_) out.emplace_back(k.str());
+  out.insert(out.end(), attached_.begin(), attached_.end());
   return out;
 }
 
 std::vector<std::string> TomlConfigView::unknown_keys() const {
   std::vector<std::string> problems;
-  if (!table_) return problems;
   std::set<std::string> read;
   std::map<std::string, std::shared_ptr<TomlConfigView>> children;
   {
@@ -197,6 +209,13 @@ std::vector<std::string> TomlConfigView::unknown_keys() const {
     read = read_;
     children = children_;
   }
+  // An attached table the owner never asked for: every key in it is unknown (its own view, never
+  // read, says so); one it read reports its own unknown keys.
+  for (const auto& key : attached_) {
+    auto nested = children.at(key)->unknown_keys();
+    problems.insert(problems.end(), nested.begin(), nested.end());
+  }
+  if (!table_) return problems;
   for (const auto& [k, v] : *table_) {
     const std::string key(k.str());
     if (read.count(key) == 0) {

@@ -12,7 +12,6 @@
 #include "cli.hpp"
 #include "progress.hpp"
 #include "ftdr/framework/exit_codes.hpp"
-#include "ftdr/framework/fault_injection.hpp"
 #include "ftdr/framework/job_manager.hpp"
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/memory_alerts.hpp"
@@ -165,7 +164,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
     return fw::kExitUsage;
   }
   fw::plugin_call(host.backend, "load", [&] { plugins.backend->load(host.model_path.string()); });
-  auto backend = host.faults.enabled ? fw::inject_faults(plugins.backend, host.faults) : plugins.backend;
+  const auto& backend = plugins.backend;  // faults: the backend reads [faults] itself (config.hpp)
   for (const auto& line : backend->diagnostics()) fw::host_logger()->info("backend: {}", line);
 
   fw::EngineConfig ec;

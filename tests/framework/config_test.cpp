@@ -49,7 +49,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(h.recovery, "progressive");
   EXPECT_EQ(h.tiling, "overlap");
   EXPECT_EQ(h.checkpoint.every_steps, 0);
-  EXPECT_FALSE(h.faults.enabled);
+  EXPECT_FALSE(cfg.plugin_table(sdk::PluginKind::backend)->has("faults"));
   EXPECT_EQ(h.generate.steps, 20);
   EXPECT_TRUE(h.model_path.empty());
   EXPECT_FALSE(cfg.plugin_table(sdk::PluginKind::scheduler)->exists());
@@ -80,10 +80,7 @@ critical_pct = 90.5
 [checkpoint]
 every_steps = 4
 [faults]
-enabled = true
-kind = "device_error"
-phase = "decoding"
-attempts = 2
+device_error = "decode:times=2"
 [generate]
 steps = 7
 cfg = 3
@@ -104,10 +101,9 @@ seed = 42
   EXPECT_EQ(h.memory.device_budget_mb, 3500u);
   EXPECT_DOUBLE_EQ(h.memory.critical_pct, 90.5);
   EXPECT_EQ(h.checkpoint.every_steps, 4);
-  EXPECT_TRUE(h.faults.enabled);
-  EXPECT_EQ(h.faults.kind, sdk::ErrorKind::device_error);
-  EXPECT_EQ(h.faults.phase, sdk::Phase::decoding);
-  EXPECT_EQ(h.faults.attempts, 2);
+  // [faults] is the backend's: its `faults` sub-table, read there (the host never parses it).
+  auto faults = cfg.plugin_table(sdk::PluginKind::backend)->table("faults");
+  EXPECT_EQ(faults->get_string("device_error", ""), "decode:times=2");
   EXPECT_EQ(h.generate.steps, 7);
   EXPECT_DOUBLE_EQ(h.generate.cfg_scale, 3.0);  // an integer where a float is asked for
   EXPECT_EQ(h.generate.sampler, "euler_a");
@@ -170,12 +166,28 @@ TEST(Config, GenerateDefaultsFollowTheRequestRules) {
 }
 
 TEST(Config, AllProblemsAreReportedTogether) {
-  auto problems = problems_of("[runtime]\nworkers = 0\n[memory]\nwarning_pct = 200\n[faults]\nkind = \"boom\"\nx = 1\n");
+  auto problems = problems_of("[runtime]\nworkers = 0\n[memory]\nwarning_pct = 200\n[checkpoint]\nevery_steps = -1\nx = 1\n");
   ASSERT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
   EXPECT_THAT(problems[0], HasSubstr("runtime.workers"));
   EXPECT_THAT(problems[1], HasSubstr("memory.warning_pct"));
-  EXPECT_THAT(problems[2], HasSubstr("faults.kind': expected an error kind"));
-  EXPECT_THAT(problems[3], HasSubstr("unknown key 'faults.x'"));
+  EXPECT_THAT(problems[2], HasSubstr("checkpoint.every_steps"));
+  EXPECT_THAT(problems[3], HasSubstr("unknown key 'checkpoint.x'"));
+}
+
+// The top-level [faults] reaches the backend as its `faults` table; keys it never reads are unknown
+// when the plugin's table is checked, and a second `faults` inside [backend.<plugin>] is refused.
+TEST(Config, FaultsTableIsHandedToTheBackend) {
+  Config cfg = Config::parse("[backend]\nplugin = \"libtorch\"\n[faults]\noom = \"diffusion:step=7\"\n", kFile);
+  auto backend = cfg.plugin_table(sdk::PluginKind::backend);
+  ASSERT_TRUE(backend->has("faults"));
+  EXPECT_EQ(backend->keys(), std::vector<std::string>{"faults"});
+  auto unread = backend->unknown_keys();  // a backend that ignores [faults] is told so
+  ASSERT_EQ(unread.size(), 1u);
+  EXPECT_THAT(unread[0], HasSubstr(":4:1: unknown key 'faults.oom' (this table takes no keys)"));
+  EXPECT_EQ(backend->table("faults")->get_string("oom", ""), "diffusion:step=7");
+  EXPECT_TRUE(backend->unknown_keys().empty());
+  EXPECT_THAT(only_problem("[faults]\noom = \"encode\"\n[backend.libtorch.faults]\nnan = \"decode\"\n"),
+              HasSubstr("key 'backend.libtorch.faults': faults are configured in the top-level [faults] table"));
 }
 
 TEST(Config, MissingFileIsNamed) {

@@ -37,12 +37,18 @@ TEST_F(CheckConfig, ParseErrorHasFileLineColumn) {
 }
 
 TEST_F(CheckConfig, UnknownHostKeyAndBadValueAreBothReported) {
-  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_step = 3\n[faults]\nphase = \"later\"\n"));
+  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_step = 3\n[recovery]\nplugin = 5\n"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(file() + ":18:1: unknown key 'checkpoint.every_step' (expected one of: every_steps)"));
-  EXPECT_THAT(r.err, HasSubstr(file() + ":20:9: key 'faults.phase': expected \"initializing\", \"encoding\", "
-                                        "\"diffusion\" or \"decoding\" (got \"later\")"));
+  EXPECT_THAT(r.err, HasSubstr(file() + ":20:10: key 'recovery.plugin': expected a string (got an integer)"));
   EXPECT_THAT(r.err, HasSubstr("2 problems"));
+}
+
+// [faults] is the backend's table (FaultPlan syntax): a bad spec is found by creating the backend.
+TEST_F(CheckConfig, BadFaultSpecIsReportedByTheBackend) {
+  auto r = check(fixture_config_text(dir_, "[faults]\noom = \"later\"\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(file() + ":18:7: key 'faults.oom': expected"));
 }
 
 TEST_F(CheckConfig, UnknownKeyInAPluginTableIsFoundByLoadingThePlugin) {

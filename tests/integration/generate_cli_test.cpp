@@ -80,19 +80,24 @@ TEST_F(GenerateCli, NumberedNamesWithoutPrefix) {
 }
 
 TEST_F(GenerateCli, RetriedFaultStillCompletes) {
-  auto r = generate("[faults]\nenabled = true\nkind = \"device_error\"\nphase = \"diffusion\"\nat_step = 2\n",
-                    {"--prompt", "p", "--prefix", "f"});
+  auto r = generate("[faults]\ndevice_error = \"diffusion:step=2\"\n", {"--prompt", "p", "--prefix", "f"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("attempt 1 failed in diffusion: injected fault ([faults] enabled): device_error in "
-                               "diffusion after step 2"));
+  EXPECT_THAT(r.err, HasSubstr("attempt 1 failed in diffusion: injected device_error at diffusion step 2"));
   EXPECT_TRUE(fs::exists(dir_ / "out" / "f-0.png"));
 }
 
+TEST_F(GenerateCli, FaultsFromTheEnvironmentToo) {
+  auto env = fixture_env();
+  env["FTDR_FAULTS"] = "oom=decode";
+  auto r = run_ftdr({"generate", "--config", write_fixture_config(dir_).string(), "--prompt", "p"}, env, dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("attempt 1 failed in decoding: out of memory: injected oom at decoding"));
+}
+
 TEST_F(GenerateCli, PermanentFailureExits3) {
-  auto r = generate("[faults]\nenabled = true\nkind = \"model_error\"\nphase = \"encoding\"\n", {"--prompt", "p"});
+  auto r = generate("[faults]\noom = \"encode:times=always\"\n", {"--prompt", "p"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("ftdr generate: job failed (model_error): injected fault ([faults] enabled): "
-                               "model_error in encoding"));
+  EXPECT_THAT(r.err, HasSubstr("ftdr generate: job failed (out_of_memory): out of memory: injected oom at encoding"));
 }
 
 TEST_F(GenerateCli, SigintCancelsTheJobWithExit4) {

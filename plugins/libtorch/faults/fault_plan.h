@@ -1,8 +1,10 @@
 // faults/fault_plan.h: deliberate failures the libtorch backend injects, to test recovery end to end.
 //
-// Pure C++ (no libtorch): the backend parses a plan once, from its config table
-// [backend.libtorch.faults] and/or the environment variable FTDR_FAULTS, and asks it at every
-// injection point whether to fail there:
+// Pure C++ (no libtorch): the backend parses a plan once, from the `faults` table of its config
+// view and/or the environment variable FTDR_FAULTS, and asks it at every injection point whether to
+// fail there. In a config file that table is the top-level [faults]: the host hands it to the
+// backend plugin as `faults` (framework/config.hpp); it is the only fault-injection mechanism (the
+// test_backend fixture compiles this file in too). The points:
 //   check(Phase::encoding, 0)   before encoding
 //   check(Phase::diffusion, k)  before denoising step k (1-based: k = steps already done + 1)
 //   check(Phase::decoding, 0)   before decoding
@@ -69,7 +71,7 @@ class FaultPlan {
   FaultPlan& operator=(FaultPlan&&) noexcept;
   ~FaultPlan();
 
-  // The [backend.libtorch.faults] table: keys oom, device_error, nan, slow_step, chaos. Unknown keys
+  // The config's [faults] table (the backend's `faults`): keys oom, device_error, nan, slow_step, chaos. Unknown keys
   // and bad specs are rejected through ConfigView::reject (file:line:col, key, expected form).
   static FaultPlan parse(const sdk::ConfigView& table);
   // The FTDR_FAULTS form; `source` names the text in error messages.

@@ -9,6 +9,13 @@
 //   auto table = cfg.plugin_table(sdk::PluginKind::scheduler);  // [scheduler.<plugin>]
 //   ... create the plugin with `table`, then: table->unknown_keys() must be empty.
 //
+// Deliberate failures ([faults]) are the backend's business: the host does not parse the table but
+// hands it to the backend plugin as the `faults` sub-table of its ConfigView (TomlConfigView::
+// attach), so `cfg.table("faults")` in the backend sees the top-level [faults]. The libtorch backend
+// reads it with FaultPlan (plugins/libtorch/faults/fault_plan.h: oom = "diffusion:step=7", ...);
+// a backend that does not read it gets its keys reported as unknown. [faults] and a `faults` table
+// inside [backend.<plugin>] together are an error (one place only).
+//
 // Paths: [model] path and [plugins] search_path are resolved against the config file's folder
 // (they ship with the config); [runtime] output_dir and state_dir against the working directory
 // (they say where results go). Absolute paths are kept as they are.
@@ -61,15 +68,6 @@ struct CheckpointConfig {
   int every_steps = 0;                    // save latents every N diffusion steps; 0 = never
 };
 
-// Deliberate failures for testing recovery; off unless enabled.
-struct FaultsConfig {
-  bool enabled = false;
-  sdk::ErrorKind kind = sdk::ErrorKind::out_of_memory;  // what to throw
-  sdk::Phase phase = sdk::Phase::diffusion;             // in which phase
-  int at_step = 1;                        // diffusion: after this step (1-based)
-  int attempts = 1;                       // how many attempts (from the first) fail
-};
-
 struct HostConfig {
   std::filesystem::path file;             // the config file, absolute
   RuntimeConfig runtime;
@@ -81,7 +79,6 @@ struct HostConfig {
   std::string tiling = "overlap";         // [tiling] plugin
   MemoryConfig memory;                    // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
-  FaultsConfig faults;
   sdk::GenerationRequest generate;        // [generate]: defaults for requests (prompt empty)
 
   // The plugin chosen for a kind (memory_policy -> memory.policy).

@@ -70,6 +70,11 @@ class TomlConfigView final : public sdk::ConfigView {
   std::shared_ptr<TomlConfigView> child(const std::string& key) const;
   // Marks a key as known without reading it (a sub-table another owner checks).
   void mark_known(const std::string& key) const;
+  // Hands a table from elsewhere in the document to this view's owner as its sub-table `key`:
+  // table(key) returns `view`, has(key) and keys() include it, and unknown_keys() reports the
+  // attached table's keys (all of them when the owner never asks for `key`). The host uses it to
+  // give the top-level [faults] table to the backend as its `faults` (config.hpp).
+  void attach(const std::string& key, std::shared_ptr<TomlConfigView> view);
   // One message per key present but never asked for, recursing into children read through table():
   // "file:line:col: unknown key 'scheduler.priority.agin_ms' (expected one of: aging_ms)".
   std::vector<std::string> unknown_keys() const;
@@ -92,6 +97,7 @@ class TomlConfigView final : public sdk::ConfigView {
   mutable std::mutex mutex_;
   mutable std::set<std::string> read_;
   mutable std::map<std::string, std::shared_ptr<TomlConfigView>> children_;
+  std::set<std::string> attached_;  // keys whose child comes from attach(), not from table_
 };
 
 // "a string", "an integer", ... for messages.
