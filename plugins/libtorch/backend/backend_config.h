@@ -9,6 +9,13 @@
 //   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
 //   health_check = true      # check latents for NaN/Inf after every step (StepEvent::finite)
 //
+// Passed by the host, not written in the file (framework/plugin_set.hpp attaches them as the
+// `host` sub-table of this table):
+//   host.device_budget_mb    [memory] device_budget_mb; on CUDA the backend caps its caching
+//                            allocator there (memory_stats.h: cap_device_memory), so an overrun is a
+//                            real out_of_memory that recovery handles; on the CPU it is only shown
+//                            by diagnostics() (the memory policies enforce it there)
+//
 // Choices written down here:
 //   - device "cuda" on a machine without CUDA is a configuration error (invalid_request), not a
 //     silent fallback: the user asked for a GPU and would otherwise get a 100x slower run.
@@ -16,6 +23,7 @@
 //     libtorch 1.13, and half on CPU is slower than f32 anyway); "bf16" is allowed on the CPU.
 //   - Every key is read through the ConfigView, so the host reports any other key as unknown.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +41,7 @@ struct BackendConfig {
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;
+  std::uint64_t device_budget_bytes = 0;              // host.device_budget_mb in bytes; 0 = none
   std::vector<std::string> warnings;                  // fallbacks taken, for the logger
 };
 

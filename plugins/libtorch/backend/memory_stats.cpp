@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -67,6 +68,23 @@ sdk::MemoryStats cuda_stats(const at::Device& device) {
 }  // namespace
 
 bool cuda_is_available() { return at::hasCUDA(); }
+
+double cap_device_memory(const at::Device& device, std::uint64_t budget_bytes) {
+#if defined(FTDR_WITH_CUDA)
+  if (device.is_cuda() && budget_bytes > 0) {
+    const auto index = device.has_index() ? device.index() : c10::cuda::current_device();
+    const sdk::MemoryStats s = cuda_stats(device);
+    if (s.total_bytes == 0) return 0;
+    const double fraction =
+        std::min(1.0, static_cast<double>(budget_bytes) / static_cast<double>(s.total_bytes));
+    c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, index);
+    return fraction;
+  }
+#endif
+  (void)device;
+  (void)budget_bytes;
+  return 0;
+}
 
 sdk::MemoryStats query_memory_stats(const at::Device& device) {
 #if defined(FTDR_WITH_CUDA)

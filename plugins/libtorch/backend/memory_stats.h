@@ -8,6 +8,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <cstdint>
+
 #include "ftdr/sdk/types.hpp"
 
 namespace ftdr::torchbe {
@@ -16,6 +18,12 @@ sdk::MemoryStats query_memory_stats(const at::Device& device);
 void reset_peak_memory_stats(const at::Device& device);
 // CUDA: return cached blocks to the driver (emptyCache). CPU: malloc_trim(0).
 void release_cached_memory(const at::Device& device);
+
+// Caps the CUDA caching allocator of `device` at `budget_bytes` (setMemoryFraction with budget /
+// the device's total memory, at most 1), so an allocation beyond the budget raises CUDA's
+// out-of-memory error even when the device has more. Returns the fraction set; 0 on the CPU (no
+// allocator cap there: the budget is only the policies' input) and for budget_bytes == 0.
+double cap_device_memory(const at::Device& device, std::uint64_t budget_bytes);
 
 // True when libtorch can run on a CUDA device in this process.
 bool cuda_is_available();

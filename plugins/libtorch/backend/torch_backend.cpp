@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cstdio>
 #include <limits>
 #include <thread>
 
@@ -87,6 +88,7 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger) 
   if (const auto table = cfg.table("faults")) faults_ = FaultPlan::parse(*table);
   faults_.merge(FaultPlan::from_environment());
   if (config_.threads > 0) at::set_num_threads(config_.threads);
+  if (config_.device_budget_bytes > 0) set_memory_budget(config_.device_budget_bytes);
   if (logger_) {
     for (const auto& w : config_.warnings) logger_->warn(w);
   }
@@ -145,6 +147,13 @@ std::vector<std::string> TorchBackend::diagnostics() const {
                   (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
   lines.push_back(std::string("health_check: ") + (config_.health_check ? "on" : "off"));
   if (model_) lines.push_back("model: " + info_.name + " (" + info_.family + ", " + info_.prediction_type + ")");
+  if (budget_bytes_ > 0) {
+    char fraction[32];
+    std::snprintf(fraction, sizeof fraction, "%.3f", memory_fraction_);
+    lines.push_back("memory budget: " + std::to_string(budget_bytes_ >> 20) + " MiB" +
+                    (memory_fraction_ > 0 ? std::string(" (CUDA caching allocator capped at fraction ") + fraction + ")"
+                                          : std::string(" (not enforced on the CPU: memory policies only)")));
+  }
   return lines;
 }
 
@@ -164,6 +173,17 @@ void TorchBackend::place(const std::string& component, sdk::Device where) {
 sdk::Device TorchBackend::device() const { return config_.device.is_cuda() ? sdk::Device::cuda : sdk::Device::cpu; }
 
 sdk::MemoryStats TorchBackend::memory_stats() const { return query_memory_stats(config_.device); }
+
+void TorchBackend::set_memory_budget(std::uint64_t budget_bytes) {
+  if (budget_bytes == 0) return;
+  run_classified("set_memory_budget", [&] { memory_fraction_ = cap_device_memory(config_.device, budget_bytes); });
+  budget_bytes_ = budget_bytes;
+  if (logger_) {
+    logger_->info("memory budget " + std::to_string(budget_bytes >> 20) + " MiB" +
+                  (memory_fraction_ > 0 ? ": CUDA caching allocator capped at fraction " + std::to_string(memory_fraction_)
+                                        : ": not enforced on the CPU"));
+  }
+}
 
 void TorchBackend::reset_peak_memory() { reset_peak_memory_stats(config_.device); }
 

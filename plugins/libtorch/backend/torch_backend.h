@@ -59,6 +59,14 @@ class TorchBackend final : public sdk::ModelBackend {
   void save_artifact(const sdk::Artifact& artifact, const std::string& path) const override;
   sdk::ArtifactPtr load_artifact(const std::string& path) const override;
 
+  // The device memory budget (backend_config.h: host.device_budget_mb, applied at construction).
+  // On CUDA caps the caching allocator there (memory_stats.h: cap_device_memory), so exceeding it
+  // is a real out_of_memory; on the CPU only remembered (diagnostics() shows it). May be called
+  // again to change the budget; 0 leaves the allocator as it is.
+  void set_memory_budget(std::uint64_t budget_bytes);
+  std::uint64_t memory_budget() const { return budget_bytes_; }
+  double memory_fraction() const { return memory_fraction_; }  // 0 = allocator not capped
+
   // Fault injection, two ways:
   //  - the config's [faults] table (handed over as `faults`) and the FTDR_FAULTS environment
   //    variable (faults/fault_plan.h), read at construction: oom / device_error are thrown at the
@@ -87,6 +95,8 @@ class TorchBackend final : public sdk::ModelBackend {
   sdk::ModelInfo info_;
   FaultHook fault_hook_;
   FaultPlan faults_;
+  std::uint64_t budget_bytes_ = 0;
+  double memory_fraction_ = 0;
 };
 
 }  // namespace ftdr::torchbe
