@@ -214,6 +214,11 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
     apply_attention(params.options);
     auto out = encode_prompts(model().tokenizer, model().text_encoder, params);
     if (poison) out->cond.fill_(std::numeric_limits<float>::quiet_NaN());
+    // Caught here, the failure is the encoder's: a retry encodes again. Unchecked, it would surface
+    // in diffusion and every retry of diffusion would reuse the bad conditioning.
+    if (config_.health_check && (!at::isfinite(out->cond).all().item<bool>() ||
+                                 (out->uncond.defined() && !at::isfinite(out->uncond).all().item<bool>())))
+      throw sdk::Error(sdk::ErrorKind::numerical_error, "libtorch backend, encode: the text encoder output has NaN/Inf");
     return out;
   });
 }
