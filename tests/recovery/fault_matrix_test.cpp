@@ -54,11 +54,11 @@ std::vector<Case> cases() {
        kStart + " DIFFUSION_RUNNING DECODING RETRY_PENDING INITIALIZING DECODING COMPLETED",
        {"numerical_error in decoding at step 5 -> VAE upcast to f32, decoding again"}},
       // The watchdog times diffusion steps only: a slow encode or decode is not a failure.
-      {"slow_encode", "slow_step = \"encode:ms=400\"", kStart + " " + kFinish, {}},
-      {"slow_diffusion", "slow_step = \"diffusion:step=3:ms=400\"",
+      {"slow_encode", "slow_step = \"encode:ms=1500\"", kStart + " " + kFinish, {}},
+      {"slow_diffusion", "slow_step = \"diffusion:step=3:ms=1500\"",
        kStart + " DIFFUSION_RUNNING RETRY_PENDING INITIALIZING DIFFUSION_RUNNING DECODING COMPLETED",
        {"timeout in diffusion at step 3 -> retry diffusion (timeout 1 of 1)"}},
-      {"slow_decode", "slow_step = \"decode:ms=400\"", kStart + " " + kFinish, {}},
+      {"slow_decode", "slow_step = \"decode:ms=1500\"", kStart + " " + kFinish, {}},
   };
 }
 
@@ -68,7 +68,7 @@ TEST(FaultMatrix, EveryKindInEveryPhase) {
     SCOPED_TRACE(c.name);
     const auto dir = fresh_test_dir() / c.name;
     RigOptions options;
-    options.step_timeout_ms = 300;  // tiny-sd1 steps take ~100 ms here; slow_step sleeps 400 ms
+    options.step_timeout_ms = 1000;  // steps take ~100 ms (more when loaded); slow_step sleeps 1500
     Rig rig(model, dir, "[faults]\n" + c.faults + "\n" + fast_recovery(), options);
     ASSERT_TRUE(rig.ok());
     Trace t = rig.run(small_request(4));
