@@ -1,7 +1,7 @@
 // tools/eval_demo_model.cpp: ftdr_eval_demo, the quality check of the demo model.
 //
 //   ftdr_eval_demo --model models/ftdr-shapes --samples 120
-//   ftdr_eval_demo --model models/ftdr-shapes --record tests/backend/data/ftdr_shapes_seed42.rgb
+//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/libtorch/tests/data/ftdr_shapes_seed42.rgb
 //
 // Generates one image per held-out caption (attribute combinations never seen in training), image
 // i with seed base_seed + i, through the backend (encode -> denoise -> decode), reads back colour,

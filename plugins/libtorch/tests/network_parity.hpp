@@ -1,4 +1,4 @@
-// tests/backend/network_parity.hpp: shared helpers for the network parity tests.
+// plugins/libtorch/tests/network_parity.hpp: shared helpers for the network parity tests.
 //
 // Models and reference tensors are loaded once per process (the cache below) so that every parity
 // test of one network shares the load; SetUpTestSuite calls load_parity_model() up front.

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "backend/network_parity.hpp"
+#include "tests/network_parity.hpp"
 #include "common/reference.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "tokenizer/unicode_classes.h"

@@ -1,4 +1,4 @@
-// tests/backend/backend_test_support.hpp: what the TorchBackend tests share — a map-backed
+// plugins/libtorch/tests/backend_test_support.hpp: what the TorchBackend tests share — a map-backed
 // ConfigView, a recording StepObserver, and the parameters of a reference pipeline run.
 #pragma once
 #include <ATen/ATen.h>

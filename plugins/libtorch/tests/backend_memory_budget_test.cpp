@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/backend_config.h"
-#include "backend/backend_test_support.hpp"
+#include "tests/backend_test_support.hpp"
 #include "backend/torch_backend.h"
 #include "ftdr/sdk/error.hpp"
 

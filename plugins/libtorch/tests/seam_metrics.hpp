@@ -1,5 +1,5 @@
-// tests/backend/seam_metrics.hpp: how visible the seams of a tiled VAE decode are, measured against
-// the untiled decode of the same latents. Shared by tests/backend/tiled_decode_seams_test.cpp and
+// plugins/libtorch/tests/seam_metrics.hpp: how visible the seams of a tiled VAE decode are, measured against
+// the untiled decode of the same latents. Shared by plugins/libtorch/tests/tiled_decode_seams_test.cpp and
 // bench/tiling_seams_bench.cpp.
 //
 //   SeamReport r = measure_seams(tiled_image, whole_image, plan);

@@ -1,4 +1,4 @@
-// tests/backend/sampler_test_util.hpp: reads one tiny model's reference.json / reference.safetensors
+// plugins/libtorch/tests/sampler_test_util.hpp: reads one tiny model's reference.json / reference.safetensors
 // for the sampler and pipeline parity tests.
 #pragma once
 #include <ATen/ATen.h>

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "backend/network_parity.hpp"
+#include "tests/network_parity.hpp"
 #include "common/reference.hpp"
 
 namespace {

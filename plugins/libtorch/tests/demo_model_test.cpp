@@ -3,7 +3,7 @@
 // tools that built it: scenes vs. the image analysis, and the learned tokenizer vs. CLIPTokenizer.
 //
 // The recorded image is written by:
-//   ftdr_eval_demo --model models/ftdr-shapes --record tests/backend/data/ftdr_shapes_seed42.rgb
+//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/libtorch/tests/data/ftdr_shapes_seed42.rgb
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -26,7 +26,7 @@ using namespace ftdr;
 namespace {
 
 fs::path demo_model_dir() { return fs::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes"; }
-fs::path recorded_image() { return fs::path(FTDR_SOURCE_DIR) / "tests" / "backend" / "data" / "ftdr_shapes_seed42.rgb"; }
+fs::path recorded_image() { return fs::path(FTDR_SOURCE_DIR) / "plugins" / "libtorch" / "tests" / "data" / "ftdr_shapes_seed42.rgb"; }
 
 class DemoModel : public ::testing::Test {
  protected:

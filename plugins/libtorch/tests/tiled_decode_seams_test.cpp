@@ -4,7 +4,7 @@
 // and the reference VAEs (seeded randn latents; skipped when the reference folder is absent).
 #include <gtest/gtest.h>
 
-#include "backend/seam_harness.hpp"
+#include "tests/seam_harness.hpp"
 #include "common/reference.hpp"
 
 using namespace ftdr::test;

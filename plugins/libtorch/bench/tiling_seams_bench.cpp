@@ -1,5 +1,5 @@
 // ftdr_bench_tiling_seams: how visible the seams of a tiled VAE decode are (the `overlap` plan
-// against the whole decode; tests/backend/seam_metrics.hpp says what each column means), for the
+// against the whole decode; plugins/libtorch/tests/seam_metrics.hpp says what each column means), for the
 // demo model (latents of a real generation) and the reference VAEs (seeded randn latents), with the
 // default plan (tile 32, overlap 8) and smaller tiles / narrower overlaps. Goals: mean |diff| <= 2 (of 255), seam/interior gradient <= 1.5.
 //
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/seam_harness.hpp"
+#include "tests/seam_harness.hpp"
 
 namespace fs = std::filesystem;
 using namespace ftdr::test;

@@ -1,6 +1,6 @@
-// tests/backend/seam_harness.hpp: decode the same latents tiled (the `overlap` tiling strategy's
+// plugins/libtorch/tests/seam_harness.hpp: decode the same latents tiled (the `overlap` tiling strategy's
 // plan) and whole with the libtorch backend, and measure the seams (seam_metrics.hpp). Shared by
-// tests/backend/tiled_decode_seams_test.cpp and bench/tiling_seams_bench.cpp.
+// plugins/libtorch/tests/tiled_decode_seams_test.cpp and bench/tiling_seams_bench.cpp.
 //
 //   auto backend = seams::load_backend("models/ftdr-shapes");
 //   at::Tensor z = seams::generated_latents(*backend, 192, 192, 10, 42);   // a real generation
@@ -12,7 +12,7 @@
 #include <ATen/ATen.h>
 
 #include "backend/latents_artifact.h"
-#include "backend/seam_metrics.hpp"
+#include "tests/seam_metrics.hpp"
 #include "backend/torch_backend.h"
 #include "overlap_tiling.h"
 
