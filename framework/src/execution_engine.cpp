@@ -132,30 +132,35 @@ void ExecutionEngine::run_initializing(Job& job, Attempt& a) {
   });
 }
 
-void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
-  job.transition(ExecutionState::encoding_prompt);
-  a.phase = Phase::encoding;
+// The frame every phase shares: the state transition, the placement before the work, the phase
+// record (time, memory) around it and the memory calibration after it.
+void ExecutionEngine::run_phase(Job& job, Attempt& a, ExecutionState state, Phase phase,
+                                const std::function<void(sdk::GenerationParams&)>& work) {
+  job.transition(state);
+  a.phase = phase;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
+  recorded(job, *plugins_.backend, phase, [&](PhaseRecord& record) {
     sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(job, a.phase, p, record);
+    std::string reason = place_for(job, phase, p, record);
     w.last_params = p;
-    w.conditioning = plugins_.backend->encode(p);
-    if (!w.conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
-    w.conditioning_params = p;
+    work(p);  // may consume the front sub-batch (decoding): p is not used after
     return reason;
   });
   learn_memory(w.phases.back());
 }
 
-void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
-  job.transition(ExecutionState::diffusion_running);
-  a.phase = Phase::diffusion;
+void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
-    sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(job, a.phase, p, record);
-    w.last_params = p;
+  run_phase(job, a, ExecutionState::encoding_prompt, Phase::encoding, [&](sdk::GenerationParams& p) {
+    w.conditioning = plugins_.backend->encode(p);
+    if (!w.conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
+    w.conditioning_params = p;
+  });
+}
+
+void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
+  JobWork& w = job.work();
+  run_phase(job, a, ExecutionState::diffusion_running, Phase::diffusion, [&](sdk::GenerationParams& p) {
     const int in_memory = w.latents ? w.latents->steps_done() : -1;
     if (!w.checkpoint_path.empty() && w.checkpoint_steps > in_memory) {
       try {
@@ -174,19 +179,12 @@ void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
     w.latents = std::move(out);
     w.latents_complete = true;
     watch.save_final(*w.latents);
-    return reason;
   });
-  learn_memory(w.phases.back());
 }
 
 void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
-  job.transition(ExecutionState::decoding);
-  a.phase = Phase::decoding;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord& record) {
-    sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(job, a.phase, p, record);
-    w.last_params = p;
+  run_phase(job, a, ExecutionState::decoding, Phase::decoding, [&](sdk::GenerationParams& p) {
     if (!w.latents) w.latents = plugins_.backend->load_artifact(w.checkpoint_path);  // final checkpoint
     std::optional<sdk::TilePlan> plan;
     if (p.options.vae_tiling && plugins_.tiling) {
@@ -209,9 +207,7 @@ void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
     w.images[p.first_image] = std::move(images);
     detail::drop_latents(w);
     w.segments.erase(w.segments.begin());
-    return reason;
   });
-  learn_memory(w.phases.back());
 }
 
 namespace {

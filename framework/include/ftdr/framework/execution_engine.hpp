@@ -121,6 +121,8 @@ class ExecutionEngine {
   };
   void run_phases(Job& job, Attempt& a);
   void run_initializing(Job& job, Attempt& a);
+  void run_phase(Job& job, Attempt& a, ExecutionState state, sdk::Phase phase,
+                 const std::function<void(sdk::GenerationParams&)>& work);
   void run_encoding(Job& job, Attempt& a);
   void run_diffusion(Job& job, Attempt& a);
   void run_decoding(Job& job, Attempt& a);
