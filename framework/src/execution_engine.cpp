@@ -76,6 +76,8 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
                                                 std::to_string(config_.max_attempts));
   }
   info_ = plugins_.backend->info();
+  // Jobs compute at the model's dtype until recovery widens a phase to f32 (RuntimeOptions::dtype).
+  config_.options.dtype = info_.dtype;
   if (config_.calibrate_memory) {
     const std::string file = config_.state_dir.empty()
                                  ? std::string()

@@ -89,6 +89,14 @@ TEST_F(EngineTest, SuccessRunsEveryPhaseOnceInOrder) {
   EXPECT_EQ(o.result->metrics.phases[2].before.total_bytes, 4ull << 30);
 }
 
+TEST_F(EngineTest, JobsStartAtTheModelsDtype) {
+  backend->model_dtype = ftdr::sdk::DType::bf16;
+  ExecutionEngine engine = make();  // reads info() once
+  Job job(7, request(), ftdr::sdk::Priority::normal);
+  EXPECT_EQ(run_to_end(engine, job).state, S::completed);
+  EXPECT_EQ(backend->last_dtype, ftdr::sdk::DType::bf16);
+}
+
 TEST_F(EngineTest, FailureWithoutRecoveryIsFinal) {
   recovery_on = false;
   ExecutionEngine engine = make();

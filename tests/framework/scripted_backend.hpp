@@ -75,6 +75,9 @@ class ScriptedBackend final : public sdk::ModelBackend {
     return n;
   }
   void record_calls(bool on) { record_ = on; }
+  // The dtype info() reports, and the RuntimeOptions::dtype of the last encode/denoise/decode call.
+  sdk::DType model_dtype = sdk::DType::f32;
+  sdk::DType last_dtype = sdk::DType::f32;
 
   void load(const std::string&) override {}
   sdk::ModelInfo info() const override {
@@ -83,6 +86,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
     i.family = "sd1";
     i.default_sampler = "ddim";
     i.prediction_type = "epsilon";
+    i.dtype = model_dtype;
     return i;
   }
   std::vector<std::string> diagnostics() const override { return {"device: none (scripted)"}; }
@@ -121,6 +125,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
 
   sdk::ArtifactPtr encode(const sdk::GenerationParams& p) override {
     log("encode");
+    last_dtype = p.options.dtype;
     maybe_fail(sdk::Phase::encoding);
     return std::make_shared<FakeArtifact>("conditioning", 0, p.first_image, p.batch);
   }

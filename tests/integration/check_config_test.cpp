@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/abi_text.hpp"
 #include "integration/fixture_config.hpp"
 
 namespace ftdr::test {
@@ -94,7 +95,7 @@ TEST_F(CheckConfig, RefusedAbiIsReported) {
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(fixture_dir() + "/ftdr_plugin_abi_major.so: built for FTDR SDK ABI 2.0, but this host "
-                                               "has SDK ABI 1.0"));
+                                               "has SDK ABI " + abi_text()));
 }
 
 TEST_F(CheckConfig, MissingModelFolder) {

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/abi_text.hpp"
 #include "integration/cli_runner.hpp"
 
 namespace ftdr::test {
@@ -12,7 +13,8 @@ using ::testing::HasSubstr;
 TEST(CliUsage, VersionPrintsVersionAndAbi) {
   auto r = run_ftdr({"--version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, ::testing::MatchesRegex("ftdr [0-9]+\\.[0-9]+\\.[0-9]+ \\(plugin SDK ABI 1\\.0\\)\n"));
+  EXPECT_THAT(r.out, ::testing::EndsWith(" (plugin SDK ABI " + abi_text() + ")\n"));
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("ftdr [0-9]+\\.[0-9]+\\.[0-9]+ \\(plugin SDK ABI [0-9]+\\.[0-9]+\\)\n"));
 }
 
 TEST(CliUsage, HelpListsCommandsAndExitCodes) {

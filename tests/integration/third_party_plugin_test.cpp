@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/abi_text.hpp"
 #include "ftdr/framework/config_view.hpp"
 #include "ftdr/framework/plugin_loader.hpp"
 #include "integration/cli_runner.hpp"
@@ -65,7 +66,7 @@ void expect_install_layout(const fs::path& prefix, const fs::path& plugin_dir) {
 void expect_installed_host_finds_it(const fs::path& prefix, const fs::path& plugin_dir, const fs::path& io) {
   auto r = CliProcess({"plugins"}, {}, io, (prefix / "bin" / "ftdr").string()).wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("scheduler      lifo              1.0.0     1.0   " +
+  EXPECT_THAT(r.out, HasSubstr("scheduler      lifo              1.0.0     " + abi_text() + "   " +
                                (plugin_dir / "ftdr_plugin_lifo.so").lexically_normal().string()));
 }
 

@@ -40,6 +40,7 @@ struct RigOptions {
   int checkpoint_every = 0;
   double step_timeout_ms = 0;
   bool png = false;  // write PNGs through the host's sink
+  std::string dtype = "f32";  // [backend.libtorch] dtype
 };
 
 // The host's [recovery.progressive] with fast, jitter-free backoff unless a test sets its own.
@@ -110,7 +111,8 @@ class Rig {
       : dir_(dir) {
     const std::string text = "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\n" +
                              "[plugins]\nsearch_path = [\"" + std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n" +
-                             "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\n" +
+                             "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\ndtype = \"" + options.dtype +
+                             "\"\n" +
                              "[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n" +
                              "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n" + config;
     cfg_ = std::make_unique<fw::Config>(fw::Config::parse(text, dir / "ftdr.toml"));

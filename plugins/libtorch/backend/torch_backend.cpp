@@ -61,23 +61,39 @@ at::Device to_at(sdk::Device d, const at::Device& configured) {
   return d == sdk::Device::cuda ? (configured.is_cuda() ? configured : at::Device(at::kCUDA, 0)) : at::Device(at::kCPU);
 }
 
-// Runs the VAE in float32 for one decode when asked (and casts it back afterwards).
-class VaeUpcast {
+// Runs one component in float32 for one phase when asked (recovery's "retry in f32", upcast_vae)
+// and casts it back afterwards, so the next job finds the weights at the run's dtype. f16/bf16 ->
+// f32 -> f16/bf16 is exact, so the weights come back bit for bit. The constructor also repairs a
+// component left in the wrong dtype by a cast-back that failed (an allocation failure in a destructor
+// cannot be thrown).
+class PhaseUpcast {
  public:
-  VaeUpcast(AutoencoderKL& vae, at::ScalarType run_dtype, bool upcast)
-      : vae_(vae), dtype_(run_dtype), active_(upcast && run_dtype != at::kFloat) {
-    if (active_) cast_floating(*vae_, at::kFloat);
+  PhaseUpcast(torch::nn::Module& component, at::ScalarType run_dtype, bool upcast)
+      : component_(component), run_dtype_(run_dtype), dtype_(upcast ? at::kFloat : run_dtype) {
+    if (current() != dtype_) cast_floating(component_, dtype_);
   }
-  ~VaeUpcast() {
-    if (active_) cast_floating(*vae_, dtype_);
+  ~PhaseUpcast() {
+    try {
+      if (current() != run_dtype_) cast_floating(component_, run_dtype_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the next phase's constructor casts it again
+    }
   }
-  at::ScalarType dtype() const { return active_ ? at::kFloat : dtype_; }
+  PhaseUpcast(const PhaseUpcast&) = delete;
+  PhaseUpcast& operator=(const PhaseUpcast&) = delete;
+  at::ScalarType dtype() const { return dtype_; }
 
  private:
-  AutoencoderKL& vae_;
+  at::ScalarType current() const {
+    const auto params = component_.parameters();
+    return params.empty() ? run_dtype_ : params.front().scalar_type();
+  }
+
+  torch::nn::Module& component_;
+  at::ScalarType run_dtype_;
   at::ScalarType dtype_;
-  bool active_;
 };
+
+bool wants_f32(const sdk::RuntimeOptions& options) { return options.dtype == sdk::DType::f32; }
 
 }  // namespace
 
@@ -119,6 +135,7 @@ void TorchBackend::load(const std::string& model_dir) {
     try {
       model_ = load_model(model_dir, to_scalar_type(config_.dtype));
       info_ = make_model_info(model_->folder);
+      info_.dtype = config_.dtype;
     } catch (const nlohmann::json::exception& e) {
       model_.reset();
       throw sdk::Error(sdk::ErrorKind::model_error, model_dir + ": unexpected value in a config file: " + e.what());
@@ -212,8 +229,9 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
   return run_classified("encode", [&]() -> sdk::ArtifactPtr {
     const bool poison = fault_point("encode", sdk::Phase::encoding, 0);
     apply_attention(params.options);
+    PhaseUpcast upcast(*model().text_encoder, model().dtype, wants_f32(params.options));
     auto out = encode_prompts(model().tokenizer, model().text_encoder, params);
-    if (poison) out->cond.fill_(std::numeric_limits<float>::quiet_NaN());
+    if (poison) out->cond = at::full_like(out->cond, std::numeric_limits<float>::quiet_NaN());
     // Caught here, the failure is the encoder's: a retry encodes again. Unchecked, it would surface
     // in diffusion and every retry of diffusion would reuse the bad conditioning.
     if (config_.health_check && (!at::isfinite(out->cond).all().item<bool>() ||
@@ -239,6 +257,7 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
     setup.before_step = [this](int i) {
       return fault_point("denoise.step." + std::to_string(i), sdk::Phase::diffusion, i + 1);
     };
+    PhaseUpcast upcast(*model().unet, model().dtype, wants_f32(params.options));
     return run_denoise(model().unet, cond, from, setup, observer);
   });
 }
@@ -250,7 +269,7 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
     const bool poison = fault_point("decode", sdk::Phase::decoding, 0);
     apply_attention(params.options);
     auto& vae = model().vae;
-    VaeUpcast upcast(vae, model().dtype, params.options.upcast_vae);
+    PhaseUpcast upcast(*vae, model().dtype, params.options.upcast_vae || wants_f32(params.options));
     const at::Device where = model().location("vae");
     at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
     if (poison) z = z.clone().fill_(std::numeric_limits<float>::quiet_NaN());

@@ -32,6 +32,8 @@ struct ModelInfo {
   int vae_scale_factor = 8;      // image pixels per latent pixel
   int latent_channels = 4;
   int default_size = 512;        // unet sample_size * vae_scale_factor
+  DType dtype = DType::f32;      // ABI 1.1: the dtype the weights run in (after any fallback, e.g.
+                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here
 };
 
 // Sent after every denoising step. The observer may throw Error (cancelled, timeout,

@@ -55,6 +55,9 @@ struct RuntimeOptions {
   int attention_slice_size = 0;  // query rows per slice when sliced; 0 = backend's choice
   bool vae_tiling = false;       // decode tile by tile with the tile plan the host passes
   bool upcast_vae = false;       // run the VAE in f32 even when the run's dtype is f16/bf16
+  // The dtype a phase computes in. The host starts it at ModelInfo::dtype; recovery widens it to
+  // f32 after a numerical error, and the backend then casts the phase's component to f32 for that
+  // phase only (back afterwards). A backend may run any other value at its own dtype.
   DType dtype = DType::f32;
 };
 

@@ -5,10 +5,13 @@
 //   - removing or changing the behaviour or layout of anything bumps the MAJOR.
 // The host loads a plugin built with the same MAJOR and a MINOR no newer than its own; any other
 // plugin is refused with a message naming the file and both versions, and the host carries on.
+//
+// History: 1.0 first release; 1.1 ModelInfo::dtype (the host starts RuntimeOptions::dtype from it,
+// and a backend honours RuntimeOptions::dtype = f32 as "run this phase in f32").
 #pragma once
 
 #define FTDR_SDK_ABI_MAJOR 1
-#define FTDR_SDK_ABI_MINOR 0
+#define FTDR_SDK_ABI_MINOR 1
 
 namespace ftdr::sdk {
 inline constexpr unsigned kAbiMajor = FTDR_SDK_ABI_MAJOR;
