@@ -1,6 +1,8 @@
 // backend/conditioning.cpp: see conditioning.h.
 #include "backend/conditioning.h"
 
+#include <c10/core/InferenceMode.h>
+
 namespace ftdr::torchbe {
 
 std::uint64_t tensor_bytes(const at::Tensor& t) {
@@ -22,7 +24,7 @@ at::Tensor encode_one(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encode
 
 std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
                                                      const sdk::GenerationParams& params) {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
   const at::Device device = text_encoder->parameters().front().device();
   auto out = std::make_shared<ConditioningArtifact>();
   out->clip_skip = params.request.clip_skip;

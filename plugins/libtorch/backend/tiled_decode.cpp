@@ -1,6 +1,8 @@
 // backend/tiled_decode.cpp: see tiled_decode.h.
 #include "backend/tiled_decode.h"
 
+#include <c10/core/InferenceMode.h>
+
 #include <string>
 
 #include "ftdr/sdk/error.hpp"
@@ -51,7 +53,7 @@ at::Tensor decode_tiles(AutoencoderKL& vae, const at::Tensor& z, const sdk::Tile
 }  // namespace
 
 at::Tensor decode_latents(AutoencoderKL& vae, const at::Tensor& z, const sdk::TilePlan* plan, int scale) {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
   if (plan == nullptr) return vae->decode(z).to(at::kFloat);
   if (plan->scale != scale) {
     throw sdk::Error(sdk::ErrorKind::invalid_request, "tile plan: scale " + std::to_string(plan->scale) +

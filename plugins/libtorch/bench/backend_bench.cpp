@@ -1,7 +1,7 @@
 // bench/backend_bench.cpp (ftdr_bench_backend): the libtorch backend's speed on the CPU.
 //
 //   ftdr_bench_backend [--runs N] [--sd15-runs N] [--quick] [--skip-sd15] [--threads N]
-//                      [--attention naive|sliced|sdpa|auto] [--reference DIR]
+//                      [--attention naive|sliced|sdpa|auto] [--slice ROWS] [--reference DIR]
 //
 // 1. tiny-sd1 (reference/tiny-sd1), 64x64, PNDM, CFG 7.5, at 10 and 50 steps: per-phase wall time
 //    (encode, denoise, decode, total), median and best of --runs (default 5), and the peak RSS.
@@ -11,6 +11,7 @@
 // --quick: 1 run of each, tiny-sd1 at 10 steps only, 1 SD-1.5 step. Prints a table; asserts nothing.
 // diffusers' figures for the same work on this kind of machine are in reference/TIMINGS.md.
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 namespace sdk = ftdr::sdk;
 
 struct Options {
-  int runs = 5, sd15_runs = 5, threads = 0;
+  int runs = 5, sd15_runs = 5, threads = 0, slice = 0;
   bool quick = false, skip_sd15 = false;
   std::string attention = "auto";
   std::filesystem::path reference;
@@ -72,7 +73,10 @@ class BenchConfig final : public sdk::ConfigView {
     if (k == "attention") return o_.attention;
     return f;
   }
-  std::int64_t get_int(const std::string& k, std::int64_t f) const override { return k == "threads" ? o_.threads : f; }
+  std::int64_t get_int(const std::string& k, std::int64_t f) const override {
+    if (k == "threads") return o_.threads;
+    return k == "attention_slice_size" ? o_.slice : f;
+  }
   double get_double(const std::string&, double f) const override { return f; }
   bool get_bool(const std::string& k, bool f) const override { return k == "health_check" ? true : f; }
   std::vector<std::string> get_string_list(const std::string&) const override { return {}; }
@@ -144,8 +148,9 @@ void bench_sd15_unet(const Options& o) {
   ftdr::torchbe::AttentionSettings settings;
   if (o.attention == "sliced") settings.mode = ftdr::torchbe::AttentionMode::sliced;
   if (o.attention == "sdpa") settings.mode = ftdr::torchbe::AttentionMode::sdpa;
+  settings.slice_size = o.slice;
   unet->set_attention(settings);
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // as the backend's denoise loop
   const at::Tensor x = at::randn({2, 4, 64, 64}), text = at::randn({2, 77, 768});
   const at::Tensor t = at::scalar_tensor(999, at::kLong);
   std::vector<double> times;
@@ -174,6 +179,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--sd15-runs") o.sd15_runs = std::stoi(next());
     else if (a == "--threads") o.threads = std::stoi(next());
     else if (a == "--attention") o.attention = next();
+    else if (a == "--slice") o.slice = std::stoi(next());
     else if (a == "--reference") o.reference = next();
     else if (a == "--quick") o.quick = true;
     else if (a == "--skip-sd15") o.skip_sd15 = true;

@@ -25,8 +25,12 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                   const at::Tensor& mask) {
   const bool up = upcast && q.scalar_type() != at::kFloat && q.scalar_type() != at::kDouble;
   at::Tensor qq = up ? q.to(at::kFloat) : q, kk = up ? k.to(at::kFloat) : k;
-  at::Tensor scores = at::bmm(qq, kk.transpose(1, 2)) * scale;
-  if (mask.defined()) scores = scores + mask.to(scores.scalar_type());
+  // Scaled in place: a separate "* scale" allocated a second N x M score matrix. (Scaling q before
+  // the GEMM instead made an image differ between a batch of two and two batches of one, which
+  // batch splitting relies on; baddbmm with beta = 0 on an empty tensor, diffusers' way, leaks NaN
+  // from the uninitialised input through libtorch 1.13's small-matrix kernel.)
+  at::Tensor scores = at::bmm(qq, kk.transpose(1, 2)).mul_(scale);
+  if (mask.defined()) scores.add_(mask.to(scores.scalar_type()));
   at::Tensor probs = at::softmax(scores, -1);
   return at::bmm(probs.to(v.scalar_type()), v);
 }

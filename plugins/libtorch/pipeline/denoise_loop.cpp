@@ -1,6 +1,6 @@
 #include "pipeline/denoise_loop.h"
 
-#include <torch/csrc/autograd/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include "ftdr/sdk/error.hpp"
 #include "pipeline/guidance.h"
@@ -22,7 +22,7 @@ at::Tensor denoise_step(UNet2DConditionModel& unet, Sampler& sampler, const at::
 at::Tensor denoise(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& cond, const at::Tensor& uncond,
                    at::Tensor latents, double cfg, int start_step, NoiseSource& noise,
                    const StepCallback& on_step) {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
   const int total = sampler.num_steps();
   if (start_step < 0 || start_step > total) {
     throw sdk::Error(sdk::ErrorKind::internal, "denoise: start_step " + std::to_string(start_step) + " outside 0.." +
