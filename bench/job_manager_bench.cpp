@@ -26,7 +26,7 @@ namespace {
 double run_once(int workers, int jobs_per_run) {
   auto backend = std::make_shared<ftdr::test::ScriptedBackend>();
   backend->record_calls(false);
-  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{backend});
+  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{backend, nullptr, nullptr, nullptr});
   PluginLoader loader(PluginRegistry({FTDR_PLUGIN_BUILD_DIR}));
   auto scheduler = loader.create_as<ftdr::sdk::JobScheduler>("priority", nullptr);
   JobManagerConfig cfg;

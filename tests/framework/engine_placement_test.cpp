@@ -107,5 +107,6 @@ TEST(EnginePlacement, ConstructorRejectsBadConfig) {
   EXPECT_THROW(ExecutionEngine(EnginePlugins{}), ftdr::sdk::Error);
   EngineConfig cfg;
   cfg.max_attempts = 0;
-  EXPECT_THROW(ExecutionEngine(EnginePlugins{std::make_shared<ScriptedBackend>()}, cfg), ftdr::sdk::Error);
+  EXPECT_THROW(ExecutionEngine(EnginePlugins{std::make_shared<ScriptedBackend>(), nullptr, nullptr, nullptr}, cfg),
+               ftdr::sdk::Error);
 }

@@ -33,13 +33,7 @@ struct Fleet {
   }
   sdk::PlacementRequest request(Phase phase, std::string needed, std::uint64_t budget_mib,
                                 std::uint64_t activations_mib) const {
-    sdk::PlacementRequest r;
-    r.next = phase;
-    r.needed = {std::move(needed)};
-    r.components = components;
-    r.memory.device = Device::cuda;
-    r.memory.total_bytes = 8192 * kMiB;
-    r.memory.free_bytes = 4096 * kMiB;
+    sdk::PlacementRequest r = test::placement_request(phase, {std::move(needed)}, components, 8192, 4096);
     r.budget_bytes = budget_mib * kMiB;
     r.estimated_activation_bytes = activations_mib * kMiB;
     return r;

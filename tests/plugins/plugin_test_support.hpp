@@ -4,7 +4,8 @@
 //                   records the keys read, so tests can check which keys a plugin asks for;
 //   RecordingLogger an sdk::Logger keeping every line;
 //   LoadedPlugin    a built plugin .so from FTDR_PLUGIN_BUILD_DIR opened with Boost.DLL, its
-//                   descriptor, and an object made by its create() (destroyed before the library).
+//                   descriptor, and an object made by its create() (destroyed before the library);
+//   placement_request  the memory-policy tests' request: components on a CUDA device of given size.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -20,6 +21,7 @@
 #include "ftdr/sdk/config_view.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "ftdr/sdk/logger.hpp"
+#include "ftdr/sdk/memory_policy.hpp"
 #include "ftdr/sdk/plugin.hpp"
 
 namespace ftdr::test {
@@ -132,6 +134,22 @@ inline std::unique_ptr<LoadedPlugin> load_plugin(const std::string& name,
   ctx.state_dir = "";
   loaded->object = create(ctx);
   return loaded;
+}
+
+// A request to place `components` for `phase`, which needs `needed`, on a CUDA device with
+// total_mib / free_mib; budget and estimates are left for the test to set.
+inline sdk::PlacementRequest placement_request(sdk::Phase phase, std::vector<std::string> needed,
+                                               std::vector<sdk::ComponentInfo> components, std::uint64_t total_mib,
+                                               std::uint64_t free_mib) {
+  constexpr std::uint64_t kMiB = 1024ull * 1024ull;
+  sdk::PlacementRequest r;
+  r.next = phase;
+  r.needed = std::move(needed);
+  r.components = std::move(components);
+  r.memory.device = sdk::Device::cuda;
+  r.memory.total_bytes = total_mib * kMiB;
+  r.memory.free_bytes = free_mib * kMiB;
+  return r;
 }
 
 }  // namespace ftdr::test

@@ -19,16 +19,11 @@ using testing::IsEmpty;
 using testing::Not;
 
 sdk::PlacementRequest request_for(Phase phase, std::vector<std::string> needed) {
-  sdk::PlacementRequest r;
-  r.next = phase;
-  r.needed = std::move(needed);
-  r.components = {{"text_encoder", 235 * kMiB, Device::cpu},
-                  {"unet", 1640 * kMiB, Device::cpu},
-                  {"vae", 160 * kMiB, Device::cpu}};
-  r.memory.device = Device::cuda;
-  r.memory.total_bytes = 8192 * kMiB;
-  r.memory.free_bytes = 7000 * kMiB;
-  return r;
+  return test::placement_request(phase, std::move(needed),
+                                 {{"text_encoder", 235 * kMiB, Device::cpu},
+                                  {"unet", 1640 * kMiB, Device::cpu},
+                                  {"vae", 160 * kMiB, Device::cpu}},
+                                 8192, 7000);
 }
 
 TEST(ResidentPolicy, EverythingGoesToTheDeviceAndNothingLeaves) {

@@ -19,7 +19,7 @@ std::vector<std::string> run_order(const std::string& scheduler, const std::stri
   auto backend = std::make_shared<ScriptedBackend>();
   Gate gate;
   backend->on_step = [&](int) { gate.pass(); };
-  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{backend});
+  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{backend, nullptr, nullptr, nullptr});
   JobManager jobs(ftdr::test::load_scheduler(scheduler, config), engine);
   std::mutex m;
   std::map<JobId, std::string> names;
@@ -41,7 +41,9 @@ std::vector<std::string> run_order(const std::string& scheduler, const std::stri
       names[id] = name;
       ids.push_back(id);
     }
-    if (name == "A") EXPECT_TRUE(gate.reached());
+    if (name == "A") {
+      EXPECT_TRUE(gate.reached());
+    }
   }
   gate.open();
   for (JobId id : ids) EXPECT_TRUE(jobs.result(id, 5s)->ok());

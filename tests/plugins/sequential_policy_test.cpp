@@ -18,16 +18,11 @@ using testing::HasSubstr;
 
 // SD-1.5-like sizes at f16: text encoder 235 MiB, unet 1640 MiB, vae 160 MiB.
 sdk::PlacementRequest request_for(Phase phase, std::vector<std::string> needed) {
-  sdk::PlacementRequest r;
-  r.next = phase;
-  r.needed = std::move(needed);
-  r.components = {{"text_encoder", 235 * kMiB, Device::cuda},
-                  {"unet", 1640 * kMiB, Device::cpu},
-                  {"vae", 160 * kMiB, Device::cuda}};
-  r.memory.device = Device::cuda;
-  r.memory.total_bytes = 4096 * kMiB;
-  r.memory.free_bytes = 3000 * kMiB;
-  return r;
+  return test::placement_request(phase, std::move(needed),
+                                 {{"text_encoder", 235 * kMiB, Device::cuda},
+                                  {"unet", 1640 * kMiB, Device::cpu},
+                                  {"vae", 160 * kMiB, Device::cuda}},
+                                 4096, 3000);
 }
 
 TEST(SequentialPolicy, OnlyNeededComponentsGoToTheDeviceAndAllOthersToTheCpu) {

@@ -7,26 +7,9 @@ CrossAttnDownBlock2DImpl::CrossAttnDownBlock2DImpl(const UNetBlockOptions& o, At
   resnets = register_module("resnets", torch::nn::ModuleList());
   attentions = register_module("attentions", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    ResnetBlock2DOptions r;
-    r.in_channels = i == 0 ? o.in_channels : o.out_channels;
-    r.out_channels = o.out_channels;
-    r.temb_channels = o.temb_channels;
-    r.groups = o.groups;
-    r.eps = o.eps;
-    r.output_scale_factor = o.output_scale_factor;
-    resnets_.emplace_back(r);
+    resnets_.emplace_back(down_resnet_options(o, i));
     resnets->push_back(resnets_.back());
-
-    Transformer2DModelOptions t;
-    t.in_channels = o.out_channels;
-    t.heads = o.heads;
-    t.dim_head = o.out_channels / o.heads;
-    t.num_layers = o.transformer_layers;
-    t.cross_attention_dim = o.cross_attention_dim;
-    t.norm_num_groups = o.groups;
-    t.use_linear_projection = o.use_linear_projection;
-    t.upcast_attention = o.upcast_attention;
-    attentions_.emplace_back(t, settings);
+    attentions_.emplace_back(transformer_options(o, o.out_channels), settings);
     attentions->push_back(attentions_.back());
   }
   if (o.add_sample) {

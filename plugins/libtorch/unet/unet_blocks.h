@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "nn/attention.h"
+#include "nn/resnet_block_2d.h"
+#include "unet/transformer_2d_model.h"
 
 namespace ftdr::torchbe {
 
@@ -31,6 +33,16 @@ struct UNetBlockOptions {
   bool use_linear_projection = false;
   bool upcast_attention = false;
 };
+
+// The i-th resnet of a down block: the first takes in_channels, the rest out_channels.
+ResnetBlock2DOptions down_resnet_options(const UNetBlockOptions& o, int64_t i);
+
+// The i-th resnet of an up block: its input is the previous output concatenated with a skip state;
+// the last resnet's skip comes from before this level's down block (in_channels wide).
+ResnetBlock2DOptions up_resnet_options(const UNetBlockOptions& o, int64_t i);
+
+// The Transformer2DModel of a cross-attention block with `channels` channels (head dim = channels / heads).
+Transformer2DModelOptions transformer_options(const UNetBlockOptions& o, int64_t channels);
 
 class DownBlockBase : public torch::nn::Module {
  public:

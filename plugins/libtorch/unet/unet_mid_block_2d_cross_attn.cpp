@@ -4,22 +4,10 @@
 namespace ftdr::torchbe {
 
 UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions& o, AttentionSettingsPtr settings) {
-  ResnetBlock2DOptions r;
-  r.in_channels = o.in_channels;
-  r.out_channels = o.in_channels;
-  r.temb_channels = o.temb_channels;
-  r.groups = o.groups;
-  r.eps = o.eps;
-  r.output_scale_factor = o.output_scale_factor;
-  Transformer2DModelOptions t;
-  t.in_channels = o.in_channels;
-  t.heads = o.heads;
-  t.dim_head = o.in_channels / o.heads;
-  t.num_layers = o.transformer_layers;
-  t.cross_attention_dim = o.cross_attention_dim;
-  t.norm_num_groups = o.groups;
-  t.use_linear_projection = o.use_linear_projection;
-  t.upcast_attention = o.upcast_attention;
+  UNetBlockOptions same = o;  // the mid block keeps its width: in_channels throughout
+  same.out_channels = o.in_channels;
+  const ResnetBlock2DOptions r = down_resnet_options(same, 0);
+  const Transformer2DModelOptions t = transformer_options(o, o.in_channels);
 
   attentions = register_module("attentions", torch::nn::ModuleList());
   resnets = register_module("resnets", torch::nn::ModuleList());

@@ -6,16 +6,7 @@ namespace ftdr::torchbe {
 UpBlock2DImpl::UpBlock2DImpl(const UNetBlockOptions& o, AttentionSettingsPtr /*settings*/) {
   resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    // The last resnet takes the skip from before this level's down block (in_channels wide).
-    const int64_t skip = i == o.num_layers - 1 ? o.in_channels : o.out_channels;
-    ResnetBlock2DOptions r;
-    r.in_channels = (i == 0 ? o.prev_output_channel : o.out_channels) + skip;
-    r.out_channels = o.out_channels;
-    r.temb_channels = o.temb_channels;
-    r.groups = o.groups;
-    r.eps = o.eps;
-    r.output_scale_factor = o.output_scale_factor;
-    resnets_.emplace_back(r);
+    resnets_.emplace_back(up_resnet_options(o, i));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sample) {

@@ -10,12 +10,7 @@ constexpr int64_t kEncoderDownsamplePadding = 0;  // the VAE Encoder builds its 
 DownEncoderBlock2DImpl::DownEncoderBlock2DImpl(const VaeBlockOptions& o) {
   resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    ResnetBlock2DOptions r;
-    r.in_channels = i == 0 ? o.in_channels : o.out_channels;
-    r.out_channels = o.out_channels;
-    r.groups = o.groups;
-    r.eps = o.eps;
-    resnets_.emplace_back(r);
+    resnets_.emplace_back(vae_resnet_options(o, i));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sample) {

@@ -7,17 +7,9 @@
 
 #include "nn/downsample_2d.h"
 #include "nn/resnet_block_2d.h"
+#include "vae/vae_block_options.h"
 
 namespace ftdr::torchbe {
-
-struct VaeBlockOptions {
-  int64_t num_layers = 1;
-  int64_t in_channels = 0;
-  int64_t out_channels = 0;
-  bool add_sample = true;  // add_downsample / add_upsample
-  double eps = 1e-6;
-  int64_t groups = 32;
-};
 
 class DownEncoderBlock2DImpl : public torch::nn::Module {
  public:

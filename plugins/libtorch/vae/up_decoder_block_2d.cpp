@@ -6,12 +6,7 @@ namespace ftdr::torchbe {
 UpDecoderBlock2DImpl::UpDecoderBlock2DImpl(const VaeBlockOptions& o) {
   resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    ResnetBlock2DOptions r;
-    r.in_channels = i == 0 ? o.in_channels : o.out_channels;
-    r.out_channels = o.out_channels;
-    r.groups = o.groups;
-    r.eps = o.eps;
-    resnets_.emplace_back(r);
+    resnets_.emplace_back(vae_resnet_options(o, i));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sample) {

@@ -6,7 +6,7 @@
 
 #include "nn/resnet_block_2d.h"
 #include "nn/upsample_2d.h"
-#include "vae/down_encoder_block_2d.h"
+#include "vae/vae_block_options.h"
 
 namespace ftdr::torchbe {
 
