@@ -33,14 +33,23 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
+// Runs fn(handle) on the already loaded OpenBLAS; false when it is not loaded.
+template <typename Fn>
+bool with_openblas(const std::string& path, Fn fn) {
+  void* handle = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  fn(handle);
+  dlclose(handle);
+  return true;
+}
+
 // openblas_get_config() from the already loaded OpenBLAS (RTLD_NOLOAD: never loads anything).
 std::string openblas_config(const std::string& path) {
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
-  if (handle == nullptr) return "OpenBLAS";
-  using ConfigFn = char* (*)();
-  auto fn = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_config"));
-  std::string text = fn != nullptr ? std::string(fn()) : std::string("OpenBLAS");
-  dlclose(handle);
+  std::string text = "OpenBLAS";
+  with_openblas(path, [&](void* handle) {
+    using ConfigFn = char* (*)();
+    if (auto fn = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_config"))) text = fn();
+  });
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
@@ -50,11 +59,29 @@ std::string flavour_of(const std::string& libblas_path) {
   return std::filesystem::path(libblas_path).parent_path().filename().string();
 }
 
-}  // namespace
-
-std::string describe_blas() {
+LoadedBlas loaded_blas() {
   LoadedBlas found;
   dl_iterate_phdr(visit_object, &found);
+  return found;
+}
+
+}  // namespace
+
+bool set_openblas_threads(int threads) {
+  const LoadedBlas found = loaded_blas();
+  bool set = false;
+  with_openblas(found.openblas, [&](void* handle) {
+    using SetFn = void (*)(int);
+    if (auto fn = reinterpret_cast<SetFn>(dlsym(handle, "openblas_set_num_threads"))) {
+      fn(threads);
+      set = true;
+    }
+  });
+  return set;
+}
+
+std::string describe_blas() {
+  const LoadedBlas found = loaded_blas();
   const std::string flavour = found.libblas.empty() ? std::string() : flavour_of(found.libblas);
   if (!found.openblas.empty() || flavour.rfind("openblas", 0) == 0) {
     const std::string lib = found.openblas.empty() ? found.libblas : found.openblas;

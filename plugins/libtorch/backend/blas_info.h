@@ -16,4 +16,10 @@ namespace ftdr::torchbe {
 // One line starting with "blas: ".
 std::string describe_blas();
 
+// Sets the loaded OpenBLAS's own thread count (openblas_set_num_threads), the runtime form of
+// OPENBLAS_NUM_THREADS. OpenBLAS keeps a pthread pool beside libtorch's OpenMP pool, and on a
+// 2-core machine both pools spinning at once oversubscribe it. Returns false when no OpenBLAS is
+// loaded (MKL, reference BLAS): nothing was changed.
+bool set_openblas_threads(int threads);
+
 }  // namespace ftdr::torchbe
