@@ -3,7 +3,7 @@
 //   [backend.libtorch]
 //   device = "auto"          # "cpu" | "cuda" | "auto" (cuda when a CUDA device is present, else cpu)
 //   dtype = "f32"            # "f32" | "f16" | "bf16" — the dtype weights and activations run in
-//   threads = 0              # at::set_num_threads; 0 leaves libtorch's default (one per core)
+//   threads = 0              # at::set_num_threads; 0 leaves libtorch's default
 //   attention = "auto"       # "auto" | "naive" | "sliced" | "sdpa": the default when a job's
 //                            # RuntimeOptions leave attention on "auto"
 //   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
