@@ -1,6 +1,8 @@
 // nn/attention_processor.cpp  (Ref: diffusers models/attention_processor.py Attention + AttnProcessor)
 #include "nn/attention_processor.h"
 
+#include "nn/cpu_linear.h"
+
 namespace ftdr::torchbe {
 
 AttentionImpl::AttentionImpl(const AttentionOptions& o, AttentionSettingsPtr settings)
@@ -24,8 +26,10 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context
   at::Tensor h = spatial ? x.reshape({b, x.size(1), -1}).transpose(1, 2) : x;
   if (group_norm) h = group_norm(h.transpose(1, 2)).transpose(1, 2);
   const at::Tensor& kv = context.defined() ? context : h;
-  at::Tensor out = attention(to_q(h), to_k(kv), to_v(kv), options_.heads, *settings_, options_.upcast);
-  out = out_proj_(out);
+  auto project = [](const torch::nn::Linear& l, const at::Tensor& t) { return cpu_linear(t, l->weight, l->bias); };
+  at::Tensor out = attention(project(to_q, h), project(to_k, kv), project(to_v, kv), options_.heads, *settings_,
+                             options_.upcast);
+  out = project(out_proj_, out);
   if (spatial) out = out.transpose(1, 2).reshape(x.sizes());
   if (options_.residual_connection) out = out + x;
   return options_.rescale_output_factor == 1.0 ? out : out / options_.rescale_output_factor;

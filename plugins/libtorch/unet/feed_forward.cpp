@@ -1,6 +1,8 @@
 // unet/feed_forward.cpp  (Ref: diffusers models/attention.py FeedForward, activations.py GEGLU)
 #include "unet/feed_forward.h"
 
+#include "nn/cpu_linear.h"
+
 namespace ftdr::torchbe {
 
 GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
@@ -8,7 +10,7 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 }
 
 at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
-  auto parts = proj(x).chunk(2, -1);
+  auto parts = cpu_linear(x, proj->weight, proj->bias).chunk(2, -1);
   return parts[0] * at::gelu(parts[1]);  // exact (erf) GELU, as diffusers
 }
 
@@ -19,6 +21,6 @@ FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t mult) {
   net = register_module("net", torch::nn::ModuleList(geglu_, torch::nn::Dropout(0.0), out_));
 }
 
-at::Tensor FeedForwardImpl::forward(const at::Tensor& x) { return out_(geglu_(x)); }
+at::Tensor FeedForwardImpl::forward(const at::Tensor& x) { return cpu_linear(geglu_(x), out_->weight, out_->bias); }
 
 }  // namespace ftdr::torchbe

@@ -1,0 +1,24 @@
+// nn/cpu_linear.h: a Linear layer's forward that sends large float32 GEMMs on the CPU to oneDNN.
+//
+// Debian's libtorch runs at::linear through libblas (OpenBLAS 0.3.21): about 40 GFLOP/s on two
+// cores for the SD-1.5 UNet's projections, where oneDNN's mkldnn_linear (linked into the same
+// libtorch) reaches 125-154 GFLOP/s (measured, 8192x320x2560 and similar). Small GEMMs stay on
+// BLAS: their cost is per-op overhead, and the tiny reference models keep their exact numerics.
+// Each sample of a batch is its own GEMM, so an image's numbers do not depend on how many images
+// share the batch (batch splitting relies on that). Autograd (the trainer) always takes at::linear.
+//
+//   at::Tensor y = cpu_linear(x, linear->weight, linear->bias);   // x [..., in] -> [..., out]
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace ftdr::torchbe {
+
+// Multiply-adds per sample from which a GEMM goes to oneDNN (SD-1.5's smallest projection at
+// 512x512, 4096x320x320, is 419 M; the demo model's largest is 4 M).
+inline constexpr std::int64_t kOneDnnMinMacs = std::int64_t{1} << 27;
+
+at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+
+}  // namespace ftdr::torchbe
