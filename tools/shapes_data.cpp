@@ -56,6 +56,11 @@ std::string_view position_phrase(Position p) {
   return "";
 }
 
+// "a blue background", "an orange background": the article that English puts before `word`.
+std::string with_article(const std::string& word) {
+  return std::string("aeiou").find(word.front()) == std::string::npos ? "a " + word : "an " + word;
+}
+
 int combination_index(const SceneSpec& s) {
   const int n_colours = static_cast<int>(palette().size());
   int index = static_cast<int>(s.shape);
@@ -136,9 +141,9 @@ std::string caption(const SceneSpec& spec, int phrasing) {
   const std::string bg(palette().at(spec.background).name);
   const std::string where(position_phrase(spec.position));
   switch (phrasing) {
-    case 0: return "a " + size + " " + colour + " " + shape + " on a " + bg + " background";
-    case 1: return "a " + size + " " + colour + " " + shape + " " + where + " on a " + bg + " background";
-    case 2: return "a " + bg + " background with a " + size + " " + colour + " " + shape + " " + where;
+    case 0: return "a " + size + " " + colour + " " + shape + " on " + with_article(bg) + " background";
+    case 1: return "a " + size + " " + colour + " " + shape + " " + where + " on " + with_article(bg) + " background";
+    case 2: return with_article(bg) + " background with a " + size + " " + colour + " " + shape + " " + where;
     default: return size + " " + colour + " " + shape + " " + where + ", " + bg + " background";
   }
 }

@@ -110,6 +110,17 @@ TEST(DemoTools, ScenesAreDeterministicAndSplitsDisjoint) {
   for (int i = 0; i < 50; ++i) EXPECT_TRUE(demo::is_held_out(a.next(demo::Split::held_out).spec));
 }
 
+TEST(DemoTools, CaptionsPutAnBeforeAVowel) {
+  demo::SceneSpec spec;
+  spec.colour = demo::colour_index("red");
+  spec.background = demo::colour_index("orange");
+  spec.position = demo::Position::left;
+  EXPECT_EQ(demo::caption(spec, 0), "a large red circle on an orange background");
+  EXPECT_EQ(demo::caption(spec, 2), "an orange background with a large red circle on the left");
+  spec.background = demo::colour_index("blue");
+  EXPECT_EQ(demo::caption(spec, 1), "a large red circle on the left on a blue background");
+}
+
 TEST(DemoTools, LearnedVocabularyIsReadByTheClipTokenizer) {
   const fs::path dir = fs::temp_directory_path() / ("ftdr_demo_tok_" + std::to_string(::getpid()));
   const auto merges = demo::learn_bpe(demo::caption_corpus(), 400);
