@@ -3,25 +3,81 @@
 
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <vector>
 
 namespace ftdr::torchbe {
 namespace {
 
-bool use_onednn(const at::Tensor& x, const at::Tensor& weight, std::int64_t rows_per_sample) {
+bool onednn_capable(const at::Tensor& x, const at::Tensor& weight) {
   return x.device().is_cpu() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
-         at::hasMKLDNN() && !c10::GradMode::is_enabled() &&
-         rows_per_sample * weight.size(0) * weight.size(1) >= kOneDnnMinMacs;
+         at::hasMKLDNN();
+}
+
+// a [n, k] times b [m, k] transposed (+ bias [m]) -> [n, m], dense, by oneDNN.
+at::Tensor onednn_gemm(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias) {
+  return at::mkldnn_linear(a.contiguous().to_mkldnn(), b.contiguous(), bias).to_dense();
+}
+
+// y = x W^T (+ b) on 2-D x with oneDNN in both directions. at::mkldnn_linear's own derivative
+// wants oneDNN-layout gradients, so the backward pass is spelt out here as two more GEMMs.
+// libtorch 1.13's custom functions take no undefined inputs, hence one function per bias case.
+torch::autograd::variable_list linear_backward(torch::autograd::AutogradContext* ctx, const at::Tensor& grad) {
+  const auto saved = ctx->get_saved_variables();
+  const at::Tensor& x = saved[0];
+  const at::Tensor& weight = saved[1];
+  const at::Tensor g = grad.contiguous();
+  return {onednn_gemm(g, weight.t(), {}),   // grad x: [n, out] . [out, in]
+          onednn_gemm(g.t(), x.t(), {}),    // grad weight: [out, n] . [n, in]
+          g.sum(0)};                        // grad bias
+}
+
+struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                            const at::Tensor& bias) {
+    ctx->save_for_backward({x, weight});
+    return onednn_gemm(x, weight, bias);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    return linear_backward(ctx, grads[0]);
+  }
+};
+
+struct OneDnnLinearNoBias : torch::autograd::Function<OneDnnLinearNoBias> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
+    ctx->save_for_backward({x, weight});
+    return onednn_gemm(x, weight, {});
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto g = linear_backward(ctx, grads[0]);
+    g.pop_back();
+    return g;
+  }
+};
+
+at::Tensor training_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const std::int64_t rows = x.numel() / x.size(-1);
+  const bool needs_grad = x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad());
+  if (!needs_grad || rows * weight.size(0) * weight.size(1) < kOneDnnMinTrainingMacs)
+    return at::linear(x, weight, bias);
+  std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = weight.size(0);
+  const at::Tensor x2d = x.reshape({rows, x.size(-1)});
+  const at::Tensor y = bias.defined() ? OneDnnLinear::apply(x2d, weight, bias) : OneDnnLinearNoBias::apply(x2d, weight);
+  return y.view(shape);
 }
 
 }  // namespace
 
 at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (x.dim() < 2) return at::linear(x, weight, bias);
+  if (x.dim() < 2 || !onednn_capable(x, weight)) return at::linear(x, weight, bias);
+  if (c10::GradMode::is_enabled()) return training_linear(x, weight, bias);
   const std::int64_t samples = x.dim() == 2 ? 1 : x.size(0);
   const std::int64_t rows = x.numel() / x.size(-1) / samples;
-  if (!use_onednn(x, weight, rows)) return at::linear(x, weight, bias);
+  if (rows * weight.size(0) * weight.size(1) < kOneDnnMinMacs) return at::linear(x, weight, bias);
   const at::Tensor flat = x.reshape({samples, rows, x.size(-1)});
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
   for (std::int64_t s = 0; s < samples; ++s)

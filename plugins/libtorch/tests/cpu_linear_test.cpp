@@ -1,8 +1,11 @@
 // cpu_linear: large float32 GEMMs through oneDNN agree with at::linear, do not depend on the batch
-// size, and small ones (and autograd) are exactly at::linear.
+// size, small ones are exactly at::linear, and training GEMMs give at::linear's gradients.
 #include <gtest/gtest.h>
 
 #include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "nn/cpu_linear.h"
 
@@ -32,17 +35,42 @@ TEST(CpuLinear, ASamplesResultDoesNotDependOnTheBatch) {
   EXPECT_TRUE(at::equal(batch.slice(0, 1, 2), alone));
 }
 
-TEST(CpuLinear, SmallGemmsAndAutogradAreExactlyAtLinear) {
+TEST(CpuLinear, SmallGemmsAndGemmsWithoutGradientsAreExactlyAtLinear) {
   at::manual_seed(5);
   const at::Tensor x = at::randn({2, 77, 64}), w = at::randn({128, 64}), b = at::randn({128});
   {
     c10::InferenceMode inference;
     EXPECT_TRUE(at::equal(cpu_linear(x, w, b), at::linear(x, w, b)));
   }
-  const at::Tensor big = at::randn({1, 4096, 320}), wb = at::randn({640, 320}).requires_grad_(true);
-  const at::Tensor y = cpu_linear(big, wb, at::Tensor());  // grad mode on: at::linear, differentiable
-  EXPECT_TRUE(y.requires_grad());
-  EXPECT_TRUE(at::equal(y, at::linear(big, wb)));
+  const at::Tensor wg = w.clone().requires_grad_(true);
+  EXPECT_TRUE(at::equal(cpu_linear(x, wg, b), at::linear(x, wg, b)));  // grad mode, small
+  const at::Tensor big = at::randn({1, 4096, 320}), wb = at::randn({640, 320});
+  EXPECT_TRUE(at::equal(cpu_linear(big, wb, at::Tensor()), at::linear(big, wb)));  // nothing needs grad
+}
+
+// Training: one oneDNN GEMM per direction; values and all three gradients agree with at::linear.
+TEST(CpuLinear, TrainingGemmsAndTheirGradientsAgreeWithAtLinear) {
+  at::manual_seed(6);
+  const at::Tensor x0 = at::randn({8, 64, 128}), w0 = at::randn({256, 128}) * 0.1, b0 = at::randn({256});
+  ASSERT_GE(8 * 64 * 128 * 256, torchbe::kOneDnnMinTrainingMacs);
+  const at::Tensor upstream = at::randn({8, 64, 256});
+  auto run = [&](bool ours, bool with_bias) {
+    at::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    at::Tensor b = with_bias ? b0.clone().requires_grad_(true) : at::Tensor();
+    const at::Tensor y = ours ? cpu_linear(x, w, b) : at::linear(x, w, b);
+    (y * upstream).sum().backward();
+    return std::vector<at::Tensor>{y.detach(), x.grad(), w.grad(), with_bias ? b.grad() : at::zeros({1})};
+  };
+  for (bool with_bias : {true, false}) {
+    const auto got = run(true, with_bias), expected = run(false, with_bias);
+    const char* names[] = {"output", "grad x", "grad weight", "grad bias"};
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_EQ(got[i].sizes(), expected[i].sizes()) << names[i];
+      const double scale = expected[i].abs().max().item<double>();
+      EXPECT_LE((got[i] - expected[i]).abs().max().item<double>(), 1e-5 * std::max(1.0, scale))
+          << names[i] << (with_bias ? " (with bias)" : " (no bias)");
+    }
+  }
 }
 
 }  // namespace
