@@ -48,7 +48,11 @@ nlohmann::ordered_json DemoSpec::unet_json() const {
   j["block_out_channels"] = unet_channels;
   j["center_input_sample"] = false;
   j["cross_attention_dim"] = text_hidden;
-  j["down_block_types"] = {"CrossAttnDownBlock2D", "CrossAttnDownBlock2D"};
+  std::vector<std::string> down, up;
+  for (bool attention : unet_attention) down.push_back(attention ? "CrossAttnDownBlock2D" : "DownBlock2D");
+  for (auto it = unet_attention.rbegin(); it != unet_attention.rend(); ++it)
+    up.push_back(*it ? "CrossAttnUpBlock2D" : "UpBlock2D");
+  j["down_block_types"] = down;
   j["downsample_padding"] = 1;
   j["flip_sin_to_cos"] = true;
   j["freq_shift"] = 0;
@@ -59,7 +63,7 @@ nlohmann::ordered_json DemoSpec::unet_json() const {
   j["norm_num_groups"] = unet_norm_groups;
   j["out_channels"] = 4;
   j["sample_size"] = 16;
-  j["up_block_types"] = {"CrossAttnUpBlock2D", "CrossAttnUpBlock2D"};
+  j["up_block_types"] = up;
   return j;
 }
 

@@ -25,6 +25,8 @@ struct DemoSpec {
   // UNet on 4x16x16 latents.
   std::vector<int64_t> unet_channels{64, 128};
   int64_t unet_layers_per_block = 1, unet_heads = 4, unet_norm_groups = 32;
+  // Per level (outermost first): true = CrossAttn{Down,Up}Block2D, false = plain {Down,Up}Block2D.
+  std::vector<bool> unet_attention{false, true};
   // VAE: three blocks = downsampling factor 4 (64x64 RGB <-> 4x16x16).
   std::vector<int64_t> vae_channels{16, 32, 64};
   int64_t vae_norm_groups = 8;

@@ -31,10 +31,12 @@ struct Args {
   std::string out = "models/ftdr-shapes", work = "build/demo-train", device = "cpu";
   std::uint64_t seed = 1;
   int threads = 2;
+  int blas_threads = 1;
   double budget_min = 60;
   demo::VaeTrainOptions vae;
   demo::DiffusionTrainOptions diffusion;
   int preview = 32;
+  std::string unet_attention;  // empty: the standard spec's
 };
 
 // Flags are "--name value"; every flag has a default (see usage()). No Boost here, so the trainer
@@ -45,11 +47,13 @@ const char* kUsage =
     "  --work DIR            checkpoint folder (build/demo-train)\n"
     "  --seed N              seed of everything (1)\n"
     "  --threads N           intra-op CPU threads (2)\n"
+    "  --blas-threads N      OpenBLAS threads (1)\n"
     "  --device cpu|cuda     where the networks train (cpu)\n"
     "  --time-budget-min M   wall-time cap in minutes, VAE gets 25% (60)\n"
     "  --vae-steps N         VAE steps (900)       --vae-batch N (16)   --vae-lr X (1e-3)\n"
     "  --unet-steps N        UNet+text steps (2200) --unet-batch N (32) --unet-lr X (8e-4)\n"
-    "  --preview N           held-out samples for the final check (32)\n";
+    "  --preview N           held-out samples for the final check (32)\n"
+    "  --unet-attention 01   per UNet level, outermost first: 1 = cross-attention blocks\n";
 
 bool parse(int argc, char** argv, Args& a) {
   a.vae.phase.steps = 900, a.vae.phase.batch = 16, a.vae.phase.lr = 1e-3;
@@ -66,6 +70,7 @@ bool parse(int argc, char** argv, Args& a) {
     else if (flag == "--work") a.work = v;
     else if (flag == "--seed") a.seed = std::stoull(v);
     else if (flag == "--threads") a.threads = std::stoi(v);
+    else if (flag == "--blas-threads") a.blas_threads = std::stoi(v);
     else if (flag == "--device") a.device = v;
     else if (flag == "--time-budget-min") a.budget_min = std::stod(v);
     else if (flag == "--vae-steps") a.vae.phase.steps = std::stoll(v);
@@ -75,6 +80,7 @@ bool parse(int argc, char** argv, Args& a) {
     else if (flag == "--unet-batch") a.diffusion.phase.batch = std::stoi(v);
     else if (flag == "--unet-lr") a.diffusion.phase.lr = std::stod(v);
     else if (flag == "--preview") a.preview = std::stoi(v);
+    else if (flag == "--unet-attention") a.unet_attention = v;
     else throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
   }
   if (a.device != "cpu" && a.device != "cuda") throw std::invalid_argument("--device: expected cpu or cuda");
@@ -104,8 +110,8 @@ int run(Args& a) {
   // One pool of a.threads: OpenBLAS's own pthreads, spinning beside libtorch's OpenMP threads,
   // oversubscribe a 2-core machine (measured there: 0.26 UNet steps/s with both pools, 0.34 with
   // OpenBLAS on one thread).
-  if (a.device == "cpu" && torchbe::set_openblas_threads(1))
-    std::printf("OpenBLAS: 1 thread; libtorch: %d intra-op threads\n", a.threads);
+  if (a.device == "cpu" && torchbe::set_openblas_threads(a.blas_threads))
+    std::printf("OpenBLAS: %d thread(s); libtorch: %d intra-op threads\n", a.blas_threads, a.threads);
   const auto start = std::chrono::steady_clock::now();
   const std::filesystem::path out(a.out), work(a.work);
   const at::Device device(a.device == "cuda" ? at::kCUDA : at::kCPU);
@@ -117,7 +123,15 @@ int run(Args& a) {
   const int vocab = demo::write_clip_tokenizer(out / "tokenizer", merges);
   std::printf("tokenizer: %zu merges, vocabulary %d\n", merges.size(), vocab);
   const auto tokenizer = torchbe::CLIPTokenizer::from_folder(out / "tokenizer");
-  const demo::DemoSpec spec = demo::DemoSpec::standard(vocab);
+  demo::DemoSpec spec = demo::DemoSpec::standard(vocab);
+  if (!a.unet_attention.empty()) {
+    if (a.unet_attention.size() != spec.unet_channels.size() ||
+        a.unet_attention.find_first_not_of("01") != std::string::npos)
+      throw std::invalid_argument("--unet-attention: expected " + std::to_string(spec.unet_channels.size()) +
+                                  " digits 0/1, got \"" + a.unet_attention + "\"");
+    spec.unet_attention.assign(a.unet_attention.size(), false);
+    for (std::size_t i = 0; i < a.unet_attention.size(); ++i) spec.unet_attention[i] = a.unet_attention[i] == '1';
+  }
 
   torch::manual_seed(a.seed);
   torchbe::AutoencoderKL vae(spec.vae_config());
