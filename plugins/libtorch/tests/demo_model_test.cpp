@@ -73,11 +73,14 @@ TEST_F(DemoModel, DefaultPromptShowsALargeRedCircleOnBlue) {
 }
 
 TEST_F(DemoModel, FixedSeedHeldOutSamplesMatchTheirCaptions) {
-  // The first 8 samples of `ftdr_eval_demo` (caption seed 2024, image seeds 1000 + i): combinations
-  // never seen in training. Goals over 100+ samples are 90/90/70%; on 8 allow one miss each.
+  // The first 16 samples of `ftdr_eval_demo` (caption seed 2024, image seeds 1000 + i): combinations
+  // never seen in training. The goals (90/90/70%) are for 100+ samples, where the shipped weights
+  // score 96.7/100/74.2% (docs/demo-model.md); on 16, allow two colour or background misses and ask
+  // for more than half the shapes: a model at the 70% goal passes that in 93% of seed sets, one at
+  // chance level (a third) in 5%. These weights get 16, 16 and 10.
   demo::SceneGenerator captions(2024);
   int colour = 0, background = 0, shape = 0;
-  const int n = 8;
+  const int n = 16;
   for (int i = 0; i < n; ++i) {
     const demo::Sample s = captions.next(demo::Split::held_out);
     const sdk::Image img = generator_->generate(s.caption, 1000 + i);
@@ -85,9 +88,9 @@ TEST_F(DemoModel, FixedSeedHeldOutSamplesMatchTheirCaptions) {
     colour += m.colour, background += m.background, shape += m.shape;
     if (!(m.colour && m.background && m.shape)) std::printf("miss %d: %s\n", i, s.caption.c_str());
   }
-  EXPECT_GE(colour, n - 1);
-  EXPECT_GE(background, n - 1);
-  EXPECT_GE(shape, n - 2);
+  EXPECT_GE(colour, n - 2);
+  EXPECT_GE(background, n - 2);
+  EXPECT_GE(shape, n / 2 + 1);
 }
 
 TEST(DemoTools, ImageAnalysisReadsBackEveryRenderedScene) {
