@@ -15,6 +15,13 @@ bool onednn_capable(const at::Tensor& x, const at::Tensor& weight) {
          at::hasMKLDNN();
 }
 
+// x's shape with the last dimension (in features) replaced by `out_features`.
+std::vector<std::int64_t> output_shape(const at::Tensor& x, std::int64_t out_features) {
+  std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = out_features;
+  return shape;
+}
+
 // a [n, k] times b [m, k] transposed (+ bias [m]) -> [n, m], dense, by oneDNN.
 at::Tensor onednn_gemm(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias) {
   return at::mkldnn_linear(a.contiguous().to_mkldnn(), b.contiguous(), bias).to_dense();
@@ -63,11 +70,9 @@ at::Tensor training_linear(const at::Tensor& x, const at::Tensor& weight, const 
   const bool needs_grad = x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad());
   if (!needs_grad || rows * weight.size(0) * weight.size(1) < kOneDnnMinTrainingMacs)
     return at::linear(x, weight, bias);
-  std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
-  shape.back() = weight.size(0);
   const at::Tensor x2d = x.reshape({rows, x.size(-1)});
   const at::Tensor y = bias.defined() ? OneDnnLinear::apply(x2d, weight, bias) : OneDnnLinearNoBias::apply(x2d, weight);
-  return y.view(shape);
+  return y.view(output_shape(x, weight.size(0)));
 }
 
 }  // namespace
@@ -82,9 +87,7 @@ at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::T
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
   for (std::int64_t s = 0; s < samples; ++s)
     out[s].copy_(at::mkldnn_linear(flat[s].contiguous().to_mkldnn(), weight, bias).to_dense());
-  std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
-  shape.back() = weight.size(0);
-  return out.view(shape);
+  return out.view(output_shape(x, weight.size(0)));
 }
 
 }  // namespace ftdr::torchbe
