@@ -28,7 +28,7 @@ namespace {
 
 struct Args {
   std::string model, record, dump;
-  int samples = 120, threads = 2, first = 0;
+  int samples = 120, threads = 0, first = 0;
   std::uint64_t caption_seed = 2024, base_seed = 1000;
   demo::GenerateOptions gen;
 };
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       ("steps", po::value(&a.gen.steps)->default_value(demo::kDemoSteps), "denoising steps")
       ("cfg", po::value(&a.gen.guidance)->default_value(demo::kDemoGuidance), "guidance scale")
       ("sampler", po::value(&a.gen.sampler)->default_value("default"), "sampler name")
-      ("threads", po::value(&a.threads)->default_value(2), "CPU threads")
+      ("threads", po::value(&a.threads)->default_value(0), "intra-op CPU threads; 0: the backend's default, as ftdr generate")
       ("dump", po::value(&a.dump), "folder to write every image as PPM, with the misses listed")
       ("record", po::value(&a.record), "write the RGB bytes of the demo prompt at seed 42 to this file");
   try {
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     demo::DemoGenerator gen(a.model);
-    at::set_num_threads(a.threads);
+    if (a.threads > 0) at::set_num_threads(a.threads);
     if (!a.record.empty()) {
       const sdk::Image img = gen.generate(demo::kDemoPrompt, demo::kDemoSeed, a.gen);
       std::ofstream(a.record, std::ios::binary)
