@@ -30,14 +30,18 @@ at::Tensor onednn_gemm(const at::Tensor& a, const at::Tensor& b, const at::Tenso
 // y = x W^T (+ b) on 2-D x with oneDNN in both directions. at::mkldnn_linear's own derivative
 // wants oneDNN-layout gradients, so the backward pass is spelt out here as two more GEMMs.
 // libtorch 1.13's custom functions take no undefined inputs, hence one function per bias case.
-torch::autograd::variable_list linear_backward(torch::autograd::AutogradContext* ctx, const at::Tensor& grad) {
+// Only the gradients some input needs are computed (a frozen weight or a leaf input skips a GEMM).
+torch::autograd::variable_list linear_backward(torch::autograd::AutogradContext* ctx, const at::Tensor& grad,
+                                               bool with_bias) {
   const auto saved = ctx->get_saved_variables();
   const at::Tensor& x = saved[0];
   const at::Tensor& weight = saved[1];
   const at::Tensor g = grad.contiguous();
-  return {onednn_gemm(g, weight.t(), {}),   // grad x: [n, out] . [out, in]
-          onednn_gemm(g.t(), x.t(), {}),    // grad weight: [out, n] . [n, in]
-          g.sum(0)};                        // grad bias
+  torch::autograd::variable_list grads{
+      ctx->needs_input_grad(0) ? onednn_gemm(g, weight.t(), {}) : at::Tensor(),  // [n, out] . [out, in]
+      ctx->needs_input_grad(1) ? onednn_gemm(g.t(), x.t(), {}) : at::Tensor()};   // [out, n] . [n, in]
+  if (with_bias) grads.push_back(ctx->needs_input_grad(2) ? g.sum(0) : at::Tensor());
+  return grads;
 }
 
 struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
@@ -48,7 +52,7 @@ struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    return linear_backward(ctx, grads[0]);
+    return linear_backward(ctx, grads[0], true);
   }
 };
 
@@ -59,9 +63,7 @@ struct OneDnnLinearNoBias : torch::autograd::Function<OneDnnLinearNoBias> {
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    auto g = linear_backward(ctx, grads[0]);
-    g.pop_back();
-    return g;
+    return linear_backward(ctx, grads[0], false);
   }
 };
 
