@@ -1,11 +1,10 @@
 // ExecutionEngine: how an attempt ends (failure handling, recovery, terminal results).
-#include <filesystem>
-
 #include <spdlog/spdlog.h>
 
 #include "engine_recovery.hpp"
 #include "ftdr/framework/execution_engine.hpp"
 #include "ftdr/framework/request_validation.hpp"
+#include "job_folder.hpp"
 
 namespace ftdr::framework {
 
@@ -70,11 +69,9 @@ AttemptOutcome ExecutionEngine::finish(Job& job, ExecutionState terminal, std::o
   w.latents.reset();
   w.images.clear();
   w.written.clear();
-  const std::string dir = job_dir(job);
-  if (!dir.empty() && (terminal != ExecutionState::failed) &&
-      !(terminal == ExecutionState::completed && config_.keep_checkpoints)) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+  // Only what the engine made goes (job_folder.hpp); a FAILED job's checkpoints stay for a look.
+  if (terminal != ExecutionState::failed && !(terminal == ExecutionState::completed && config_.keep_checkpoints)) {
+    detail::release_job_folder(w);
   }
   if (terminal == ExecutionState::completed) {
     spdlog::debug("job {}: completed, {} image(s) in {:.1f} ms after {} attempt(s)", job.id(),

@@ -86,11 +86,6 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
   }
 }
 
-std::string ExecutionEngine::job_dir(const Job& job) const {
-  if (config_.state_dir.empty()) return {};
-  return (std::filesystem::path(config_.state_dir) / std::to_string(job.id())).string();
-}
-
 AttemptOutcome ExecutionEngine::run_attempt(Job& job) {
   std::lock_guard<std::mutex> lock(run_mutex_);
   JobWork& w = job.work();
@@ -163,31 +158,73 @@ void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
 void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
   JobWork& w = job.work();
   run_phase(job, a, ExecutionState::diffusion_running, Phase::diffusion, [&](sdk::GenerationParams& p) {
-    const int in_memory = w.latents ? w.latents->steps_done() : -1;
-    if (!w.checkpoint_path.empty() && w.checkpoint_steps > in_memory) {
-      try {
-        w.latents = plugins_.backend->load_artifact(w.checkpoint_path);
-      } catch (const std::exception& e) {
-        spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(),
-                     w.checkpoint_path, e.what());
-        detail::drop_latents(w);
-      }
+    const bool from_file = load_newer_checkpoint(job);
+    const int resumed_at = w.latents ? w.latents->steps_done() : 0;
+    try {
+      denoise(job, a, p);
+    } catch (const Error& e) {
+      // A checkpoint read back from a file is not trusted: the backend refuses one made for another
+      // request or model (invalid_request before any step), and the sub-batch starts afresh.
+      if (!from_file || e.kind() != ErrorKind::invalid_request || a.step != resumed_at) throw;
+      spdlog::warn("job {}: checkpoint {} refused ({}); starting diffusion afresh", job.id(), w.checkpoint_path,
+                   e.what());
+      detail::drop_latents(w);
+      denoise(job, a, p);
     }
-    a.step = w.latents ? w.latents->steps_done() : 0;
-    if (a.step > 0) spdlog::info("job {}: resuming diffusion at step {}", job.id(), a.step);
-    detail::StepWatch watch(job, a.step, *plugins_.backend, config_, job_dir(job));
-    sdk::ArtifactPtr out = plugins_.backend->denoise(p, *w.conditioning, w.latents.get(), watch);
-    if (!out) throw Error(ErrorKind::plugin_error, "backend denoise() returned no latents");
-    w.latents = std::move(out);
-    w.latents_complete = true;
-    watch.save_final(*w.latents);
   });
+}
+
+// Loads the newest checkpoint when it is ahead of the latents in memory; true when it did. One that
+// cannot be read is dropped (diffusion then starts afresh).
+bool ExecutionEngine::load_newer_checkpoint(Job& job) {
+  JobWork& w = job.work();
+  const int in_memory = w.latents ? w.latents->steps_done() : -1;
+  if (w.checkpoint_path.empty() || w.checkpoint_steps <= in_memory) return false;
+  try {
+    w.latents = plugins_.backend->load_artifact(w.checkpoint_path);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(), w.checkpoint_path,
+                 e.what());
+    detail::drop_latents(w);
+    return false;
+  }
+}
+
+// Denoises segments.front() from w.latents (or fresh noise), checkpointing on the way.
+void ExecutionEngine::denoise(Job& job, Attempt& a, const sdk::GenerationParams& p) {
+  JobWork& w = job.work();
+  a.step = w.latents ? w.latents->steps_done() : 0;
+  if (a.step > 0) spdlog::info("job {}: resuming diffusion at step {}", job.id(), a.step);
+  detail::StepWatch watch(job, a.step, *plugins_.backend, config_, config_.state_dir);
+  sdk::ArtifactPtr out = plugins_.backend->denoise(p, *w.conditioning, w.latents.get(), watch);
+  if (!out) throw Error(ErrorKind::plugin_error, "backend denoise() returned no latents");
+  w.latents = std::move(out);
+  w.latents_complete = true;
+  watch.save_final(*w.latents);
+}
+
+// The complete latents from their checkpoint; false (dropped, logged) when it cannot be read.
+bool ExecutionEngine::load_final_checkpoint(Job& job) {
+  JobWork& w = job.work();
+  try {
+    w.latents = plugins_.backend->load_artifact(w.checkpoint_path);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); running the sub-batch again", job.id(), w.checkpoint_path,
+                 e.what());
+    detail::drop_latents(w);
+    return false;
+  }
 }
 
 void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
   JobWork& w = job.work();
   run_phase(job, a, ExecutionState::decoding, Phase::decoding, [&](sdk::GenerationParams& p) {
-    if (!w.latents) w.latents = plugins_.backend->load_artifact(w.checkpoint_path);  // final checkpoint
+    // Latents only on disk (a device loss dropped the memory): a file is not trusted until the
+    // backend accepts it; a refused one is dropped and the loop runs the sub-batch again.
+    const bool from_file = !w.latents;
+    if (from_file && !load_final_checkpoint(job)) return;
     std::optional<sdk::TilePlan> plan;
     if (p.options.vae_tiling && plugins_.tiling) {
       sdk::TileRequest tr;
@@ -200,7 +237,16 @@ void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
       spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole",
                    job.id());
     }
-    std::vector<sdk::Image> images = plugins_.backend->decode(p, *w.latents, plan ? &*plan : nullptr);
+    std::vector<sdk::Image> images;
+    try {
+      images = plugins_.backend->decode(p, *w.latents, plan ? &*plan : nullptr);
+    } catch (const Error& e) {
+      if (!from_file || e.kind() != ErrorKind::invalid_request) throw;
+      spdlog::warn("job {}: checkpoint {} refused ({}); running the sub-batch again", job.id(), w.checkpoint_path,
+                   e.what());
+      detail::drop_latents(w);
+      return;
+    }
     if (static_cast<int>(images.size()) != p.batch) {
       throw Error(ErrorKind::plugin_error, "backend decode() returned " + std::to_string(images.size()) +
                                                " images for a sub-batch of " + std::to_string(p.batch));

@@ -3,6 +3,7 @@
 #include "ftdr/framework/job_manager.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -18,9 +19,20 @@ QueueFullError::QueueFullError(std::size_t max_queue)
                  "job queue is full: " + std::to_string(max_queue) +
                      " jobs are waiting (max_queue); the job was not accepted, submit it again later") {}
 
+namespace {
+
+// A random starting point for this manager's ids (job_manager.hpp: unique across processes).
+JobId random_id_base() {
+  std::random_device device;
+  const JobId high = device(), low = device();
+  return (high << 32) ^ low;
+}
+
+}  // namespace
+
 JobManager::JobManager(std::shared_ptr<sdk::JobScheduler> scheduler, std::shared_ptr<ExecutionEngine> engine,
                        JobManagerConfig config)
-    : scheduler_(std::move(scheduler)), engine_(std::move(engine)), config_(config) {
+    : scheduler_(std::move(scheduler)), engine_(std::move(engine)), config_(config), next_id_(random_id_base()) {
   if (!scheduler_) throw Error(ErrorKind::invalid_request, "JobManager: no scheduler given");
   if (!engine_) throw Error(ErrorKind::invalid_request, "JobManager: no execution engine given");
   if (config_.workers < 1) {
@@ -78,6 +90,7 @@ JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority pr
       ++totals_.rejected;
       throw QueueFullError(config_.max_queue);
     }
+    if (next_id_ == 0) ++next_id_;  // 0 means "no job" in JobStatus and JobResult
     id = next_id_++;
     auto job = std::make_shared<Job>(id, request, priority, std::move(callbacks));
     sdk::QueueEntry entry{id, priority, next_sequence_++, now_ms()};

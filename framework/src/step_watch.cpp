@@ -4,14 +4,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "job_folder.hpp"
+
 namespace ftdr::framework::detail {
 
 using sdk::Error;
 using sdk::ErrorKind;
 
 StepWatch::StepWatch(Job& job, int& step, const sdk::ModelBackend& backend, const EngineConfig& config,
-                     std::string dir)
-    : job_(job), step_(step), backend_(backend), config_(config), dir_(std::move(dir)) {}
+                     std::string state_dir)
+    : job_(job), step_(step), backend_(backend), config_(config), state_dir_(std::move(state_dir)) {}
 
 void StepWatch::on_step(const sdk::StepEvent& e) {
   step_ = e.step;
@@ -27,24 +29,25 @@ void StepWatch::on_step(const sdk::StepEvent& e) {
                                                "(step_timeout_ms)",
                                                where, e.step_ms, config_.step_timeout_ms));
   }
-  if (config_.checkpoint_every > 0 && !dir_.empty() && e.latents && e.step < e.total &&
+  if (config_.checkpoint_every > 0 && !state_dir_.empty() && e.latents && e.step < e.total &&
       e.step % config_.checkpoint_every == 0) {
     save(*e.latents, e.step);
   }
 }
 
 void StepWatch::save_final(const sdk::Artifact& latents) {
-  if (config_.checkpoint_every > 0 && !dir_.empty()) save(latents, latents.steps_done());
+  if (config_.checkpoint_every > 0 && !state_dir_.empty()) save(latents, latents.steps_done());
 }
 
 void StepWatch::save(const sdk::Artifact& latents, int step) {
+  const std::string dir = claim_job_folder(job_, state_dir_);
+  if (dir.empty()) return;
   JobWork& w = job_.work();
   const int first = w.segments.empty() ? 0 : w.segments.front().first_image;
-  const std::string path = (std::filesystem::path(dir_) / ("latents_i" + std::to_string(first) + "_step" +
+  const std::string path = (std::filesystem::path(dir) / ("latents_i" + std::to_string(first) + "_step" +
                                                            std::to_string(step) + ".ckpt"))
                                .string();
   try {
-    std::filesystem::create_directories(dir_);
     backend_.save_artifact(latents, path);
   } catch (const std::exception& e) {
     spdlog::warn("job {}: checkpoint {} not written ({}); going on without it", job_.id(), path, e.what());

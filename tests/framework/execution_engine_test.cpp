@@ -137,7 +137,7 @@ TEST_F(EngineTest, DiffusionFailureResumesFromNewestCheckpointWithoutReencoding)
   EXPECT_EQ(r.attempts[0].failure.step, 5);
   EXPECT_EQ(r.attempts[0].failure.kind, ErrorKind::device_error);
   EXPECT_EQ(r.attempts[0].change, "retry as is");
-  EXPECT_FALSE(std::filesystem::exists(dir / "3")) << "checkpoints are removed after COMPLETED";
+  EXPECT_FALSE(std::filesystem::exists(dir / "jobs" / "3")) << "checkpoints are removed after COMPLETED";
 }
 
 TEST_F(EngineTest, DecodeFailureNeverRerunsDiffusion) {

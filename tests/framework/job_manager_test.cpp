@@ -265,3 +265,21 @@ TEST_F(JobManagerTest, KeepFinishedForgetsTheOldestResults) {
   EXPECT_THROW(jobs->status(ids[0]), ftdr::sdk::Error);
   EXPECT_EQ(jobs->status(ids[2]).state, S::completed);
 }
+
+// Ids are not counted from 1 in every manager: two processes (or two managers, or a restart) never
+// hand out the same id, so their checkpoint folders <state_dir>/jobs/<id>/ never meet.
+TEST_F(JobManagerTest, IdsAreUniqueAcrossManagers) {
+  auto first = make();
+  auto second = make();
+  std::vector<JobId> of_first, of_second;
+  for (int i = 0; i < 3; ++i) {
+    of_first.push_back(first->submit(small_request()));
+    of_second.push_back(second->submit(small_request()));
+  }
+  std::set<JobId> ids(of_first.begin(), of_first.end());
+  ids.insert(of_second.begin(), of_second.end());
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_EQ(ids.count(0), 0u) << "0 means no job";
+  for (JobId id : of_first) EXPECT_TRUE(first->result(id, 5s)) << "job " << id;
+  for (JobId id : of_second) EXPECT_TRUE(second->result(id, 5s)) << "job " << id;
+}

@@ -4,6 +4,9 @@
 //   ScriptedBackend b;
 //   b.fail_next(sdk::Phase::diffusion, sdk::ErrorKind::out_of_memory, /*at_step*/ 3);
 //   b.on_step = [](int step) { ... };   // runs inside denoise before the observer (latches, cancels)
+//   b.refuse_loaded = true;             // denoise/decode refuse artifacts read back by load_artifact
+//                                       // (invalid_request), as a real backend refuses a checkpoint
+//                                       // made for another request
 //
 // Artifacts are tiny objects; save/load write and read a one-line file, so checkpoints and resume
 // go through the real file system. Every call is recorded in calls() as a short string.
@@ -26,17 +29,19 @@ namespace ftdr::test {
 
 class FakeArtifact final : public sdk::Artifact {
  public:
-  FakeArtifact(std::string kind, int steps, int first_image, int batch)
-      : kind_(std::move(kind)), steps_(steps), first_image_(first_image), batch_(batch) {}
+  FakeArtifact(std::string kind, int steps, int first_image, int batch, bool loaded = false)
+      : kind_(std::move(kind)), steps_(steps), first_image_(first_image), batch_(batch), loaded_(loaded) {}
   std::string kind() const override { return kind_; }
   std::uint64_t bytes() const override { return 16; }
   int steps_done() const override { return steps_; }
   int first_image() const { return first_image_; }
   int batch() const { return batch_; }
+  bool loaded() const { return loaded_; }
 
  private:
   std::string kind_;
   int steps_, first_image_, batch_;
+  bool loaded_;
 };
 
 class ScriptedBackend final : public sdk::ModelBackend {
@@ -135,6 +140,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
     const int start = resume ? resume->steps_done() : 0;
     log("denoise(first=" + std::to_string(p.first_image) + ",batch=" + std::to_string(p.batch) +
         ",from=" + std::to_string(start) + ")");
+    refuse_if_loaded(resume, "denoise");
     if (oom_above_batch > 0 && p.batch > oom_above_batch) {
       throw sdk::Error(sdk::ErrorKind::out_of_memory, "scripted: batch " + std::to_string(p.batch) + " does not fit");
     }
@@ -159,10 +165,11 @@ class ScriptedBackend final : public sdk::ModelBackend {
     return std::make_shared<FakeArtifact>("latents", total, p.first_image, p.batch);
   }
 
-  std::vector<sdk::Image> decode(const sdk::GenerationParams& p, const sdk::Artifact&,
+  std::vector<sdk::Image> decode(const sdk::GenerationParams& p, const sdk::Artifact& latents,
                                  const sdk::TilePlan* tiles) override {
     log("decode(first=" + std::to_string(p.first_image) + ",batch=" + std::to_string(p.batch) +
         ",tiles=" + std::to_string(tiles ? tiles->tiles.size() : 0) + ")");
+    refuse_if_loaded(&latents, "decode");
     maybe_fail(sdk::Phase::decoding);
     std::vector<sdk::Image> out;
     for (int i = 0; i < p.batch; ++i) {
@@ -188,10 +195,19 @@ class ScriptedBackend final : public sdk::ModelBackend {
     int steps = 0, first = 0, batch = 0;
     if (!(f >> kind >> steps >> first >> batch)) throw sdk::Error(sdk::ErrorKind::model_error, "cannot read " + path);
     log("load(" + std::to_string(steps) + ")");
-    return std::make_shared<FakeArtifact>(kind, steps, first, batch);
+    return std::make_shared<FakeArtifact>(kind, steps, first, batch, /*loaded*/ true);
   }
 
+  bool refuse_loaded = false;
+
  private:
+  void refuse_if_loaded(const sdk::Artifact* a, const char* phase) const {
+    const auto* fa = dynamic_cast<const FakeArtifact*>(a);
+    if (refuse_loaded && fa && fa->loaded()) {
+      throw sdk::Error(sdk::ErrorKind::invalid_request,
+                       std::string(phase) + ": scripted: the checkpoint was made for another request");
+    }
+  }
   void log(const std::string& call) const {
     if (!record_) return;
     std::lock_guard<std::mutex> lock(mutex_);

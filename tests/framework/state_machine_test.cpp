@@ -26,7 +26,8 @@ TEST(ExecutionStateTable, ListsExactlyTheDesignedSuccessors) {
             (V{S::diffusion_running, S::failed, S::retry_pending, S::cancelled}));
   EXPECT_EQ(legal_successors(S::diffusion_running), (V{S::decoding, S::failed, S::retry_pending, S::cancelled}));
   EXPECT_EQ(legal_successors(S::decoding),
-            (V{S::diffusion_running, S::completed, S::failed, S::retry_pending, S::cancelled}));
+            (V{S::encoding_prompt, S::diffusion_running, S::completed, S::failed, S::retry_pending,
+               S::cancelled}));
   EXPECT_EQ(legal_successors(S::retry_pending), (V{S::initializing, S::cancelled}));
   EXPECT_TRUE(legal_successors(S::completed).empty());
   EXPECT_TRUE(legal_successors(S::failed).empty());

@@ -16,7 +16,7 @@ namespace {
 
 using Named = std::vector<std::pair<std::string, at::Tensor>>;
 constexpr const char* kMetaKey = "ftdr";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: latents identity has request_digest and model
 
 // uint8 bytes -> int64 elements (zero-padded to a multiple of 8); the true length goes to metadata.
 at::Tensor pack_bytes(const at::Tensor& bytes) {
@@ -41,7 +41,8 @@ void save_conditioning(const ConditioningArtifact& a, const std::string& path) {
 nlohmann::json identity_json(const LatentsIdentity& id) {
   return {{"seed", id.seed},     {"first_image", id.first_image}, {"batch", id.batch},
           {"width", id.width},   {"height", id.height},           {"steps", id.steps},
-          {"sampler", id.sampler}, {"eta", id.eta}};
+          {"sampler", id.sampler}, {"eta", id.eta},       {"request_digest", id.request_digest},
+          {"model", id.model}};
 }
 
 LatentsIdentity identity_from(const nlohmann::json& j) {
@@ -54,6 +55,8 @@ LatentsIdentity identity_from(const nlohmann::json& j) {
   id.steps = j.at("steps").get<int>();
   id.sampler = j.at("sampler").get<std::string>();
   id.eta = j.at("eta").get<double>();
+  id.request_digest = j.at("request_digest").get<std::string>();
+  id.model = j.at("model").get<std::string>();
   return id;
 }
 
@@ -92,6 +95,7 @@ sdk::ArtifactPtr load_latents(const SafeTensorsFile& file, const nlohmann::json&
   a->done = meta.at("steps_done").get<int>();
   a->total = meta.at("total").get<int>();
   a->identity = identity_from(meta.at("identity"));
+  a->from_file = true;
   a->latents = file.load("latents");
   const auto& names = meta.at("sampler_state");
   for (std::size_t i = 0; i < names.size(); ++i)

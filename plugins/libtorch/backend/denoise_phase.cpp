@@ -50,7 +50,7 @@ struct StepReporter {
     artifact->noise_state = noise.state();
     artifact->done = done;
     artifact->total = total;
-    artifact->identity = LatentsIdentity::of(setup.params, setup.sampler);
+    artifact->identity = LatentsIdentity::of(setup.params, setup.sampler, setup.model_identity);
     sdk::StepEvent event;
     event.step = done;
     event.total = total;
@@ -81,7 +81,7 @@ std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet, const C
   at::Tensor latents;
   int start = 0;
   if (resume != nullptr) {
-    resume->identity.check_matches(LatentsIdentity::of(p, setup.sampler));
+    resume->identity.check_matches(LatentsIdentity::of(p, setup.sampler, setup.model_identity));
     latents = resume->latents.to(device).clone();
     sampler->load_state(snapshot(resume->sampler_state, device));
     noise.load_state(resume->noise_state);

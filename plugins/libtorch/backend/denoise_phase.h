@@ -28,6 +28,7 @@ namespace ftdr::torchbe {
 struct DenoiseSetup {
   sdk::GenerationParams params;
   std::string sampler;                 // resolved name ("default" already mapped)
+  std::string model_identity;          // model_identity.h: recorded in, and checked against, checkpoints
   nlohmann::json scheduler_config;
   int latent_channels = 4;
   int vae_scale_factor = 8;

@@ -1,12 +1,32 @@
 // backend/latents_artifact.cpp: see latents_artifact.h.
 #include "backend/latents_artifact.h"
 
+#include <nlohmann/json.hpp>
+
 #include "backend/conditioning.h"
+#include "backend/model_identity.h"
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::torchbe {
 
-LatentsIdentity LatentsIdentity::of(const sdk::GenerationParams& params, const std::string& resolved_sampler) {
+namespace {
+
+// Everything in the request that determines the latents of this sub-batch, as canonical JSON.
+std::string determining_fields(const LatentsIdentity& id, const sdk::GenerationRequest& r) {
+  const nlohmann::json j{{"seed", id.seed},         {"first_image", id.first_image}, {"batch", id.batch},
+                         {"width", id.width},       {"height", id.height},           {"steps", id.steps},
+                         {"sampler", id.sampler},   {"eta", id.eta},                 {"prompt", r.prompt},
+                         {"negative_prompt", r.negative_prompt}, {"cfg_scale", r.cfg_scale},
+                         {"clip_skip", r.clip_skip}};
+  // Invalid UTF-8 in a prompt must not make the digest throw: replace it (the digest stays distinct
+  // enough; validation refuses such prompts elsewhere).
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+LatentsIdentity LatentsIdentity::of(const sdk::GenerationParams& params, const std::string& resolved_sampler,
+                                    const std::string& model_identity) {
   LatentsIdentity id;
   id.seed = params.request.seed;
   id.first_image = params.first_image;
@@ -16,12 +36,14 @@ LatentsIdentity LatentsIdentity::of(const sdk::GenerationParams& params, const s
   id.steps = params.request.steps;
   id.sampler = resolved_sampler;
   id.eta = params.request.eta;
+  id.request_digest = digest_hex(determining_fields(id, params.request));
+  id.model = model_identity;
   return id;
 }
 
 void LatentsIdentity::check_matches(const LatentsIdentity& expected) const {
   auto mismatch = [](const std::string& field, const std::string& saved, const std::string& wanted) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request, "resume: the latents checkpoint was made with " + field + " = " +
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "latents checkpoint refused: it was made with " + field + " = " +
                                                           saved + ", this attempt has " + field + " = " + wanted);
   };
   if (seed != expected.seed) mismatch("seed", std::to_string(seed), std::to_string(expected.seed));
@@ -33,6 +55,11 @@ void LatentsIdentity::check_matches(const LatentsIdentity& expected) const {
   if (steps != expected.steps) mismatch("steps", std::to_string(steps), std::to_string(expected.steps));
   if (sampler != expected.sampler) mismatch("sampler", sampler, expected.sampler);
   if (eta != expected.eta) mismatch("eta", std::to_string(eta), std::to_string(expected.eta));
+  if (request_digest != expected.request_digest)
+    mismatch("the request digest (prompt, negative_prompt, cfg_scale, clip_skip)", request_digest,
+             expected.request_digest);
+  if (model != expected.model)
+    mismatch("the model identity (model folder, weights dtype, file sizes and times)", model, expected.model);
 }
 
 std::uint64_t LatentsArtifact::bytes() const {

@@ -2,9 +2,12 @@
 // run exactly where it stopped.
 //
 // Holds the latents after steps_done iterations, the sampler's multistep history (state()), the
-// per-image noise generators' states, and the run's identity (seed, first_image, batch, size,
-// sampler, step count, eta). Resuming checks the identity against the new attempt's parameters, so
-// a checkpoint is never continued with other settings (sdk::Error(invalid_request) naming the field).
+// per-image noise generators' states, and the run's identity: seed, first_image, batch, size,
+// sampler, step count, eta, a digest of everything else that determines the latents (prompt,
+// negative prompt, cfg_scale, clip_skip) and the model's identity (model_identity.h). Resuming
+// checks the identity against the new attempt's parameters, and decoding checks it for artifacts
+// read back from a file, so a checkpoint is never continued or decoded for another request or model
+// (sdk::Error(invalid_request) naming the field; the engine then runs the sub-batch afresh).
 // All tensors are snapshots (cloned): later steps never change an artifact already handed out.
 #pragma once
 #include <string>
@@ -30,8 +33,12 @@ struct LatentsIdentity {
   int steps = 0;            // requested steps (set_timesteps(steps))
   std::string sampler;      // resolved sampler name ("default" already mapped)
   double eta = 0;
+  std::string request_digest;  // digest_hex of all the fields above plus prompt, negative prompt,
+                               // cfg_scale and clip_skip
+  std::string model;           // model_identity() of the backend that made it
 
-  static LatentsIdentity of(const sdk::GenerationParams& params, const std::string& resolved_sampler);
+  static LatentsIdentity of(const sdk::GenerationParams& params, const std::string& resolved_sampler,
+                            const std::string& model_identity);
   // Throws sdk::Error(invalid_request) naming the first field that differs.
   void check_matches(const LatentsIdentity& expected) const;
 };
@@ -46,6 +53,8 @@ class LatentsArtifact final : public sdk::Artifact {
   int done = 0;                           // iterations applied (PNDM runs steps + 1)
   int total = 0;                          // iterations of the whole run
   LatentsIdentity identity;
+  bool from_file = false;                 // read back by load_artifact (not saved): decode checks
+                                          // its identity before use
 
   std::string kind() const override { return kKind; }
   std::uint64_t bytes() const override;

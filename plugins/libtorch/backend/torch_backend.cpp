@@ -19,6 +19,7 @@
 #include "backend/error_classifier.h"
 #include "backend/latents_artifact.h"
 #include "backend/memory_stats.h"
+#include "backend/model_identity.h"
 #include "backend/model_info.h"
 #include "backend/request_validation.h"
 #include "backend/tiled_decode.h"
@@ -136,6 +137,7 @@ void TorchBackend::load(const std::string& model_dir) {
       model_ = load_model(model_dir, to_scalar_type(config_.dtype));
       info_ = make_model_info(model_->folder);
       info_.dtype = config_.dtype;
+      model_identity_ = model_identity(model_->folder, config_.dtype);
     } catch (const nlohmann::json::exception& e) {
       model_.reset();
       throw sdk::Error(sdk::ErrorKind::model_error, model_dir + ": unexpected value in a config file: " + e.what());
@@ -218,6 +220,10 @@ void TorchBackend::validate(const sdk::GenerationParams& params) const {
   run_classified("validate", [&] { validate_params(model().folder, params); });
 }
 
+std::string TorchBackend::resolved_sampler(const sdk::GenerationParams& params) const {
+  return params.request.sampler == "default" ? info_.default_sampler : params.request.sampler;
+}
+
 void TorchBackend::apply_attention(const sdk::RuntimeOptions& options) {
   const AttentionSettings settings = resolve_attention(config_, options);
   model().text_encoder->set_attention(settings);
@@ -249,7 +255,8 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
     apply_attention(params.options);
     DenoiseSetup setup;
     setup.params = params;
-    setup.sampler = params.request.sampler == "default" ? info_.default_sampler : params.request.sampler;
+    setup.sampler = resolved_sampler(params);
+    setup.model_identity = model_identity_;
     setup.scheduler_config = model().folder.scheduler_config;
     setup.latent_channels = info_.latent_channels;
     setup.vae_scale_factor = info_.vae_scale_factor;
@@ -266,6 +273,8 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
                                              const sdk::TilePlan* tiles) {
   return run_classified("decode", [&] {
     const auto& lat = artifact_as<LatentsArtifact>(latents, "decode");
+    // Only a file can hold another request's latents: in memory they come from this backend's denoise.
+    if (lat.from_file) lat.identity.check_matches(LatentsIdentity::of(params, resolved_sampler(params), model_identity_));
     const bool poison = fault_point("decode", sdk::Phase::decoding, 0);
     apply_attention(params.options);
     auto& vae = model().vae;

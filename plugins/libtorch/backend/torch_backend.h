@@ -13,6 +13,8 @@
 // dtype: the configured dtype is the dtype of the loaded weights and of every phase.
 // health_check also checks the VAE output: NaN/Inf there is sdk::Error(numerical_error) (an f16
 // VAE overflow; recovery can retry with upcast_vae).
+// Checkpoints record the request and model they belong to (latents_artifact.h); one read back
+// from a file is checked against the params before denoise resumes it or decode uses it.
 // RuntimeOptions::dtype is not used (weights are loaded once; converting them per attempt would
 // double host memory); RuntimeOptions::upcast_vae runs the VAE in float32 for one decode.
 // Threads: as sdk/backend.hpp says, one worker thread at a time; memory_stats() from any thread.
@@ -88,11 +90,13 @@ class TorchBackend final : public sdk::ModelBackend {
   // Runs the hook and the fault plan at one point; true when the plan asks for NaN poisoning.
   bool fault_point(const std::string& point, sdk::Phase phase, int step);
   void apply_attention(const sdk::RuntimeOptions& options);
+  std::string resolved_sampler(const sdk::GenerationParams& params) const;
 
   BackendConfig config_;
   std::shared_ptr<sdk::Logger> logger_;
   std::optional<LoadedModel> model_;
   sdk::ModelInfo info_;
+  std::string model_identity_;  // model_identity.h, of the loaded model
   FaultHook fault_hook_;
   FaultPlan faults_;
   std::uint64_t budget_bytes_ = 0;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <vector>
 
 #include "backend/conditioning.h"
 #include "backend/latents_artifact.h"
@@ -150,6 +152,64 @@ TEST_F(BackendCheckpoints, ResumeWithOtherSettingsIsRefusedNamingTheField) {
     EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request);
     EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
   }
+}
+
+// Expects `fn` to throw invalid_request naming `what`.
+template <class Fn>
+void expect_refused(Fn&& fn, const std::string& what) {
+  try {
+    fn();
+    ADD_FAILURE() << "a checkpoint of another " << what << " was accepted";
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+// A checkpoint belongs to one request: another prompt, negative prompt, cfg_scale or clip_skip (same
+// seed, size, steps and sampler) neither resumes it nor decodes it once it was read from a file.
+TEST_F(BackendCheckpoints, ResumeOrDecodeForAnotherRequestIsRefused) {
+  sdk::ArtifactPtr checkpoint;
+  run_keeping(run_->params, 2, &checkpoint);
+  ASSERT_TRUE(checkpoint);
+  RecordingObserver quiet;
+  const auto complete = backend_->denoise(run_->params, *backend_->encode(run_->params), nullptr, quiet);
+  const auto path = temp_file("complete.safetensors");
+  backend_->save_artifact(*complete, path.string());
+  const auto from_file = backend_->load_artifact(path.string());
+  EXPECT_EQ(backend_->decode(run_->params, *from_file, nullptr)[0].rgb,
+            backend_->decode(run_->params, *complete, nullptr)[0].rgb);
+  const std::vector<std::function<void(sdk::GenerationRequest&)>> changes{
+      [](sdk::GenerationRequest& r) { r.prompt += " at night"; },
+      [](sdk::GenerationRequest& r) { r.negative_prompt = "green"; },
+      [](sdk::GenerationRequest& r) { r.cfg_scale += 1; },
+      [](sdk::GenerationRequest& r) { r.clip_skip = 2; }};
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    SCOPED_TRACE("change " + std::to_string(i));
+    sdk::GenerationParams other = run_->params;
+    changes[i](other.request);
+    const auto cond = backend_->encode(other);
+    RecordingObserver observer;
+    expect_refused([&] { backend_->denoise(other, *cond, checkpoint.get(), observer); }, "request digest");
+    EXPECT_TRUE(observer.events.empty());
+    expect_refused([&] { backend_->decode(other, *from_file, nullptr); }, "request digest");
+  }
+}
+
+// The same request on another model folder (here a copy: another path) is another model.
+TEST_F(BackendCheckpoints, ResumeOnAnotherModelIsRefused) {
+  sdk::ArtifactPtr checkpoint;
+  run_keeping(run_->params, 2, &checkpoint);
+  ASSERT_TRUE(checkpoint);
+  const auto copy = temp_file("model-copy");
+  std::filesystem::remove_all(copy);
+  std::filesystem::copy(run_->model_dir, copy, std::filesystem::copy_options::recursive);
+  TorchBackend other(cpu_context());
+  other.load(copy.string());
+  const auto cond = other.encode(run_->params);
+  RecordingObserver observer;
+  expect_refused([&] { other.denoise(run_->params, *cond, checkpoint.get(), observer); }, "model identity");
+  std::filesystem::remove_all(copy);
 }
 
 TEST_F(BackendCheckpoints, StepEventsReportEveryIteration) {

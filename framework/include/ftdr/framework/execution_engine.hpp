@@ -11,7 +11,8 @@
 // progress, stops at the next step boundary once the job is cancelled (Error(cancelled)), fails
 // non-finite latents
 // (Error(numerical_error)) and steps slower than the watchdog (Error(timeout)), and saves a latents
-// checkpoint every `checkpoint_every` steps to <state_dir>/<job id>/.
+// checkpoint every `checkpoint_every` steps to <state_dir>/jobs/<job id>/, a folder the engine
+// creates exclusively and is the only one it removes (job_folder.hpp).
 //
 // On failure the error is classified (sdk::Error's kind; std::bad_alloc → out_of_memory; anything
 // else → internal) and the RecoveryStrategy (if any) decides:
@@ -27,7 +28,10 @@
 // dtype changed or resume_phase <= encoding; the latents (complete ones, or the newest checkpoint)
 // unless the sub-batch's geometry, seed or sampling changed — so a decode failure never re-runs
 // diffusion. resume_phase == initializing also drops in-memory artifacts (a lost device context
-// may have taken them with it); checkpoints on disk are then reloaded through the backend.
+// may have taken them with it); checkpoints on disk are then reloaded through the backend. A
+// checkpoint read back from a file is not trusted: the backend checks it belongs to this request
+// and model (its identity digest), and one it refuses (invalid_request) or cannot read is dropped
+// and the sub-batch runs afresh, never used and never a reason to fail the job.
 //
 //   ExecutionEngine engine({backend, policy, recovery, tiling}, config);
 //   AttemptOutcome o = engine.run_attempt(job);   // COMPLETED/FAILED/CANCELLED/RETRY_PENDING
@@ -63,12 +67,12 @@ using ImageSink = std::function<std::vector<std::string>(
 
 struct EngineConfig {
   int checkpoint_every = 0;        // save the latents every K steps (and at the end); 0 = never
-  std::string state_dir;           // checkpoints go to <state_dir>/<job id>/; "" = no checkpoints
+  std::string state_dir;           // checkpoints go to <state_dir>/jobs/<job id>/; "" = none
   double step_timeout_ms = 0;      // watchdog: a step slower than this fails with timeout; 0 = off
   bool health_checks = true;       // StepEvent::finite == false fails with numerical_error
   std::uint64_t budget_bytes = 0;  // PlacementRequest::budget_bytes ([memory] device_budget_mb)
   int max_attempts = 8;            // hard cap on attempts per job, whatever the strategy says
-  bool keep_checkpoints = false;   // keep <state_dir>/<job id>/ after COMPLETED (FAILED keeps it)
+  bool keep_checkpoints = false;   // keep the job's folder after COMPLETED (FAILED keeps it)
   bool calibrate_memory = true;    // learn measured/estimate per key (memory_calibration.hpp) in
                                    // <state_dir>/memory_calibration.json (in memory without a
                                    // state_dir) and give the policy calibrated estimates
@@ -125,6 +129,9 @@ class ExecutionEngine {
                  const std::function<void(sdk::GenerationParams&)>& work);
   void run_encoding(Job& job, Attempt& a);
   void run_diffusion(Job& job, Attempt& a);
+  bool load_newer_checkpoint(Job& job);
+  void denoise(Job& job, Attempt& a, const sdk::GenerationParams& params);
+  bool load_final_checkpoint(Job& job);
   void run_decoding(Job& job, Attempt& a);
   std::string place_for(const Job& job, sdk::Phase phase, sdk::GenerationParams& params, PhaseRecord& record);
   std::string run_policy(sdk::Phase phase, sdk::GenerationParams& params, const PhaseRecord& record);
@@ -132,7 +139,6 @@ class ExecutionEngine {
   AttemptOutcome handle_failure(Job& job, Attempt& a, std::exception_ptr error);
   AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
                         const std::string& message);
-  std::string job_dir(const Job& job) const;
 
   EnginePlugins plugins_;
   EngineConfig config_;

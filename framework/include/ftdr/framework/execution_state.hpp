@@ -5,7 +5,9 @@
 // COMPLETED, and may end FAILED or CANCELLED from any non-terminal state. A failed attempt that the
 // recovery strategy retries goes to RETRY_PENDING; the next attempt starts at INITIALIZING again and
 // skips the phases whose artifacts it still holds (INITIALIZING → DIFFUSION_RUNNING or → DECODING).
-// A job split into sub-batches goes DECODING → DIFFUSION_RUNNING for the next sub-batch.
+// A job split into sub-batches goes DECODING → DIFFUSION_RUNNING for the next sub-batch; a
+// checkpoint refused at decoding (made for another request) sends it back to ENCODING_PROMPT or
+// DIFFUSION_RUNNING to make the sub-batch again.
 //
 //   if (!is_legal_transition(from, to)) throw sdk::Error(sdk::ErrorKind::internal, ...);
 //

@@ -32,6 +32,8 @@
 
 namespace ftdr::framework {
 
+// Unique across processes and restarts, not a count from 1 (JobManager draws a random base per
+// manager: job_manager.hpp); 0 means "no job".
 using JobId = std::uint64_t;
 
 // One phase run of one attempt: how long it took and memory before/after.
@@ -112,7 +114,11 @@ struct JobWork {
   sdk::Phase resume_phase = sdk::Phase::initializing;
   bool degraded = false;
   std::vector<PhaseRecord> phases;
-  std::vector<std::string> checkpoints;
+  std::vector<std::string> checkpoints;         // every checkpoint file written, oldest first
+  std::string job_dir;                          // <state_dir>/jobs/<id>/ once the engine created it
+                                                // (the only folder it ever removes); "" = none yet
+  bool job_dir_refused = false;                 // it existed before or could not be made: no
+                                                // checkpoints for this job
 };
 
 class Job {

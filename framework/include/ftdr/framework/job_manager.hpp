@@ -30,6 +30,11 @@
 //   - A finished job's result is stored first (result() waiters wake), then on_complete/on_error
 //     runs; a callback may call status()/result() for its own job.
 //   - The scheduler plugin is only called with the manager's lock held (sdk/scheduler.hpp).
+//   - Job ids are unique across managers, processes and restarts, not only within one manager: each
+//     manager draws a random 64-bit base from std::random_device and numbers its jobs base + 1,
+//     base + 2, ... (never 0). Two managers that run n jobs each share an id with probability about
+//     2n/2^64. Checkpoint folders (<state_dir>/jobs/<id>/, execution_engine.hpp) rely on it, so two
+//     processes sharing a state folder never write to the same job folder.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -132,7 +137,7 @@ class JobManager {
   std::condition_variable idle_cv_;  // a job finished
   std::unordered_map<JobId, std::shared_ptr<Job>> jobs_;
   std::deque<JobId> finished_order_;
-  JobId next_id_ = 1;
+  JobId next_id_;                    // the next job's id: random base + count (see above)
   std::uint64_t next_sequence_ = 1;
   bool accepting_ = true;
   bool cancelling_all_ = false;
