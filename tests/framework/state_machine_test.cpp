@@ -103,5 +103,5 @@ TEST(StateMachine, RejectsEveryIllegalTransitionAndKeepsItsState) {
       ++rejected;
     }
   }
-  EXPECT_EQ(rejected, kExecutionStateCount * kExecutionStateCount - 23);
+  EXPECT_EQ(rejected, kExecutionStateCount * kExecutionStateCount - 24);
 }

@@ -30,6 +30,7 @@ class SaveAt final : public sdk::StepObserver {
 
 // A step-2 checkpoint of `request` made by a backend of its own on `model`.
 fs::path foreign_checkpoint(const fs::path& model, const fs::path& dir, const sdk::GenerationRequest& request) {
+  fs::create_directories(dir);
   Rig maker(model, dir, "");
   EXPECT_TRUE(maker.ok());
   const sdk::GenerationParams p = fw::initial_params(request);
@@ -46,12 +47,13 @@ struct Foreign {
   bool other_model = false;                             // made by a copy of the model folder
 };
 
+void PrintTo(const Foreign& f, std::ostream* os) { *os << f.what; }
+
 class ForeignCheckpoint : public ::testing::TestWithParam<Foreign> {};
 
 TEST_P(ForeignCheckpoint, IsRefusedAndTheJobMakesItsOwnImage) {
   FTDR_REQUIRE_TINY_SD1(model);
-  const fs::path dir = fresh_test_dir() / GetParam().what;
-  fs::create_directories(dir);
+  const fs::path dir = fresh_test_dir();
   const sdk::GenerationRequest request = small_request(6, 2.0);
   sdk::GenerationRequest other = request;
   if (GetParam().change) GetParam().change(other);
