@@ -51,13 +51,15 @@ TEST_F(GenerateOutputs, SamePrefixTwiceKeepsBothImages) {
 TEST_F(GenerateOutputs, FourConcurrentRunsIntoOneFolderKeepFourImages) {
   for (const std::vector<std::string>& naming : {std::vector<std::string>{"--prefix", "c"}, std::vector<std::string>{}}) {
     fs::remove_all(dir_ / "out");
-    std::vector<std::unique_ptr<CliProcess>> runs;
+    std::vector<std::vector<std::string>> commands;  // all made before any run reads the config
     for (int seed = 1; seed <= 4; ++seed) {
       // Numbered names: the same seed, so all four runs race for "00000-5.png".
       auto flags = naming;
       flags.insert(flags.end(), {"--prompt", "p", "--seed", naming.empty() ? "5" : std::to_string(seed)});
-      runs.push_back(std::make_unique<CliProcess>(args(flags), fixture_env(), dir_));
+      commands.push_back(args(flags));
     }
+    std::vector<std::unique_ptr<CliProcess>> runs;
+    for (const auto& command : commands) runs.push_back(std::make_unique<CliProcess>(command, fixture_env(), dir_));
     for (auto& run : runs) {
       auto r = run->wait();
       EXPECT_EQ(r.exit_code, 0) << r.err;
