@@ -45,6 +45,26 @@ std::string stored_request(const sdk::GenerationRequest& r) {
   throw sdk::Error(sdk::ErrorKind::invalid_request, "output folder '" + dir.string() + "': " + why);
 }
 
+// Creates and removes a file in `dir`; returns 0 or the errno. An unnamed O_TMPFILE where the
+// file system has it (nothing to clean up, no name that could be a user's), else a named file
+// created exclusively (never one that was there).
+int create_probe(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) return ::close(fd), 0;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno;
+  for (int n = 0; n < 100; ++n) {
+    const fs::path probe = dir / (".ftdr-write-test." + std::to_string(::getpid()) + "-" + std::to_string(n));
+    fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      ::unlink(probe.c_str());
+      return 0;
+    }
+    if (errno != EEXIST) return errno;
+  }
+  return EEXIST;
+}
+
 }  // namespace
 
 fs::path output_folder(const sdk::GenerationRequest& request) {
@@ -57,11 +77,7 @@ void check_output_folder(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) unusable(dir, "cannot create it: " + ec.message());
   // Writable is what creating a file says (access(2) is wrong for root and read-only mounts).
-  const fs::path probe = dir / (".ftdr-write-test." + std::to_string(::getpid()));
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) unusable(dir, std::string("cannot create a file in it: ") + std::strerror(errno));
-  ::close(fd);
-  ::unlink(probe.c_str());
+  if (const int error = create_probe(dir)) unusable(dir, std::string("cannot create a file in it: ") + std::strerror(error));
 }
 
 ImageSink make_png_sink(const sdk::ModelInfo& model) {

@@ -173,7 +173,7 @@ std::string py_strip(const std::string& s) {
   return a == std::string::npos ? "" : s.substr(a, s.find_last_not_of(ws) - a + 1);
 }
 A1111Read a1111_read(const std::string& text) {
-  static const std::regex re_param(R"re(\s*([\w ]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re");
+  static const std::regex re_param(R"re(\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re");
   std::vector<std::string> lines;
   std::stringstream in(py_strip(text));
   for (std::string line; std::getline(in, line);) lines.push_back(line);
