@@ -50,7 +50,10 @@ std::string stored_request(const sdk::GenerationRequest& r) {
 // created exclusively (never one that was there).
 int create_probe(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd >= 0) return ::close(fd), 0;
+  if (fd >= 0) {
+    ::close(fd);
+    return 0;
+  }
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno;
   for (int n = 0; n < 100; ++n) {
     const fs::path probe = dir / (".ftdr-write-test." + std::to_string(::getpid()) + "-" + std::to_string(n));

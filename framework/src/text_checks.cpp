@@ -22,14 +22,22 @@ std::string code_point(char32_t c) {
 // (overlong forms, surrogates and code points past U+10FFFF included).
 std::size_t decode(const std::string& text, std::size_t i, char32_t& out) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  // Per lead byte: the sequence length, the smallest code point that needs it, the payload bits.
+  struct Form {
+    unsigned char mask, value;
+    std::size_t length;
+    char32_t min;
+  };
+  static constexpr Form kForms[] = {{0x80, 0x00, 1, 0}, {0xe0, 0xc0, 2, 0x80}, {0xf0, 0xe0, 3, 0x800},
+                                    {0xf8, 0xf0, 4, 0x10000}};
   const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  char32_t min = 0;
-  if (lead < 0x80) return out = lead, 1;
-  if ((lead & 0xe0) == 0xc0) length = 2, min = 0x80, out = lead & 0x1f;
-  else if ((lead & 0xf0) == 0xe0) length = 3, min = 0x800, out = lead & 0x0f;
-  else if ((lead & 0xf8) == 0xf0) length = 4, min = 0x10000, out = lead & 0x07;
-  else return 0;
+  const Form* form = nullptr;
+  for (const Form& f : kForms)
+    if ((lead & f.mask) == f.value) form = &f;
+  if (!form) return 0;
+  const std::size_t length = form->length;
+  const char32_t min = form->min;
+  out = lead & static_cast<unsigned char>(~form->mask & 0xff);
   if (i + length > text.size()) return 0;
   for (std::size_t k = 1; k < length; ++k) {
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
