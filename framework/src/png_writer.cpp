@@ -1,10 +1,15 @@
 // PNG writing and reading with libpng (see png_writer.hpp).
 #include "ftdr/framework/png_writer.hpp"
 
+#include <fcntl.h>
 #include <png.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <csetjmp>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "ftdr/sdk/error.hpp"
@@ -15,6 +20,9 @@ namespace {
 using sdk::Error;
 using sdk::ErrorKind;
 namespace fs = std::filesystem;
+
+// write_new_png gives up after this many taken names (a folder of 10000 "<prefix>-0-<n>.png").
+constexpr int kMaxNameAttempts = 10000;
 
 struct FileCloser {
   void operator()(std::FILE* f) const noexcept { std::fclose(f); }
@@ -92,21 +100,7 @@ bool read_all(std::FILE* f, PngContents& out, std::string& error) {
   return true;
 }
 
-// Python-like shortest form of a setting: 7.5 -> "7.5", 7 -> "7".
-std::string number(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  return buf;
-}
-
-}  // namespace
-
-void write_png(const fs::path& file, const sdk::Image& image, const TextChunks& text_chunks) {
-  if (image.width <= 0 || image.height <= 0 ||
-      image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
-    throw Error(ErrorKind::invalid_request,
-                file.string() + ": image is " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-                    " with " + std::to_string(image.rgb.size()) + " bytes; expected width*height*3 bytes of RGB8");
+std::vector<png_text> as_png_text(const TextChunks& text_chunks) {
   std::vector<png_text> text(text_chunks.size());
   for (std::size_t i = 0; i < text_chunks.size(); ++i) {
     const auto& [key, value] = text_chunks[i];
@@ -123,21 +117,96 @@ void write_png(const fs::path& file, const sdk::Image& image, const TextChunks& 
       t.lang_key = nullptr;
     }
   }
+  return text;
+}
+
+// A new file of our own beside the final name ("<dir>/.<name>.<pid>-<n>.tmp"), created with
+// O_EXCL so that two writers — threads or processes — never share a temporary file. The leading
+// dot keeps it out of the numbering scan (png_sink.cpp).
+FilePtr open_temp(const fs::path& file, fs::path& tmp) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    tmp = dir / ("." + file.filename().string() + "." + std::to_string(::getpid()) + "-" +
+                 std::to_string(counter.fetch_add(1)) + ".tmp");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      FilePtr f(::fdopen(fd, "wb"));
+      if (!f) ::close(fd);
+      return f;
+    }
+    if (errno != EEXIST)
+      throw Error(ErrorKind::internal, tmp.string() + ": cannot create: " + std::strerror(errno));
+  }
+  throw Error(ErrorKind::internal, dir.string() + ": no free temporary file name");
+}
+
+// Encodes the PNG into a fresh temporary file beside `file` and returns its path.
+fs::path write_temp(const fs::path& file, const sdk::Image& image, const TextChunks& text_chunks) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
+    throw Error(ErrorKind::invalid_request,
+                file.string() + ": image is " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                    " with " + std::to_string(image.rgb.size()) + " bytes; expected width*height*3 bytes of RGB8");
+  std::vector<png_text> text = as_png_text(text_chunks);
   std::error_code ec;
   if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
-  const fs::path tmp = file.string() + ".tmp";
+  fs::path tmp;
+  FilePtr f = open_temp(file, tmp);
   std::string error;
-  {
-    FilePtr f(std::fopen(tmp.c_str(), "wb"));
-    if (!f) throw Error(ErrorKind::internal, tmp.string() + ": cannot open for writing");
-    if (!write_rows(f.get(), image, text, error) || std::fflush(f.get()) != 0) {
-      f.reset();
+  const bool written = f && write_rows(f.get(), image, text, error);
+  const bool closed = f && std::fclose(f.release()) == 0;
+  if (!written || !closed) {
+    fs::remove(tmp, ec);
+    throw Error(ErrorKind::internal, file.string() + ": writing the PNG failed: " + (error.empty() ? "I/O error" : error));
+  }
+  return tmp;
+}
+
+// Gives `tmp` the name `file` only if no file has it: renameat2(RENAME_NOREPLACE), or link() where
+// the file system lacks it. Both are atomic, so of two writers racing for a name exactly one wins.
+bool publish_no_replace(const fs::path& tmp, const fs::path& file) {
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, file.c_str(), RENAME_NOREPLACE) == 0) return true;
+  if (errno == EEXIST) return false;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    throw Error(ErrorKind::internal, file.string() + ": cannot rename " + tmp.string() + ": " + std::strerror(errno));
+  if (::link(tmp.c_str(), file.c_str()) != 0) {
+    if (errno == EEXIST) return false;
+    throw Error(ErrorKind::internal, file.string() + ": cannot link " + tmp.string() + ": " + std::strerror(errno));
+  }
+  ::unlink(tmp.c_str());
+  return true;
+}
+
+}  // namespace
+
+void write_png(const fs::path& file, const sdk::Image& image, const TextChunks& text_chunks) {
+  const fs::path tmp = write_temp(file, image, text_chunks);
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) {
+    fs::remove(tmp);
+    throw Error(ErrorKind::internal, file.string() + ": cannot rename " + tmp.string() + ": " + ec.message());
+  }
+}
+
+fs::path write_new_png(const fs::path& dir, const std::function<std::string(int)>& name, const sdk::Image& image,
+                       const TextChunks& text_chunks) {
+  const fs::path tmp = write_temp(dir / name(0), image, text_chunks);
+  for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
+    const fs::path file = dir / name(attempt);
+    try {
+      if (publish_no_replace(tmp, file)) return file;
+    } catch (...) {
+      std::error_code ec;
       fs::remove(tmp, ec);
-      throw Error(ErrorKind::internal, file.string() + ": writing the PNG failed: " + (error.empty() ? "I/O error" : error));
+      throw;
     }
   }
-  fs::rename(tmp, file, ec);
-  if (ec) throw Error(ErrorKind::internal, file.string() + ": cannot rename " + tmp.string() + ": " + ec.message());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  throw Error(ErrorKind::internal, (dir / name(0)).string() + " and the next " + std::to_string(kMaxNameAttempts - 1) +
+                                       " names are taken");
 }
 
 PngContents read_png(const fs::path& file) {
@@ -147,30 +216,6 @@ PngContents read_png(const fs::path& file) {
   std::string error;
   if (!read_all(f.get(), out, error))
     throw Error(ErrorKind::invalid_request, file.string() + ": not a readable PNG: " + error);
-  return out;
-}
-
-std::string a1111_sampler_name(const std::string& sampler) {
-  static const std::vector<std::pair<std::string, std::string>> names{
-      {"euler_a", "Euler a"}, {"euler", "Euler"},           {"ddim", "DDIM"},
-      {"pndm", "PNDM"},       {"dpmpp_2m", "DPM++ 2M"},      {"dpmpp_2m_karras", "DPM++ 2M Karras"},
-      {"lms", "LMS"}};
-  for (const auto& [ours, theirs] : names)
-    if (ours == sampler) return theirs;
-  return sampler;
-}
-
-std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name, int image_index) {
-  const sdk::GenerationRequest& r = params.request;
-  std::string out = r.prompt + "\n";
-  if (!r.negative_prompt.empty()) out += "Negative prompt: " + r.negative_prompt + "\n";
-  out += "Steps: " + std::to_string(r.steps) + ", Sampler: " + a1111_sampler_name(r.sampler) +
-         ", CFG scale: " + number(r.cfg_scale) + ", Seed: " + std::to_string(r.seed + static_cast<std::uint64_t>(image_index)) +
-         ", Size: " + std::to_string(params.width) + "x" + std::to_string(params.height) + ", Model: " + model_name;
-  if (r.batch > 1) out += ", Batch size: " + std::to_string(r.batch) + ", Batch pos: " + std::to_string(image_index);
-  if (r.clip_skip > 1) out += ", Clip skip: " + std::to_string(r.clip_skip);
-  if (r.eta != 0) out += ", Eta: " + number(r.eta);
-  out += ", Version: ftdr " FTDR_VERSION;
   return out;
 }
 

@@ -40,7 +40,15 @@ po::variables_map parse_command(const std::string& command, const std::vector<st
     po::command_line_parser parser(args);
     parser.options(options);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    // Without a positional description boost keeps stray words unnamed and store() drops them:
+    // `-p a red circle` would draw "a". A word no option takes is an error.
+    for (const auto& option : parsed.options)
+      if (option.string_key.empty())
+        throw UsageError("unexpected argument '" + option.original_tokens.front() +
+                         "' (a value with spaces needs quotes: --prompt \"a red circle\"; see `ftdr " + command +
+                         " --help`)");
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what() + std::string(" (see `ftdr ") + command + " --help`)");

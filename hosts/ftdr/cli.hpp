@@ -34,7 +34,8 @@ framework::Config load_config(const GlobalOptions& global);
 std::optional<std::filesystem::path> default_config_path();
 
 // Parses a command's arguments against `options` (+ positional), throwing UsageError with
-// program_options' message on anything it does not accept.
+// program_options' message on anything it does not accept, and on a word no option or positional
+// takes ("unexpected argument 'red'").
 boost::program_options::variables_map parse_command(
     const std::string& command, const std::vector<std::string>& args,
     const boost::program_options::options_description& options,

@@ -1,5 +1,6 @@
 // `ftdr generate`: one request through the framework: config → plugins → ExecutionEngine →
-// JobManager (scheduler, workers, retries) → PNGs with metadata. SIGINT/SIGTERM cancel the job.
+// JobManager (scheduler, workers, retries) → PNGs with metadata. SIGINT/SIGTERM exit 4 at any
+// point: at once before the job runs, by cancelling the job once it does.
 #include <atomic>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <map>
 
 #include "cli.hpp"
+#include "generate_request.hpp"
 #include "progress.hpp"
 #include "ftdr/framework/exit_codes.hpp"
 #include "ftdr/framework/job_manager.hpp"
@@ -27,82 +29,25 @@ namespace fw = ftdr::framework;
 
 namespace {
 
-// The first SIGINT/SIGTERM cancels the job (it stops at the next step boundary); a second one
-// exits at once, for a job stuck inside one long call.
+// SIGINT/SIGTERM exit 4 at any time. Before the job is submitted (config, plugins, model loading,
+// which takes minutes for a real model) nothing is written yet, so the process exits at once.
+// Once the job runs, the first signal cancels it (it stops at the next step boundary and the
+// engine cleans up); a second one exits at once, for a job stuck inside one long call.
+std::atomic<bool> g_job_running{false};
 std::atomic<int> g_signal{0};
 std::atomic<int> g_signal_count{0};
 extern "C" void on_signal(int sig) {
   g_signal.store(sig);
+  if (!g_job_running.load()) {
+    static const char msg[] = "ftdr generate: cancelled before the job started (interrupted)\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    std::_Exit(fw::kExitCancelled);
+  }
   if (g_signal_count.fetch_add(1) >= 1) {
     static const char msg[] = "ftdr generate: interrupted again: exiting without waiting\n";
     (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
     std::_Exit(fw::kExitCancelled);
   }
-}
-
-po::options_description generate_options() {
-  po::options_description o("ftdr generate: generate images from a prompt\n\n"
-                            "usage: ftdr generate --prompt TEXT [options]\n\n"
-                            "Flags not given take the config's [generate] values. Images go to --out (default\n"
-                            "[runtime] output_dir); their paths are printed, then the time of each phase.\n"
-                            "Exit status: 0 ok, 2 bad flag/config/plugin/model, 3 job failed, 4 cancelled.\n\n"
-                            "Options");
-  add_common_options(o);
-  o.add_options()
-    ("prompt,p", po::value<std::string>()->value_name("TEXT"), "what to draw (required)")
-    ("negative-prompt", po::value<std::string>()->value_name("TEXT"), "what to avoid")
-    ("model", po::value<std::string>()->value_name("DIR"), "diffusers model folder (overrides [model] path)")
-    ("steps", po::value<int>()->value_name("N"), "denoising steps, 1..1000")
-    ("cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")
-    ("sampler", po::value<std::string>()->value_name("NAME"),
-     "default, pndm, ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms")
-    ("seed", po::value<std::uint64_t>()->value_name("N"), "seed; image i of a batch uses seed + i")
-    ("width", po::value<int>()->value_name("PX"), "width, a multiple of 8")
-    ("height", po::value<int>()->value_name("PX"), "height, a multiple of 8")
-    ("batch", po::value<int>()->value_name("N"), "images, 1..64")
-    ("out", po::value<std::string>()->value_name("DIR"), "output folder")
-    ("prefix", po::value<std::string>()->value_name("NAME"), "file names <NAME>-<index>.png instead of numbered ones")
-    ("priority", po::value<std::string>()->value_name("P")->default_value("normal"), "urgent, high, normal or low");
-  return o;
-}
-
-sdk::Priority parse_priority(const std::string& text) {
-  for (auto p : {sdk::Priority::urgent, sdk::Priority::high, sdk::Priority::normal, sdk::Priority::low})
-    if (sdk::to_string(p) == text) return p;
-  throw UsageError("--priority: expected urgent, high, normal or low (got '" + text + "')");
-}
-
-// "request field 'cfg_scale': expected ..." → "--cfg: expected ...".
-std::string as_flag_message(const std::string& message) {
-  static const std::map<std::string, std::string> flags{
-      {"cfg_scale", "cfg"}, {"negative_prompt", "negative-prompt"}, {"output_prefix", "prefix"}, {"output_dir", "out"}};
-  const std::string head = "request field '";
-  if (message.rfind(head, 0) != 0) return message;
-  const auto end = message.find('\'', head.size());
-  std::string field = message.substr(head.size(), end - head.size());
-  if (flags.count(field)) field = flags.at(field);
-  return "--" + field + message.substr(end + 1);
-}
-
-sdk::GenerationRequest request_from(const po::variables_map& vm, sdk::GenerationRequest r) {
-  if (!vm.count("prompt")) throw UsageError("generate: --prompt is required (see `ftdr generate --help`)");
-  r.prompt = vm["prompt"].as<std::string>();
-  if (vm.count("negative-prompt")) r.negative_prompt = vm["negative-prompt"].as<std::string>();
-  if (vm.count("steps")) r.steps = vm["steps"].as<int>();
-  if (vm.count("cfg")) r.cfg_scale = vm["cfg"].as<double>();
-  if (vm.count("sampler")) r.sampler = vm["sampler"].as<std::string>();
-  if (vm.count("seed")) r.seed = vm["seed"].as<std::uint64_t>();
-  if (vm.count("width")) r.width = vm["width"].as<int>();
-  if (vm.count("height")) r.height = vm["height"].as<int>();
-  if (vm.count("batch")) r.batch = vm["batch"].as<int>();
-  if (vm.count("out")) r.output_dir = vm["out"].as<std::string>();
-  if (vm.count("prefix")) r.output_prefix = vm["prefix"].as<std::string>();
-  try {
-    fw::validate_request(r);
-  } catch (const sdk::Error& e) {
-    throw UsageError("generate: " + as_flag_message(e.what()));
-  }
-  return r;
 }
 
 void print_timings(const fw::JobResult& result) {
@@ -139,9 +84,35 @@ int report(const fw::JobResult& result) {
   return fw::kExitJobFailed;
 }
 
+// The output folder exists (or is created) and takes files: checked before any work, so a job
+// is never run for images that cannot be written.
+void check_output(const sdk::GenerationRequest& request, const po::variables_map& vm) {
+  try {
+    fw::check_output_folder(fw::output_folder(request));
+  } catch (const sdk::Error& e) {
+    throw UsageError(std::string("generate: ") + (vm.count("out") ? "--out" : "[runtime] output_dir") + ": " + e.what());
+  }
+}
+
+// The checks that need the model (sizes the VAE takes, clip_skip against the text encoder's
+// layers, the sampler's own limits), made here so that they exit 2 before the first step.
+void check_against_model(const sdk::GenerationRequest& request, const fw::PluginSet& plugins,
+                         const std::string& backend, const po::variables_map& vm) {
+  try {
+    const sdk::ModelInfo info = plugins.backend->info();
+    fw::validate_request(request, &info);
+    fw::plugin_call(backend, "validate", [&] { plugins.backend->validate(fw::initial_params(request)); });
+  } catch (const sdk::Error& e) {
+    if (e.kind() != sdk::ErrorKind::invalid_request) throw;
+    throw UsageError("generate: " + as_flag_message(e.what(), vm));
+  }
+}
+
 }  // namespace
 
 int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   const po::options_description options = generate_options();
   auto vm = parse_command("generate", args, options);
   if (vm.count("help")) {
@@ -152,6 +123,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   fw::Config cfg = load_config(global);
   const sdk::Priority priority = parse_priority(vm["priority"].as<std::string>());
   const sdk::GenerationRequest request = request_from(vm, cfg.host().generate);
+  check_output(request, vm);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
   if (auto problems = fw::model_path_problems(cfg.host()); !problems.empty())
     throw sdk::Error(sdk::ErrorKind::model_error, problems.front());
@@ -163,9 +135,11 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
     for (const auto& p : problems) std::cerr << "error: " << p << "\n";
     return fw::kExitUsage;
   }
+  fw::host_logger()->info("loading the model {}", host.model_path.string());
   fw::plugin_call(host.backend, "load", [&] { plugins.backend->load(host.model_path.string()); });
   const auto& backend = plugins.backend;  // faults: the backend reads [faults] itself (config.hpp)
   for (const auto& line : backend->diagnostics()) fw::host_logger()->info("backend: {}", line);
+  check_against_model(request, plugins, host.backend, vm);
 
   fw::EngineConfig ec;
   ec.checkpoint_every = host.checkpoint.every_steps;
@@ -184,8 +158,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ProgressDisplay progress;
   fw::JobCallbacks callbacks;
   callbacks.on_progress = [&progress](fw::JobId, int step, int total) { progress.update(step, total); };
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  g_job_running.store(true);  // from here a first signal cancels the job instead of exiting
   const fw::JobId id = jobs.submit(request, priority, callbacks);
   std::optional<fw::JobResult> result;
   bool cancel_sent = false;

@@ -1,6 +1,9 @@
 // PNG output: pixels and both text chunks round-trip, bytes are deterministic, A1111 format exact.
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <set>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,6 +12,9 @@
 #include "ftdr/framework/request_json.hpp"
 #include "ftdr/framework/version.hpp"
 #include "ftdr/sdk/error.hpp"
+
+#include <map>
+#include <sstream>
 
 namespace ftdr::framework {
 namespace {
@@ -63,6 +69,33 @@ TEST_F(PngWriter, PixelsAndTextChunksRoundTrip) {
   EXPECT_EQ(back.text[0], (std::pair<std::string, std::string>{"parameters", "hello\nSteps: 1"}));
   EXPECT_EQ(back.text[1], (std::pair<std::string, std::string>{"ftdr_request", "{\"x\":1}"}));
   EXPECT_FALSE(fs::exists(file.string() + ".tmp"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(file.parent_path()), fs::directory_iterator()), 1)
+      << "no temporary file left";
+}
+
+// Issue 15: the same name twice gave one file (the second replaced the first) and concurrent
+// writers shared "<name>.tmp". write_new_png takes the next free name and never replaces.
+std::string numbered(int n) { return n == 0 ? "a.png" : "a-" + std::to_string(n) + ".png"; }
+
+TEST_F(PngWriter, NewPngNeverReplacesAFile) {
+  const auto first = gradient(8, 8), second = gradient(16, 8);
+  EXPECT_EQ(write_new_png(dir_, numbered, first, {{"parameters", "1"}}), dir_ / "a.png");
+  const std::string before = bytes(dir_ / "a.png");
+  EXPECT_EQ(write_new_png(dir_, numbered, second, {{"parameters", "2"}}), dir_ / "a-1.png");
+  EXPECT_EQ(bytes(dir_ / "a.png"), before);
+  EXPECT_EQ(read_png(dir_ / "a-1.png").image.rgb, second.rgb);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2) << "no temporary file left";
+}
+
+TEST_F(PngWriter, ConcurrentWritersOfOneNameEachKeepTheirImage) {
+  constexpr int kWriters = 8;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([this, i] { write_new_png(dir_, numbered, gradient(8 + 8 * i, 8), {}); });
+  for (auto& t : threads) t.join();
+  std::set<int> widths;
+  for (const auto& entry : fs::directory_iterator(dir_)) widths.insert(read_png(entry.path()).image.width);
+  EXPECT_EQ(widths.size(), static_cast<std::size_t>(kWriters)) << "every image in a file of its own, no temp files";
 }
 
 TEST_F(PngWriter, SameInputGivesIdenticalBytes) {
@@ -126,6 +159,96 @@ TEST(A1111Parameters, SamplerNames) {
   EXPECT_EQ(a1111_sampler_name("ddim"), "DDIM");
   EXPECT_EQ(a1111_sampler_name("lms"), "LMS");
   EXPECT_EQ(a1111_sampler_name("something"), "something");
+}
+
+// A port of what AUTOMATIC1111's reader does with `parameters` (modules/infotext_utils.py,
+// parse_generation_parameters, and unquote()): the prompt, the negative prompt and the settings.
+struct A1111Read {
+  std::string prompt, negative;
+  std::map<std::string, std::string> settings;
+};
+std::string py_strip(const std::string& s) {
+  const char* ws = " \t\r\n\v\f";
+  const auto a = s.find_first_not_of(ws);
+  return a == std::string::npos ? "" : s.substr(a, s.find_last_not_of(ws) - a + 1);
+}
+A1111Read a1111_read(const std::string& text) {
+  static const std::regex re_param(R"re(\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re");
+  std::vector<std::string> lines;
+  std::stringstream in(py_strip(text));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::string last = lines.back();
+  lines.pop_back();
+  const auto count = std::distance(std::sregex_iterator(last.begin(), last.end(), re_param), std::sregex_iterator());
+  if (count < 3) lines.push_back(last), last.clear();
+  A1111Read out;
+  bool negative = false;
+  for (std::string line : lines) {
+    line = py_strip(line);
+    if (line.rfind("Negative prompt:", 0) == 0) negative = true, line = py_strip(line.substr(16));
+    std::string& to = negative ? out.negative : out.prompt;
+    to += (to.empty() ? "" : "\n") + line;
+  }
+  for (std::sregex_iterator it(last.begin(), last.end(), re_param), end; it != end; ++it) {
+    std::string v = (*it)[2];
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = nlohmann::json::parse(v).get<std::string>();
+    out.settings[(*it)[1]] = v;
+  }
+  return out;
+}
+// The reader trims every line (documented: the tokenizer ignores that whitespace too).
+std::string lines_stripped(const std::string& text) {
+  std::string out;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) out += (out.empty() ? "" : "\n") + py_strip(line);
+  return py_strip(out);
+}
+// The documented way back from an escaped line: drop one "\" before "\...Negative prompt:".
+std::string unescape(const std::string& text) {
+  static const std::regex escaped(R"re((^|\n)\\(\\*Negative prompt:))re");
+  return std::regex_replace(text, escaped, "$1$2");
+}
+
+TEST(A1111Parameters, A1111ReaderGetsThePromptsBack) {
+  struct Case {
+    std::string prompt, negative;
+  };
+  const std::vector<Case> cases{
+      {"a red circle\non two lines", "blurry\nlow quality"},
+      {"cat\nNegative prompt: dog", ""},
+      {"cat\n  Negative prompt: dog\nmore", "grey"},
+      {"x\n\\Negative prompt: y\n\\\\Negative prompt: z", ""},
+      {"Negative prompt: first", "Negative prompt: a\nNegative prompt: b"},
+      {"un chat \xc3\xa9t\xc3\xa9, Steps: 3, Seed: 1, Size: 8x8", "x: y, z"},
+  };
+  for (const auto& c : cases) {
+    auto p = sample_params();
+    p.request.prompt = c.prompt;
+    p.request.negative_prompt = c.negative;
+    const A1111Read back = a1111_read(a1111_parameters(p, "m", 0));
+    EXPECT_EQ(unescape(back.prompt), lines_stripped(c.prompt)) << c.prompt;
+    EXPECT_EQ(unescape(back.negative), lines_stripped(c.negative)) << c.prompt;
+    EXPECT_EQ(back.settings.at("Seed"), "42") << c.prompt;
+  }
+}
+
+TEST(A1111Parameters, LineBreaksBecomeLinesAndNegativeLabelsAreEscaped) {
+  auto p = sample_params();
+  p.request.prompt = "a\r\nb\rc\xe2\x80\xa8" "d\nNegative prompt: e";
+  p.request.negative_prompt = "";
+  const std::string text = a1111_parameters(p, "m", 0);
+  EXPECT_EQ(text.substr(0, text.find("Steps:")), "a\nb\nc\nd\n\\Negative prompt: e\n");
+  EXPECT_EQ(a1111_read(text).prompt, "a\nb\nc\nd\n\\Negative prompt: e");
+  EXPECT_EQ(a1111_read(text).negative, "");
+}
+
+TEST(A1111Parameters, SettingsWithSeparatorsAreQuotedAsA1111Does) {
+  const std::string text = a1111_parameters(sample_params(), "my, model: \"v2\"", 0);
+  EXPECT_NE(text.find(R"(Model: "my, model: \"v2\"",)"), std::string::npos) << text;
+  const A1111Read back = a1111_read(text);
+  EXPECT_EQ(back.settings.at("Model"), "my, model: \"v2\"");
+  EXPECT_EQ(back.settings.at("Size"), "512x384");
+  EXPECT_EQ(back.settings.at("Sampler"), "Euler a");
 }
 
 TEST(RequestJson, RoundTripsEveryField) {

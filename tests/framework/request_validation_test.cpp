@@ -1,6 +1,7 @@
 // validate_request: every field's check names the field and what was expected.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "ftdr/framework/request_validation.hpp"
@@ -53,4 +54,44 @@ TEST(RequestValidation, UsesTheModelsVaeFactor) {
   info.vae_scale_factor = 16;
   EXPECT_NE(rejection([](GenerationRequest& r) { r.width = 520; }, &info).find("multiple of 16"), std::string::npos);
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.width = 528; }, &info), "");
+}
+
+// Issue 15: text that the JSON writer or the PNG chunk cannot carry is refused up front, with the
+// byte named, and numbers outside the documented ranges too.
+TEST(RequestValidation, TextMustBeUtf8WithoutControlCharacters) {
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt = "ab\xff"; }),
+            "request field 'prompt': expected UTF-8 text without control characters other than tab and line "
+            "breaks, got an invalid UTF-8 byte 0xff at byte 2");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.negative_prompt = "x\x1b[31m"; }),
+            "request field 'negative_prompt': expected UTF-8 text without control characters other than tab and "
+            "line breaks, got control character U+001B at byte 1");
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "\xc0\xaf"; }).find("invalid UTF-8 byte 0xc0"),
+            std::string::npos) << "an overlong '/'";
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "\xed\xa0\x80"; }).find("invalid UTF-8 byte 0xed"),
+            std::string::npos) << "a surrogate";
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = std::string("a\0b", 3); }).find("U+0000"),
+            std::string::npos);
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "a\xc2\x85"; }).find("U+0085"), std::string::npos);
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt = "un chat \xc3\xa9t\xc3\xa9\tcat\r\n\xe7\x8c\xab"; }), "");
+}
+
+TEST(RequestValidation, PrefixIsAFileNamePrefix) {
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.output_prefix = "a\nb"; }),
+            "request field 'output_prefix': expected a file name prefix: UTF-8 without control characters, got "
+            "control character U+000A at byte 1");
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.output_prefix = "a\\b"; }).find("without '/' or '\\'"),
+            std::string::npos);
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.output_prefix = std::string(201, 'x'); }),
+            "request field 'output_prefix': expected at most 200 bytes, got 201 bytes");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.output_prefix = std::string(200, 'x'); }), "");
+}
+
+TEST(RequestValidation, CfgAndEtaInTheirDocumentedRanges) {
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.cfg_scale = 1e30; }),
+            "request field 'cfg_scale': expected a number in [0, 100], got 1e+30");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.cfg_scale = std::nan(""); }),
+            "request field 'cfg_scale': expected a number in [0, 100], got nan");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.cfg_scale = 100; }), "");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.eta = HUGE_VAL; }),
+            "request field 'eta': expected a number in [0, 1], got inf");
 }

@@ -74,7 +74,7 @@ TEST(CliUsage, GenerateValidatesFlagsNamingTheFlag) {
       {{"--width", "500"}, "--width: expected a multiple of 8 in [8, 8192], got 500"},
       {{"--height", "0"}, "--height: expected a multiple of 8"},
       {{"--steps", "0"}, "--steps: expected an integer in [1, 1000], got 0"},
-      {{"--cfg=-2"}, "--cfg: expected a finite number >= 0"},
+      {{"--cfg=-2"}, "--cfg: expected a number in [0, 100], got -2"},
       {{"--batch", "100"}, "--batch: expected an integer in [1, 64], got 100"},
       {{"--sampler", "heun"}, "--sampler: expected one of default, pndm"},
       {{"--steps", "many"}, "the argument ('many') for option '--steps' is invalid"},

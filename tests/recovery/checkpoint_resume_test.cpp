@@ -41,7 +41,9 @@ void expect_resume_is_byte_identical(const std::filesystem::path& model, const s
   ASSERT_EQ(clean.result.state, fw::ExecutionState::completed) << clean.result.error_message;
   EXPECT_TRUE(clean.attempts.empty());
   EXPECT_EQ(clean.diffusion_steps(), 21);
-  ASSERT_EQ(clean.result.written_paths, faulted.result.written_paths);  // same file, rewritten
+  // The sink never replaces a file: the clean run's image gets the next name (img-0-1.png).
+  ASSERT_EQ(clean.result.written_paths.size(), 1u);
+  EXPECT_NE(clean.result.written_paths[0], faulted.result.written_paths[0]);
   EXPECT_TRUE(file_bytes(clean.result.written_paths[0]) == faulted_png) << "the resumed PNG differs";
 }
 
