@@ -27,8 +27,8 @@ namespace fw = ftdr::framework;
 
 namespace {
 
-// The first SIGINT/SIGTERM cancels the job (it stops at the next step boundary); a second one
-// exits at once, for a job stuck inside one long call.
+// The first SIGINT/SIGTERM cancels the job (it stops between two network blocks, or after the model
+// load when it comes during it); a second one exits at once, for a job stuck inside one long call.
 std::atomic<int> g_signal{0};
 std::atomic<int> g_signal_count{0};
 extern "C" void on_signal(int sig) {
@@ -163,7 +163,13 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
     for (const auto& p : problems) std::cerr << "error: " << p << "\n";
     return fw::kExitUsage;
   }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   fw::plugin_call(host.backend, "load", [&] { plugins.backend->load(host.model_path.string()); });
+  if (g_signal.load() != 0) {
+    std::cerr << "ftdr generate: cancelled: signal " << g_signal.load() << " while loading the model\n";
+    return fw::kExitCancelled;
+  }
   const auto& backend = plugins.backend;  // faults: the backend reads [faults] itself (config.hpp)
   for (const auto& line : backend->diagnostics()) fw::host_logger()->info("backend: {}", line);
 
@@ -184,8 +190,6 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ProgressDisplay progress;
   fw::JobCallbacks callbacks;
   callbacks.on_progress = [&progress](fw::JobId, int step, int total) { progress.update(step, total); };
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   const fw::JobId id = jobs.submit(request, priority, callbacks);
   std::optional<fw::JobResult> result;
   bool cancel_sent = false;
