@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "backend/loaded_model.h"
+#include "common/reference.hpp"
 #include "clip/clip_text_model.h"
 #include "ftdr/sdk/error.hpp"
 #include "unet/unet_2d_condition_model.h"
@@ -72,6 +73,19 @@ TEST(ModelSize, VaeAndTextEncoderCountsEqualTheBuiltNetworks) {
   const auto size = tb::network_size(te);
   EXPECT_EQ(size.values(), built_values(*tb::CLIPTextModel(te)));
   EXPECT_EQ(size.int64s, 77u);  // position_ids
+}
+
+// The published parameter counts of runwayml/stable-diffusion-v1-5, from its configs alone.
+TEST(ModelSize, StableDiffusion15Configs) {
+  FTDR_REQUIRE_REFERENCE(root);
+  const fs::path sd15 = root / "sd15-configs";
+  EXPECT_EQ(tb::network_size(tb::UNetConfig::from_json(read_json(sd15 / "unet" / "config.json"), "unet")).values(),
+            859520964u);
+  EXPECT_EQ(tb::network_size(tb::VaeConfig::from_json(read_json(sd15 / "vae" / "config.json"), "vae")).values(),
+            83653863u);
+  const auto te = tb::network_size(
+      tb::CLIPTextConfig::from_json(read_json(sd15 / "text_encoder" / "config.json"), "text_encoder"));
+  EXPECT_EQ(te.floats, 123060480u);
 }
 
 TEST(ModelSize, TheDemoModelFitsItsWeights) {
