@@ -149,6 +149,7 @@ void ExecutionEngine::run_phase(Job& job, Attempt& a, ExecutionState state, Phas
 void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
   JobWork& w = job.work();
   run_phase(job, a, ExecutionState::encoding_prompt, Phase::encoding, [&](sdk::GenerationParams& p) {
+    detail::PhaseStop stop(job, *plugins_.backend, "encoding");
     w.conditioning = plugins_.backend->encode(p);
     if (!w.conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
     w.conditioning_params = p;
@@ -237,6 +238,7 @@ void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
       spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole",
                    job.id());
     }
+    detail::PhaseStop stop(job, *plugins_.backend, "decoding");
     std::vector<sdk::Image> images;
     try {
       images = plugins_.backend->decode(p, *w.latents, plan ? &*plan : nullptr);

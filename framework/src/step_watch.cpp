@@ -1,5 +1,6 @@
 #include "step_watch.hpp"
 
+#include <chrono>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -33,6 +34,21 @@ void StepWatch::on_step(const sdk::StepEvent& e) {
       e.step % config_.checkpoint_every == 0) {
     save(*e.latents, e.step);
   }
+  step_start_ = std::chrono::steady_clock::now();  // the next step's watchdog starts after the save
+}
+
+void StepWatch::check_stop() {
+  const std::string where = "job " + std::to_string(job_.id()) + ", during diffusion step " +
+                            std::to_string(step_ + 1);
+  if (job_.cancel_requested()) throw Error(ErrorKind::cancelled, where + ": cancelled by request");
+  if (config_.step_timeout_ms <= 0) return;
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - step_start_).count();
+  if (ms > config_.step_timeout_ms) {
+    throw Error(ErrorKind::timeout, fmt::format("{}: running for {:.1f} ms, over the step watchdog of {:.1f} ms "
+                                               "(step_timeout_ms)",
+                                               where, ms, config_.step_timeout_ms));
+  }
 }
 
 void StepWatch::save_final(const sdk::Artifact& latents) {
@@ -61,6 +77,21 @@ void StepWatch::save(const sdk::Artifact& latents, int step) {
   w.checkpoint_steps = step;
   w.checkpoints.push_back(path);
   spdlog::debug("job {}: checkpoint {} at step {}", job_.id(), path, step);
+}
+
+PhaseStop::PhaseStop(Job& job, sdk::ModelBackend& backend, std::string phase)
+    : job_(job), target_(dynamic_cast<sdk::StopTarget*>(&backend)), phase_(std::move(phase)) {
+  if (target_) target_->set_stop_observer(this);
+}
+
+PhaseStop::~PhaseStop() {
+  if (target_) target_->set_stop_observer(nullptr);
+}
+
+void PhaseStop::check_stop() {
+  if (job_.cancel_requested()) {
+    throw Error(ErrorKind::cancelled, "job " + std::to_string(job_.id()) + ", during " + phase_ + ": cancelled by request");
+  }
 }
 
 }  // namespace ftdr::framework::detail

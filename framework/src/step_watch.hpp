@@ -1,5 +1,6 @@
 // Private to the engine: the StepObserver it hands backend.denoise().
 #pragma once
+#include <chrono>
 #include <string>
 
 #include "ftdr/framework/execution_engine.hpp"
@@ -11,11 +12,15 @@ namespace ftdr::framework::detail {
 // a step over step_timeout_ms → Error(timeout); every checkpoint_every steps, a latents checkpoint
 // in the job's folder under `state_dir` (job_folder.hpp; replacing the previous one; a failed save
 // is logged, the job goes on).
+// Between network blocks (check_stop, ABI 1.2): cancellation -> Error(cancelled), and the step
+// watchdog -> Error(timeout) as soon as the running step is over step_timeout_ms, so neither waits
+// for the end of a step that takes minutes.
 class StepWatch final : public sdk::StepObserver {
  public:
   StepWatch(Job& job, int& step, const sdk::ModelBackend& backend, const EngineConfig& config,
             std::string state_dir);
   void on_step(const sdk::StepEvent& event) override;
+  void check_stop() override;
   // After denoise returns: the complete latents, so a decode failure resumes without diffusion.
   void save_final(const sdk::Artifact& latents);
 
@@ -27,6 +32,24 @@ class StepWatch final : public sdk::StepObserver {
   const sdk::ModelBackend& backend_;
   const EngineConfig& config_;
   std::string state_dir_;
+  std::chrono::steady_clock::time_point step_start_ = std::chrono::steady_clock::now();
+};
+
+// Encoding and decoding: while alive, a backend that is an sdk::StopTarget stops between network
+// blocks once the job is cancelled (Error(cancelled)); other backends stop at the phase's end.
+class PhaseStop final : public sdk::StepObserver {
+ public:
+  PhaseStop(Job& job, sdk::ModelBackend& backend, std::string phase);
+  ~PhaseStop() override;
+  PhaseStop(const PhaseStop&) = delete;
+  PhaseStop& operator=(const PhaseStop&) = delete;
+  void on_step(const sdk::StepEvent&) override {}
+  void check_stop() override;
+
+ private:
+  Job& job_;
+  sdk::StopTarget* target_;
+  std::string phase_;
 };
 
 }  // namespace ftdr::framework::detail

@@ -31,7 +31,7 @@ namespace {
 
 // SIGINT/SIGTERM exit 4 at any time. Before the job is submitted (config, plugins, model loading,
 // which takes minutes for a real model) nothing is written yet, so the process exits at once.
-// Once the job runs, the first signal cancels it (it stops at the next step boundary and the
+// Once the job runs, the first signal cancels it (it stops between two network blocks and the
 // engine cleans up); a second one exits at once, for a job stuck inside one long call.
 std::atomic<bool> g_job_running{false};
 std::atomic<int> g_signal{0};

@@ -2,7 +2,9 @@
 // resume, split batches; classification, watchdogs, placement, tiling, checkpoints.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "ftdr/framework/execution_engine.hpp"
 #include "framework/scripted_backend.hpp"
@@ -281,6 +283,55 @@ TEST_F(EngineTest, CancellationStopsAtTheNextStepBoundary) {
   EXPECT_EQ(job.step(), 3);
   EXPECT_EQ(backend->count("decode"), 0);
   EXPECT_TRUE(recovery->seen.empty());
+}
+
+// check_stop (ABI 1.2): a cancel that arrives while a step runs stops it before it ends (the step
+// never reports), and the job ends CANCELLED.
+TEST_F(EngineTest, CancellationInsideAStepStopsBeforeTheStepEnds) {
+  backend->mid_step_checks = true;
+  ExecutionEngine engine = make();
+  Job job(15, request(10), ftdr::sdk::Priority::normal);
+  backend->on_step = [&](int step) {
+    if (step == 3) job.request_cancel();
+  };
+  AttemptOutcome o = engine.run_attempt(job);
+  ASSERT_EQ(o.state, S::cancelled);
+  EXPECT_EQ(states_of(*o.result), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
+                                          S::cancelled}));
+  EXPECT_EQ(o.result->error_kind, ErrorKind::cancelled);
+  EXPECT_EQ(o.result->error_message, "job 15, during diffusion step 3: cancelled by request");
+  EXPECT_EQ(job.step(), 2);  // step 3 never finished
+}
+
+TEST_F(EngineTest, CancellationDuringDecodingStopsTheDecode) {
+  backend->mid_step_checks = true;
+  ExecutionEngine engine = make();
+  Job job(16, request(2), ftdr::sdk::Priority::normal);
+  backend->on_decode = [&] { job.request_cancel(); };
+  AttemptOutcome o = engine.run_attempt(job);
+  ASSERT_EQ(o.state, S::cancelled);
+  EXPECT_EQ(states_of(*o.result), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
+                                          S::decoding, S::cancelled}));
+  EXPECT_EQ(o.result->error_message, "job 16, during decoding: cancelled by request");
+  EXPECT_TRUE(o.result->written_paths.empty());
+}
+
+// The step watchdog also fires inside a step, without waiting for the step to end.
+TEST_F(EngineTest, StepWatchdogFiresInsideAStep) {
+  backend->mid_step_checks = true;
+  EngineConfig cfg;
+  cfg.step_timeout_ms = 200;
+  recovery_on = false;
+  ExecutionEngine engine = make(cfg);
+  Job job(17, request(4), ftdr::sdk::Priority::normal);
+  backend->on_step = [&](int step) {
+    if (step == 2) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  };
+  JobResult r = run_to_end(engine, job);
+  EXPECT_EQ(r.error_kind, ErrorKind::timeout);
+  EXPECT_NE(r.error_message.find("job 17, during diffusion step 2: running for "), std::string::npos) << r.error_message;
+  EXPECT_NE(r.error_message.find("over the step watchdog of 200.0 ms"), std::string::npos) << r.error_message;
+  EXPECT_EQ(job.step(), 1);
 }
 
 TEST_F(EngineTest, DegradedRetryDropsLatentsAndMarksTheResult) {

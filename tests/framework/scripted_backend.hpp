@@ -44,7 +44,7 @@ class FakeArtifact final : public sdk::Artifact {
   bool loaded_;
 };
 
-class ScriptedBackend final : public sdk::ModelBackend {
+class ScriptedBackend final : public sdk::ModelBackend, public sdk::StopTarget {
  public:
   enum class How { error, bad_alloc, runtime_error, non_finite, slow_step };
   struct Fault {
@@ -68,6 +68,12 @@ class ScriptedBackend final : public sdk::ModelBackend {
   // Milliseconds reported per step (watchdog tests); no real time passes.
   double step_ms = 0.01;
   std::function<void(int step)> on_step;
+  // With mid_step_checks, denoise calls observer.check_stop() inside every step (after on_step, as
+  // a real backend does between network blocks), and decode calls the StopTarget observer after
+  // on_decode.
+  bool mid_step_checks = false;
+  std::function<void()> on_decode;
+  void set_stop_observer(sdk::StepObserver* observer) override { stop_observer_ = observer; }
 
   std::vector<std::string> calls() const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -149,6 +155,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
     const int total = p.request.steps;
     for (int s = start + 1; s <= total; ++s) {
       if (on_step) on_step(s);
+      if (mid_step_checks) observer.check_stop();
       FakeArtifact latents("latents", s, p.first_image, p.batch);
       sdk::StepEvent e;
       e.step = s;
@@ -171,6 +178,8 @@ class ScriptedBackend final : public sdk::ModelBackend {
         ",tiles=" + std::to_string(tiles ? tiles->tiles.size() : 0) + ")");
     refuse_if_loaded(&latents, "decode");
     maybe_fail(sdk::Phase::decoding);
+    if (on_decode) on_decode();
+    if (mid_step_checks && stop_observer_) stop_observer_->check_stop();
     std::vector<sdk::Image> out;
     for (int i = 0; i < p.batch; ++i) {
       sdk::Image img;
@@ -239,6 +248,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
   }
 
   mutable std::mutex mutex_;
+  sdk::StepObserver* stop_observer_ = nullptr;
   mutable std::vector<std::string> calls_;
   std::deque<Fault> faults_;
   bool record_ = true;

@@ -2,6 +2,7 @@
 #include "backend/loaded_model.h"
 
 #include "ftdr/sdk/error.hpp"
+#include "io/model_size.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 
@@ -59,6 +60,25 @@ void cast_floating(torch::nn::Module& module, at::ScalarType dtype) {
 
 namespace {
 
+// The tokenizer's ids and lengths index the text encoder's embeddings: checked at load, not when the
+// first prompt runs past them.
+void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const ModelFolder& folder) {
+  const std::string te_config = (folder.root / "text_encoder" / "config.json").string();
+  if (tokenizer.max_length() > folder.text_encoder.max_position_embeddings) {
+    throw sdk::Error(sdk::ErrorKind::model_error,
+                     (folder.tokenizer_dir / "tokenizer_config.json").string() + ": key 'model_max_length': " +
+                         std::to_string(tokenizer.max_length()) + " is more than the text encoder's " +
+                         "max_position_embeddings " + std::to_string(folder.text_encoder.max_position_embeddings) +
+                         " (" + te_config + ")");
+  }
+  if (tokenizer.max_id() >= folder.text_encoder.vocab_size) {
+    throw sdk::Error(sdk::ErrorKind::model_error,
+                     (folder.tokenizer_dir / "vocab.json").string() + ": token id " + std::to_string(tokenizer.max_id()) +
+                         " is past the text encoder's vocab_size " + std::to_string(folder.text_encoder.vocab_size) +
+                         " (" + te_config + ")");
+  }
+}
+
 template <class Net>
 void load_weights(Net& net, const std::filesystem::path& file, at::ScalarType dtype) {
   cast_floating(*net, dtype);
@@ -73,6 +93,8 @@ LoadedModel load_model(const std::filesystem::path& dir, at::ScalarType dtype) {
   m.folder = read_model_folder(dir);
   m.dtype = dtype;
   m.tokenizer = CLIPTokenizer::from_folder(m.folder.tokenizer_dir);
+  check_tokenizer_fits(m.tokenizer, m.folder);
+  check_model_size(m.folder, dtype);  // before any module allocates
   m.text_encoder = CLIPTextModel(m.folder.text_encoder);
   m.unet = UNet2DConditionModel(m.folder.unet);
   m.vae = AutoencoderKL(m.folder.vae);

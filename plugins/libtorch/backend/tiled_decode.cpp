@@ -1,5 +1,6 @@
 // backend/tiled_decode.cpp: see tiled_decode.h.
 #include "backend/tiled_decode.h"
+#include "nn/stop_point.h"
 
 #include <c10/core/InferenceMode.h>
 
@@ -35,6 +36,7 @@ at::Tensor decode_tiles(AutoencoderKL& vae, const at::Tensor& z, const sdk::Tile
   for (std::size_t i = 0; i < plan.tiles.size(); ++i) {
     const sdk::Tile& t = plan.tiles[i];
     check_tile(t, i, h, w, scale);
+    stop_point();
     at::Tensor part = vae->decode(z.slice(2, t.y, t.y + t.height).slice(3, t.x, t.x + t.width)).to(at::kFloat);
     if (!acc.defined()) acc = at::zeros({b, part.size(1), h * scale, w * scale}, f32);
     at::Tensor weight = at::from_blob(const_cast<float*>(t.weight.data()),

@@ -24,6 +24,7 @@
 #include "backend/request_validation.h"
 #include "backend/tiled_decode.h"
 #include "ftdr/sdk/error.hpp"
+#include "nn/stop_point.h"
 #include "pipeline/image_convert.h"
 
 namespace ftdr::torchbe {
@@ -234,6 +235,7 @@ void TorchBackend::apply_attention(const sdk::RuntimeOptions& options) {
 sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
   return run_classified("encode", [&]() -> sdk::ArtifactPtr {
     const bool poison = fault_point("encode", sdk::Phase::encoding, 0);
+    StopScope stop(stop_observer_);
     apply_attention(params.options);
     PhaseUpcast upcast(*model().text_encoder, model().dtype, wants_f32(params.options));
     auto out = encode_prompts(model().tokenizer, model().text_encoder, params);
@@ -265,6 +267,7 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
       return fault_point("denoise.step." + std::to_string(i), sdk::Phase::diffusion, i + 1);
     };
     PhaseUpcast upcast(*model().unet, model().dtype, wants_f32(params.options));
+    StopScope stop(&observer);
     return run_denoise(model().unet, cond, from, setup, observer);
   });
 }
@@ -276,6 +279,7 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
     // Only a file can hold another request's latents: in memory they come from this backend's denoise.
     if (lat.from_file) lat.identity.check_matches(LatentsIdentity::of(params, resolved_sampler(params), model_identity_));
     const bool poison = fault_point("decode", sdk::Phase::decoding, 0);
+    StopScope stop(stop_observer_);
     apply_attention(params.options);
     auto& vae = model().vae;
     PhaseUpcast upcast(*vae, model().dtype, params.options.upcast_vae || wants_f32(params.options));

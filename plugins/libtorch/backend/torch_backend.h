@@ -33,7 +33,7 @@
 
 namespace ftdr::torchbe {
 
-class TorchBackend final : public sdk::ModelBackend {
+class TorchBackend final : public sdk::ModelBackend, public sdk::StopTarget {
  public:
   // ctx.config may be null (all defaults); ctx.logger may be null (no logging).
   explicit TorchBackend(const sdk::PluginContext& ctx);
@@ -52,6 +52,9 @@ class TorchBackend final : public sdk::ModelBackend {
   std::uint64_t estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const override;
   void validate(const sdk::GenerationParams& params) const override;
 
+  // encode() and decode() call the observer set here between network blocks (sdk::StopTarget);
+  // denoise() uses its own observer argument.
+  void set_stop_observer(sdk::StepObserver* observer) override { stop_observer_ = observer; }
   sdk::ArtifactPtr encode(const sdk::GenerationParams& params) override;
   sdk::ArtifactPtr denoise(const sdk::GenerationParams& params, const sdk::Artifact& conditioning,
                            const sdk::Artifact* resume, sdk::StepObserver& observer) override;
@@ -101,6 +104,7 @@ class TorchBackend final : public sdk::ModelBackend {
   FaultPlan faults_;
   std::uint64_t budget_bytes_ = 0;
   double memory_fraction_ = 0;
+  sdk::StepObserver* stop_observer_ = nullptr;
 };
 
 }  // namespace ftdr::torchbe

@@ -1,5 +1,6 @@
 // clip/clip_text_model.cpp  (Ref: transformers models/clip/modeling_clip.py, v4.30)
 #include "clip/clip_text_model.h"
+#include "nn/stop_point.h"
 
 #include <limits>
 
@@ -96,6 +97,7 @@ at::Tensor CLIPTextModelImpl::run_layers(const at::Tensor& input_ids, int64_t nu
   if (hidden_states) hidden_states->push_back(h);
   auto& layers = text_model->encoder->typed_layers;
   for (int64_t i = 0; i < num_layers; ++i) {
+    stop_point();
     h = layers[static_cast<size_t>(i)](h, mask);
     if (hidden_states) hidden_states->push_back(h);
   }

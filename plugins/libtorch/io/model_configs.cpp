@@ -2,6 +2,7 @@
 #include "io/model_configs.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
 
@@ -11,6 +12,11 @@ namespace ftdr::torchbe {
 namespace {
 
 using nlohmann::json;
+
+constexpr int64_t kMaxChannels = 32768;  // SD 1.x/2.x: 1280; SDXL: 1280
+constexpr int64_t kMaxBlocks = 8;        // SD: 4
+constexpr int64_t kMaxLayers = 64;       // layers_per_block, transformer depth, CLIP layers (SD: 2, 1, 12..23)
+constexpr int64_t kMaxImageChannels = 64;
 
 // Reads typed fields of one config file; every error names the file and the key.
 class Fields {
@@ -91,6 +97,17 @@ class Fields {
   void require_positive(const std::string& key, int64_t v) const {
     if (v <= 0) fail(key, "expected a positive integer");
   }
+  // Bounds far beyond any Stable Diffusion model, so that sizes computed from them cannot overflow;
+  // what is inside the bounds but does not fit is refused by the size check (io/model_size.h).
+  void require_range(const std::string& key, int64_t v, int64_t lo, int64_t hi) const {
+    if (v < lo || v > hi) fail(key, "expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  void require_positive_finite(const std::string& key, double v) const {
+    if (!std::isfinite(v) || v <= 0) fail(key, "expected a finite number > 0");
+  }
+  void require_finite(const std::string& key, double v) const {
+    if (!std::isfinite(v)) fail(key, "expected a finite number");
+  }
   // Keys whose only supported value is "absent or null".
   void require_null(const std::string& key, const std::string& why) const {
     if (find(key)) fail(key, "not supported: " + why);
@@ -127,7 +144,8 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
   }
   f.read_int_or_list("block_out_channels", c.block_out_channels, 0);
   const size_t n = c.block_out_channels.size();
-  for (auto ch : c.block_out_channels) f.require_positive("block_out_channels", ch);
+  if (static_cast<int64_t>(n) > kMaxBlocks) f.fail("block_out_channels", "expected at most " + std::to_string(kMaxBlocks) + " blocks");
+  for (auto ch : c.block_out_channels) f.require_range("block_out_channels", ch, 1, kMaxChannels);
   for (const auto& t : c.down_block_types)
     f.require_one_of("down_block_types", t, {"DownBlock2D", "CrossAttnDownBlock2D"});
   for (const auto& t : c.up_block_types)
@@ -138,7 +156,7 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
 
   c.layers_per_block = {c.layers_per_block.front()};
   f.read_int_or_list("layers_per_block", c.layers_per_block, n);
-  for (auto l : c.layers_per_block) f.require_positive("layers_per_block", l);
+  for (auto l : c.layers_per_block) f.require_range("layers_per_block", l, 1, kMaxLayers);
   // diffusers: num_attention_heads = num_attention_heads or attention_head_dim.
   c.attention_heads = {c.attention_heads.front()};
   const char* heads_key = f.find("num_attention_heads") ? "num_attention_heads" : "attention_head_dim";
@@ -195,11 +213,17 @@ CLIPTextConfig CLIPTextConfig::from_json(const json& j, const std::string& file)
   f.read("bos_token_id", c.bos_token_id);
   f.read("eos_token_id", c.eos_token_id);
   f.require_one_of("hidden_act", c.hidden_act, {"quick_gelu", "gelu"});
-  for (const char* key : {"vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-                          "num_attention_heads", "max_position_embeddings"}) {
-    int64_t v = 0;
-    f.read(key, v);
-    if (f.find(key)) f.require_positive(key, v);
+  f.require_range("vocab_size", c.vocab_size, 1, 10'000'000);
+  f.require_range("hidden_size", c.hidden_size, 1, kMaxChannels);
+  f.require_range("intermediate_size", c.intermediate_size, 1, 4 * kMaxChannels);
+  f.require_range("num_hidden_layers", c.num_hidden_layers, 1, kMaxLayers);
+  f.require_range("num_attention_heads", c.num_attention_heads, 1, c.hidden_size);
+  f.require_range("max_position_embeddings", c.max_position_embeddings, 2, 65536);
+  f.require_positive_finite("layer_norm_eps", c.layer_norm_eps);
+  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id"}) {
+    int64_t id = 0;
+    f.read(key, id);
+    if (f.find(key)) f.require_range(key, id, 0, c.vocab_size - 1);
   }
   if (c.hidden_size % c.num_attention_heads != 0)
     f.fail("num_attention_heads", "must divide hidden_size " + std::to_string(c.hidden_size));
@@ -229,10 +253,17 @@ UNetConfig UNetConfig::from_json(const json& j, const std::string& file) {
   if (f.find("norm_num_groups") == nullptr && j.contains("norm_num_groups"))
     f.fail("norm_num_groups", "null (no output norm) is not supported");
   f.require_positive("norm_num_groups", c.norm_num_groups);
-  f.require_positive("in_channels", c.in_channels);
-  f.require_positive("out_channels", c.out_channels);
+  f.require_range("sample_size", c.sample_size, 1, 16384);
+  f.require_range("in_channels", c.in_channels, 1, kMaxImageChannels);
+  f.require_range("out_channels", c.out_channels, 1, kMaxImageChannels);
+  f.require_range("conv_in_kernel", c.conv_in_kernel, 1, 15);
+  f.require_range("conv_out_kernel", c.conv_out_kernel, 1, 15);
   if (c.conv_in_kernel % 2 == 0) f.fail("conv_in_kernel", "expected an odd kernel size");
   if (c.conv_out_kernel % 2 == 0) f.fail("conv_out_kernel", "expected an odd kernel size");
+  f.require_range("downsample_padding", c.downsample_padding, 0, 1);
+  f.require_finite("freq_shift", c.freq_shift);
+  f.require_positive_finite("mid_block_scale_factor", c.mid_block_scale_factor);
+  f.require_positive_finite("norm_eps", c.norm_eps);
   read_unet_structure(f, c);
 
   std::vector<int64_t> tl{c.transformer_layers_per_block};
@@ -240,11 +271,11 @@ UNetConfig UNetConfig::from_json(const json& j, const std::string& file) {
   if (std::adjacent_find(tl.begin(), tl.end(), std::not_equal_to<>()) != tl.end())
     f.fail("transformer_layers_per_block", "different depths per block are not implemented");
   c.transformer_layers_per_block = tl.front();
-  f.require_positive("transformer_layers_per_block", c.transformer_layers_per_block);
+  f.require_range("transformer_layers_per_block", c.transformer_layers_per_block, 1, kMaxLayers);
   if (auto v = f.find("cross_attention_dim"); v && !v->is_number_integer())
     f.fail("cross_attention_dim", "expected one integer (per-block dimensions are not implemented)");
   f.read("cross_attention_dim", c.cross_attention_dim);
-  f.require_positive("cross_attention_dim", c.cross_attention_dim);
+  f.require_range("cross_attention_dim", c.cross_attention_dim, 1, kMaxChannels);
   if (auto v = f.find("only_cross_attention")) {
     bool any = v->is_boolean() ? v->get<bool>() : true;
     if (v->is_array()) {
@@ -277,18 +308,23 @@ VaeConfig VaeConfig::from_json(const json& j, const std::string& file) {
   f.read("mid_block_add_attention", c.mid_block_add_attention);
 
   const size_t n = c.block_out_channels.size();
+  if (n == 0 || static_cast<int64_t>(n) > kMaxBlocks)
+    f.fail("block_out_channels", "expected 1.." + std::to_string(kMaxBlocks) + " blocks");
   for (const auto& t : c.down_block_types) f.require_one_of("down_block_types", t, {"DownEncoderBlock2D"});
   for (const auto& t : c.up_block_types) f.require_one_of("up_block_types", t, {"UpDecoderBlock2D"});
   if (c.down_block_types.size() != n) f.fail("down_block_types", "expected one entry per block_out_channels entry");
   if (c.up_block_types.size() != n) f.fail("up_block_types", "expected one entry per block_out_channels entry");
+  f.require_positive("norm_num_groups", c.norm_num_groups);
   for (auto ch : c.block_out_channels) {
-    f.require_positive("block_out_channels", ch);
+    f.require_range("block_out_channels", ch, 1, kMaxChannels);
     if (ch % c.norm_num_groups != 0) f.fail("norm_num_groups", "must divide every block_out_channels entry");
   }
-  f.require_positive("layers_per_block", c.layers_per_block);
-  f.require_positive("latent_channels", c.latent_channels);
-  f.require_positive("norm_num_groups", c.norm_num_groups);
-  if (!(c.scaling_factor > 0)) f.fail("scaling_factor", "expected a positive number");
+  f.require_range("in_channels", c.in_channels, 1, kMaxImageChannels);
+  f.require_range("out_channels", c.out_channels, 1, kMaxImageChannels);
+  f.require_range("layers_per_block", c.layers_per_block, 1, kMaxLayers);
+  f.require_range("latent_channels", c.latent_channels, 1, kMaxImageChannels);
+  f.require_range("sample_size", c.sample_size, 1, 131072);
+  f.require_positive_finite("scaling_factor", c.scaling_factor);
   f.require_default<std::string>("act_fn", "silu", "the SD VAEs use SiLU");
   f.require_null("shift_factor", "latent shifting (SD3/Flux VAEs) is not implemented");
   f.require_null("latents_mean", "per-channel latent statistics are not implemented");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ftdr/sdk/error.hpp"
+#include "samplers/scheduler_config.h"
 
 namespace ftdr::torchbe {
 namespace {
@@ -78,8 +79,9 @@ ModelFolder read_model_folder(const fs::path& root) {
   m.unet = UNetConfig::from_json(read_json_file(unet / "config.json"), (unet / "config.json").string());
   m.vae = VaeConfig::from_json(read_json_file(vae / "config.json"), (vae / "config.json").string());
   m.scheduler_config = read_json_file(require_dir(root / "scheduler", "scheduler") / "scheduler_config.json");
-  if (!m.scheduler_config.is_object())
-    fail((root / "scheduler" / "scheduler_config.json").string() + ": expected a JSON object");
+  const std::string scheduler_file = (root / "scheduler" / "scheduler_config.json").string();
+  if (!m.scheduler_config.is_object()) fail(scheduler_file + ": expected a JSON object");
+  check_scheduler_config(m.scheduler_config, scheduler_file);
 
   if (m.unet.cross_attention_dim != m.text_encoder.hidden_size)
     fail((unet / "config.json").string() + ": key 'cross_attention_dim': " +

@@ -1,5 +1,6 @@
 // nn/attention_processor.cpp  (Ref: diffusers models/attention_processor.py Attention + AttnProcessor)
 #include "nn/attention_processor.h"
+#include "nn/stop_point.h"
 
 #include "nn/cpu_linear.h"
 
@@ -20,6 +21,7 @@ AttentionImpl::AttentionImpl(const AttentionOptions& o, AttentionSettingsPtr set
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context) {
+  stop_point();
   const bool spatial = x.dim() == 4;
   const int64_t b = x.size(0);
   // [B, C, H, W] -> [B, H*W, C]

@@ -1,5 +1,6 @@
 // nn/downsample_2d.cpp  (Ref: diffusers models/downsampling.py Downsample2D, use_conv=True)
 #include "nn/downsample_2d.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -8,6 +9,7 @@ Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t padding) : padding_
 }
 
 at::Tensor Downsample2DImpl::forward(const at::Tensor& x) {
+  stop_point();
   if (padding_ == 0) return conv(at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
   return conv(x);
 }

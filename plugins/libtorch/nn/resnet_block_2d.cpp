@@ -1,5 +1,6 @@
 // nn/resnet_block_2d.cpp  (Ref: diffusers models/resnet.py ResnetBlock2D)
 #include "nn/resnet_block_2d.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -18,8 +19,10 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o
 }
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
+  stop_point();  // the host may stop here and between the two convolutions
   at::Tensor h = conv1(F::silu(norm1(x)));
   if (time_emb_proj && temb.defined()) h = h + time_emb_proj(F::silu(temb)).unsqueeze(-1).unsqueeze(-1);
+  stop_point();
   h = conv2(F::silu(norm2(h)));  // dropout is the identity at inference
   at::Tensor shortcut = conv_shortcut ? conv_shortcut(x) : x;
   at::Tensor out = shortcut + h;

@@ -1,5 +1,6 @@
 // nn/upsample_2d.cpp  (Ref: diffusers models/upsampling.py Upsample2D, use_conv=True)
 #include "nn/upsample_2d.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -18,6 +19,7 @@ at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_
   else opts.size(size);
   at::Tensor up = F::interpolate(in, opts);
   if (via_f32) up = up.to(x.scalar_type());
+  stop_point();
   return conv(up);
 }
 

@@ -1,6 +1,8 @@
 #include "samplers/scheduler_config.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "ftdr/sdk/error.hpp"
@@ -21,7 +23,9 @@ class KeyReader {
   void read(const char* key, int& out) const {
     if (!has(key)) return;
     const auto& v = j_.at(key);
-    if (!v.is_number_integer()) fail(key, "an integer");
+    if (!v.is_number_integer() || v.get<int64_t>() < std::numeric_limits<int>::min() ||
+        v.get<int64_t>() > std::numeric_limits<int>::max() || (v.is_number_unsigned() && v.get<uint64_t>() > INT32_MAX))
+      fail(key, "a 32-bit integer");
     out = v.get<int>();
   }
   void read(const char* key, double& out) const {
@@ -163,6 +167,34 @@ void read_class_keys(const KeyReader& r, SchedulerConfig& c) {
   }
 }
 
+[[noreturn]] void out_of_range(const std::string& source, const char* key, const std::string& expected,
+                               const std::string& got) {
+  throw Error(ErrorKind::model_error, source + ": key '" + key + "': expected " + expected + ", got " + got);
+}
+
+// Values that would make the noise schedule NaN or index past its end.
+void check_numbers(const SchedulerConfig& c, const std::string& source) {
+  auto is_beta = [](double b) { return std::isfinite(b) && b > 0 && b < 1; };
+  if (c.trained_betas.empty()) {
+    if (!is_beta(c.beta_start)) out_of_range(source, "beta_start", "a number in (0, 1)", std::to_string(c.beta_start));
+    if (!is_beta(c.beta_end) || c.beta_end < c.beta_start)
+      out_of_range(source, "beta_end", "a number in [beta_start, 1)", std::to_string(c.beta_end));
+  }
+  for (double b : c.trained_betas)
+    if (!is_beta(b)) out_of_range(source, "trained_betas", "values in (0, 1)", std::to_string(b));
+  if (c.steps_offset < 0 || c.steps_offset >= c.num_train_timesteps)
+    out_of_range(source, "steps_offset", "0..num_train_timesteps - 1", std::to_string(c.steps_offset));
+  if (!std::isfinite(c.clip_sample_range) || c.clip_sample_range <= 0)
+    out_of_range(source, "clip_sample_range", "a finite number > 0", std::to_string(c.clip_sample_range));
+  // NaN: "the schedule's own extreme" (null in the file).
+  for (auto [key, v] : {std::pair<const char*, double>{"sigma_min", c.sigma_min}, {"sigma_max", c.sigma_max}})
+    if (!std::isnan(v) && (!std::isfinite(v) || v <= 0)) out_of_range(source, key, "a finite number > 0 or null", std::to_string(v));
+  if (c.sigma_min >= c.sigma_max)
+    out_of_range(source, "sigma_min", "less than sigma_max (" + std::to_string(c.sigma_max) + ")", std::to_string(c.sigma_min));
+  if (std::isnan(c.lambda_min_clipped))
+    out_of_range(source, "lambda_min_clipped", "a number", "nan");
+}
+
 void validate(const SchedulerConfig& c, const std::string& source) {
   check_one_of(source, "beta_schedule", c.beta_schedule, {"linear", "scaled_linear", "squaredcos_cap_v2"});
   check_one_of(source, "prediction_type", c.prediction_type, {"epsilon", "v_prediction", "sample"});
@@ -177,6 +209,7 @@ void validate(const SchedulerConfig& c, const std::string& source) {
                                             std::to_string(c.num_train_timesteps) + ") values, got " +
                                             std::to_string(c.trained_betas.size()));
   }
+  check_numbers(c, source);
   // algorithm_type and solver_order are not checked here: the dpmpp_* samplers set them.
   if (c.kind == SamplerKind::dpm) check_one_of(source, "solver_type", c.solver_type, {"midpoint", "heun"});
   if (c.kind == SamplerKind::pndm && c.prediction_type == "sample") {
@@ -200,6 +233,12 @@ SchedulerConfig SchedulerConfig::resolve(const nlohmann::json& file, SamplerKind
   read_common(r, c);
   validate(c, source);
   return c;
+}
+
+void check_scheduler_config(const nlohmann::json& file, const std::string& source) {
+  for (SamplerKind kind : {SamplerKind::pndm, SamplerKind::ddim, SamplerKind::euler, SamplerKind::euler_a,
+                           SamplerKind::dpm, SamplerKind::lms})
+    SchedulerConfig::resolve(file, kind, source);
 }
 
 std::string default_sampler_name(const nlohmann::json& scheduler_config) {

@@ -71,6 +71,10 @@ struct SchedulerConfig {
                                  const std::string& source = "scheduler/scheduler_config.json");
 };
 
+// At model load: the file resolves for every sampler (each SamplerKind), so a value no sampler can
+// use is a model_error naming the file and key when the model loads, not when a job runs.
+void check_scheduler_config(const nlohmann::json& file, const std::string& source);
+
 // The FTDR sampler name of the file's own class ("pndm", "ddim", "euler", "euler_a", "dpmpp_2m",
 // "dpmpp_2m_karras", "lms"); sdk::Error(model_error) for a class FTDR has no sampler for.
 std::string default_sampler_name(const nlohmann::json& scheduler_config);

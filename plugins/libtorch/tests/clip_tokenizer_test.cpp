@@ -3,6 +3,10 @@
 #include "tokenizer/clip_tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "tests/network_parity.hpp"
 #include "common/reference.hpp"
@@ -67,6 +71,48 @@ TEST(ClipTokenizer, MissingFolderIsModelError) {
     EXPECT_EQ(e.kind(), ftdr::sdk::ErrorKind::model_error);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/ftdr/tokenizer"), std::string::npos);
   }
+}
+
+// A copy of the demo model's tokenizer with one file replaced; from_folder must refuse it naming
+// the file (and the key).
+class BrokenTokenizer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ftdr_tokenizer_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::copy(std::filesystem::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes" / "tokenizer", dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void expect_refused(const std::string& file, const std::string& text, const std::string& mention) {
+    std::ofstream(dir_ / file, std::ios::trunc) << text;
+    try {
+      CLIPTokenizer::from_folder(dir_);
+      ADD_FAILURE() << file << " accepted: " << text;
+    } catch (const ftdr::sdk::Error& e) {
+      EXPECT_EQ(e.kind(), ftdr::sdk::ErrorKind::model_error);
+      EXPECT_NE(std::string(e.what()).find((dir_ / file).string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(mention), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(BrokenTokenizer, EmptyMergesAreRefused) {
+  EXPECT_NO_THROW(CLIPTokenizer::from_folder(dir_));
+  expect_refused("merges.txt", "", "no merges");
+  expect_refused("merges.txt", "#version: 0.2\n\n", "no merges");
+}
+
+TEST_F(BrokenTokenizer, NegativeOrHugeIdsAreRefused) {
+  expect_refused("vocab.json", R"({"a</w>": -1})", "'a</w>'");
+  expect_refused("vocab.json", R"({"a</w>": 99999999999})", "'a</w>'");
+}
+
+TEST_F(BrokenTokenizer, ModelMaxLengthMustBeAnIntegerOfAtLeastTwo) {
+  expect_refused("tokenizer_config.json", R"({"model_max_length": -1})", "model_max_length");
+  expect_refused("tokenizer_config.json", R"({"model_max_length": "77"})", "model_max_length");
 }
 
 TEST(UnicodeClasses, LettersNumbersSpacesLowerCase) {

@@ -185,4 +185,71 @@ TEST_F(BrokenModelFolder, UnsupportedVaeBlock) {
   expect_error({(root_ / "vae" / "config.json").string(), "down_block_types", "AttnDownEncoderBlock2D"});
 }
 
+// Every numeric field is range-checked when read: negative, zero, huge and wrong-typed values are a
+// model_error naming the file and the key, before anything is sized from them.
+TEST_F(BrokenModelFolder, OutOfRangeValuesNameTheFileAndKey) {
+  struct Case {
+    std::string file, key;
+    json value;
+  };
+  const json big = int64_t{1} << 40;
+  const std::vector<Case> cases = {
+      {"unet/config.json", "layers_per_block", 100000},
+      {"unet/config.json", "layers_per_block", 0},
+      {"unet/config.json", "block_out_channels", {32, big}},
+      {"unet/config.json", "sample_size", -1},
+      {"unet/config.json", "in_channels", 100000},
+      {"unet/config.json", "conv_in_kernel", -1},
+      {"unet/config.json", "downsample_padding", 7},
+      {"unet/config.json", "norm_eps", 0},
+      {"unet/config.json", "transformer_layers_per_block", 1000},
+      {"vae/config.json", "sample_size", -1},
+      {"vae/config.json", "layers_per_block", big},
+      {"vae/config.json", "latent_channels", -4},
+      {"vae/config.json", "norm_num_groups", 0},
+      {"vae/config.json", "scaling_factor", -0.5},
+      {"vae/config.json", "block_out_channels", {32, 64, 64, 64, 64, 64, 64, 64, 64}},
+      {"text_encoder/config.json", "num_hidden_layers", 1000000},
+      {"text_encoder/config.json", "vocab_size", -1},
+      {"text_encoder/config.json", "max_position_embeddings", 0},
+      {"text_encoder/config.json", "layer_norm_eps", -1},
+      {"text_encoder/config.json", "bos_token_id", 49408},
+      {"text_encoder/config.json", "intermediate_size", "wide"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.file + " " + c.key + " = " + c.value.dump());
+    SetUp();  // a fresh valid folder
+    json j;
+    std::ifstream(root_ / c.file) >> j;
+    j[c.key] = c.value;
+    if (c.key == "block_out_channels" && c.file == "vae/config.json") {
+      j["down_block_types"] = json(c.value.size(), "DownEncoderBlock2D");
+      j["up_block_types"] = json(c.value.size(), "UpDecoderBlock2D");
+    }
+    write_json(c.file, j);
+    expect_error({(root_ / c.file).string(), "'" + c.key + "'"});
+  }
+}
+
+// scheduler_config.json is resolved for every sampler at load: exit 2 when the model loads, not
+// exit 3 when a job first runs a sampler.
+TEST_F(BrokenModelFolder, SchedulerConfigErrorsSurfaceAtLoad) {
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"beta_schedule", "cosine"},
+      {"num_train_timesteps", int64_t{4294967298}},  // would wrap to 2 as a 32-bit int
+      {"beta_start", -0.1},
+      {"beta_end", 1.5},
+      {"steps_offset", -1},
+      {"clip_sample_range", 0},
+      {"thresholding", true},  // DDIM/DPM only: refused although PNDM (the file's class) ignores it
+      {"solver_type", "bh2"},
+      {"sigma_min", -1},
+  };
+  for (const auto& [key, value] : cases) {
+    SCOPED_TRACE(key + " = " + value.dump());
+    write_json("scheduler/scheduler_config.json", {{"_class_name", "PNDMScheduler"}, {key, value}});
+    expect_error({(root_ / "scheduler" / "scheduler_config.json").string(), "'" + key + "'"});
+  }
+}
+
 }  // namespace

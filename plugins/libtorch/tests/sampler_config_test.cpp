@@ -4,8 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+#include <vector>
+
 #include "ftdr/sdk/error.hpp"
 #include "samplers/sampler.h"
+#include "samplers/scheduler_config.h"
 
 namespace ftdr::test {
 namespace {
@@ -83,6 +87,32 @@ TEST(SamplerConfig, UnsupportedOptionsAreRefusedNamingTheKey) {
   wrong_type["steps_offset"] = "one";
   EXPECT_EQ(error_kind([&] { make_sampler("pndm", wrong_type); }, &msg), sdk::ErrorKind::model_error);
   EXPECT_NE(msg.find("steps_offset"), std::string::npos) << msg;
+}
+
+// Values that would make the schedule NaN or wrap: refused naming the key, for the samplers that
+// read them; check_scheduler_config (model load) tries every sampler.
+TEST(SamplerConfig, NumbersOutOfRangeAreRefusedNamingTheKey) {
+  const std::vector<std::tuple<std::string, nlohmann::json, std::string>> cases = {
+      {"beta_start", 0, "pndm"},
+      {"beta_end", 0.0001, "ddim"},  // below beta_start
+      {"num_train_timesteps", int64_t{1} << 33, "euler"},
+      {"steps_offset", 1000, "lms"},
+      {"clip_sample_range", -1, "ddim"},
+      {"sigma_max", 0.01, "euler"},  // below sigma_min
+  };
+  for (const auto& [key, value, sampler] : cases) {
+    auto cfg = sd15();
+    cfg[key] = value;
+    if (key == "sigma_max") cfg["sigma_min"] = 0.1;
+    std::string msg;
+    EXPECT_EQ(error_kind([&, s = sampler] { make_sampler(s, cfg); }, &msg), sdk::ErrorKind::model_error) << key;
+    EXPECT_NE(msg.find("'" + (key == "sigma_max" ? std::string("sigma_min") : key) + "'"), std::string::npos) << msg;
+    EXPECT_EQ(error_kind([&] { torchbe::check_scheduler_config(cfg, "s.json"); }), sdk::ErrorKind::model_error) << key;
+  }
+  auto trained = sd15();
+  trained["trained_betas"] = std::vector<double>(1000, 1.5);
+  EXPECT_EQ(error_kind([&] { make_sampler("pndm", trained); }), sdk::ErrorKind::model_error);
+  EXPECT_NO_THROW(torchbe::check_scheduler_config(sd15(), "s.json"));
 }
 
 TEST(SamplerConfig, StepCountIsValidated) {

@@ -133,8 +133,11 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
   }
   if (!vocab.is_object() || vocab.empty()) fail("tokenizer: " + vocab_file.string() + ": expected {token: id}");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it->is_number_integer()) fail("tokenizer: " + vocab_file.string() + ": key '" + it.key() + "': expected an integer id");
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT_MAX)
+      fail("tokenizer: " + vocab_file.string() + ": key '" + it.key() + "': expected an integer id in 0.." +
+           std::to_string(INT_MAX));
     tok.vocab_[it.key()] = it->get<int64_t>();
+    tok.max_id_ = std::max(tok.max_id_, it->get<int64_t>());
   }
 
   const fs::path merges_file = dir / "merges.txt";
@@ -149,6 +152,8 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
       fail("tokenizer: " + merges_file.string() + ":" + std::to_string(line_no) + ": expected two symbols");
     tok.merge_ranks_.emplace(line, static_cast<int>(tok.merge_ranks_.size()));
   }
+  // Without merges every word falls apart into single characters, most of them not in the vocab.
+  if (tok.merge_ranks_.empty()) fail("tokenizer: " + merges_file.string() + ": no merges (expected one \"a b\" pair per line)");
 
   const fs::path map_file = dir / "special_tokens_map.json", config_file = dir / "tokenizer_config.json";
   const nlohmann::json map = read_json_or_empty(map_file), config = read_json_or_empty(config_file);

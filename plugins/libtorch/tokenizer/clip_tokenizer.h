@@ -45,6 +45,7 @@ class CLIPTokenizer {
   int64_t eos_id() const { return eos_id_; }
   int64_t unk_id() const { return unk_id_; }
   int max_length() const { return max_length_; }
+  int64_t max_id() const { return max_id_; }  // the largest id in vocab.json
 
  private:
   std::vector<std::string> bpe(const std::string& word) const;
@@ -59,6 +60,7 @@ class CLIPTokenizer {
   std::vector<std::string> byte_to_unicode_;          // byte -> UTF-8 of its GPT-2 stand-in char
   int64_t bos_id_ = 49406, eos_id_ = 49407, pad_id_ = 49407, unk_id_ = 49407;
   int max_length_ = 77;
+  int64_t max_id_ = 0;
 };
 
 }  // namespace ftdr::torchbe

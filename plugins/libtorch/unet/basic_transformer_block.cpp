@@ -1,5 +1,6 @@
 // unet/basic_transformer_block.cpp  (Ref: diffusers models/attention.py BasicTransformerBlock)
 #include "unet/basic_transformer_block.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -25,6 +26,7 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlock
 at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& context) {
   at::Tensor h = attn1(norm1(x)) + x;
   h = attn2(norm2(h), context) + h;
+  stop_point();
   return ff(norm3(h)) + h;
 }
 

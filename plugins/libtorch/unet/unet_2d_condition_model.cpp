@@ -1,5 +1,6 @@
 // unet/unet_2d_condition_model.cpp  (Ref: diffusers models/unets/unet_2d_condition.py)
 #include "unet/unet_2d_condition_model.h"
+#include "nn/stop_point.h"
 
 #include "ftdr/sdk/error.hpp"
 #include "unet/cross_attn_down_block_2d.h"
@@ -119,6 +120,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
   h = conv_in(h);
   std::vector<at::Tensor> skips{h};
   for (auto& block : down_) {
+    stop_point();  // and inside every block, before each resnet and attention
     auto [out, states] = block->forward(h, emb, encoder_hidden_states);
     h = out;
     skips.insert(skips.end(), states.begin(), states.end());
@@ -129,8 +131,10 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
     std::vector<int64_t> upsample_size;
     const size_t remaining = skips.size() - static_cast<size_t>(up_layers_[i]);
     if (i + 1 < up_.size() && remaining > 0) upsample_size = skips[remaining - 1].sizes().slice(2).vec();
+    stop_point();
     h = up_[i]->forward(h, skips, emb, encoder_hidden_states, upsample_size);
   }
+  stop_point();
   return conv_out(F::silu(conv_norm_out(h)));
 }
 

@@ -1,5 +1,6 @@
 // vae/decoder.cpp  (Ref: diffusers models/autoencoders/vae.py Decoder)
 #include "vae/decoder.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -39,7 +40,11 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
   at::Tensor h = mid_block(conv_in(z));
-  for (auto& block : blocks_) h = block(h);
+  for (auto& block : blocks_) {
+    stop_point();
+    h = block(h);
+  }
+  stop_point();
   return conv_out(F::silu(conv_norm_out(h)));
 }
 

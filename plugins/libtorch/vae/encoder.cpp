@@ -1,5 +1,6 @@
 // vae/encoder.cpp  (Ref: diffusers models/autoencoders/vae.py Encoder, double_z=True)
 #include "vae/encoder.h"
+#include "nn/stop_point.h"
 
 namespace ftdr::torchbe {
 
@@ -40,8 +41,12 @@ EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 
 at::Tensor EncoderImpl::forward(const at::Tensor& x) {
   at::Tensor h = conv_in(x);
-  for (auto& block : blocks_) h = block(h);
+  for (auto& block : blocks_) {
+    stop_point();
+    h = block(h);
+  }
   h = mid_block(h);
+  stop_point();
   return conv_out(F::silu(conv_norm_out(h)));
 }
 

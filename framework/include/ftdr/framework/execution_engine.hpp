@@ -8,8 +8,9 @@
 // what the engine has learnt about them (memory_calibration.hpp): a phase that finished teaches the
 // calibration its measured peak; the estimate, the budget and what the policy switched on (slicing,
 // tiling) land in the phase's PhaseRecord and in the log. During diffusion a step observer reports
-// progress, stops at the next step boundary once the job is cancelled (Error(cancelled)), fails
-// non-finite latents
+// progress, stops once the job is cancelled (Error(cancelled)) — between two network blocks when the
+// backend calls StepObserver::check_stop (ABI 1.2), also in encoding and decoding when it is an
+// sdk::StopTarget, else at the next step boundary — fails non-finite latents
 // (Error(numerical_error)) and steps slower than the watchdog (Error(timeout)), and saves a latents
 // checkpoint every `checkpoint_every` steps to <state_dir>/jobs/<job id>/, a folder the engine
 // creates exclusively and is the only one it removes (job_folder.hpp).

@@ -22,8 +22,8 @@
 //     on the manager's timer thread re-queues the job (new sequence number, same priority) when it
 //     fires, and a worker resumes it.
 //   - cancel(): a queued job leaves the scheduler and is CANCELLED at once; a job waiting on its
-//     retry timer has the timer cancelled and is CANCELLED; a running job stops at the next step
-//     boundary (or before its next phase).
+//     retry timer has the timer cancelled and is CANCELLED; a running job stops between two network
+//     blocks (a backend of ABI 1.2) or at the next step boundary (or before its next phase).
 //   - Callbacks run on the thread that causes the event (a worker, the timer thread, or the caller
 //     of cancel()/shutdown()), never under the manager's lock; one that throws is logged and
 //     ignored. Never call shutdown() or destroy the manager from a callback.

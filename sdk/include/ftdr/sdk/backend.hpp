@@ -50,6 +50,26 @@ class StepObserver {
  public:
   virtual ~StepObserver() = default;
   virtual void on_step(const StepEvent& event) = 0;
+  // ABI 1.2, appended (hosts implement this class; a host only loads plugins whose minor is <= its
+  // own, so a 1.2 backend never calls it on a 1.1 host's observer). Called by the backend on the
+  // thread running denoise() (or encode()/decode(), see StopTarget) between network blocks: UNet
+  // down/mid/up blocks, VAE decoder blocks and tiles, CLIP layers. It may throw Error(cancelled) or
+  // Error(timeout) to stop the phase mid-step; the backend lets it propagate unchanged, as for
+  // on_step. It must be cheap (it runs dozens of times per step) and must not touch the latents.
+  virtual void check_stop() {}
+};
+
+// ABI 1.2, optional: a backend that also derives from StopTarget lets the host stop encode() and
+// decode() between network blocks too. The host finds it with dynamic_cast (an older backend simply
+// is not one) and, on the worker thread, sets an observer before encode()/decode() and clears it
+// (nullptr) after; the backend calls observer->check_stop() as inside denoise(). denoise() uses
+// the observer it is given, whatever is set here.
+class FTDR_SDK_INTERFACE StopTarget {
+ public:
+  virtual void set_stop_observer(StepObserver* observer) = 0;
+
+ protected:
+  ~StopTarget() = default;
 };
 
 class FTDR_SDK_INTERFACE ModelBackend : public Plugin {

@@ -7,11 +7,12 @@
 // plugin is refused with a message naming the file and both versions, and the host carries on.
 //
 // History: 1.0 first release; 1.1 ModelInfo::dtype (the host starts RuntimeOptions::dtype from it,
-// and a backend honours RuntimeOptions::dtype = f32 as "run this phase in f32").
+// and a backend honours RuntimeOptions::dtype = f32 as "run this phase in f32"); 1.2
+// StepObserver::check_stop() (appended, with a default) and the optional StopTarget (backend.hpp).
 #pragma once
 
 #define FTDR_SDK_ABI_MAJOR 1
-#define FTDR_SDK_ABI_MINOR 1
+#define FTDR_SDK_ABI_MINOR 2
 
 namespace ftdr::sdk {
 inline constexpr unsigned kAbiMajor = FTDR_SDK_ABI_MAJOR;
