@@ -150,6 +150,7 @@ PngContents read_png(const fs::path& file) {
   return out;
 }
 
+// Display names only (png_writer.hpp); unknown names are written as they are.
 std::string a1111_sampler_name(const std::string& sampler) {
   static const std::vector<std::pair<std::string, std::string>> names{
       {"euler_a", "Euler a"}, {"euler", "Euler"},           {"ddim", "DDIM"},

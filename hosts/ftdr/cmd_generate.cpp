@@ -55,7 +55,8 @@ po::options_description generate_options() {
     ("steps", po::value<int>()->value_name("N"), "denoising steps, 1..1000")
     ("cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")
     ("sampler", po::value<std::string>()->value_name("NAME"),
-     "default, pndm, ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms")
+     "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "
+     "dpmpp_2m, dpmpp_2m_karras, lms)")
     ("seed", po::value<std::uint64_t>()->value_name("N"), "seed; image i of a batch uses seed + i")
     ("width", po::value<int>()->value_name("PX"), "width, a multiple of 8")
     ("height", po::value<int>()->value_name("PX"), "height, a multiple of 8")
@@ -84,6 +85,17 @@ std::string as_flag_message(const std::string& message) {
   return "--" + field + message.substr(end + 1);
 }
 
+// A bad field is a usage error naming the flag. The sampler name is checked once the backend is
+// loaded (`engine` given): the backend owns its sampler names.
+void check_flags(const sdk::GenerationRequest& r, const fw::ExecutionEngine* engine = nullptr) {
+  try {
+    if (engine) fw::validate_request(r, &engine->model_info(), &engine->samplers());
+    else fw::validate_request(r);
+  } catch (const sdk::Error& e) {
+    throw UsageError("generate: " + as_flag_message(e.what()));
+  }
+}
+
 sdk::GenerationRequest request_from(const po::variables_map& vm, sdk::GenerationRequest r) {
   if (!vm.count("prompt")) throw UsageError("generate: --prompt is required (see `ftdr generate --help`)");
   r.prompt = vm["prompt"].as<std::string>();
@@ -97,11 +109,7 @@ sdk::GenerationRequest request_from(const po::variables_map& vm, sdk::Generation
   if (vm.count("batch")) r.batch = vm["batch"].as<int>();
   if (vm.count("out")) r.output_dir = vm["out"].as<std::string>();
   if (vm.count("prefix")) r.output_prefix = vm["prefix"].as<std::string>();
-  try {
-    fw::validate_request(r);
-  } catch (const sdk::Error& e) {
-    throw UsageError("generate: " + as_flag_message(e.what()));
-  }
+  check_flags(r);
   return r;
 }
 
@@ -174,6 +182,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ec.image_sink = fw::make_png_sink(backend->info());
   auto engine = std::make_shared<fw::ExecutionEngine>(
       fw::EnginePlugins{backend, plugins.memory_policy, plugins.recovery, plugins.tiling}, ec);
+  check_flags(request, engine.get());
   fw::JobManagerConfig jc;
   jc.workers = host.runtime.workers;
   jc.max_queue = static_cast<std::size_t>(host.runtime.queue_capacity);

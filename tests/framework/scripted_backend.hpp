@@ -117,6 +117,7 @@ class ScriptedBackend final : public sdk::ModelBackend {
   std::uint64_t estimate_activation_bytes(sdk::Phase, const sdk::GenerationParams& p) const override {
     return p.options.attention == sdk::AttentionMode::sliced ? 100 : 1000;
   }
+  std::vector<std::string> samplers() const override { return {"euler", "ddim"}; }
   void validate(const sdk::GenerationParams& p) const override {
     if (p.request.prompt == "invalid-for-model") {
       throw sdk::Error(sdk::ErrorKind::invalid_request, "prompt: the scripted model refuses it");

@@ -58,6 +58,7 @@ class TorchBackend final : public sdk::ModelBackend {
 
   void save_artifact(const sdk::Artifact& artifact, const std::string& path) const override;
   sdk::ArtifactPtr load_artifact(const std::string& path) const override;
+  std::vector<std::string> samplers() const override;  // samplers/sampler.h: sampler_names()
 
   // The device memory budget (backend_config.h: host.device_budget_mb, applied at construction).
   // On CUDA caps the caching allocator there (memory_stats.h: cap_device_memory), so exceeding it

@@ -100,6 +100,9 @@ class ExecutionEngine {
 
   // Cached at construction (ModelBackend::info()), for request validation without a backend call.
   const sdk::ModelInfo& model_info() const { return info_; }
+  // Cached at construction (ModelBackend::samplers()): the names requests are checked against;
+  // empty when the backend does not list them (then its validate() alone decides).
+  const std::vector<std::string>& samplers() const { return samplers_; }
   const EngineConfig& config() const { return config_; }
   // The estimate calibration, null when EngineConfig::calibrate_memory is off.
   MemoryCalibration* calibration() { return calibration_.get(); }
@@ -137,6 +140,7 @@ class ExecutionEngine {
   EnginePlugins plugins_;
   EngineConfig config_;
   sdk::ModelInfo info_;
+  std::vector<std::string> samplers_;
   std::unique_ptr<MemoryCalibration> calibration_;
   std::mutex run_mutex_;
 };

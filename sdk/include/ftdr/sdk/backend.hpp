@@ -12,6 +12,18 @@
 //   auto cond = backend.encode(params);
 //   auto latents = backend.denoise(params, *cond, nullptr, observer);
 //   auto images = backend.decode(params, *latents, nullptr);
+//
+// Values from the host: besides the keys of its own [backend.<name>] table, a backend's
+// PluginContext::config holds (both already marked read, so a backend may ignore them):
+//   host.device_budget_mb  integer, present when [memory] device_budget_mb > 0: the device memory
+//                          jobs may use; a backend can enforce it (libtorch caps the CUDA caching
+//                          allocator there). Read it as cfg.table(kHostTable)->get_int(kHostDeviceBudgetMb, 0).
+//   faults                 the config's top-level [faults] table (deliberate failures, to test
+//                          recovery), or absent. Its keys are the backend's own: any key the backend
+//                          does not read is reported as unknown, like its own table's.
+//
+// Optional calls (version.hpp rule 2) have a default body and are asked only of backends built for
+// the minor that added them: samplers() (1.2).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,6 +36,12 @@
 
 namespace ftdr::sdk {
 
+inline constexpr const char* kHostTable = "host";                     // the host's values (above)
+inline constexpr const char* kHostDeviceBudgetMb = "device_budget_mb";  // in kHostTable
+inline constexpr const char* kFaultsTable = "faults";
+
+// Returned by value (version.hpp rule 3: it may grow at the end; the host reads a field only from
+// backends whose minor has it).
 struct ModelInfo {
   std::string name;              // the model folder's name, for PNG metadata
   std::string family;            // "sd1", "sd2"
@@ -33,7 +51,8 @@ struct ModelInfo {
   int latent_channels = 4;
   int default_size = 512;        // unet sample_size * vae_scale_factor
   DType dtype = DType::f32;      // ABI 1.1: the dtype the weights run in (after any fallback, e.g.
-                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here
+                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here.
+                                 // Ignored (taken as f32) from a backend built for ABI 1.0.
 };
 
 // Sent after every denoising step. The observer may throw Error (cancelled, timeout,
@@ -46,6 +65,8 @@ struct StepEvent {
   const Artifact* latents = nullptr;  // the state after this step; save it to checkpoint
 };
 
+// Implemented by the host, called by the backend from the thread running denoise(). It may grow at
+// the end (version.hpp rule 1).
 class StepObserver {
  public:
   virtual ~StepObserver() = default;
@@ -87,6 +108,19 @@ class FTDR_SDK_INTERFACE ModelBackend : public Plugin {
   // Checkpoints: an artifact saved by this backend loads back bit-identical.
   virtual void save_artifact(const Artifact& artifact, const std::string& path) const = 0;
   virtual ArtifactPtr load_artifact(const std::string& path) const = 0;
+
+  // ---- Optional calls, appended in minor order (version.hpp rule 2). ----
+
+  // ABI 1.2, optional: the sampler names this backend runs (GenerationRequest::sampler; "default",
+  // the model's own, is always accepted and need not be listed). The host asks once after load()
+  // and refuses a request naming another sampler, listing these. Empty (the default, and what the
+  // host assumes of older backends) = the host checks no names and validate() alone decides.
+  virtual std::vector<std::string> samplers() const { return {}; }
+};
+
+template <>
+struct plugin_interface<PluginKind::backend> {
+  using type = ModelBackend;
 };
 
 }  // namespace ftdr::sdk
