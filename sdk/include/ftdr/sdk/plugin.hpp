@@ -15,7 +15,8 @@
 //
 // The descriptor it makes says the plugin was built for this header's FTDR_SDK_ABI_MAJOR/MINOR
 // (version.hpp says what the host does with them), and the factory must return the interface of
-// the kind (checked at compile time).
+// the kind (checked at compile time). Building against a newer SDK raises the plugin's minor, so it
+// then loads only in hosts of that minor or newer.
 //
 // Ownership: the host keeps the library loaded for as long as any object create() returned lives.
 // Threads: describe() and create() run on the host's main thread; each interface says how its calls
