@@ -10,6 +10,7 @@
 #include "ftdr/framework/job_manager.hpp"
 #include "ftdr/framework/plugin_guard.hpp"
 #include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/plugin_set.hpp"
 
 namespace ftdr::framework {
 namespace {
@@ -56,6 +57,22 @@ TEST(PluginAbi, TheLoadedObjectCarriesItsPluginsAbiVersion) {
   EXPECT_EQ(info->name, "sdk10_backend");
   EXPECT_EQ(info->abi_major, 1u);
   EXPECT_EQ(info->abi_minor, 0u);
+}
+
+TEST(PluginAbi, EveryObjectOfAPluginSetCarriesItsPluginsAbiVersion) {
+  const Config cfg = Config::parse("[backend]\nplugin = \"sdk10_backend\"\n[scheduler]\nplugin = \"fifo\"\n",
+                                   std::filesystem::temp_directory_path() / "ftdr_boundary.toml");
+  std::vector<std::string> problems;
+  const PluginSet set =
+      create_plugins(cfg, PluginLoader(PluginRegistry({kFixtures, FTDR_PLUGIN_BUILD_DIR})), problems);
+  ASSERT_TRUE(set.complete()) << ::testing::PrintToString(problems);
+  for (const sdk::Plugin* object : std::initializer_list<const sdk::Plugin*>{
+           set.backend.get(), set.scheduler.get(), set.memory_policy.get(), set.recovery.get(), set.tiling.get()}) {
+    const PluginInfo* info = plugin_info_of(*object);
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->abi_minor, info->name == "sdk10_backend" ? 0u : sdk::kAbiMinor) << info->name;
+  }
+  EXPECT_EQ(plugin_info_of(*set.backend)->name, "sdk10_backend");
 }
 
 TEST(PluginAbi, ABackendBuiltForAbi10NeverHasAFieldOrCallOfALaterMinorRead) {
