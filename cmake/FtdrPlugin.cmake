@@ -1,7 +1,7 @@
 # ftdr_add_plugin(<name> SOURCES ... [LIBRARIES ...])
 # Builds plugins/<name> as ftdr_plugin_<name>.so: a MODULE library with hidden visibility (only the
-# two FTDR_PLUGIN_EXPORT symbols are visible), placed in the build tree's plugin folder and installed
-# to lib/ftdr/plugins.
+# two exports of its FTDR_DECLARE_PLUGIN line are visible), placed in the build tree's plugin folder
+# and installed to lib/ftdr/plugins.
 function(ftdr_add_plugin name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
   set(target ftdr_plugin_${name})

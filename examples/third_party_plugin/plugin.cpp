@@ -1,17 +1,12 @@
-// The lifo plugin's entry points: its descriptor and its factory. Nothing else lives here.
+// The lifo plugin's factory (it reads [scheduler.lifo]) and its one-line declaration.
 #include <ftdr/sdk/plugin.hpp>
+#include <ftdr/sdk/scheduler.hpp>
 
 #include "lifo_scheduler.hpp"
 
 namespace {
 
-const ftdr::sdk::PluginDescriptor& describe() {
-  static const ftdr::sdk::PluginDescriptor d{FTDR_SDK_ABI_MAJOR, FTDR_SDK_ABI_MINOR, ftdr::sdk::PluginKind::scheduler,
-                                             "lifo", "1.0.0", "last in, first out (third-party example)"};
-  return d;
-}
-
-std::unique_ptr<ftdr::sdk::Plugin> create(const ftdr::sdk::PluginContext& ctx) {
+std::unique_ptr<ftdr::sdk::JobScheduler> make(const ftdr::sdk::PluginContext& ctx) {
   const std::int64_t max_waiting = ctx.config->get_int("max_waiting", 0);
   if (max_waiting < 0) ctx.config->reject("max_waiting", "an integer >= 0 (0 = no limit)");
   ctx.logger->debug("lifo scheduler, max_waiting " + std::to_string(max_waiting));
@@ -20,4 +15,4 @@ std::unique_ptr<ftdr::sdk::Plugin> create(const ftdr::sdk::PluginContext& ctx) {
 
 }  // namespace
 
-FTDR_PLUGIN_EXPORT(describe, create)
+FTDR_DECLARE_PLUGIN(scheduler, "lifo", "1.0.0", "last in, first out (third-party example)", make)

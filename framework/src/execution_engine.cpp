@@ -75,7 +75,8 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
     throw Error(ErrorKind::invalid_request, "engine max_attempts: expected an integer >= 1, got " +
                                                 std::to_string(config_.max_attempts));
   }
-  info_ = plugins_.backend->info();
+  info_ = plugins_.backend->info();  // through the guard: fields the backend's ABI lacks are defaults
+  samplers_ = plugins_.backend->samplers();
   // Jobs compute at the model's dtype until recovery widens a phase to f32 (RuntimeOptions::dtype).
   config_.options.dtype = info_.dtype;
   if (config_.calibrate_memory) {

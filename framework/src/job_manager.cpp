@@ -73,7 +73,7 @@ JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority pr
       throw Error(ErrorKind::invalid_request, "priority: expected urgent, high, normal or low, got " +
                                                   std::to_string(p));
     }
-    validate_request(request, &engine_->model_info());
+    validate_request(request, &engine_->model_info(), &engine_->samplers());
   } catch (...) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++totals_.rejected;

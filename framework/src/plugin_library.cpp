@@ -55,8 +55,9 @@ OpenedPlugin open_plugin_file(const std::filesystem::path& file) {
   }
   for (const char* symbol : {sdk::kDescribeSymbol, sdk::kCreateSymbol}) {
     if (!out.library->has(symbol))
-      throw Error(ErrorKind::plugin_error, file.string() + ": not an FTDR plugin: it does not export '" +
-                                               symbol + "' (export both entry points with FTDR_PLUGIN_EXPORT)");
+      throw Error(ErrorKind::plugin_error,
+                  file.string() + ": not an FTDR plugin: it does not export '" + symbol +
+                      "' (declare the plugin with FTDR_DECLARE_PLUGIN, sdk/plugin.hpp)");
   }
   try {
     auto& describe = out.library->get_alias<sdk::PluginDescribeFn>(sdk::kDescribeSymbol);

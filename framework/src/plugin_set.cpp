@@ -23,11 +23,12 @@ void attach_host_values(const Config& cfg) {
   const auto backend = cfg.plugin_table(sdk::PluginKind::backend);
   const std::uint64_t budget_mb = cfg.host().memory.device_budget_mb;
   if (!backend || budget_mb == 0) return;
-  auto doc = ConfigDocument::parse_string("device_budget_mb = " + std::to_string(budget_mb) + "\n",
-                                          cfg.host().file.string() + " ([memory] device_budget_mb, passed by the host)");
+  auto doc = ConfigDocument::parse_string(
+      std::string(sdk::kHostDeviceBudgetMb) + " = " + std::to_string(budget_mb) + "\n",
+      cfg.host().file.string() + " ([memory] device_budget_mb, passed by the host)");
   auto host = doc->view("");
-  host->get_int("device_budget_mb", 0);
-  backend->attach("host", host);
+  host->get_int(sdk::kHostDeviceBudgetMb, 0);
+  backend->attach(sdk::kHostTable, host);
 }
 
 }  // namespace

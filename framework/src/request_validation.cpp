@@ -51,15 +51,19 @@ void check_text(const sdk::GenerationRequest& r) {
            std::to_string(r.output_prefix.size()) + " bytes");
 }
 
-}  // namespace
-
-const std::vector<std::string>& known_samplers() {
-  static const std::vector<std::string> names{"default", "pndm",     "ddim",           "euler",
-                                              "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lms"};
-  return names;
+// The backend owns its sampler names; "default" (the model's own scheduler) is always valid.
+void check_sampler(const std::string& sampler, const std::vector<std::string>* samplers) {
+  if (!samplers || samplers->empty() || sampler == "default") return;
+  if (std::find(samplers->begin(), samplers->end(), sampler) != samplers->end()) return;
+  std::string list = "default";
+  for (const auto& s : *samplers) list += ", " + s;
+  reject("sampler", "one of " + list, "'" + sampler + "'");
 }
 
-void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* model) {
+}  // namespace
+
+void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* model,
+                      const std::vector<std::string>* samplers) {
   const int multiple = model && model->vae_scale_factor > 0 ? model->vae_scale_factor : 8;
   check_side("width", r.width, multiple);
   check_side("height", r.height, multiple);
@@ -74,12 +78,7 @@ void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* mod
   }
   if (!std::isfinite(r.eta) || r.eta < 0 || r.eta > 1) reject("eta", "a number in [0, 1]", number_text(r.eta));
   if (r.clip_skip < 0) reject("clip_skip", "an integer >= 0", std::to_string(r.clip_skip));
-  const auto& samplers = known_samplers();
-  if (std::find(samplers.begin(), samplers.end(), r.sampler) == samplers.end()) {
-    std::string list;
-    for (const auto& s : samplers) list += (list.empty() ? "" : ", ") + s;
-    reject("sampler", "one of " + list, "'" + r.sampler + "'");
-  }
+  check_sampler(r.sampler, samplers);
   if (r.output_prefix.find('/') != std::string::npos || r.output_prefix.find('\\') != std::string::npos) {
     reject("output_prefix", "a file name prefix without '/' or '\\'", "'" + r.output_prefix + "'");
   }

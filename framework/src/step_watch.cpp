@@ -80,12 +80,16 @@ void StepWatch::save(const sdk::Artifact& latents, int step) {
 }
 
 PhaseStop::PhaseStop(Job& job, sdk::ModelBackend& backend, std::string phase)
-    : job_(job), target_(dynamic_cast<sdk::StopTarget*>(&backend)), phase_(std::move(phase)) {
-  if (target_) target_->set_stop_observer(this);
+    : job_(job), backend_(backend), phase_(std::move(phase)) {
+  backend_.set_stop_observer(this);
 }
 
 PhaseStop::~PhaseStop() {
-  if (target_) target_->set_stop_observer(nullptr);
+  try {
+    backend_.set_stop_observer(nullptr);
+  } catch (const std::exception& e) {  // a guarded plugin_error; nothing to undo in a destructor
+    spdlog::warn("job {}: clearing the stop observer: {}", job_.id(), e.what());
+  }
 }
 
 void PhaseStop::check_stop() {

@@ -35,8 +35,9 @@ class StepWatch final : public sdk::StepObserver {
   std::chrono::steady_clock::time_point step_start_ = std::chrono::steady_clock::now();
 };
 
-// Encoding and decoding: while alive, a backend that is an sdk::StopTarget stops between network
-// blocks once the job is cancelled (Error(cancelled)); other backends stop at the phase's end.
+// Encoding and decoding: while alive, the backend's stop observer (ModelBackend::set_stop_observer,
+// ABI 1.2) stops it between network blocks once the job is cancelled (Error(cancelled)); older
+// backends stop at the phase's end.
 class PhaseStop final : public sdk::StepObserver {
  public:
   PhaseStop(Job& job, sdk::ModelBackend& backend, std::string phase);
@@ -48,7 +49,7 @@ class PhaseStop final : public sdk::StepObserver {
 
  private:
   Job& job_;
-  sdk::StopTarget* target_;
+  sdk::ModelBackend& backend_;
   std::string phase_;
 };
 

@@ -95,12 +95,13 @@ void check_output(const sdk::GenerationRequest& request, const po::variables_map
 }
 
 // The checks that need the model (sizes the VAE takes, clip_skip against the text encoder's
-// layers, the sampler's own limits), made here so that they exit 2 before the first step.
+// layers, the backend's sampler names and the sampler's own limits), made here so that they exit 2 before the first step.
 void check_against_model(const sdk::GenerationRequest& request, const fw::PluginSet& plugins,
                          const std::string& backend, const po::variables_map& vm) {
   try {
     const sdk::ModelInfo info = plugins.backend->info();
-    fw::validate_request(request, &info);
+    const std::vector<std::string> samplers = plugins.backend->samplers();  // the backend owns its names
+    fw::validate_request(request, &info, &samplers);
     fw::plugin_call(backend, "validate", [&] { plugins.backend->validate(fw::initial_params(request)); });
   } catch (const sdk::Error& e) {
     if (e.kind() != sdk::ErrorKind::invalid_request) throw;
@@ -148,6 +149,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ec.image_sink = fw::make_png_sink(backend->info());
   auto engine = std::make_shared<fw::ExecutionEngine>(
       fw::EnginePlugins{backend, plugins.memory_policy, plugins.recovery, plugins.tiling}, ec);
+  check_flags(request, engine.get());
   fw::JobManagerConfig jc;
   jc.workers = host.runtime.workers;
   jc.max_queue = static_cast<std::size_t>(host.runtime.queue_capacity);

@@ -71,7 +71,8 @@ po::options_description generate_options() {
     ("steps", po::value<int>()->value_name("N"), "denoising steps, 1..1000")
     ("cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")
     ("sampler", po::value<std::string>()->value_name("NAME"),
-     "default, pndm, ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms")
+     "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "
+     "dpmpp_2m, dpmpp_2m_karras, lms)")
     ("seed", po::value<std::string>()->value_name("N"), "seed, 0..2^64-1; image i of a batch uses seed + i")
     ("width", po::value<int>()->value_name("PX"), "width, a multiple of 8, 8..8192")
     ("height", po::value<int>()->value_name("PX"), "height, a multiple of 8, 8..8192")

@@ -1,4 +1,4 @@
-// plugin.cpp: the `overlap` tiling strategy's factory and export.
+// plugin.cpp: the `overlap` tiling strategy's factory and declaration.
 #include <memory>
 
 #include "ftdr/sdk/plugin.hpp"
@@ -6,18 +6,14 @@
 
 namespace {
 
-const ftdr::sdk::PluginDescriptor& describe() {
-  static const ftdr::sdk::PluginDescriptor d{
-      FTDR_SDK_ABI_MAJOR, FTDR_SDK_ABI_MINOR, ftdr::sdk::PluginKind::tiling, "overlap", "1.0.0",
-      "full-size overlapping VAE tiles with feathered blending, shrunk to fit the memory hint"};
-  return d;
-}
-
-std::unique_ptr<ftdr::sdk::Plugin> create(const ftdr::sdk::PluginContext& ctx) {
+// [tiling.overlap] (overlap_tiling.h).
+std::unique_ptr<ftdr::sdk::TilingStrategy> make(const ftdr::sdk::PluginContext& ctx) {
   return std::make_unique<ftdr::plugins::OverlapTiling>(ftdr::plugins::read_overlap_settings(ctx.config.get()),
                                                         ctx.logger);
 }
 
 }  // namespace
 
-FTDR_PLUGIN_EXPORT(describe, create)
+FTDR_DECLARE_PLUGIN(tiling, "overlap", "1.0.0",
+                    "full-size overlapping VAE tiles with feathered blending, shrunk to fit the memory hint",
+                    make)

@@ -1,4 +1,5 @@
-// plugin.cpp: the `priority` scheduler's factory and export.
+// plugin.cpp: the `priority` scheduler's factory and declaration.
+#include <cstdint>
 #include <memory>
 
 #include "ftdr/sdk/plugin.hpp"
@@ -6,18 +7,14 @@
 
 namespace {
 
-const ftdr::sdk::PluginDescriptor& describe() {
-  static const ftdr::sdk::PluginDescriptor d{
-      FTDR_SDK_ABI_MAJOR, FTDR_SDK_ABI_MINOR, ftdr::sdk::PluginKind::scheduler, "priority", "1.0.0",
-      "urgent > high > normal > low, first in first out inside a level, optional aging (aging_ms)"};
-  return d;
-}
-
-std::unique_ptr<ftdr::sdk::Plugin> create(const ftdr::sdk::PluginContext& ctx) {
+// [scheduler.priority] aging_ms (priority_scheduler.h).
+std::unique_ptr<ftdr::sdk::JobScheduler> make(const ftdr::sdk::PluginContext& ctx) {
   const std::int64_t aging = ctx.config ? ftdr::plugins::PriorityScheduler::read_aging_ms(*ctx.config) : 0;
   return std::make_unique<ftdr::plugins::PriorityScheduler>(aging);
 }
 
 }  // namespace
 
-FTDR_PLUGIN_EXPORT(describe, create)
+FTDR_DECLARE_PLUGIN(scheduler, "priority", "1.0.0",
+                    "urgent > high > normal > low, first in first out inside a level, optional aging (aging_ms)",
+                    make)

@@ -1,4 +1,4 @@
-// plugin.cpp: the `sequential` memory policy's factory and export.
+// plugin.cpp: the `sequential` memory policy's factory and declaration.
 #include <memory>
 
 #include "ftdr/sdk/plugin.hpp"
@@ -6,18 +6,14 @@
 
 namespace {
 
-const ftdr::sdk::PluginDescriptor& describe() {
-  static const ftdr::sdk::PluginDescriptor d{
-      FTDR_SDK_ABI_MAJOR, FTDR_SDK_ABI_MINOR, ftdr::sdk::PluginKind::memory_policy, "sequential", "1.0.0",
-      "only the running phase's components on the device; slicing/tiling switched on when over budget"};
-  return d;
-}
-
-std::unique_ptr<ftdr::sdk::Plugin> create(const ftdr::sdk::PluginContext& ctx) {
+// [memory.sequential]: the shared budget keys (memory_common/memory_budget.h).
+std::unique_ptr<ftdr::sdk::MemoryPolicy> make(const ftdr::sdk::PluginContext& ctx) {
   return std::make_unique<ftdr::plugins::SequentialPolicy>(ftdr::plugins::read_budget_settings(ctx.config.get()),
                                                            ctx.logger);
 }
 
 }  // namespace
 
-FTDR_PLUGIN_EXPORT(describe, create)
+FTDR_DECLARE_PLUGIN(memory_policy, "sequential", "1.0.0",
+                    "only the running phase's components on the device; slicing/tiling switched on when over budget",
+                    make)

@@ -147,8 +147,10 @@ TEST(PluginRegistry, ScanListsGoodPluginsAndRefusesBrokenOnesWithReasons) {
   std::vector<std::string> names;
   for (const auto& p : listing.plugins) names.push_back(p.name);
   // Loadable: the good one and those whose problem shows only at create().
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre("good_scheduler", "factory_throws", "wrong_interface",
-                                                     "rejects_config", "test_backend"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
+                         "good_scheduler", "factory_throws", "wrong_interface", "rejects_config", "test_backend",
+                         "sdk10_backend", "sdk11_backend", "sdk12_backend", "throwing_scheduler", "throwing_policy",
+                         "throwing_recovery", "throwing_tiling", "throwing_backend"));
   std::map<std::string, std::string> reasons;
   for (const auto& r : listing.refused) reasons[plugin_name_from_file(r.file)] = r.reason;
   EXPECT_THAT(reasons["abi_major"], HasSubstr("built for FTDR SDK ABI 2.0"));

@@ -12,12 +12,16 @@ using ftdr::sdk::GenerationRequest;
 
 namespace {
 
-std::string rejection(const std::function<void(GenerationRequest&)>& edit, const ftdr::sdk::ModelInfo* info = nullptr) {
+// The names a libtorch-like backend lists (ModelBackend::samplers()).
+const std::vector<std::string> kSamplers{"pndm", "ddim", "euler"};
+
+std::string rejection(const std::function<void(GenerationRequest&)>& edit, const ftdr::sdk::ModelInfo* info = nullptr,
+                      const std::vector<std::string>* samplers = &kSamplers) {
   GenerationRequest r;
   r.prompt = "ok";
   edit(r);
   try {
-    validate_request(r, info);
+    validate_request(r, info, samplers);
   } catch (const ftdr::sdk::Error& e) {
     EXPECT_EQ(e.kind(), ftdr::sdk::ErrorKind::invalid_request);
     return e.what();
@@ -42,8 +46,8 @@ TEST(RequestValidation, EachBadFieldIsNamed) {
   EXPECT_NE(rejection([](GenerationRequest& r) { r.cfg_scale = -1; }).find("'cfg_scale'"), std::string::npos);
   EXPECT_NE(rejection([](GenerationRequest& r) { r.eta = 2; }).find("'eta'"), std::string::npos);
   EXPECT_NE(rejection([](GenerationRequest& r) { r.clip_skip = -1; }).find("'clip_skip'"), std::string::npos);
-  EXPECT_NE(rejection([](GenerationRequest& r) { r.sampler = "eular"; }).find("one of default, pndm"),
-            std::string::npos);
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.sampler = "eular"; }),
+            "request field 'sampler': expected one of default, pndm, ddim, euler, got 'eular'");
   EXPECT_NE(rejection([](GenerationRequest& r) { r.output_prefix = "../x"; }).find("'output_prefix'"),
             std::string::npos);
   EXPECT_NE(rejection([](GenerationRequest& r) { r.seed = UINT64_MAX; }).find("'seed'"), std::string::npos);
@@ -94,4 +98,16 @@ TEST(RequestValidation, CfgAndEtaInTheirDocumentedRanges) {
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.cfg_scale = 100; }), "");
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.eta = HUGE_VAL; }),
             "request field 'eta': expected a number in [0, 1], got inf");
+}
+
+TEST(RequestValidation, SamplerNamesAreTheBackendsOwn) {
+  const std::vector<std::string> other{"heun", "my_sampler"};
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.sampler = "my_sampler"; }, nullptr, &other), "")
+      << "a name only another backend knows is accepted when that backend lists it";
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.sampler = "default"; }, nullptr, &other), "");
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.sampler = "euler"; }, nullptr, &other),
+            "request field 'sampler': expected one of default, heun, my_sampler, got 'euler'");
+  // A backend that lists none (older than ABI 1.2): its validate() decides, the host checks nothing.
+  const std::vector<std::string> none;
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.sampler = "anything"; }, nullptr, &none), "");
 }

@@ -44,7 +44,7 @@ class FakeArtifact final : public sdk::Artifact {
   bool loaded_;
 };
 
-class ScriptedBackend final : public sdk::ModelBackend, public sdk::StopTarget {
+class ScriptedBackend final : public sdk::ModelBackend {
  public:
   enum class How { error, bad_alloc, runtime_error, non_finite, slow_step };
   struct Fault {
@@ -69,7 +69,7 @@ class ScriptedBackend final : public sdk::ModelBackend, public sdk::StopTarget {
   double step_ms = 0.01;
   std::function<void(int step)> on_step;
   // With mid_step_checks, denoise calls observer.check_stop() inside every step (after on_step, as
-  // a real backend does between network blocks), and decode calls the StopTarget observer after
+  // a real backend does between network blocks), and decode calls the stop observer after
   // on_decode.
   bool mid_step_checks = false;
   std::function<void()> on_decode;
@@ -128,6 +128,7 @@ class ScriptedBackend final : public sdk::ModelBackend, public sdk::StopTarget {
   std::uint64_t estimate_activation_bytes(sdk::Phase, const sdk::GenerationParams& p) const override {
     return p.options.attention == sdk::AttentionMode::sliced ? 100 : 1000;
   }
+  std::vector<std::string> samplers() const override { return {"euler", "ddim"}; }
   void validate(const sdk::GenerationParams& p) const override {
     if (p.request.prompt == "invalid-for-model") {
       throw sdk::Error(sdk::ErrorKind::invalid_request, "prompt: the scripted model refuses it");

@@ -76,7 +76,6 @@ TEST(CliUsage, GenerateValidatesFlagsNamingTheFlag) {
       {{"--steps", "0"}, "--steps: expected an integer in [1, 1000], got 0"},
       {{"--cfg=-2"}, "--cfg: expected a number in [0, 100], got -2"},
       {{"--batch", "100"}, "--batch: expected an integer in [1, 64], got 100"},
-      {{"--sampler", "heun"}, "--sampler: expected one of default, pndm"},
       {{"--steps", "many"}, "the argument ('many') for option '--steps' is invalid"},
       {{"--priority", "asap"}, "--priority: expected urgent, high, normal or low (got 'asap')"},
   };

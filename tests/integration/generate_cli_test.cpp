@@ -108,6 +108,14 @@ TEST_F(GenerateCli, SigintCancelsTheJobWithExit4) {
   EXPECT_THAT(r.err, HasSubstr("ftdr generate: cancelled"));
 }
 
+// Sampler names are the backend's (ModelBackend::samplers()): checked once it is loaded.
+TEST_F(GenerateCli, UnknownSamplerExits2ListingTheBackendsSamplers) {
+  auto r = generate("", {"--prompt", "p", "--sampler", "heun"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--sampler: expected one of default, pndm, ddim, euler, euler_a, dpmpp_2m, "
+                               "dpmpp_2m_karras, lms, got 'heun'"));
+}
+
 TEST_F(GenerateCli, MissingModelExits2) {
   auto r = generate("", {"--prompt", "p", "--model", (dir_ / "nomodel").string()});
   EXPECT_EQ(r.exit_code, 2);

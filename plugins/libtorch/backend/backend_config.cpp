@@ -1,6 +1,7 @@
 // backend/backend_config.cpp: parsing of the [backend.libtorch] table (see backend_config.h).
 #include "backend/backend_config.h"
 
+#include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::torchbe {
@@ -84,9 +85,9 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
   out.health_check = cfg.get_bool("health_check", true);
 
   // Values the host passes (plugin_set.hpp: the `host` sub-table), not written by users.
-  if (const auto host = cfg.table("host")) {
-    const std::int64_t budget_mb = host->get_int("device_budget_mb", 0);
-    if (budget_mb < 0) host->reject("device_budget_mb", "an integer >= 0 (MiB; 0 = no budget)");
+  if (const auto host = cfg.table(sdk::kHostTable)) {
+    const std::int64_t budget_mb = host->get_int(sdk::kHostDeviceBudgetMb, 0);
+    if (budget_mb < 0) host->reject(sdk::kHostDeviceBudgetMb, "an integer >= 0 (MiB; 0 = no budget)");
     out.device_budget_bytes = static_cast<std::uint64_t>(budget_mb) * 1024 * 1024;
   }
   return out;

@@ -23,6 +23,7 @@
 #include "backend/model_info.h"
 #include "backend/request_validation.h"
 #include "backend/tiled_decode.h"
+#include "samplers/sampler.h"
 #include "ftdr/sdk/error.hpp"
 #include "nn/stop_point.h"
 #include "pipeline/image_convert.h"
@@ -103,7 +104,7 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger) 
   const EmptyConfig empty;
   const sdk::ConfigView& cfg = ctx.config ? *ctx.config : static_cast<const sdk::ConfigView&>(empty);
   config_ = parse_backend_config(cfg, cuda_is_available());
-  if (const auto table = cfg.table("faults")) faults_ = FaultPlan::parse(*table);
+  if (const auto table = cfg.table(sdk::kFaultsTable)) faults_ = FaultPlan::parse(*table);
   faults_.merge(FaultPlan::from_environment());
   if (config_.threads > 0) at::set_num_threads(config_.threads);
   if (config_.device_budget_bytes > 0) set_memory_budget(config_.device_budget_bytes);
@@ -304,5 +305,7 @@ void TorchBackend::save_artifact(const sdk::Artifact& artifact, const std::strin
 sdk::ArtifactPtr TorchBackend::load_artifact(const std::string& path) const {
   return run_classified("load_artifact", [&] { return load_artifact_file(path); });
 }
+
+std::vector<std::string> TorchBackend::samplers() const { return sampler_names(); }
 
 }  // namespace ftdr::torchbe

@@ -33,7 +33,7 @@
 
 namespace ftdr::torchbe {
 
-class TorchBackend final : public sdk::ModelBackend, public sdk::StopTarget {
+class TorchBackend final : public sdk::ModelBackend {
  public:
   // ctx.config may be null (all defaults); ctx.logger may be null (no logging).
   explicit TorchBackend(const sdk::PluginContext& ctx);
@@ -52,7 +52,7 @@ class TorchBackend final : public sdk::ModelBackend, public sdk::StopTarget {
   std::uint64_t estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const override;
   void validate(const sdk::GenerationParams& params) const override;
 
-  // encode() and decode() call the observer set here between network blocks (sdk::StopTarget);
+  // encode() and decode() call the observer set here between network blocks (sdk::ModelBackend::set_stop_observer);
   // denoise() uses its own observer argument.
   void set_stop_observer(sdk::StepObserver* observer) override { stop_observer_ = observer; }
   sdk::ArtifactPtr encode(const sdk::GenerationParams& params) override;
@@ -63,6 +63,7 @@ class TorchBackend final : public sdk::ModelBackend, public sdk::StopTarget {
 
   void save_artifact(const sdk::Artifact& artifact, const std::string& path) const override;
   sdk::ArtifactPtr load_artifact(const std::string& path) const override;
+  std::vector<std::string> samplers() const override;  // samplers/sampler.h: sampler_names()
 
   // The device memory budget (backend_config.h: host.device_budget_mb, applied at construction).
   // On CUDA caps the caching allocator there (memory_stats.h: cap_device_memory), so exceeding it

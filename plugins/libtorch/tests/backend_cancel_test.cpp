@@ -85,8 +85,8 @@ TEST_F(BackendCancel, ACancelInsideAStepStopsItBeforeItEnds) {
   EXPECT_EQ(second.steps, 1);
 }
 
-TEST_F(BackendCancel, EncodeAndDecodeStopThroughTheStopTarget) {
-  sdk::StopTarget& target = *backend_;
+TEST_F(BackendCancel, EncodeAndDecodeStopThroughTheStopObserver) {
+  sdk::ModelBackend& target = *backend_;
   StopAfter count;
   target.set_stop_observer(&count);
   auto cond = backend_->encode(params_);

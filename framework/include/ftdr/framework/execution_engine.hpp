@@ -10,7 +10,7 @@
 // tiling) land in the phase's PhaseRecord and in the log. During diffusion a step observer reports
 // progress, stops once the job is cancelled (Error(cancelled)) — between two network blocks when the
 // backend calls StepObserver::check_stop (ABI 1.2), also in encoding and decoding when it is an
-// sdk::StopTarget, else at the next step boundary — fails non-finite latents
+// ModelBackend::set_stop_observer, else at the next step boundary — fails non-finite latents
 // (Error(numerical_error)) and steps slower than the watchdog (Error(timeout)), and saves a latents
 // checkpoint every `checkpoint_every` steps to <state_dir>/jobs/<job id>/, a folder the engine
 // creates exclusively and is the only one it removes (job_folder.hpp).
@@ -105,6 +105,9 @@ class ExecutionEngine {
 
   // Cached at construction (ModelBackend::info()), for request validation without a backend call.
   const sdk::ModelInfo& model_info() const { return info_; }
+  // Cached at construction (ModelBackend::samplers()): the names requests are checked against;
+  // empty when the backend does not list them (then its validate() alone decides).
+  const std::vector<std::string>& samplers() const { return samplers_; }
   const EngineConfig& config() const { return config_; }
   // The estimate calibration, null when EngineConfig::calibrate_memory is off.
   MemoryCalibration* calibration() { return calibration_.get(); }
@@ -144,6 +147,7 @@ class ExecutionEngine {
   EnginePlugins plugins_;
   EngineConfig config_;
   sdk::ModelInfo info_;
+  std::vector<std::string> samplers_;
   std::unique_ptr<MemoryCalibration> calibration_;
   std::mutex run_mutex_;
 };

@@ -3,7 +3,9 @@
 // create() finds ftdr_plugin_<name>.so in the registry's search path, checks the ABI, the kind and
 // the name, calls the plugin's create() with its config table and a logger, and then reports every
 // key of the table the plugin did not read. The object comes back as a shared_ptr whose deleter
-// holds the library, so the library stays loaded for as long as the object lives.
+// holds the library, so the library stays loaded for as long as the object lives; create_as wraps
+// it in its interface's guard (plugin_guard.hpp), which keeps the plugin's name and ABI version and
+// routes every call through plugin_call.
 //
 //   PluginLoader loader(PluginRegistry(PluginRegistry::default_search_path(cfg.host().plugin_search_path)),
 //                       cfg.host().runtime.state_dir);
@@ -17,6 +19,7 @@
 #include <string>
 
 #include "ftdr/framework/config_view.hpp"
+#include "ftdr/framework/plugin_guard.hpp"
 #include "ftdr/framework/plugin_registry.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
@@ -54,7 +57,7 @@ class PluginLoader {
     PluginObject made = create(interface_kind<Interface>::value, name, config);
     auto typed = std::dynamic_pointer_cast<Interface>(made.object);  // shares the deleter
     if (!typed) throw_not_interface(made.info);
-    return typed;
+    return guard(std::move(typed), made.info);
   }
 
   const PluginRegistry& registry() const { return registry_; }

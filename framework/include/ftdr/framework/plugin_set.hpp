@@ -5,11 +5,14 @@
 // are reported once the plugin has read it). All problems are collected, so `ftdr check-config`
 // shows every one, not just the first.
 //
+// Each object is its plugin's guard (plugin_guard.hpp): plugin_info_of(*set.backend) says which
+// plugin and ABI version made it, and the guards apply sdk/version.hpp to every read and call.
+//
 // The backend also gets values from the host, not from the file, as the `host` sub-table of its
 // table (TomlConfigView::attach; already marked read, so a backend that ignores them is fine):
 //   host.device_budget_mb   [memory] device_budget_mb, when > 0: a backend can enforce the budget
-//                           (the libtorch backend caps the CUDA caching allocator there). A key
-//                           rather than an SDK call, so the plugin ABI (sdk/version.hpp) is unchanged.
+//                           (the libtorch backend caps the CUDA caching allocator there).
+// That key, and the `faults` table (config.hpp), are documented for plugin authors in sdk/backend.hpp.
 //
 //   std::vector<std::string> problems;
 //   PluginSet set = create_plugins(cfg, problems);

@@ -51,7 +51,9 @@ PngContents read_png(const std::filesystem::path& file);
 // settings with ',' or ':' in them are JSON strings.
 std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name, int image_index);
 
-// The A1111 display name of a sampler ("euler_a" -> "Euler a"); unknown names pass through.
+// The A1111 display name of a sampler ("euler_a" -> "Euler a"). A fixed table of the names A1111
+// knows, for the metadata only: it never decides which samplers exist (the backend does, see
+// sdk::ModelBackend::samplers()), and any other name, e.g. another backend's, passes through as is.
 std::string a1111_sampler_name(const std::string& sampler);
 
 }  // namespace ftdr::framework

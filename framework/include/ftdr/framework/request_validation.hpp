@@ -2,10 +2,12 @@
 //
 // JobManager::submit calls validate_request() so a bad request is refused with a clear message and
 // never queued. The checks need no backend call (backends are called from one worker at a time):
-// field ranges, the sampler name, and — with the model's ModelInfo — sizes that the VAE can take.
-// The engine still calls ModelBackend::validate() during INITIALIZING for model-specific limits.
+// field ranges, and with what the engine cached from the backend, sizes the VAE can take
+// (ModelInfo) and the sampler name (ModelBackend::samplers(): the backend owns its sampler names;
+// "default" is always accepted). The engine still calls ModelBackend::validate() during
+// INITIALIZING for model-specific limits, and for sampler names when the backend lists none.
 //
-//   validate_request(req, &info);   // throws sdk::Error(invalid_request, "width: expected ...")
+//   validate_request(req, &engine.model_info(), &engine.samplers());   // throws sdk::Error(invalid_request, ...)
 #pragma once
 #include <string>
 #include <vector>
@@ -15,11 +17,10 @@
 
 namespace ftdr::framework {
 
-// Sampler names a request may use ("default" = the model's own scheduler).
-const std::vector<std::string>& known_samplers();
-
-// Throws sdk::Error(invalid_request) naming the first bad field and what was expected.
-void validate_request(const sdk::GenerationRequest& request, const sdk::ModelInfo* model = nullptr);
+// Throws sdk::Error(invalid_request) naming the first bad field and what was expected. `samplers`
+// (null or empty: not checked) are the backend's names; "default" is accepted besides them.
+void validate_request(const sdk::GenerationRequest& request, const sdk::ModelInfo* model = nullptr,
+                      const std::vector<std::string>* samplers = nullptr);
 
 // The parameters of a first attempt: the request as asked, the whole batch, default options.
 sdk::GenerationParams initial_params(const sdk::GenerationRequest& request,

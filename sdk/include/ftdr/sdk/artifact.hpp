@@ -4,6 +4,7 @@
 // boundary as an Artifact the host cannot look inside; the host only holds it, asks its size, and
 // asks the backend that made it to save it to or load it from disk (checkpoints). A latents artifact
 // carries whatever the sampler needs to resume exactly (step index, multistep history, RNG state).
+// The host calls the three getters directly (no guard): they must not throw.
 #pragma once
 #include <cstdint>
 #include <memory>

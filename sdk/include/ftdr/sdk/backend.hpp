@@ -12,6 +12,18 @@
 //   auto cond = backend.encode(params);
 //   auto latents = backend.denoise(params, *cond, nullptr, observer);
 //   auto images = backend.decode(params, *latents, nullptr);
+//
+// Values from the host: besides the keys of its own [backend.<name>] table, a backend's
+// PluginContext::config holds (both already marked read, so a backend may ignore them):
+//   host.device_budget_mb  integer, present when [memory] device_budget_mb > 0: the device memory
+//                          jobs may use; a backend can enforce it (libtorch caps the CUDA caching
+//                          allocator there). Read it as cfg.table(kHostTable)->get_int(kHostDeviceBudgetMb, 0).
+//   faults                 the config's top-level [faults] table (deliberate failures, to test
+//                          recovery), or absent. Its keys are the backend's own: any key the backend
+//                          does not read is reported as unknown, like its own table's.
+//
+// Optional calls (version.hpp rule 2) have a default body and are asked only of backends built for
+// the minor that added them: samplers() and set_stop_observer() (1.2).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,6 +36,12 @@
 
 namespace ftdr::sdk {
 
+inline constexpr const char* kHostTable = "host";                     // the host's values (above)
+inline constexpr const char* kHostDeviceBudgetMb = "device_budget_mb";  // in kHostTable
+inline constexpr const char* kFaultsTable = "faults";
+
+// Returned by value (version.hpp rule 3: it may grow at the end; the host reads a field only from
+// backends whose minor has it).
 struct ModelInfo {
   std::string name;              // the model folder's name, for PNG metadata
   std::string family;            // "sd1", "sd2"
@@ -33,7 +51,8 @@ struct ModelInfo {
   int latent_channels = 4;
   int default_size = 512;        // unet sample_size * vae_scale_factor
   DType dtype = DType::f32;      // ABI 1.1: the dtype the weights run in (after any fallback, e.g.
-                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here
+                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here.
+                                 // Ignored (taken as f32) from a backend built for ABI 1.0.
 };
 
 // Sent after every denoising step. The observer may throw Error (cancelled, timeout,
@@ -46,30 +65,19 @@ struct StepEvent {
   const Artifact* latents = nullptr;  // the state after this step; save it to checkpoint
 };
 
+// Implemented by the host, called by the backend from the thread running denoise(). It may grow at
+// the end (version.hpp rule 1).
 class StepObserver {
  public:
   virtual ~StepObserver() = default;
   virtual void on_step(const StepEvent& event) = 0;
   // ABI 1.2, appended (hosts implement this class; a host only loads plugins whose minor is <= its
   // own, so a 1.2 backend never calls it on a 1.1 host's observer). Called by the backend on the
-  // thread running denoise() (or encode()/decode(), see StopTarget) between network blocks: UNet
+  // thread running denoise() (or encode()/decode(), see ModelBackend::set_stop_observer) between network blocks: UNet
   // down/mid/up blocks, VAE decoder blocks and tiles, CLIP layers. It may throw Error(cancelled) or
   // Error(timeout) to stop the phase mid-step; the backend lets it propagate unchanged, as for
   // on_step. It must be cheap (it runs dozens of times per step) and must not touch the latents.
   virtual void check_stop() {}
-};
-
-// ABI 1.2, optional: a backend that also derives from StopTarget lets the host stop encode() and
-// decode() between network blocks too. The host finds it with dynamic_cast (an older backend simply
-// is not one) and, on the worker thread, sets an observer before encode()/decode() and clears it
-// (nullptr) after; the backend calls observer->check_stop() as inside denoise(). denoise() uses
-// the observer it is given, whatever is set here.
-class FTDR_SDK_INTERFACE StopTarget {
- public:
-  virtual void set_stop_observer(StepObserver* observer) = 0;
-
- protected:
-  ~StopTarget() = default;
 };
 
 class FTDR_SDK_INTERFACE ModelBackend : public Plugin {
@@ -107,6 +115,26 @@ class FTDR_SDK_INTERFACE ModelBackend : public Plugin {
   // Checkpoints: an artifact saved by this backend loads back bit-identical.
   virtual void save_artifact(const Artifact& artifact, const std::string& path) const = 0;
   virtual ArtifactPtr load_artifact(const std::string& path) const = 0;
+
+  // ---- Optional calls, appended in minor order (version.hpp rule 2). ----
+
+  // ABI 1.2, optional: the sampler names this backend runs (GenerationRequest::sampler; "default",
+  // the model's own, is always accepted and need not be listed). The host asks once after load()
+  // and refuses a request naming another sampler, listing these. Empty (the default, and what the
+  // host assumes of older backends) = the host checks no names and validate() alone decides.
+  virtual std::vector<std::string> samplers() const { return {}; }
+
+  // ABI 1.2, optional: the observer encode() and decode() ask between their network blocks
+  // (StepObserver::check_stop, which may throw Error(cancelled)), as denoise() asks the one it is
+  // given. The host sets it on the worker thread right before encode()/decode() and clears it
+  // (nullptr) right after; the observer outlives the call. The default ignores it: such a backend
+  // stops only at the end of encode()/decode(). denoise() uses its own argument, never this.
+  virtual void set_stop_observer(StepObserver* observer) { (void)observer; }
+};
+
+template <>
+struct plugin_interface<PluginKind::backend> {
+  using type = ModelBackend;
 };
 
 }  // namespace ftdr::sdk

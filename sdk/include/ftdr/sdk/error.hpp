@@ -1,8 +1,10 @@
 // ftdr/sdk/error.hpp: the one exception type that crosses the plugin boundary, and its kinds.
 //
 // Every failure in FTDR is classified into exactly one ErrorKind. Plugins throw ftdr::sdk::Error;
-// the host wraps every plugin call, so anything else that escapes a plugin becomes plugin_error
-// naming that plugin. Recovery strategies decide on the kind.
+// the host wraps every call into a plugin object it loaded (framework/plugin_guard.hpp), so
+// anything else that escapes a plugin becomes plugin_error naming that plugin and the call
+// ("plugin 'fifo' push() threw std::runtime_error: ..."; std::bad_alloc becomes out_of_memory).
+// Recovery strategies decide on the kind.
 //
 //   if (width % 8 != 0)
 //     throw ftdr::sdk::Error(ErrorKind::invalid_request, "width: expected a multiple of 8, got 500");

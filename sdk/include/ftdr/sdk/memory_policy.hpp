@@ -45,4 +45,9 @@ class FTDR_SDK_INTERFACE MemoryPolicy : public Plugin {
   virtual Placement place(const PlacementRequest& request) = 0;
 };
 
+template <>
+struct plugin_interface<PluginKind::memory_policy> {
+  using type = MemoryPolicy;
+};
+
 }  // namespace ftdr::sdk

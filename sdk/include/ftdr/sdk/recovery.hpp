@@ -54,4 +54,9 @@ class FTDR_SDK_INTERFACE RecoveryStrategy : public Plugin {
                                   const GenerationParams& current) = 0;
 };
 
+template <>
+struct plugin_interface<PluginKind::recovery> {
+  using type = RecoveryStrategy;
+};
+
 }  // namespace ftdr::sdk

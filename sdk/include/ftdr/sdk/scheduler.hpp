@@ -55,4 +55,9 @@ class FTDR_SDK_INTERFACE JobScheduler : public Plugin {
   virtual std::vector<std::uint64_t> snapshot(std::int64_t now_ms) const = 0;
 };
 
+template <>
+struct plugin_interface<PluginKind::scheduler> {
+  using type = JobScheduler;
+};
+
 }  // namespace ftdr::sdk

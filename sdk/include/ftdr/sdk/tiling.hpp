@@ -44,4 +44,9 @@ class FTDR_SDK_INTERFACE TilingStrategy : public Plugin {
   virtual TilePlan plan(const TileRequest& request) = 0;
 };
 
+template <>
+struct plugin_interface<PluginKind::tiling> {
+  using type = TilingStrategy;
+};
+
 }  // namespace ftdr::sdk

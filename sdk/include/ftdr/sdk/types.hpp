@@ -3,6 +3,8 @@
 // Requests come from users (CLI, config, later HTTP); GenerationParams is the request plus the
 // runtime knobs that memory policies and recovery strategies change between attempts. Everything
 // here is a value type: copy freely, no tensors (tensors stay inside the backend, see artifact.hpp).
+// Both sides copy these structs and nest them (RuntimeOptions inside GenerationParams), so any
+// change to their layout or enumerators is an ABI MAJOR bump (version.hpp).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -20,8 +22,9 @@ struct GenerationRequest {
   int height = 512;
   int steps = 20;                     // denoising steps, >= 1
   double cfg_scale = 7.5;             // classifier-free guidance; <= 1 disables the uncond pass
-  std::string sampler = "default";    // "default" = the model's scheduler_config; else pndm, ddim,
-                                      // euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms
+  std::string sampler = "default";    // "default" = the model's scheduler_config; else one of the
+                                      // backend's ModelBackend::samplers() (libtorch: pndm, ddim,
+                                      // euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms)
   std::uint64_t seed = 0;             // image i uses seed + i (identical alone or in a batch)
   int batch = 1;                      // images per request
   double eta = 0.0;                   // DDIM eta
