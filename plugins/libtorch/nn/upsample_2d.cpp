@@ -1,6 +1,8 @@
 // nn/upsample_2d.cpp  (Ref: diffusers models/upsampling.py Upsample2D, use_conv=True)
 #include "nn/upsample_2d.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -18,7 +20,7 @@ at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_
   else opts.size(size);
   at::Tensor up = F::interpolate(in, opts);
   if (via_f32) up = up.to(x.scalar_type());
-  return conv(up);
+  return cpu_conv2d(conv, up);
 }
 
 }  // namespace ftdr::torchbe

@@ -1,6 +1,8 @@
 // vae/decoder.cpp  (Ref: diffusers models/autoencoders/vae.py Decoder)
 #include "vae/decoder.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -38,9 +40,9 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 }
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
-  at::Tensor h = mid_block(conv_in(z));
+  at::Tensor h = mid_block(cpu_conv2d(conv_in, z));
   for (auto& block : blocks_) h = block(h);
-  return conv_out(F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

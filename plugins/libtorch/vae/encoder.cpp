@@ -1,6 +1,8 @@
 // vae/encoder.cpp  (Ref: diffusers models/autoencoders/vae.py Encoder, double_z=True)
 #include "vae/encoder.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -39,10 +41,10 @@ EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 }
 
 at::Tensor EncoderImpl::forward(const at::Tensor& x) {
-  at::Tensor h = conv_in(x);
+  at::Tensor h = cpu_conv2d(conv_in, x);
   for (auto& block : blocks_) h = block(h);
   h = mid_block(h);
-  return conv_out(F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe
