@@ -84,11 +84,16 @@ at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::T
   if (c10::GradMode::is_enabled()) return training_linear(x, weight, bias);
   const std::int64_t samples = x.dim() == 2 ? 1 : x.size(0);
   const std::int64_t rows = x.numel() / x.size(-1) / samples;
-  if (rows * weight.size(0) * weight.size(1) < kOneDnnMinMacs) return at::linear(x, weight, bias);
+  const bool onednn = rows * weight.size(0) * weight.size(1) >= kOneDnnMinMacs;
+  if (samples == 1 && !onednn) return at::linear(x, weight, bias);
+  // Small GEMMs too: one BLAS GEMM over all samples rounds a sample's rows differently with the GEMM's
+  // row count (measured: OpenBLAS 0.3.21 on an AMD EPYC), so an image would change with the batch.
   const at::Tensor flat = x.reshape({samples, rows, x.size(-1)});
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
-  for (std::int64_t s = 0; s < samples; ++s)
-    out[s].copy_(at::mkldnn_linear(flat[s].contiguous().to_mkldnn(), weight, bias).to_dense());
+  for (std::int64_t s = 0; s < samples; ++s) {
+    const at::Tensor a = flat[s].contiguous();
+    out[s].copy_(onednn ? at::mkldnn_linear(a.to_mkldnn(), weight, bias).to_dense() : at::linear(a, weight, bias));
+  }
   return out.view(output_shape(x, weight.size(0)));
 }
 

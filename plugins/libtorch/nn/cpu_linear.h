@@ -5,8 +5,9 @@
 // libtorch) reaches 125-154 GFLOP/s (measured, 8192x320x2560 and similar). Small GEMMs stay on
 // BLAS: their cost is per-op overhead, and the tiny reference models keep their exact numerics.
 //
-// Inference (grad mode off): each sample of a batch is its own GEMM, so an image's numbers do not
-// depend on how many images share the batch (batch splitting relies on that).
+// Inference (grad mode off): each sample of a batch is its own GEMM, small ones (BLAS) included, so
+// an image's numbers do not depend on how many images share the batch (batch splitting relies on
+// that): one BLAS GEMM over the batch rounds a sample's rows differently with its row count.
 // Training (grad mode on, something requires grad): the whole batch is one GEMM, and the backward
 // pass's two GEMMs go to oneDNN too. The trainer sets OpenBLAS to one thread (its spinning threads
 // beside libtorch's oversubscribe two cores), so there BLAS GEMMs run on one core while oneDNN

@@ -2,6 +2,8 @@
 #include "nn/downsample_2d.h"
 #include "nn/stop_point.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t padding) : padding_(padding) {
@@ -10,8 +12,8 @@ Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t padding) : padding_
 
 at::Tensor Downsample2DImpl::forward(const at::Tensor& x) {
   stop_point();
-  if (padding_ == 0) return conv(at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
-  return conv(x);
+  if (padding_ == 0) return cpu_conv2d(conv, at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
+  return cpu_conv2d(conv, x);
 }
 
 }  // namespace ftdr::torchbe

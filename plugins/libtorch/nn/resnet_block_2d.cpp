@@ -2,6 +2,8 @@
 #include "nn/resnet_block_2d.h"
 #include "nn/stop_point.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -20,11 +22,11 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
   stop_point();  // the host may stop here and between the two convolutions
-  at::Tensor h = conv1(F::silu(norm1(x)));
+  at::Tensor h = cpu_conv2d(conv1, F::silu(norm1(x)));
   if (time_emb_proj && temb.defined()) h = h + time_emb_proj(F::silu(temb)).unsqueeze(-1).unsqueeze(-1);
   stop_point();
-  h = conv2(F::silu(norm2(h)));  // dropout is the identity at inference
-  at::Tensor shortcut = conv_shortcut ? conv_shortcut(x) : x;
+  h = cpu_conv2d(conv2, F::silu(norm2(h)));  // dropout is the identity at inference
+  at::Tensor shortcut = conv_shortcut ? cpu_conv2d(conv_shortcut, x) : x;
   at::Tensor out = shortcut + h;
   return options_.output_scale_factor == 1.0 ? out : out / options_.output_scale_factor;
 }

@@ -2,6 +2,8 @@
 #include "nn/upsample_2d.h"
 #include "nn/stop_point.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -20,7 +22,7 @@ at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_
   at::Tensor up = F::interpolate(in, opts);
   if (via_f32) up = up.to(x.scalar_type());
   stop_point();
-  return conv(up);
+  return cpu_conv2d(conv, up);
 }
 
 }  // namespace ftdr::torchbe

@@ -1,6 +1,8 @@
 // unet/transformer_2d_model.cpp  (Ref: diffusers models/transformers/transformer_2d.py, continuous input)
 #include "unet/transformer_2d_model.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace {
@@ -45,7 +47,7 @@ at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor
     t = linear_in_(t);
     channels = t.size(2);
   } else {
-    t = conv_in_(t);
+    t = cpu_conv2d(conv_in_, t);
     channels = t.size(1);
     t = t.permute({0, 2, 3, 1}).reshape({b, h * w, channels});
   }
@@ -55,7 +57,7 @@ at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor
     t = t.reshape({b, h, w, x.size(1)}).permute({0, 3, 1, 2}).contiguous();
   } else {
     t = t.reshape({b, h, w, channels}).permute({0, 3, 1, 2}).contiguous();
-    t = conv_out_(t);
+    t = cpu_conv2d(conv_out_, t);
   }
   return t + x;
 }

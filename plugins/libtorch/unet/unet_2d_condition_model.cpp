@@ -3,6 +3,7 @@
 #include "nn/stop_point.h"
 
 #include "ftdr/sdk/error.hpp"
+#include "nn/cpu_conv.h"
 #include "unet/cross_attn_down_block_2d.h"
 #include "unet/cross_attn_up_block_2d.h"
 #include "unet/down_block_2d.h"
@@ -117,7 +118,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
   at::Tensor emb = time_embedding(time_proj(t).to(sample.scalar_type()));
 
   at::Tensor h = cfg_.center_input_sample ? sample * 2.0 - 1.0 : sample;
-  h = conv_in(h);
+  h = cpu_conv2d(conv_in, h);
   std::vector<at::Tensor> skips{h};
   for (auto& block : down_) {
     stop_point();  // and inside every block, before each resnet and attention
@@ -135,7 +136,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
     h = up_[i]->forward(h, skips, emb, encoder_hidden_states, upsample_size);
   }
   stop_point();
-  return conv_out(F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

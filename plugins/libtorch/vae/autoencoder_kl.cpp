@@ -1,6 +1,8 @@
 // vae/autoencoder_kl.cpp  (Ref: diffusers models/autoencoders/autoencoder_kl.py, vae.py DiagonalGaussianDistribution)
 #include "vae/autoencoder_kl.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace {
@@ -19,12 +21,12 @@ AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg) : cfg_(cfg), settings
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {
-  return decoder(post_quant_conv ? post_quant_conv(z) : z);
+  return decoder(post_quant_conv ? cpu_conv2d(post_quant_conv, z) : z);
 }
 
 std::pair<at::Tensor, at::Tensor> AutoencoderKLImpl::encode(const at::Tensor& x) {
   at::Tensor moments = encoder(x);
-  if (quant_conv) moments = quant_conv(moments);
+  if (quant_conv) moments = cpu_conv2d(quant_conv, moments);
   auto parts = moments.chunk(2, 1);
   return {parts[0], at::clamp(parts[1], kLogvarMin, kLogvarMax)};
 }

@@ -2,6 +2,8 @@
 #include "vae/decoder.h"
 #include "nn/stop_point.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -39,13 +41,13 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 }
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
-  at::Tensor h = mid_block(conv_in(z));
+  at::Tensor h = mid_block(cpu_conv2d(conv_in, z));
   for (auto& block : blocks_) {
     stop_point();
     h = block(h);
   }
   stop_point();
-  return conv_out(F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

@@ -2,6 +2,8 @@
 #include "vae/encoder.h"
 #include "nn/stop_point.h"
 
+#include "nn/cpu_conv.h"
+
 namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
@@ -40,14 +42,14 @@ EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 }
 
 at::Tensor EncoderImpl::forward(const at::Tensor& x) {
-  at::Tensor h = conv_in(x);
+  at::Tensor h = cpu_conv2d(conv_in, x);
   for (auto& block : blocks_) {
     stop_point();
     h = block(h);
   }
   h = mid_block(h);
   stop_point();
-  return conv_out(F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe
