@@ -12,6 +12,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr size_t kMaxVaeBlocks = 16;
+
 // Reads typed fields of one config file; every error names the file and the key.
 class Fields {
  public:
@@ -70,7 +72,7 @@ class Fields {
   void read_int_or_list(const std::string& key, std::vector<int64_t>& out, size_t count) const {
     const json* v = find(key);
     if (!v) {
-      if (out.size() == 1) out.assign(count, out.front());
+      if (out.size() == 1 && count > 0) out.assign(count, out.front());  // count 0: keep the default list
       return;
     }
     if (v->is_number_integer()) {
@@ -277,6 +279,9 @@ VaeConfig VaeConfig::from_json(const json& j, const std::string& file) {
   f.read("mid_block_add_attention", c.mid_block_add_attention);
 
   const size_t n = c.block_out_channels.size();
+  // scale_factor() is 2^(n - 1): more blocks than this would shift past 64 bits.
+  if (n > kMaxVaeBlocks) f.fail("block_out_channels", "expected at most " + std::to_string(kMaxVaeBlocks) + " blocks");
+  f.require_positive("norm_num_groups", c.norm_num_groups);  // before it divides below
   for (const auto& t : c.down_block_types) f.require_one_of("down_block_types", t, {"DownEncoderBlock2D"});
   for (const auto& t : c.up_block_types) f.require_one_of("up_block_types", t, {"UpDecoderBlock2D"});
   if (c.down_block_types.size() != n) f.fail("down_block_types", "expected one entry per block_out_channels entry");
@@ -287,7 +292,6 @@ VaeConfig VaeConfig::from_json(const json& j, const std::string& file) {
   }
   f.require_positive("layers_per_block", c.layers_per_block);
   f.require_positive("latent_channels", c.latent_channels);
-  f.require_positive("norm_num_groups", c.norm_num_groups);
   if (!(c.scaling_factor > 0)) f.fail("scaling_factor", "expected a positive number");
   f.require_default<std::string>("act_fn", "silu", "the SD VAEs use SiLU");
   f.require_null("shift_factor", "latent shifting (SD3/Flux VAEs) is not implemented");
