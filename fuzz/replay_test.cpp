@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <vector>
 
 #include "fuzz_target.hpp"
@@ -27,6 +28,9 @@ struct Case {
   const char* name;
   Target target;
 };
+
+// Names the target in test listings (CTest shows GetParam()), not 16 bytes of pointers.
+void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
 
 class Replay : public ::testing::TestWithParam<Case> {};
 

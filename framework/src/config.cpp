@@ -61,6 +61,14 @@ fs::path resolve(const fs::path& base, const std::string& text) {
   return (p.is_absolute() ? p : base / p).lexically_normal();
 }
 
+// A folder key resolved against the working directory. fs::absolute("") throws filesystem_error:
+// an empty path is refused here instead.
+fs::path folder_key(const TomlConfigView& v, const std::string& key, const fs::path& fallback) {
+  const std::string text = v.get_string(key, fallback.string());
+  if (text.empty()) v.reject(key, "a folder path (got an empty string)");
+  return fs::absolute(text).lexically_normal();
+}
+
 bool valid_plugin_name(const std::string& name) {
   if (name.empty()) return false;
   for (char c : name)
@@ -106,12 +114,8 @@ void parse_runtime(const TomlConfigView& v, RuntimeConfig& r, std::vector<std::s
     else if (shutdown == "cancel") r.shutdown = ShutdownPolicy::cancel;
     else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
   });
-  collect(problems, [&] {
-    r.state_dir = fs::absolute(v.get_string("state_dir", r.state_dir.string())).lexically_normal();
-  });
-  collect(problems, [&] {
-    r.output_dir = fs::absolute(v.get_string("output_dir", r.output_dir.string())).lexically_normal();
-  });
+  collect(problems, [&] { r.state_dir = folder_key(v, "state_dir", r.state_dir); });
+  collect(problems, [&] { r.output_dir = folder_key(v, "output_dir", r.output_dir); });
 }
 
 void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::string>& problems) {

@@ -209,6 +209,14 @@ TEST(Config, EveryProblemOfOneTableIsReported) {
                           "queue_capacity, shutdown, state_dir, workers)"}));
 }
 
+// Found by fuzz/config_fuzzer: fs::absolute("") threw std::filesystem::filesystem_error.
+TEST(Config, EmptyFolderPathIsRefused) {
+  EXPECT_EQ(problems_of("[runtime]\noutput_dir = \"\"\nstate_dir = \"\"\n"),
+            (std::vector<std::string>{
+                "/etc/ftdr/test.toml:3:13: key 'runtime.state_dir': expected a folder path (got an empty string)",
+                "/etc/ftdr/test.toml:2:14: key 'runtime.output_dir': expected a folder path (got an empty string)"}));
+}
+
 // A bad plugin choice: which sub-table is the plugin's is unknown, so none is called unused or unknown.
 TEST(Config, BadPluginChoiceDoesNotMakeItsTableUnknown) {
   EXPECT_EQ(problems_of("[memory]\npolicy = 3\n[memory.adaptive]\nheadroom_pct = 5\n"),
