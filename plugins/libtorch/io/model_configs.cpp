@@ -13,6 +13,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxVaeBlocks = 16;
+constexpr int64_t kMaxUNetChannels = int64_t{1} << 20;  // SD's largest is 1280
 
 // Reads typed fields of one config file; every error names the file and the key.
 class Fields {
@@ -129,7 +130,11 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
   }
   f.read_int_or_list("block_out_channels", c.block_out_channels, 0);
   const size_t n = c.block_out_channels.size();
-  for (auto ch : c.block_out_channels) f.require_positive("block_out_channels", ch);
+  for (auto ch : c.block_out_channels) {
+    f.require_positive("block_out_channels", ch);
+    if (ch > kMaxUNetChannels)  // time_embed_dim() = 4 x the first: far from overflow below this
+      f.fail("block_out_channels", "expected at most " + std::to_string(kMaxUNetChannels) + " channels per block");
+  }
   for (const auto& t : c.down_block_types)
     f.require_one_of("down_block_types", t, {"DownBlock2D", "CrossAttnDownBlock2D"});
   for (const auto& t : c.up_block_types)
