@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages FTDR builds and runs with (needs root or sudo).
 # libopenblas0-pthread takes over libblas.so.3, which Debian's libtorch calls for every matmul;
 # without it that is the slow single-threaded reference BLAS.
+# clang and libclang-rt-14-dev (libFuzzer) build the fuzzers of scripts/fuzz.sh, which test.sh runs.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libopenblas0-pthread
       libboost-dev libboost-program-options-dev libboost-filesystem-dev
       libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
-      libgtest-dev libgmock-dev)
+      libgtest-dev libgmock-dev
+      clang libclang-rt-14-dev)  # the fuzz step only: clang and its libFuzzer/sanitizer runtimes
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds everything (code and tests together),
 # and runs every test with CTest. Parity tests skip, naming the folder, when ../shared/reference is
-# absent (a user's fresh clone); CI has it.
+# absent (a user's fresh clone); CI has it. Then, unless FTDR_QUICK=1:
+#   - ASan+UBSan: the suites that need no libtorch (framework, plugins, integration, parsing) built
+#     with the `asan` preset (build/asan) and run again;
+#   - fuzzing: every fuzz target for FTDR_FUZZ_SECONDS (default 30) s (scripts/fuzz.sh, build/fuzz).
+# FTDR_WERROR=ON (CI sets it) makes every warning an error.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+werror=${FTDR_WERROR:-OFF}
+jobs=${FTDR_JOBS:-$(nproc)}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 "$root/scripts/setup-deps.sh"
-"$root/scripts/build.sh"
 build=${BUILD_DIR:-$root/build/release}
-cd "$build"
-ctest --output-on-failure -j "${FTDR_JOBS:-$(nproc)}" --timeout 900
+# An existing build folder keeps its cache: set the option there too.
+[ ! -f "$build/build.ninja" ] || cmake "$build" -DFTDR_WERROR="$werror" >/dev/null
+FTDR_CMAKE_ARGS="${FTDR_CMAKE_ARGS:-} -DFTDR_WERROR=$werror" "$root/scripts/build.sh"
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900)
+[ "${FTDR_QUICK:-0}" = 1 ] && exit 0
+
+step() { echo "test.sh: $1 ($(date +%T))"; }
+step "ASan+UBSan build and suites without libtorch"
+start=$SECONDS
+cd "$root"
+cmake --preset asan -DFTDR_WERROR="$werror" >/dev/null
+cmake --build --preset asan -j "$jobs"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+ctest --preset asan -j "$jobs" --timeout 900
+step "ASan+UBSan took $((SECONDS - start)) s; fuzzing"
+start=$SECONDS
+"$root/scripts/fuzz.sh" "${FTDR_FUZZ_SECONDS:-30}"
+step "fuzzing took $((SECONDS - start)) s"

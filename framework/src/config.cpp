@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace ftdr::framework {
@@ -41,6 +42,12 @@ std::int64_t int_in(const TomlConfigView& v, const std::string& key, std::int64_
   return value;
 }
 
+// An integer key held in an int: a value outside int's range is refused here, before the cast
+// could wrap it into an accepted one (steps = 4294967316 would read as 20).
+int int_key(const TomlConfigView& v, const std::string& key, int fallback) {
+  return static_cast<int>(int_in(v, key, fallback, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+}
+
 double double_in(const TomlConfigView& v, const std::string& key, double fallback, double min, double max) {
   double value = v.get_double(key, fallback);
   if (!(value >= min && value <= max))
@@ -54,6 +61,14 @@ fs::path resolve(const fs::path& base, const std::string& text) {
   return (p.is_absolute() ? p : base / p).lexically_normal();
 }
 
+// A folder key resolved against the working directory. fs::absolute("") throws filesystem_error:
+// an empty path is refused here instead.
+fs::path folder_key(const TomlConfigView& v, const std::string& key, const fs::path& fallback) {
+  const std::string text = v.get_string(key, fallback.string());
+  if (text.empty()) v.reject(key, "a folder path (got an empty string)");
+  return fs::absolute(text).lexically_normal();
+}
+
 bool valid_plugin_name(const std::string& name) {
   if (name.empty()) return false;
   for (char c : name)
@@ -63,56 +78,64 @@ bool valid_plugin_name(const std::string& name) {
 
 // A plugin-choosing section: `choice_key` names the plugin; [section.<plugin>] is the plugin's
 // table, checked after the plugin reads it. Any other sub-table is a mistake (a typo or a table for
-// a plugin that is not chosen), reported here.
+// a plugin that is not chosen), reported here. When the choice itself is bad, which sub-table is
+// the plugin's is unknown: none is reported (the choice's problem is).
 std::string parse_choice(const TomlConfigView& section, const std::string& choice_key,
                          const std::string& fallback, std::vector<std::string>& problems) {
-  std::string name = section.get_string(choice_key, fallback);
-  if (!valid_plugin_name(name))
-    section.reject(choice_key, "a plugin name of a-z, 0-9, '_' or '-' (got '" + name + "')");
+  std::string name = fallback;
+  bool chosen = false;
+  collect(problems, [&] {
+    name = section.get_string(choice_key, fallback);
+    if (!valid_plugin_name(name))
+      section.reject(choice_key, "a plugin name of a-z, 0-9, '_' or '-' (got '" + name + "')");
+    chosen = true;
+  });
   section.mark_known(name);
   for (const auto& key : section.keys()) {
     if (key == name || !section.is_table(key)) continue;
-    section.mark_known(key);  // reported here, not again as an unknown key
-    problems.push_back(section.where(key) + ": table [" + section.section() + "." + key + "] is not used: [" +
-                       section.section() + "] " + choice_key + " is '" + name + "'");
+    section.mark_known(key);  // reported here (or not at all), not as an unknown key
+    if (chosen)
+      problems.push_back(section.where(key) + ": table [" + section.section() + "." + key + "] is not used: [" +
+                         section.section() + "] " + choice_key + " is '" + name + "'");
   }
   return name;
 }
 
-void parse_runtime(const TomlConfigView& v, RuntimeConfig& r) {
-  r.workers = static_cast<int>(int_in(v, "workers", r.workers, 1, 64));
-  r.queue_capacity = static_cast<int>(int_in(v, "queue_capacity", r.queue_capacity, 1, 1000000));
-  std::string shutdown = v.get_string("shutdown", "drain");
-  if (shutdown == "drain") r.shutdown = ShutdownPolicy::drain;
-  else if (shutdown == "cancel") r.shutdown = ShutdownPolicy::cancel;
-  else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
-  r.state_dir = fs::absolute(v.get_string("state_dir", r.state_dir.string())).lexically_normal();
-  r.output_dir = fs::absolute(v.get_string("output_dir", r.output_dir.string())).lexically_normal();
+// Each key of a section is read on its own (collect): a bad value must neither hide the problems of
+// the keys after it nor leave them unread, which would report them as unknown keys.
+void parse_runtime(const TomlConfigView& v, RuntimeConfig& r, std::vector<std::string>& problems) {
+  collect(problems, [&] { r.workers = static_cast<int>(int_in(v, "workers", r.workers, 1, 64)); });
+  collect(problems, [&] {
+    r.queue_capacity = static_cast<int>(int_in(v, "queue_capacity", r.queue_capacity, 1, 1000000));
+  });
+  collect(problems, [&] {
+    std::string shutdown = v.get_string("shutdown", "drain");
+    if (shutdown == "drain") r.shutdown = ShutdownPolicy::drain;
+    else if (shutdown == "cancel") r.shutdown = ShutdownPolicy::cancel;
+    else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
+  });
+  collect(problems, [&] { r.state_dir = folder_key(v, "state_dir", r.state_dir); });
+  collect(problems, [&] { r.output_dir = folder_key(v, "output_dir", r.output_dir); });
 }
 
 void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::string>& problems) {
   m.policy = parse_choice(v, "policy", m.policy, problems);
-  m.device_budget_mb = static_cast<std::uint64_t>(int_in(v, "device_budget_mb", 0, 0, std::int64_t{1} << 40));
-  m.warning_pct = double_in(v, "warning_pct", m.warning_pct, 1, 100);
-  m.critical_pct = double_in(v, "critical_pct", m.critical_pct, 1, 100);
-  if (m.critical_pct < m.warning_pct)
-    v.reject("critical_pct", "a value >= warning_pct (" + std::to_string(m.warning_pct) + ")");
+  const std::size_t before = problems.size();
+  collect(problems, [&] {
+    m.device_budget_mb = static_cast<std::uint64_t>(int_in(v, "device_budget_mb", 0, 0, std::int64_t{1} << 40));
+  });
+  collect(problems, [&] { m.warning_pct = double_in(v, "warning_pct", m.warning_pct, 1, 100); });
+  collect(problems, [&] { m.critical_pct = double_in(v, "critical_pct", m.critical_pct, 1, 100); });
+  // Compared only when both were read: a default standing in for a bad value is not the user's.
+  if (problems.size() == before && m.critical_pct < m.warning_pct)
+    collect(problems, [&] {
+      v.reject("critical_pct", "a value >= warning_pct (" + std::to_string(m.warning_pct) + ")");
+    });
 }
 
-void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
-  g.negative_prompt = v.get_string("negative_prompt", g.negative_prompt);
-  g.steps = static_cast<int>(v.get_int("steps", g.steps));
-  g.cfg_scale = v.get_double("cfg", g.cfg_scale);
-  g.sampler = v.get_string("sampler", g.sampler);
-  g.width = static_cast<int>(v.get_int("width", g.width));
-  g.height = static_cast<int>(v.get_int("height", g.height));
-  std::int64_t seed = v.get_int("seed", 0);
-  if (seed < 0) v.reject("seed", "an integer >= 0 (got " + std::to_string(seed) + ")");
-  g.seed = static_cast<std::uint64_t>(seed);
-  g.batch = static_cast<int>(v.get_int("batch", g.batch));
-  g.eta = v.get_double("eta", g.eta);
-  g.clip_skip = static_cast<int>(v.get_int("clip_skip", g.clip_skip));
-  // The same rules as a request's (request_validation.hpp), reported at the config key.
+// The same rules as a request's (request_validation.hpp), reported at the config key. A key that
+// could not be read kept its default, so only the user's own values are judged here.
+void validate_generate(const TomlConfigView& v, const sdk::GenerationRequest& g) {
   try {
     validate_request(g);
   } catch (const Error& e) {
@@ -124,6 +147,24 @@ void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g) {
     std::string key = key_of.count(field) ? key_of.at(field) : field;
     throw Error(ErrorKind::invalid_request, v.where(key) + ": " + message);
   }
+}
+
+void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g, std::vector<std::string>& problems) {
+  collect(problems, [&] { g.negative_prompt = v.get_string("negative_prompt", g.negative_prompt); });
+  collect(problems, [&] { g.steps = int_key(v, "steps", g.steps); });
+  collect(problems, [&] { g.cfg_scale = v.get_double("cfg", g.cfg_scale); });
+  collect(problems, [&] { g.sampler = v.get_string("sampler", g.sampler); });
+  collect(problems, [&] { g.width = int_key(v, "width", g.width); });
+  collect(problems, [&] { g.height = int_key(v, "height", g.height); });
+  collect(problems, [&] {
+    std::int64_t seed = v.get_int("seed", 0);
+    if (seed < 0) v.reject("seed", "an integer >= 0 (got " + std::to_string(seed) + ")");
+    g.seed = static_cast<std::uint64_t>(seed);
+  });
+  collect(problems, [&] { g.batch = int_key(v, "batch", g.batch); });
+  collect(problems, [&] { g.eta = v.get_double("eta", g.eta); });
+  collect(problems, [&] { g.clip_skip = int_key(v, "clip_skip", g.clip_skip); });
+  collect(problems, [&] { validate_generate(v, g); });
 }
 
 // The top-level [faults] becomes the backend table's `faults` (config.hpp). Both at once is an error.
@@ -176,7 +217,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   const fs::path base = h.file.parent_path();
   auto root = cfg.doc_->view("");
   std::vector<std::string> problems;
-  collect(problems, [&] { parse_runtime(*root->child("runtime"), h.runtime); });
+  collect(problems, [&] { parse_runtime(*root->child("runtime"), h.runtime, problems); });
   collect(problems, [&] {
     for (const auto& dir : root->child("plugins")->get_string_list("search_path"))
       h.plugin_search_path.push_back(resolve(base, dir));
@@ -195,7 +236,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
     h.checkpoint.every_steps = static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
   });
   root->mark_known("faults");  // the backend's (see attach_faults)
-  collect(problems, [&] { parse_generate(*root->child("generate"), h.generate); });
+  collect(problems, [&] { parse_generate(*root->child("generate"), h.generate, problems); });
   h.generate.output_dir = h.runtime.output_dir.string();
   collect(problems, [&] {
     auto unknown = root->unknown_keys();

@@ -1,6 +1,9 @@
 // TomlConfigView: typed, key-recording reads of one TOML table (see config_view.hpp).
 #include "ftdr/framework/config_view.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "ftdr/sdk/error.hpp"
@@ -24,6 +27,21 @@ std::string format_position(const std::filesystem::path& file, const toml::sourc
   return out.str();
 }
 
+// A path that is not a readable regular file, named for what it is: a folder or a pipe given as
+// the config must not read "not found".
+void check_config_file(const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(file, ec);
+  std::string problem;
+  if (status.type() == fs::file_type::not_found) problem = "config file not found";
+  else if (ec) problem = "cannot read the config file: " + ec.message();
+  else if (status.type() == fs::file_type::directory) problem = "is a directory, not a config file";
+  else if (status.type() != fs::file_type::regular) problem = "is not a regular file (a config must be a TOML file)";
+  else if (!std::ifstream(file)) problem = std::string("cannot read the config file: ") + std::strerror(errno);
+  if (!problem.empty()) throw Error(ErrorKind::invalid_request, file.string() + ": " + problem);
+}
+
 }  // namespace
 
 std::string toml_type_name(const toml::node& node) {
@@ -42,9 +60,7 @@ std::string toml_type_name(const toml::node& node) {
 }
 
 std::shared_ptr<ConfigDocument> ConfigDocument::parse_file(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
-    throw Error(ErrorKind::invalid_request, file.string() + ": config file not found");
+  check_config_file(file);
   try {
     auto table = toml::parse_file(file.string());
     return std::shared_ptr<ConfigDocument>(new ConfigDocument(std::move(table), file));

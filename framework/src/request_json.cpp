@@ -1,21 +1,52 @@
 // GenerationRequest <-> JSON (see request_json.hpp).
 #include "ftdr/framework/request_json.hpp"
 
+#include <climits>
+#include <cstdint>
+
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::framework {
 namespace {
 
-template <typename T>
-void read_field(const nlohmann::json& json, const char* key, T& out, const char* expected) {
+[[noreturn]] void wrong_type(const char* key, const nlohmann::json& value, const std::string& expected) {
+  throw sdk::Error(sdk::ErrorKind::invalid_request,
+                   std::string("request field '") + key + "': expected " + expected + " (got " + value.type_name() + ")");
+}
+
+// Each field takes exactly its JSON type: nlohmann's get<int>() would also take true, 1.5 (as 1), a
+// float beyond int (undefined behaviour) or 2^32 + 20 (as 20), and get<uint64_t>() -1 (as 2^64 - 1).
+void read_field(const nlohmann::json& json, const char* key, std::string& out) {
   auto it = json.find(key);
   if (it == json.end()) return;
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
+  if (!it->is_string()) wrong_type(key, *it, "a string");
+  out = it->get<std::string>();
+}
+
+void read_field(const nlohmann::json& json, const char* key, int& out) {
+  auto it = json.find(key);
+  if (it == json.end()) return;
+  if (!it->is_number_integer()) wrong_type(key, *it, "an integer");
+  const std::int64_t value = it->get<std::int64_t>();  // 2^64 - 1 wraps to -1: hence the unsigned test
+  if ((it->is_number_unsigned() && it->get<std::uint64_t>() > INT_MAX) || value < INT_MIN || value > INT_MAX)
     throw sdk::Error(sdk::ErrorKind::invalid_request,
-                     std::string("request field '") + key + "': expected " + expected + " (got " + it->type_name() + ")");
-  }
+                     std::string("request field '") + key + "': expected an integer in [" + std::to_string(INT_MIN) +
+                         ", " + std::to_string(INT_MAX) + "], got " + it->dump());
+  out = it->get<int>();
+}
+
+void read_field(const nlohmann::json& json, const char* key, std::uint64_t& out) {
+  auto it = json.find(key);
+  if (it == json.end()) return;
+  if (!it->is_number_unsigned()) wrong_type(key, *it, "an unsigned integer");
+  out = it->get<std::uint64_t>();
+}
+
+void read_field(const nlohmann::json& json, const char* key, double& out) {
+  auto it = json.find(key);
+  if (it == json.end()) return;
+  if (!it->is_number()) wrong_type(key, *it, "a number");
+  out = it->get<double>();
 }
 
 }  // namespace
@@ -38,19 +69,19 @@ sdk::GenerationRequest request_from_json(const nlohmann::json& json) {
     if (!known.contains(it.key()))
       throw sdk::Error(sdk::ErrorKind::invalid_request, "request: unknown field '" + it.key() + "'");
   sdk::GenerationRequest r;
-  read_field(json, "prompt", r.prompt, "a string");
-  read_field(json, "negative_prompt", r.negative_prompt, "a string");
-  read_field(json, "width", r.width, "an integer");
-  read_field(json, "height", r.height, "an integer");
-  read_field(json, "steps", r.steps, "an integer");
-  read_field(json, "cfg_scale", r.cfg_scale, "a number");
-  read_field(json, "sampler", r.sampler, "a string");
-  read_field(json, "seed", r.seed, "an unsigned integer");
-  read_field(json, "batch", r.batch, "an integer");
-  read_field(json, "eta", r.eta, "a number");
-  read_field(json, "clip_skip", r.clip_skip, "an integer");
-  read_field(json, "output_dir", r.output_dir, "a string");
-  read_field(json, "output_prefix", r.output_prefix, "a string");
+  read_field(json, "prompt", r.prompt);
+  read_field(json, "negative_prompt", r.negative_prompt);
+  read_field(json, "width", r.width);
+  read_field(json, "height", r.height);
+  read_field(json, "steps", r.steps);
+  read_field(json, "cfg_scale", r.cfg_scale);
+  read_field(json, "sampler", r.sampler);
+  read_field(json, "seed", r.seed);
+  read_field(json, "batch", r.batch);
+  read_field(json, "eta", r.eta);
+  read_field(json, "clip_skip", r.clip_skip);
+  read_field(json, "output_dir", r.output_dir);
+  read_field(json, "output_prefix", r.output_prefix);
   return r;
 }
 

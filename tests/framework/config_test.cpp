@@ -2,6 +2,9 @@
 // what was expected; unknown keys (host and plugin tables) are errors.
 #include <fstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -175,6 +178,55 @@ TEST(Config, AllProblemsAreReportedTogether) {
   EXPECT_THAT(problems[3], HasSubstr("unknown key 'checkpoint.x'"));
 }
 
+// A wrong type stops only its own key: the keys after it are still read (never "unknown"), and
+// their own problems are still reported (issue 15, defect 5).
+TEST(Config, WrongTypeDoesNotMakeTheLaterKeysUnknown) {
+  EXPECT_EQ(problems_of("[runtime]\nworkers = \"two\"\nqueue_capacity = 5\nshutdown = \"cancel\"\n"
+                        "state_dir = \"s\"\noutput_dir = \"o\"\n"),
+            std::vector<std::string>{
+                "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer (got a string)"});
+  EXPECT_EQ(problems_of("[generate]\nsteps = \"x\"\ncfg = 3\nsampler = \"euler\"\nwidth = 64\nheight = 64\n"
+                        "seed = 1\nbatch = 1\neta = 0\nclip_skip = 1\nnegative_prompt = \"n\"\n"),
+            std::vector<std::string>{
+                "/etc/ftdr/test.toml:2:9: key 'generate.steps': expected an integer (got a string)"});
+  EXPECT_EQ(problems_of("[memory]\nwarning_pct = \"high\"\ncritical_pct = 50\ndevice_budget_mb = 10\n"),
+            std::vector<std::string>{
+                "/etc/ftdr/test.toml:2:15: key 'memory.warning_pct': expected a number (got a string)"});
+}
+
+TEST(Config, EveryProblemOfOneTableIsReported) {
+  auto problems = problems_of("[runtime]\nworkers = \"two\"\nqueue_capacity = 0\nwokers = 1\n"
+                              "[generate]\nwidth = true\nheight = 500\nsteps = 4294967316\n");
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer (got a string)",
+                          "/etc/ftdr/test.toml:3:18: key 'runtime.queue_capacity': expected an integer in [1, "
+                          "1000000] (got 0)",
+                          "/etc/ftdr/test.toml:8:9: key 'generate.steps': expected an integer in [-2147483648, "
+                          "2147483647] (got 4294967316)",
+                          "/etc/ftdr/test.toml:6:9: key 'generate.width': expected an integer (got a boolean)",
+                          "/etc/ftdr/test.toml:7:10: key 'generate.height': request field 'height': expected a "
+                          "multiple of 8 in [8, 8192], got 500",
+                          "/etc/ftdr/test.toml:4:1: unknown key 'runtime.wokers' (expected one of: output_dir, "
+                          "queue_capacity, shutdown, state_dir, workers)"}));
+}
+
+// Found by fuzz/config_fuzzer: fs::absolute("") threw std::filesystem::filesystem_error.
+TEST(Config, EmptyFolderPathIsRefused) {
+  EXPECT_EQ(problems_of("[runtime]\noutput_dir = \"\"\nstate_dir = \"\"\n"),
+            (std::vector<std::string>{
+                "/etc/ftdr/test.toml:3:13: key 'runtime.state_dir': expected a folder path (got an empty string)",
+                "/etc/ftdr/test.toml:2:14: key 'runtime.output_dir': expected a folder path (got an empty string)"}));
+}
+
+// A bad plugin choice: which sub-table is the plugin's is unknown, so none is called unused or unknown.
+TEST(Config, BadPluginChoiceDoesNotMakeItsTableUnknown) {
+  EXPECT_EQ(problems_of("[memory]\npolicy = 3\n[memory.adaptive]\nheadroom_pct = 5\n"),
+            std::vector<std::string>{"/etc/ftdr/test.toml:2:10: key 'memory.policy': expected a string (got an integer)"});
+  EXPECT_EQ(problems_of("[scheduler]\nplugin = \"A\"\n[scheduler.fifo]\n"),
+            std::vector<std::string>{"/etc/ftdr/test.toml:2:10: key 'scheduler.plugin': expected a plugin name of "
+                                     "a-z, 0-9, '_' or '-' (got 'A')"});
+}
+
 // The top-level [faults] reaches the backend as its `faults` table; keys it never reads are unknown
 // when the plugin's table is checked, and a second `faults` inside [backend.<plugin>] is refused.
 TEST(Config, FaultsTableIsHandedToTheBackend) {
@@ -198,6 +250,26 @@ TEST(Config, MissingFileIsNamed) {
   } catch (const sdk::Error& e) {
     EXPECT_EQ(std::string(e.what()), "/nonexistent/ftdr.toml: config file not found");
   }
+}
+
+// A folder or a pipe given as the config says what it is, not "not found" (issue 15, defect 5).
+TEST(Config, FolderOrPipeAsConfigIsNamedForWhatItIs) {
+  const fs::path dir = fs::temp_directory_path() / ("ftdr_config_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path fifo = dir / "pipe.toml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto message_of = [](const fs::path& file) {
+    try {
+      Config::load(file);
+    } catch (const sdk::Error& e) {
+      EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request);
+      return std::string(e.what());
+    }
+    return std::string("loaded");
+  };
+  EXPECT_EQ(message_of(dir), dir.string() + ": is a directory, not a config file");
+  EXPECT_EQ(message_of(fifo), fifo.string() + ": is not a regular file (a config must be a TOML file)");
+  fs::remove_all(dir);
 }
 
 TEST(ConfigView, PluginTableRecordsReadsAndReportsTheRest) {

@@ -1,5 +1,7 @@
 // `ftdr check-config FILE`: OK and exit 0 for a valid file; every problem with file:line:col, key
 // and what was expected, and exit 2, otherwise — including problems only a plugin can see.
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -105,6 +107,29 @@ TEST_F(CheckConfig, MissingModelFolder) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(file() + ": [model] path: "));
   EXPECT_THAT(r.err, HasSubstr("tests/fixtures/models/none is not a folder (expected a diffusers model folder)"));
+}
+
+// Issue 15, defect 5: a wrong type is one problem, not one plus every later key "unknown".
+TEST_F(CheckConfig, WrongTypeIsTheOnlyProblemReported) {
+  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_steps = \"3\"\n").replace(
+      0, 9, "[runtime]\nworkers = \"2\"\nqueue_capacity = 4\nshutdown = \"cancel\""));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + file() + ":2:11: key 'runtime.workers': expected an integer (got a string)\n" +
+                       "error: " + file() + ":21:15: key 'checkpoint.every_steps': expected an integer (got a string)\n" +
+                       file() + ": 2 problems\n");
+}
+
+TEST_F(CheckConfig, FolderOrPipeIsNamedForWhatItIs) {
+  auto folder = run_ftdr({"check-config", dir_.string()}, fixture_env(), dir_);
+  EXPECT_EQ(folder.exit_code, 2);
+  EXPECT_EQ(folder.err, "error: " + dir_.string() + ": is a directory, not a config file\n" + dir_.string() +
+                            ": 1 problem\n");
+  auto fifo = dir_ / "pipe.toml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto pipe = run_ftdr({"check-config", fifo.string()}, fixture_env(), dir_);
+  EXPECT_EQ(pipe.exit_code, 2);
+  EXPECT_EQ(pipe.err, "error: " + fifo.string() + ": is not a regular file (a config must be a TOML file)\n" +
+                          fifo.string() + ": 1 problem\n");
 }
 
 TEST_F(CheckConfig, NeedsAFile) {

@@ -76,7 +76,7 @@ class Fields {
   void read_int_or_list(const std::string& key, std::vector<int64_t>& out, size_t count) const {
     const json* v = find(key);
     if (!v) {
-      if (out.size() == 1) out.assign(count, out.front());
+      if (out.size() == 1 && count > 0) out.assign(count, out.front());  // count 0: keep the default list
       return;
     }
     if (v->is_number_integer()) {

@@ -7,9 +7,10 @@
 //   auto file = SafeTensorsFile::open(dir / "unet" / "diffusion_pytorch_model.safetensors");
 //   at::Tensor w = file.load("conv_in.weight", at::kFloat);
 //
-// open() maps the file read-only and validates the whole header up front: a truncated file, a header
-// length past the end, bad JSON, an unknown dtype, offsets out of range or overlapping, or
-// shape x dtype size != byte length is an sdk::Error(model_error) naming the file and the tensor key.
+// open() maps the file read-only and validates the whole header up front (safetensors_header.h): a
+// truncated file, a header length past the end, bad JSON, an unknown dtype, offsets out of range or
+// overlapping, or shape x dtype size != byte length is an sdk::Error(model_error) naming the file
+// and the tensor key.
 // Tensors are copied out of the mapping on load(), so returned tensors never alias the file.
 #pragma once
 #include <ATen/ATen.h>
@@ -22,15 +23,13 @@
 #include <utility>
 #include <vector>
 
+#include "io/safetensors_header.h"
+
 namespace ftdr::torchbe {
 
 class SafeTensorsFile {
  public:
-  struct TensorInfo {
-    std::string dtype;            // "F32", "F16", "BF16", "I64", ... as written in the header
-    std::vector<int64_t> shape;
-    uint64_t begin = 0, end = 0;  // byte offsets relative to the start of the data section
-  };
+  using TensorInfo = SafeTensorsTensorInfo;  // dtype, shape, [begin, end) in the data section
 
   // Maps and validates the file; throws sdk::Error(model_error) naming the path on any problem.
   static SafeTensorsFile open(const std::filesystem::path& path);

@@ -1,5 +1,6 @@
 #include "samplers/scheduler_config.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,8 @@ namespace {
 using sdk::Error;
 using sdk::ErrorKind;
 
+const std::string kDefaultSource = "scheduler/scheduler_config.json";
+
 // Reads the keys one class accepts; every lookup names the file and key on a type error.
 class KeyReader {
  public:
@@ -23,9 +26,10 @@ class KeyReader {
   void read(const char* key, int& out) const {
     if (!has(key)) return;
     const auto& v = j_.at(key);
-    if (!v.is_number_integer() || v.get<int64_t>() < std::numeric_limits<int>::min() ||
-        v.get<int64_t>() > std::numeric_limits<int>::max() || (v.is_number_unsigned() && v.get<uint64_t>() > INT32_MAX))
-      fail(key, "a 32-bit integer");
+    // Range-checked before narrowing: 4294967298 must not read as 2.
+    if (!v.is_number_integer() || v.get<std::int64_t>() < INT_MIN || v.get<std::int64_t>() > INT_MAX ||
+        (v.is_number_unsigned() && v.get<std::uint64_t>() > INT_MAX))
+      fail(key, "an integer in [" + std::to_string(INT_MIN) + ", " + std::to_string(INT_MAX) + "]");
     out = v.get<int>();
   }
   void read(const char* key, double& out) const {
@@ -242,7 +246,11 @@ void check_scheduler_config(const nlohmann::json& file, const std::string& sourc
 }
 
 std::string default_sampler_name(const nlohmann::json& scheduler_config) {
-  const std::string cls = scheduler_config.is_object() ? scheduler_config.value("_class_name", "") : "";
+  std::string cls;
+  if (scheduler_config.is_object()) {
+    KeyReader r(scheduler_config, kDefaultSource);
+    r.read("_class_name", cls);  // a class name that is no string is a model_error, not a json::type_error
+  }
   if (cls == "PNDMScheduler") return "pndm";
   if (cls == "DDIMScheduler") return "ddim";
   if (cls == "EulerDiscreteScheduler") return "euler";
@@ -254,7 +262,7 @@ std::string default_sampler_name(const nlohmann::json& scheduler_config) {
     return is_karras ? "dpmpp_2m_karras" : "dpmpp_2m";
   }
   throw Error(ErrorKind::model_error,
-              "scheduler/scheduler_config.json: _class_name '" + cls +
+              kDefaultSource + ": _class_name '" + cls +
                   "' has no FTDR sampler (PNDMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
                   "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, LMSDiscreteScheduler); "
                   "choose a sampler by name");

@@ -223,7 +223,9 @@ void CLIPTokenizer::tokenize_segment(const std::string& text, std::vector<int64_
   for (const std::u32string& piece : split_pieces(normalise(text))) {
     const std::string utf8 = unicode::encode_utf8(piece);
     if (utf8 == kSpecialTokens[0] || utf8 == kSpecialTokens[1]) {  // e.g. "<|ENDOFTEXT|>" lower-cased
-      ids.push_back(vocab_.at(utf8));
+      // A vocabulary without it (special tokens named otherwise) gives unk, as transformers does.
+      auto it = vocab_.find(utf8);
+      ids.push_back(it == vocab_.end() ? unk_id_ : it->second);
       continue;
     }
     std::string mapped;
