@@ -28,9 +28,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "ftdr/framework/config.hpp"
-#include "ftdr/framework/execution_engine.hpp"
-#include "ftdr/framework/plugin_set.hpp"
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
 
 namespace fs = std::filesystem;
 namespace fw = ftdr::framework;

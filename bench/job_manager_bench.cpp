@@ -16,8 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include "framework/scripted_backend.hpp"
-#include "ftdr/framework/job_manager.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 
 using namespace ftdr::framework;
 

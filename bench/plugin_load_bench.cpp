@@ -12,9 +12,9 @@
 #include <map>
 #include <vector>
 
-#include "ftdr/framework/config_view.hpp"
+#include "ftdr/framework/config/config_view.hpp"
 #include "ftdr/framework/logging.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace {
 

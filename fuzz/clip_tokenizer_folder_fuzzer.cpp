@@ -1,4 +1,4 @@
-// Fuzz target: CLIPTokenizer::from_folder (plugins/libtorch/tokenizer) on a folder made from the
+// Fuzz target: CLIPTokenizer::from_folder (plugins/backend/libtorch/tokenizer) on a folder made from the
 // input: NUL-separated vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json and a
 // prompt (a part not given is a file not there). A broken folder is sdk::Error(model_error); a
 // tokenizer it accepts encodes the prompt without throwing.
@@ -10,7 +10,7 @@
 
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
-#include "tokenizer/clip_tokenizer.h"
+#include "tokenizer/clip_tokenizer.hpp"
 
 namespace {
 

@@ -1,8 +1,8 @@
-// Fuzz target: CLIPTokenizer::encode (plugins/libtorch/tokenizer) on any bytes as the prompt, with
+// Fuzz target: CLIPTokenizer::encode (plugins/backend/libtorch/tokenizer) on any bytes as the prompt, with
 // the shipped demo model's tokenizer. encode never throws, and gives max_length ids that start
 // with bos and keep eos after the (truncated) tokens.
 #include "fuzz_target.hpp"
-#include "tokenizer/clip_tokenizer.h"
+#include "tokenizer/clip_tokenizer.hpp"
 
 FTDR_FUZZ_TARGET(clip_tokenizer) {
   static const ftdr::torchbe::CLIPTokenizer tok =

@@ -1,8 +1,8 @@
-// Fuzz target: the TOML config loader and validator (framework/src/config.cpp, config_view.cpp).
+// Fuzz target: the TOML config loader and validator (framework/src/config/config.cpp, config_view.cpp).
 // A refused config is a ConfigError/sdk::Error(invalid_request) whose every problem names the file;
 // an accepted one keeps the documented ranges, and its [generate] defaults pass the request rules.
-#include "ftdr/framework/config.hpp"
-#include "ftdr/framework/request_validation.hpp"
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
 #include "fuzz_target.hpp"
 
 namespace {

@@ -1,9 +1,9 @@
-// Fuzz target: a GenerationRequest from JSON (framework/src/request_json.cpp). Refused input is
+// Fuzz target: a GenerationRequest from JSON (framework/src/jobs/request_json.cpp). Refused input is
 // sdk::Error(invalid_request); an accepted request holds exactly the values given and survives
 // request_json() -> request_from_json().
 #include <nlohmann/json.hpp>
 
-#include "ftdr/framework/request_json.hpp"
+#include "ftdr/framework/jobs/request_json.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
 

@@ -1,4 +1,4 @@
-// Fuzz target: the safetensors header (plugins/libtorch/io/safetensors_header.h). What it accepts
+// Fuzz target: the safetensors header (plugins/backend/libtorch/io/safetensors_header.hpp). What it accepts
 // must keep the promise the loader relies on: every tensor's bytes inside the data section, exactly
 // product(shape) x element size of them, no two tensors overlapping, every dimension a valid int64_t.
 #include <algorithm>
@@ -7,7 +7,7 @@
 
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
-#include "io/safetensors_header.h"
+#include "io/safetensors_header.hpp"
 
 namespace {
 

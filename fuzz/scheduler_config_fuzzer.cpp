@@ -1,12 +1,12 @@
 // Fuzz target: scheduler/scheduler_config.json resolved for every sampler
-// (plugins/libtorch/samplers/scheduler_config.cpp). Refused input is sdk::Error(model_error).
+// (plugins/backend/libtorch/samplers/scheduler_config.cpp). Refused input is sdk::Error(model_error).
 #include <nlohmann/json.hpp>
 
 #include <functional>
 
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
-#include "samplers/scheduler_config.h"
+#include "samplers/scheduler_config.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // tools/bpe_learner.cpp: byte-level BPE learning and CLIP-format output.
-#include "bpe_learner.h"
+#include "bpe_learner.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,7 @@
 // tools/demo_generate.cpp
-#include "demo_generate.h"
+#include "demo_generate.hpp"
 
-#include "backend/torch_backend.h"
+#include "adapter/torch_backend.hpp"
 
 namespace ftdr::demo {
 

@@ -1,10 +1,10 @@
 // tools/demo_model_spec.cpp: configs of the demo model and fp16 export.
-#include "demo_model_spec.h"
+#include "demo_model_spec.hpp"
 
 #include <fstream>
 #include <stdexcept>
 
-#include "io/safetensors.h"
+#include "io/safetensors.hpp"
 
 namespace ftdr::demo {
 

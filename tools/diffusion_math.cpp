@@ -1,5 +1,5 @@
 // tools/diffusion_math.cpp
-#include "diffusion_math.h"
+#include "diffusion_math.hpp"
 
 #include <cmath>
 

@@ -1,7 +1,7 @@
 // tools/eval_demo_model.cpp: ftdr_eval_demo, the quality check of the demo model.
 //
 //   ftdr_eval_demo --model models/ftdr-shapes --samples 120
-//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/libtorch/tests/data/ftdr_shapes_seed42.rgb
+//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/backend/libtorch/tests/data/ftdr_shapes_seed42.rgb
 //
 // Generates one image per held-out caption (attribute combinations never seen in training), image
 // i with seed base_seed + i, through the backend (encode -> denoise -> decode), reads back colour,
@@ -17,9 +17,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "demo_generate.h"
-#include "shape_metrics.h"
-#include "shapes_data.h"
+#include "demo_generate.hpp"
+#include "shape_metrics.hpp"
+#include "shapes_data.hpp"
 
 namespace po = boost::program_options;
 using namespace ftdr;

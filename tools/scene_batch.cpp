@@ -1,5 +1,5 @@
 // tools/scene_batch.cpp
-#include "scene_batch.h"
+#include "scene_batch.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 

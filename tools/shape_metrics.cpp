@@ -1,5 +1,5 @@
 // tools/shape_metrics.cpp: background/colour/shape read-back for the demo-model evaluation.
-#include "shape_metrics.h"
+#include "shape_metrics.hpp"
 
 #include <algorithm>
 #include <array>

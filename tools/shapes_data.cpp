@@ -1,5 +1,5 @@
 // tools/shapes_data.cpp: scene rendering, captions and the train/held-out split.
-#include "shapes_data.h"
+#include "shapes_data.hpp"
 
 #include <cmath>
 

@@ -16,12 +16,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "backend/blas_info.h"
-#include "bpe_learner.h"
-#include "demo_model_spec.h"
-#include "shapes_data.h"
-#include "train_diffusion.h"
-#include "train_vae.h"
+#include "adapter/blas_info.hpp"
+#include "bpe_learner.hpp"
+#include "demo_model_spec.hpp"
+#include "shapes_data.hpp"
+#include "train_diffusion.hpp"
+#include "train_vae.hpp"
 
 using namespace ftdr;
 

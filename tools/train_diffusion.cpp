@@ -1,13 +1,13 @@
 // tools/train_diffusion.cpp
-#include "train_diffusion.h"
+#include "train_diffusion.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cstdio>
 
-#include "diffusion_math.h"
-#include "scene_batch.h"
-#include "shape_metrics.h"
+#include "diffusion_math.hpp"
+#include "scene_batch.hpp"
+#include "shape_metrics.hpp"
 
 namespace ftdr::demo {
 

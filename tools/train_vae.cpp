@@ -1,9 +1,9 @@
 // tools/train_vae.cpp
-#include "train_vae.h"
+#include "train_vae.hpp"
 
 #include <cstdio>
 
-#include "scene_batch.h"
+#include "scene_batch.hpp"
 
 namespace ftdr::demo {
 

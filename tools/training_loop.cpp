@@ -1,5 +1,5 @@
 // tools/training_loop.cpp
-#include "training_loop.h"
+#include "training_loop.hpp"
 
 #include <torch/serialize.h>
 
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "io/safetensors.h"
-#include "io/weights.h"
+#include "io/safetensors.hpp"
+#include "io/weights.hpp"
 
 namespace ftdr::demo {
 

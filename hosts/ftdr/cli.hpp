@@ -12,7 +12,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "ftdr/framework/config.hpp"
+#include "ftdr/framework/config/config.hpp"
 
 namespace ftdr::host {
 

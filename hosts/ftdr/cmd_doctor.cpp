@@ -4,7 +4,7 @@
 
 #include "cli.hpp"
 #include "ftdr/framework/exit_codes.hpp"
-#include "ftdr/framework/plugin_set.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
 #include "ftdr/framework/version.hpp"
 
 namespace ftdr::host {

@@ -14,13 +14,13 @@
 #include "generate_request.hpp"
 #include "progress.hpp"
 #include "ftdr/framework/exit_codes.hpp"
-#include "ftdr/framework/job_manager.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
 #include "ftdr/framework/logging.hpp"
-#include "ftdr/framework/memory_alerts.hpp"
-#include "ftdr/framework/plugin_call.hpp"
-#include "ftdr/framework/plugin_set.hpp"
-#include "ftdr/framework/png_sink.hpp"
-#include "ftdr/framework/request_validation.hpp"
+#include "ftdr/framework/engine/memory_alerts.hpp"
+#include "ftdr/framework/plugins/plugin_call.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
+#include "ftdr/framework/output/png_sink.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
 
 namespace ftdr::host {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "cli.hpp"
-#include "ftdr/framework/request_validation.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::host {

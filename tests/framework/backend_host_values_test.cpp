@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "ftdr/framework/config.hpp"
-#include "ftdr/framework/plugin_set.hpp"
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
 
 using namespace ftdr::framework;
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/config.hpp"
+#include "ftdr/framework/config/config.hpp"
 
 namespace ftdr::framework {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "framework/scripted_backend.hpp"
-#include "ftdr/framework/execution_engine.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 
 using namespace ftdr::framework;
 namespace fs = std::filesystem;
@@ -17,7 +17,7 @@ using ftdr::test::ScriptedBackend;
 namespace {
 
 // Switches slicing (diffusion) / tiling (decoding) on when the estimate exceeds the budget, as the
-// shipped policies do (plugins/memory_common), with no weights counted.
+// shipped policies do (plugins/memory/common), with no weights counted.
 class ThresholdPolicy final : public ftdr::sdk::MemoryPolicy {
  public:
   std::vector<ftdr::sdk::PlacementRequest> requests;

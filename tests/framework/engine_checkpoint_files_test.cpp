@@ -10,7 +10,7 @@
 #include <iterator>
 
 #include "framework/scripted_backend.hpp"
-#include "ftdr/framework/execution_engine.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 
 using namespace ftdr::framework;
 using ftdr::sdk::ErrorKind;

@@ -1,7 +1,7 @@
 // ExecutionEngine with a memory policy and a tiling strategy: what it asks and what it carries out.
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/execution_engine.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 #include "framework/scripted_backend.hpp"
 
 using namespace ftdr::framework;

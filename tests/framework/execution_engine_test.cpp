@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "ftdr/framework/execution_engine.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 #include "framework/scripted_backend.hpp"
 
 using namespace ftdr::framework;

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "framework/scripted_backend.hpp"
-#include "ftdr/framework/job_manager.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace ftdr::test {
 

@@ -1,7 +1,7 @@
 // [memory] warning_pct / critical_pct against each phase's peak memory.
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/memory_alerts.hpp"
+#include "ftdr/framework/engine/memory_alerts.hpp"
 
 namespace ftdr::framework {
 namespace {

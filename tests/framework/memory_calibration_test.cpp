@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ftdr/framework/memory_calibration.hpp"
+#include "ftdr/framework/engine/memory_calibration.hpp"
 #include "ftdr/sdk/error.hpp"
 
 using namespace ftdr::framework;

@@ -5,12 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/config_view.hpp"
-#include "ftdr/framework/execution_engine.hpp"
-#include "ftdr/framework/job_manager.hpp"
-#include "ftdr/framework/plugin_guard.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
-#include "ftdr/framework/plugin_set.hpp"
+#include "ftdr/framework/config/config_view.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
+#include "ftdr/framework/plugins/plugin_guard.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
 
 namespace ftdr::framework {
 namespace {

@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "common/abi_text.hpp"
-#include "ftdr/framework/config_view.hpp"
-#include "ftdr/framework/plugin_call.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/config/config_view.hpp"
+#include "ftdr/framework/plugins/plugin_call.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace ftdr::framework {
 namespace {

@@ -8,8 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/png_writer.hpp"
-#include "ftdr/framework/request_json.hpp"
+#include "ftdr/framework/output/png_writer.hpp"
+#include "ftdr/framework/jobs/request_json.hpp"
 #include "ftdr/framework/version.hpp"
 #include "ftdr/sdk/error.hpp"
 

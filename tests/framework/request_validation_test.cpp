@@ -4,7 +4,7 @@
 #include <cmath>
 #include <functional>
 
-#include "ftdr/framework/request_validation.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
 #include "ftdr/sdk/error.hpp"
 
 using ftdr::framework::validate_request;

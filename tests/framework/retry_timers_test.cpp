@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "ftdr/framework/retry_timers.hpp"
+#include "ftdr/framework/jobs/retry_timers.hpp"
 
 using ftdr::framework::RetryTimers;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 // The transition table and the StateMachine that enforces it.
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/state_machine.hpp"
+#include "ftdr/framework/jobs/state_machine.hpp"
 #include "ftdr/sdk/error.hpp"
 
 using namespace ftdr::framework;

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "ftdr/framework/png_writer.hpp"
+#include "ftdr/framework/output/png_writer.hpp"
 #include "integration/fixture_config.hpp"
 
 namespace ftdr::test {

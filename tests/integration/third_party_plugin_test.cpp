@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "common/abi_text.hpp"
-#include "ftdr/framework/config_view.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/config/config_view.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 #include "integration/cli_runner.hpp"
 
 namespace ftdr::test {

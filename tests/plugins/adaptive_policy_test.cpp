@@ -1,9 +1,9 @@
 // The `adaptive` memory policy: keeps what fits on the device, evicts (largest first or LRU) only
-// when the phase would not fit, then slices/tiles (plugins/adaptive).
+// when the phase would not fit, then slices/tiles (plugins/memory/adaptive).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "adaptive_policy.h"
+#include "adaptive_policy.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
 #include "plugins/plugin_test_support.hpp"
 

@@ -1,4 +1,4 @@
-// The backend's fault plan (plugins/libtorch/faults/fault_plan.{h,cpp}, pure C++): parsing the config
+// The backend's fault plan (plugins/backend/libtorch/faults/fault_plan.{h,cpp}, pure C++): parsing the config
 // and FTDR_FAULTS forms, errors naming key and expected form, firing counts, seeded chaos, threads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "faults/fault_plan.h"
+#include "faults/fault_plan.hpp"
 #include "plugins/plugin_test_support.hpp"
 
 namespace {

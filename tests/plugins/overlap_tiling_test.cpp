@@ -1,14 +1,14 @@
 // The `overlap` tiling strategy: coverage, full-size tiles inside the latent, positive feathered
-// weights that blend to one, the memory hint (plugins/overlap).
+// weights that blend to one, the memory hint (plugins/tiling/overlap).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "ftdr/sdk/tiling.hpp"
-#include "overlap_tiling.h"
+#include "overlap_tiling.hpp"
 #include "plugins/plugin_test_support.hpp"
-#include "tile_axis.h"
+#include "tile_axis.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "ftdr/framework/config.hpp"
-#include "ftdr/framework/plugin_loader.hpp"
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace {
 

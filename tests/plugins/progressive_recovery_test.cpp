@@ -1,15 +1,15 @@
 // The `progressive` recovery strategy: phase-aware OOM ladders, numerical/device/timeout retries,
-// give-up rules and exponential backoff with seeded jitter (plugins/progressive).
+// give-up rules and exponential backoff with seeded jitter (plugins/recovery/progressive).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "backoff.h"
+#include "backoff.hpp"
 #include "ftdr/sdk/recovery.hpp"
-#include "oom_ladder.h"
+#include "oom_ladder.hpp"
 #include "plugins/plugin_test_support.hpp"
-#include "progressive_recovery.h"
+#include "progressive_recovery.hpp"
 
 namespace {
 

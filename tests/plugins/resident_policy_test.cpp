@@ -1,11 +1,11 @@
 // The `resident` memory policy: every component on the device, nothing offloaded; slicing/tiling
-// switched on before a phase that would not fit (plugins/resident).
+// switched on before a phase that would not fit (plugins/memory/resident).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "ftdr/sdk/memory_policy.hpp"
 #include "plugins/plugin_test_support.hpp"
-#include "resident_policy.h"
+#include "resident_policy.hpp"
 
 namespace {
 

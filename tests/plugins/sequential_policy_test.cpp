@@ -1,11 +1,11 @@
 // The `sequential` memory policy: only the phase's components on the device, the rest to the CPU,
-// slicing/tiling switched on before a phase that would not fit (plugins/sequential).
+// slicing/tiling switched on before a phase that would not fit (plugins/memory/sequential).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "plugins/plugin_test_support.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
-#include "sequential_policy.h"
+#include "sequential_policy.hpp"
 
 namespace {
 

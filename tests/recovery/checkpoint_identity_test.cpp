@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "ftdr/framework/request_validation.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
 #include "recovery/recovery_rig.hpp"
 
 namespace ftdr::test {

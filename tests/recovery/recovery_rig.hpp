@@ -24,11 +24,11 @@
 #include <vector>
 
 #include "common/reference.hpp"
-#include "ftdr/framework/config.hpp"
-#include "ftdr/framework/execution_engine.hpp"
-#include "ftdr/framework/job_manager.hpp"
-#include "ftdr/framework/plugin_set.hpp"
-#include "ftdr/framework/png_sink.hpp"
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
+#include "ftdr/framework/output/png_sink.hpp"
 
 namespace ftdr::test {
 

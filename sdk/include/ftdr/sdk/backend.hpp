@@ -1,6 +1,7 @@
 // ftdr/sdk/backend.hpp: the model backend runs the networks; it is the only code touching tensors.
 //
-// The engine drives one backend object per worker through the phases of a job:
+// The engine drives the backend object (one per process, shared by the job manager's workers,
+// one attempt at a time) through the phases of a job:
 //   load(dir) once → per job: validate → [place components] → encode → denoise → decode.
 // Intermediate results cross the boundary as opaque Artifacts (artifact.hpp) that the backend can
 // save and load, which is how checkpoints and resume work. Calls come from one worker thread at a

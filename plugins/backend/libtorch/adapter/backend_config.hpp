@@ -1,0 +1,69 @@
+// adapter/backend_config.hpp: the [backend.libtorch] table, read once when the plugin is created.
+//
+//   [backend.libtorch]
+//   device = "auto"          # "cpu" | "cuda" | "auto" (cuda when a CUDA device is present, else cpu)
+//   dtype = "f32"            # "f32" | "f16" | "bf16" — the dtype weights and activations run in
+//   threads = 0              # at::set_num_threads; 0 leaves libtorch's default
+//   attention = "auto"       # "auto" | "naive" | "sliced" | "sdpa": the default when a job's
+//                            # RuntimeOptions leave attention on "auto"
+//   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
+//   health_check = true      # check latents for NaN/Inf after every step (StepEvent::finite)
+//
+// Passed by the host, not written in the file (framework/plugin_set.hpp attaches them as the
+// `host` sub-table of this table):
+//   host.device_budget_mb    [memory] device_budget_mb; on CUDA the backend caps its caching
+//                            allocator there (memory_stats.h: cap_device_memory), so an overrun is a
+//                            real out_of_memory that recovery handles; on the CPU it is only shown
+//                            by diagnostics() (the memory policies enforce it there)
+//
+// Choices written down here:
+//   - device "cuda" on a machine without CUDA is a configuration error (invalid_request), not a
+//     silent fallback: the user asked for a GPU and would otherwise get a 100x slower run.
+//   - dtype "f16" on the CPU falls back to f32 with a warning (many CPU kernels lack f16 in
+//     libtorch 1.13, and half on CPU is slower than f32 anyway); "bf16" is allowed on the CPU.
+//   - Every key is read through the ConfigView, so the host reports any other key as unknown.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "ftdr/sdk/config_view.hpp"
+#include "ftdr/sdk/types.hpp"
+
+namespace ftdr::torchbe {
+
+struct BackendConfig {
+  at::Device device = at::kCPU;                       // resolved: never "auto"
+  sdk::DType dtype = sdk::DType::f32;                 // resolved: f16 on CPU already -> f32
+  int threads = 0;                                    // 0 = libtorch default
+  sdk::AttentionMode attention = sdk::AttentionMode::automatic;
+  int attention_slice_size = 0;
+  bool health_check = true;
+  std::uint64_t device_budget_bytes = 0;              // host.device_budget_mb in bytes; 0 = none
+  std::vector<std::string> warnings;                  // fallbacks taken, for the logger
+};
+
+// Reads and checks every key; throws sdk::Error(invalid_request) via cfg.reject() on bad values.
+// `cuda_available` is passed in so tests can exercise the "cuda requested, none present" path.
+BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_available);
+
+// at::ScalarType for a run dtype.
+at::ScalarType to_scalar_type(sdk::DType dtype);
+
+// "auto" | "naive" | "sliced" | "sdpa" -> mode; false when unknown.
+bool parse_attention_mode(const std::string& text, sdk::AttentionMode& out);
+
+}  // namespace ftdr::torchbe
+
+#include "nn/attention.hpp"
+
+namespace ftdr::torchbe {
+
+// The attention a phase runs with: the job's RuntimeOptions win; "auto" there means the config's
+// choice; "auto" in both means sdpa where this libtorch has it (>= 2), else naive. The slice size is
+// the job's when > 0, else the config's (0 = half the query rows).
+AttentionSettings resolve_attention(const BackendConfig& config, const sdk::RuntimeOptions& options);
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,39 @@
+// artifacts/conditioning.hpp: the "conditioning" artifact and the encode phase that makes it.
+//
+// cond = text_encoder(prompt), uncond = text_encoder(negative prompt, "" when empty), each
+// [1, 77, hidden] at the run dtype, on the device the text encoder ran on. uncond is only computed
+// when classifier-free guidance runs (cfg_scale > 1), as diffusers does. The artifact does not
+// depend on batch or first_image: denoise repeats it per image.
+#pragma once
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "clip/clip_text_model.hpp"
+#include "ftdr/sdk/artifact.hpp"
+#include "ftdr/sdk/types.hpp"
+#include "tokenizer/clip_tokenizer.hpp"
+
+namespace ftdr::torchbe {
+
+class ConditioningArtifact final : public sdk::Artifact {
+ public:
+  static constexpr const char* kKind = "conditioning";
+
+  at::Tensor cond;    // [1, T, D]
+  at::Tensor uncond;  // [1, T, D]; undefined when guidance is off
+  int clip_skip = 0;
+
+  std::string kind() const override { return kKind; }
+  std::uint64_t bytes() const override;
+  int steps_done() const override { return 0; }
+};
+
+// Tokenizes and encodes on the device the text encoder's parameters are on.
+std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
+                                                     const sdk::GenerationParams& params);
+
+// Byte size of a tensor's elements (0 when undefined).
+std::uint64_t tensor_bytes(const at::Tensor& t);
+
+}  // namespace ftdr::torchbe

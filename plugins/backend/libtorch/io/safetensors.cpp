@@ -1,0 +1,164 @@
+// io/safetensors.cpp: mmap reader with up-front header validation, and the writer.
+#include "io/safetensors.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "ftdr/sdk/error.hpp"
+
+namespace ftdr::torchbe {
+namespace {
+
+using sdk::Error;
+using sdk::ErrorKind;
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw Error(ErrorKind::model_error, "safetensors file " + path.string() + ": " + what);
+}
+
+[[noreturn]] void fail_key(const std::filesystem::path& path, const std::string& key,
+                           const std::string& what) {
+  fail(path, "tensor '" + key + "': " + what);
+}
+
+// The dtypes load() converts from.
+bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
+  if (dtype == "F32") out = at::kFloat;
+  else if (dtype == "F16") out = at::kHalf;
+  else if (dtype == "BF16") out = at::kBFloat16;
+  else if (dtype == "I64") out = at::kLong;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+struct SafeTensorsFile::Mapping {
+  void* base = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (base != MAP_FAILED) munmap(base, size);
+  }
+};
+
+SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, "not a regular file");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(st.st_size);
+  if (mapping->size > 0) mapping->base = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapping->size > 0 && mapping->base == MAP_FAILED)
+    fail(path, std::string("mmap failed: ") + std::strerror(errno));
+  const auto* bytes = static_cast<const uint8_t*>(mapping->base);
+  SafeTensorsHeader header = parse_safetensors_header(bytes, mapping->size, path);
+  SafeTensorsFile file;
+  file.path_ = path;
+  file.mapping_ = mapping;
+  file.data_ = bytes + header.data_offset;
+  file.tensors_ = std::move(header.tensors);
+  file.metadata_ = std::move(header.metadata);
+  return file;
+}
+
+std::vector<std::string> SafeTensorsFile::keys() const {
+  std::vector<std::string> out;
+  out.reserve(tensors_.size());
+  for (const auto& [k, v] : tensors_) out.push_back(k);
+  return out;
+}
+
+bool SafeTensorsFile::contains(const std::string& key) const { return tensors_.count(key) != 0; }
+
+const SafeTensorsFile::TensorInfo& SafeTensorsFile::info(const std::string& key) const {
+  auto it = tensors_.find(key);
+  if (it == tensors_.end()) fail_key(path_, key, "not in the file");
+  return it->second;
+}
+
+at::Tensor SafeTensorsFile::load(const std::string& key) const {
+  const TensorInfo& ti = info(key);
+  at::ScalarType stored;
+  if (!scalar_type_of(ti.dtype, stored))
+    fail_key(path_, key, "dtype " + ti.dtype + " cannot be loaded (supported: F32, F16, BF16, I64)");
+  at::Tensor out = at::empty(ti.shape, at::TensorOptions().dtype(stored));
+  if (ti.end > ti.begin) std::memcpy(out.data_ptr(), data_ + ti.begin, ti.end - ti.begin);
+  return out;
+}
+
+at::Tensor SafeTensorsFile::load(const std::string& key, at::ScalarType dtype) const {
+  at::Tensor t = load(key);
+  return t.scalar_type() == dtype ? t : t.to(dtype);
+}
+
+std::string safetensors_dtype_name(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return "F32";
+    case at::kHalf: return "F16";
+    case at::kBFloat16: return "BF16";
+    case at::kLong: return "I64";
+    case at::kDouble: return "F64";
+    case at::kInt: return "I32";
+    case at::kByte: return "U8";
+    case at::kBool: return "BOOL";
+    default:
+      throw Error(ErrorKind::model_error,
+                  std::string("safetensors: no dtype name for ") + c10::toString(type));
+  }
+}
+
+void save_safetensors(const std::filesystem::path& path,
+                      const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<std::pair<std::string, at::Tensor>> sorted;
+  for (const auto& [name, t] : tensors) sorted.emplace_back(name, t.detach().to(at::kCPU).contiguous());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  nlohmann::ordered_json header;
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : sorted) {
+    uint64_t nbytes = t.numel() * t.element_size();
+    header[name] = {{"dtype", safetensors_dtype_name(t.scalar_type())},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ErrorKind::internal, "cannot write " + tmp.string());
+    uint64_t len = text.size();
+    char len_bytes[8];
+    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<char>((len >> (8 * i)) & 0xff);
+    out.write(len_bytes, 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& [name, t] : sorted)
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    if (!out.flush()) throw Error(ErrorKind::internal, "failed writing " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorKind::internal, "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+
+}  // namespace ftdr::torchbe

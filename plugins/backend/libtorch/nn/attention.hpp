@@ -1,0 +1,40 @@
+// nn/attention.hpp: the one scaled-dot-product attention every attention block calls.
+//
+//   at::Tensor out = attention(q, k, v, heads, settings, /*upcast=*/cfg.upcast_attention);
+//
+// q: [B, N, heads*d], k and v: [B, M, heads*d] -> [B, N, heads*d]; scale 1/sqrt(d).
+// Modes (identical math, different memory):
+//   naive  - softmax(q k^T * scale) v over all query rows at once: B*heads*N*M scores in memory.
+//   sliced - the same, slice_size query rows at a time (0 = N/2, rounded up), so only
+//            B*heads*slice*M scores exist at once. Each row's softmax is computed whole, so the
+//            result equals naive up to float rounding of the matmul blocking.
+//   sdpa   - at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA). Only with
+//            libtorch >= 2 (TORCH_VERSION_MAJOR >= 2); on libtorch 1.x it falls back to naive.
+// upcast: compute scores and softmax in float32 when q is f16/bf16 (diffusers' upcast_attention /
+// upcast_softmax); the probabilities are cast back before multiplying with v. No effect in f32.
+// mask (optional): additive float mask broadcastable to [B, heads, N, M] (e.g. CLIP's causal mask).
+#pragma once
+#include <ATen/ATen.h>
+
+#include <memory>
+
+namespace ftdr::torchbe {
+
+enum class AttentionMode { naive, sliced, sdpa };
+
+struct AttentionSettings {
+  AttentionMode mode = AttentionMode::naive;
+  int slice_size = 0;  // query rows per slice in sliced mode; 0 = half the rows
+};
+
+// Modules share one settings object with their top-level network: set_attention() on the network
+// changes every block at once.
+using AttentionSettingsPtr = std::shared_ptr<AttentionSettings>;
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads,
+                     const AttentionSettings& settings, bool upcast, const at::Tensor& mask = {});
+
+// True when this build can run AttentionMode::sdpa natively (libtorch >= 2).
+bool sdpa_available();
+
+}  // namespace ftdr::torchbe

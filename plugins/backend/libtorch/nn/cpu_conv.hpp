@@ -1,0 +1,18 @@
+// nn/cpu_conv.hpp: a Conv2d forward whose result for one image does not depend on the batch.
+//
+// libtorch 1.13 picks the CPU convolution algorithm from the whole input's shape: oneDNN when the
+// batch is > 1 (or the image is large), its own im2col + BLAS kernel (slow_conv2d) for a single
+// small image, and for 1x1 kernels on one thread oneDNN only from a batch of 16. The two round
+// differently, so an image decoded alone and the same image decoded in a batch of two differ in
+// the last bits (enough to change a pixel of the tiny reference model at 64x64). In inference on
+// the CPU every image is therefore its own convolution; training and CUDA keep one batched call.
+//
+//   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), image by image on the CPU
+#pragma once
+#include <torch/nn/modules/conv.h>
+
+namespace ftdr::torchbe {
+
+at::Tensor cpu_conv2d(torch::nn::Conv2d& conv, const at::Tensor& x);
+
+}  // namespace ftdr::torchbe

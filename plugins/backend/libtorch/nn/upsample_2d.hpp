@@ -1,0 +1,20 @@
+// nn/upsample_2d.hpp: diffusers' Upsample2D with use_conv=True: nearest x2 (or to `size`), 3x3 conv.
+#pragma once
+#include <torch/nn.h>
+
+#include <vector>
+
+namespace ftdr::torchbe {
+
+class Upsample2DImpl : public torch::nn::Module {
+ public:
+  explicit Upsample2DImpl(int64_t channels);
+  // size: the target [H, W] (the UNet passes its skip connection's size so odd sizes line up);
+  // empty = twice the input.
+  at::Tensor forward(const at::Tensor& x, const std::vector<int64_t>& size = {});
+
+  torch::nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(Upsample2D);
+
+}  // namespace ftdr::torchbe

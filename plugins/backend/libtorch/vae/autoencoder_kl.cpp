@@ -1,0 +1,34 @@
+// vae/autoencoder_kl.cpp  (Ref: diffusers models/autoencoders/autoencoder_kl.py, vae.py DiagonalGaussianDistribution)
+#include "vae/autoencoder_kl.hpp"
+
+#include "nn/cpu_conv.hpp"
+
+namespace ftdr::torchbe {
+
+namespace {
+constexpr double kLogvarMin = -30.0, kLogvarMax = 20.0;  // DiagonalGaussianDistribution's clamp
+}
+
+AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg) : cfg_(cfg), settings_(std::make_shared<AttentionSettings>()) {
+  encoder = register_module("encoder", Encoder(cfg, settings_));
+  decoder = register_module("decoder", Decoder(cfg, settings_));
+  const int64_t moments = 2 * cfg.latent_channels;
+  if (cfg.use_quant_conv)
+    quant_conv = register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
+  if (cfg.use_post_quant_conv)
+    post_quant_conv = register_module(
+        "post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, cfg.latent_channels, 1)));
+}
+
+at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {
+  return decoder(post_quant_conv ? cpu_conv2d(post_quant_conv, z) : z);
+}
+
+std::pair<at::Tensor, at::Tensor> AutoencoderKLImpl::encode(const at::Tensor& x) {
+  at::Tensor moments = encoder(x);
+  if (quant_conv) moments = cpu_conv2d(quant_conv, moments);
+  auto parts = moments.chunk(2, 1);
+  return {parts[0], at::clamp(parts[1], kLogvarMin, kLogvarMax)};
+}
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,53 @@
+// vae/decoder.cpp  (Ref: diffusers models/autoencoders/vae.py Decoder)
+#include "vae/decoder.hpp"
+#include "nn/stop_point.hpp"
+
+#include "nn/cpu_conv.hpp"
+
+namespace ftdr::torchbe {
+
+namespace F = torch::nn::functional;
+
+namespace {
+constexpr double kVaeNormEps = 1e-6;  // diffusers' Encoder/Decoder use resnet_eps 1e-6 throughout
+}
+
+DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
+  std::vector<int64_t> ch(cfg.block_out_channels.rbegin(), cfg.block_out_channels.rend());
+  conv_in = register_module("conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, ch.front(), 3).padding(1)));
+  UNetMidBlock2DOptions mid;
+  mid.in_channels = ch.front();
+  mid.eps = kVaeNormEps;
+  mid.groups = cfg.norm_num_groups;
+  mid.add_attention = cfg.mid_block_add_attention;
+  mid_block = register_module("mid_block", UNetMidBlock2D(mid, settings));
+  up_blocks = register_module("up_blocks", torch::nn::ModuleList());
+  int64_t output_channel = ch.front();
+  for (size_t i = 0; i < ch.size(); ++i) {
+    VaeBlockOptions o;
+    o.in_channels = output_channel;
+    output_channel = ch[i];
+    o.out_channels = output_channel;
+    o.num_layers = cfg.layers_per_block + 1;
+    o.add_sample = i + 1 < ch.size();
+    o.eps = kVaeNormEps;
+    o.groups = cfg.norm_num_groups;
+    blocks_.emplace_back(o);
+    up_blocks->push_back(blocks_.back());
+  }
+  conv_norm_out = register_module(
+      "conv_norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch.back()).eps(kVaeNormEps)));
+  conv_out = register_module("conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch.back(), cfg.out_channels, 3).padding(1)));
+}
+
+at::Tensor DecoderImpl::forward(const at::Tensor& z) {
+  at::Tensor h = mid_block(cpu_conv2d(conv_in, z));
+  for (auto& block : blocks_) {
+    stop_point();
+    h = block(h);
+  }
+  stop_point();
+  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
+}
+
+}  // namespace ftdr::torchbe

@@ -1,0 +1,30 @@
+// vae/encoder.hpp: diffusers' VAE Encoder: conv_in -> DownEncoderBlock2Ds -> UNetMidBlock2D ->
+// GroupNorm -> SiLU -> conv_out to 2 * latent_channels (mean and logvar).
+#pragma once
+#include <torch/nn.h>
+
+#include <vector>
+
+#include "io/model_configs.hpp"
+#include "vae/down_encoder_block_2d.hpp"
+#include "vae/unet_mid_block_2d.hpp"
+
+namespace ftdr::torchbe {
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::Conv2d conv_in{nullptr};
+  torch::nn::ModuleList down_blocks{nullptr};
+  UNetMidBlock2D mid_block{nullptr};
+  torch::nn::GroupNorm conv_norm_out{nullptr};
+  torch::nn::Conv2d conv_out{nullptr};
+
+ private:
+  std::vector<DownEncoderBlock2D> blocks_;
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace ftdr::torchbe
