@@ -149,7 +149,6 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   ec.image_sink = fw::make_png_sink(backend->info());
   auto engine = std::make_shared<fw::ExecutionEngine>(
       fw::EnginePlugins{backend, plugins.memory_policy, plugins.recovery, plugins.tiling}, ec);
-  check_flags(request, engine.get());
   fw::JobManagerConfig jc;
   jc.workers = host.runtime.workers;
   jc.max_queue = static_cast<std::size_t>(host.runtime.queue_capacity);
