@@ -1,112 +1,100 @@
-#include "engine_recovery.hpp"
-
-#include <filesystem>
+// ExecutionEngine: a failed attempt. The failure is classified, the RecoveryStrategy decides, and
+// the job's work takes the decision (JobWork::retry_with) or the job ends FAILED.
 #include <new>
 
 #include <spdlog/spdlog.h>
 
-namespace ftdr::framework::detail {
+#include "ftdr/framework/engine/execution_engine.hpp"
 
-sdk::Failure classify_failure(std::exception_ptr error, sdk::Phase phase, int step) {
+namespace ftdr::framework {
+namespace {
+
+using sdk::ErrorKind;
+
+// sdk::Error keeps its kind; std::bad_alloc is out_of_memory; anything else is internal.
+sdk::Failure classify_failure(std::exception_ptr error, const AttemptCursor& at) {
   sdk::Failure f;
-  f.phase = phase;
-  f.step = step;
+  f.phase = at.phase;
+  f.step = at.step;
   try {
     std::rethrow_exception(error);
   } catch (const sdk::Error& e) {
     f.kind = e.kind();
     f.message = e.what();
   } catch (const std::bad_alloc& e) {
-    f.kind = sdk::ErrorKind::out_of_memory;
+    f.kind = ErrorKind::out_of_memory;
     f.message = std::string("out of memory (std::bad_alloc: ") + e.what() + ")";
   } catch (const std::exception& e) {
-    f.kind = sdk::ErrorKind::internal;
+    f.kind = ErrorKind::internal;
     f.message = std::string("unexpected exception: ") + e.what();
   } catch (...) {
-    f.kind = sdk::ErrorKind::internal;
+    f.kind = ErrorKind::internal;
     f.message = "unexpected exception of a non-standard type";
   }
   return f;
 }
 
-bool never_retried(sdk::ErrorKind kind) {
-  return kind == sdk::ErrorKind::invalid_request || kind == sdk::ErrorKind::model_error ||
-         kind == sdk::ErrorKind::cancelled;
+// Kinds that are never retried, whatever the strategy would say (sdk/error.hpp).
+bool never_retried(ErrorKind kind) {
+  return kind == ErrorKind::invalid_request || kind == ErrorKind::model_error || kind == ErrorKind::cancelled;
 }
 
-bool latents_compatible(const sdk::GenerationParams& a, const sdk::GenerationParams& b) {
-  const auto& ra = a.request;
-  const auto& rb = b.request;
-  return a.first_image == b.first_image && a.batch == b.batch && a.width == b.width &&
-         a.height == b.height && ra.seed == rb.seed && ra.steps == rb.steps && ra.sampler == rb.sampler &&
-         ra.eta == rb.eta && ra.cfg_scale == rb.cfg_scale && ra.prompt == rb.prompt &&
-         ra.negative_prompt == rb.negative_prompt && ra.clip_skip == rb.clip_skip;
+}  // namespace
+
+AttemptOutcome ExecutionEngine::handle_failure(Job& job, std::exception_ptr error) {
+  JobWork& w = job.work();
+  sdk::Failure f = classify_failure(error, w.cursor());
+  const ExecutionState now = job.state();
+  if (is_terminal(now)) {  // only a bug gets here (a transition out of a terminal state)
+    spdlog::error("job {}: failure after reaching {}: {}", job.id(), to_string(now), f.message);
+    return AttemptOutcome{now, 0, std::nullopt};
+  }
+  if (f.kind == ErrorKind::cancelled || job.cancel_requested()) {
+    return finish(job, ExecutionState::cancelled, ErrorKind::cancelled,
+                  f.kind == ErrorKind::cancelled ? f.message : "cancelled by request");
+  }
+  spdlog::warn("job {} attempt {} failed in {} (step {}): {}: {}", job.id(), w.attempt(),
+               sdk::to_string(f.phase), f.step, sdk::to_string(f.kind), f.message);
+
+  std::string why_not;
+  const sdk::RecoveryDecision d = decide_recovery(w, f, why_not);
+  sdk::Attempt record;
+  record.number = w.attempt();
+  record.failure = f;
+  record.change = d.retry ? d.change : "";
+  record.delay_ms = d.retry ? std::max<std::int64_t>(0, d.delay_ms) : 0;
+  w.record_failed_attempt(record);
+  if (!d.retry) {
+    return finish(job, ExecutionState::failed, f.kind, f.message + " (gave up: " + why_not + ")");
+  }
+  w.retry_with(d);
+  spdlog::info("job {}: retry {} in {} ms from {}: {}", job.id(), w.attempt(), record.delay_ms,
+               sdk::to_string(d.resume_phase), d.change);
+  job.transition(ExecutionState::retry_pending);
+  return AttemptOutcome{ExecutionState::retry_pending, record.delay_ms, std::nullopt};
 }
 
-bool conditioning_compatible(const sdk::GenerationParams& a, const sdk::GenerationParams& b) {
-  return a.request.prompt == b.request.prompt && a.request.negative_prompt == b.request.negative_prompt &&
-         a.request.clip_skip == b.request.clip_skip && a.options.dtype == b.options.dtype;
+// The strategy's decision, or no retry with the reason in `why_not`.
+sdk::RecoveryDecision ExecutionEngine::decide_recovery(const JobWork& w, const sdk::Failure& f,
+                                                       std::string& why_not) {
+  sdk::RecoveryDecision d;
+  if (never_retried(f.kind)) {
+    why_not = std::string(sdk::to_string(f.kind)) + " is never retried";
+  } else if (!plugins_.recovery) {
+    why_not = "no recovery strategy configured";
+  } else if (w.attempt() >= config_.max_attempts) {
+    why_not = "reached the engine's max_attempts (" + std::to_string(config_.max_attempts) + ")";
+  } else {
+    const sdk::GenerationParams current = w.done() ? w.last_params() : w.current();
+    try {
+      d = plugins_.recovery->decide(f, w.attempts(), current);
+      if (!d.retry) why_not = d.reason.empty() ? "the recovery strategy gave up" : d.reason;
+    } catch (const std::exception& e) {
+      d.retry = false;
+      why_not = std::string("the recovery strategy failed: ") + e.what();
+    }
+  }
+  return d;
 }
 
-std::vector<sdk::GenerationParams> split_in_halves(const sdk::GenerationParams& params) {
-  if (params.batch < 2) return {params};
-  sdk::GenerationParams first = params, second = params;
-  first.batch = (params.batch + 1) / 2;
-  second.first_image = params.first_image + first.batch;
-  second.batch = params.batch - first.batch;
-  return {first, second};
-}
-
-void drop_latents(JobWork& work) {
-  work.latents.reset();
-  work.latents_complete = false;
-  if (!work.checkpoint_path.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(work.checkpoint_path, ec);
-  }
-  work.checkpoint_path.clear();
-  work.checkpoint_steps = 0;
-}
-
-void apply_decision(JobWork& work, const sdk::RecoveryDecision& d) {
-  if (work.segments.empty()) return;
-  const sdk::GenerationParams failed = work.segments.front();
-  const bool split = d.split_batch && d.params.batch >= 2;
-  if (d.split_batch && !split) {
-    spdlog::warn("recovery asked to split a batch of {}; retrying it whole", d.params.batch);
-  }
-  if (split || !latents_compatible(failed, d.params)) drop_latents(work);
-  if (d.resume_phase == sdk::Phase::initializing) {
-    // A lost device context may have taken in-memory artifacts with it: keep only what is on disk.
-    work.latents.reset();
-    if (work.checkpoint_path.empty()) work.latents_complete = false;
-  }
-  if (d.resume_phase <= sdk::Phase::encoding ||
-      (work.conditioning && !conditioning_compatible(work.conditioning_params, d.params))) {
-    work.conditioning.reset();
-  }
-  // Sub-batches after the failing one keep their place in the request but run with the new settings.
-  for (std::size_t i = 1; i < work.segments.size(); ++i) {
-    sdk::GenerationParams& s = work.segments[i];
-    const int first = s.first_image, batch = s.batch;
-    s = d.params;
-    s.first_image = first;
-    s.batch = batch;
-  }
-  std::vector<sdk::GenerationParams> head = split ? split_in_halves(d.params)
-                                                  : std::vector<sdk::GenerationParams>{d.params};
-  // A strategy that shrinks the sub-batch without splitting it must not lose the other images:
-  // they follow as one more sub-batch.
-  if (!split && d.params.first_image == failed.first_image && d.params.batch >= 1 &&
-      d.params.batch < failed.batch) {
-    sdk::GenerationParams rest = d.params;
-    rest.first_image = d.params.first_image + d.params.batch;
-    rest.batch = failed.batch - d.params.batch;
-    head.push_back(rest);
-  }
-  work.segments.erase(work.segments.begin());
-  work.segments.insert(work.segments.begin(), head.begin(), head.end());
-  if (d.degraded) work.degraded = true;
-}
-
-}  // namespace ftdr::framework::detail
+}  // namespace ftdr::framework

@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine_recovery.hpp"
 #include "ftdr/framework/jobs/request_validation.hpp"
 #include "step_watch.hpp"
 
@@ -34,29 +33,32 @@ sdk::MemoryStats stats_or_empty(const sdk::ModelBackend& backend) noexcept {
 }
 
 // Runs one phase's work, recording its wall time and memory before/after (peak reset first),
-// also when it throws. `fn(record)` returns the placement reason.
-template <typename Fn>
-void recorded(Job& job, sdk::ModelBackend& backend, Phase phase, Fn&& fn) {
+// also when it throws. `fn(record)` returns the placement reason; `learn(record)` sees the record of
+// a phase that finished, before it is stored.
+template <typename Fn, typename Learn>
+void recorded(Job& job, sdk::ModelBackend& backend, Phase phase, Fn&& fn, Learn&& learn) {
   JobWork& w = job.work();
   PhaseRecord r;
-  r.attempt = w.attempt;
+  r.attempt = w.attempt();
   r.phase = phase;
-  r.first_image = w.segments.empty() ? 0 : w.segments.front().first_image;
+  r.first_image = w.current_first_image();
   r.before = stats_or_empty(backend);
   const auto t0 = std::chrono::steady_clock::now();
   auto close = [&] {
     r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     r.after = stats_or_empty(backend);
-    w.phases.push_back(r);
   };
   try {
     backend.reset_peak_memory();
     r.placement_reason = fn(r);
   } catch (...) {
     close();
+    w.record_phase(r);
     throw;
   }
   close();
+  learn(r);
+  w.record_phase(r);
 }
 
 }  // namespace
@@ -90,88 +92,90 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
 AttemptOutcome ExecutionEngine::run_attempt(Job& job) {
   std::lock_guard<std::mutex> lock(run_mutex_);
   JobWork& w = job.work();
-  if (w.segments.empty() && w.images.empty()) {
-    w.segments.push_back(initial_params(job.request(), config_.options));
-    w.last_params = w.segments.front();
-  }
+  w.start(initial_params(job.request(), config_.options));
+  w.begin_attempt();
   job.count_attempt();
-  Attempt a;
   try {
-    run_phases(job, a);
+    run_phases(job);
     return finish(job, ExecutionState::completed, std::nullopt, "");
   } catch (...) {
-    return handle_failure(job, a, std::current_exception());
+    return handle_failure(job, std::current_exception());
   }
 }
 
-void ExecutionEngine::run_phases(Job& job, Attempt& a) {
-  JobWork& w = job.work();
-  run_initializing(job, a);
-  while (!w.segments.empty()) {
-    if (!w.latents_complete) {
-      if (!w.conditioning) {
+void ExecutionEngine::run_phases(Job& job) {
+  const JobWork& w = job.work();
+  run_initializing(job);
+  while (!w.done()) {
+    if (!w.latents_complete()) {
+      if (!w.conditioning()) {
         check_cancel(job);
-        run_encoding(job, a);
+        run_encoding(job);
       }
       check_cancel(job);
-      run_diffusion(job, a);
+      run_diffusion(job);
     }
     check_cancel(job);
-    run_decoding(job, a);
+    run_decoding(job);
   }
 }
 
-void ExecutionEngine::run_initializing(Job& job, Attempt& a) {
+void ExecutionEngine::run_initializing(Job& job) {
   job.transition(ExecutionState::initializing);
-  a.phase = Phase::initializing;
-  recorded(job, *plugins_.backend, a.phase, [&](PhaseRecord&) {
-    for (const sdk::GenerationParams& p : job.work().segments) plugins_.backend->validate(p);
-    return std::string();
-  });
+  job.work().enter_phase(Phase::initializing);
+  recorded(
+      job, *plugins_.backend, Phase::initializing,
+      [&](PhaseRecord&) {
+        for (const sdk::GenerationParams& p : job.work().sub_batches()) plugins_.backend->validate(p);
+        return std::string();
+      },
+      [](PhaseRecord&) {});
 }
 
 // The frame every phase shares: the state transition, the placement before the work, the phase
 // record (time, memory) around it and the memory calibration after it.
-void ExecutionEngine::run_phase(Job& job, Attempt& a, ExecutionState state, Phase phase,
-                                const std::function<void(sdk::GenerationParams&)>& work) {
+void ExecutionEngine::run_phase(Job& job, ExecutionState state, Phase phase,
+                                const std::function<void(const sdk::GenerationParams&)>& work) {
   job.transition(state);
-  a.phase = phase;
   JobWork& w = job.work();
-  recorded(job, *plugins_.backend, phase, [&](PhaseRecord& record) {
-    sdk::GenerationParams& p = w.segments.front();
-    std::string reason = place_for(job, phase, p, record);
-    w.last_params = p;
-    work(p);  // may consume the front sub-batch (decoding): p is not used after
-    return reason;
-  });
-  learn_memory(w.phases.back());
+  w.enter_phase(phase);
+  recorded(
+      job, *plugins_.backend, phase,
+      [&](PhaseRecord& record) {
+        sdk::GenerationParams p = w.current();
+        std::string reason = place_for(job, phase, p, record);
+        w.ran_with(p);
+        work(p);  // may finish the front sub-batch (decoding)
+        return reason;
+      },
+      [&](PhaseRecord& record) { learn_memory(record); });
 }
 
-void ExecutionEngine::run_encoding(Job& job, Attempt& a) {
+void ExecutionEngine::run_encoding(Job& job) {
   JobWork& w = job.work();
-  run_phase(job, a, ExecutionState::encoding_prompt, Phase::encoding, [&](sdk::GenerationParams& p) {
+  run_phase(job, ExecutionState::encoding_prompt, Phase::encoding, [&](const sdk::GenerationParams& p) {
     detail::PhaseStop stop(job, *plugins_.backend, "encoding");
-    w.conditioning = plugins_.backend->encode(p);
-    if (!w.conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
-    w.conditioning_params = p;
+    sdk::ArtifactPtr conditioning = plugins_.backend->encode(p);
+    if (!conditioning) throw Error(ErrorKind::plugin_error, "backend encode() returned no conditioning");
+    w.set_conditioning(std::move(conditioning), p);
   });
 }
 
-void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
+void ExecutionEngine::run_diffusion(Job& job) {
   JobWork& w = job.work();
-  run_phase(job, a, ExecutionState::diffusion_running, Phase::diffusion, [&](sdk::GenerationParams& p) {
+  run_phase(job, ExecutionState::diffusion_running, Phase::diffusion, [&](const sdk::GenerationParams& p) {
     const bool from_file = load_newer_checkpoint(job);
-    const int resumed_at = w.latents ? w.latents->steps_done() : 0;
+    const int resumed_at = w.latents() ? w.latents()->steps_done() : 0;
     try {
-      denoise(job, a, p);
+      denoise(job, p);
     } catch (const Error& e) {
       // A checkpoint read back from a file is not trusted: the backend refuses one made for another
       // request or model (invalid_request before any step), and the sub-batch starts afresh.
-      if (!from_file || e.kind() != ErrorKind::invalid_request || a.step != resumed_at) throw;
-      spdlog::warn("job {}: checkpoint {} refused ({}); starting diffusion afresh", job.id(), w.checkpoint_path,
+      if (!from_file || e.kind() != ErrorKind::invalid_request || w.cursor().step != resumed_at) throw;
+      spdlog::warn("job {}: checkpoint {} refused ({}); starting diffusion afresh", job.id(), w.checkpoint_path(),
                    e.what());
-      detail::drop_latents(w);
-      denoise(job, a, p);
+      w.drop_latents();
+      denoise(job, p);
     }
   });
 }
@@ -180,85 +184,87 @@ void ExecutionEngine::run_diffusion(Job& job, Attempt& a) {
 // cannot be read is dropped (diffusion then starts afresh).
 bool ExecutionEngine::load_newer_checkpoint(Job& job) {
   JobWork& w = job.work();
-  const int in_memory = w.latents ? w.latents->steps_done() : -1;
-  if (w.checkpoint_path.empty() || w.checkpoint_steps <= in_memory) return false;
+  if (w.checkpoint_path().empty() || w.checkpoint_steps() <= w.latents_steps()) return false;
   try {
-    w.latents = plugins_.backend->load_artifact(w.checkpoint_path);
+    w.set_latents(plugins_.backend->load_artifact(w.checkpoint_path()));
     return true;
   } catch (const std::exception& e) {
-    spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(), w.checkpoint_path,
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(), w.checkpoint_path(),
                  e.what());
-    detail::drop_latents(w);
+    w.drop_latents();
     return false;
   }
 }
 
-// Denoises segments.front() from w.latents (or fresh noise), checkpointing on the way.
-void ExecutionEngine::denoise(Job& job, Attempt& a, const sdk::GenerationParams& p) {
+// Denoises the front sub-batch from the latents held (or fresh noise), checkpointing on the way.
+void ExecutionEngine::denoise(Job& job, const sdk::GenerationParams& p) {
   JobWork& w = job.work();
-  a.step = w.latents ? w.latents->steps_done() : 0;
-  if (a.step > 0) spdlog::info("job {}: resuming diffusion at step {}", job.id(), a.step);
-  detail::StepWatch watch(job, a.step, *plugins_.backend, config_, config_.state_dir);
-  sdk::ArtifactPtr out = plugins_.backend->denoise(p, *w.conditioning, w.latents.get(), watch);
+  w.at_step(w.latents() ? w.latents()->steps_done() : 0);
+  if (w.cursor().step > 0) spdlog::info("job {}: resuming diffusion at step {}", job.id(), w.cursor().step);
+  detail::StepWatch watch(job, *plugins_.backend, config_, config_.state_dir);
+  sdk::ArtifactPtr out = plugins_.backend->denoise(p, *w.conditioning(), w.latents(), watch);
   if (!out) throw Error(ErrorKind::plugin_error, "backend denoise() returned no latents");
-  w.latents = std::move(out);
-  w.latents_complete = true;
-  watch.save_final(*w.latents);
+  w.complete_latents(std::move(out));
+  watch.save_final(*w.latents());
 }
 
 // The complete latents from their checkpoint; false (dropped, logged) when it cannot be read.
 bool ExecutionEngine::load_final_checkpoint(Job& job) {
   JobWork& w = job.work();
   try {
-    w.latents = plugins_.backend->load_artifact(w.checkpoint_path);
+    w.set_latents(plugins_.backend->load_artifact(w.checkpoint_path()));
     return true;
   } catch (const std::exception& e) {
-    spdlog::warn("job {}: cannot load checkpoint {} ({}); running the sub-batch again", job.id(), w.checkpoint_path,
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); running the sub-batch again", job.id(), w.checkpoint_path(),
                  e.what());
-    detail::drop_latents(w);
+    w.drop_latents();
     return false;
   }
 }
 
-void ExecutionEngine::run_decoding(Job& job, Attempt& a) {
+void ExecutionEngine::run_decoding(Job& job) {
   JobWork& w = job.work();
-  run_phase(job, a, ExecutionState::decoding, Phase::decoding, [&](sdk::GenerationParams& p) {
+  run_phase(job, ExecutionState::decoding, Phase::decoding, [&](const sdk::GenerationParams& p) {
     // Latents only on disk (a device loss dropped the memory): a file is not trusted until the
     // backend accepts it; a refused one is dropped and the loop runs the sub-batch again.
-    const bool from_file = !w.latents;
+    const bool from_file = !w.latents();
     if (from_file && !load_final_checkpoint(job)) return;
-    std::optional<sdk::TilePlan> plan;
-    if (p.options.vae_tiling && plugins_.tiling) {
-      sdk::TileRequest tr;
-      tr.scale = info_.vae_scale_factor;
-      tr.latent_height = p.height / tr.scale;
-      tr.latent_width = p.width / tr.scale;
-      tr.memory_hint_bytes = config_.budget_bytes ? config_.budget_bytes : stats_or_empty(*plugins_.backend).free_bytes;
-      plan = plugins_.tiling->plan(tr);
-    } else if (p.options.vae_tiling) {
-      spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole",
-                   job.id());
-    }
+    std::optional<sdk::TilePlan> plan = tile_plan(job, p);
     detail::PhaseStop stop(job, *plugins_.backend, "decoding");
     std::vector<sdk::Image> images;
     try {
-      images = plugins_.backend->decode(p, *w.latents, plan ? &*plan : nullptr);
+      images = plugins_.backend->decode(p, *w.latents(), plan ? &*plan : nullptr);
     } catch (const Error& e) {
       if (!from_file || e.kind() != ErrorKind::invalid_request) throw;
-      spdlog::warn("job {}: checkpoint {} refused ({}); running the sub-batch again", job.id(), w.checkpoint_path,
+      spdlog::warn("job {}: checkpoint {} refused ({}); running the sub-batch again", job.id(), w.checkpoint_path(),
                    e.what());
-      detail::drop_latents(w);
+      w.drop_latents();
       return;
     }
     if (static_cast<int>(images.size()) != p.batch) {
       throw Error(ErrorKind::plugin_error, "backend decode() returned " + std::to_string(images.size()) +
                                                " images for a sub-batch of " + std::to_string(p.batch));
     }
-    if (config_.image_sink) w.written[p.first_image] = config_.image_sink(job, p, images);
-    w.images[p.first_image] = std::move(images);
-    detail::drop_latents(w);
-    w.segments.erase(w.segments.begin());
+    std::vector<std::string> written;
+    if (config_.image_sink) written = config_.image_sink(job, p, images);
+    w.finish_sub_batch(std::move(images), std::move(written));
   });
+}
+
+// The tiling strategy's plan when the sub-batch decodes with VAE tiling; none otherwise.
+std::optional<sdk::TilePlan> ExecutionEngine::tile_plan(const Job& job, const sdk::GenerationParams& p) {
+  if (p.options.vae_tiling && plugins_.tiling) {
+    sdk::TileRequest tr;
+    tr.scale = info_.vae_scale_factor;
+    tr.latent_height = p.height / tr.scale;
+    tr.latent_width = p.width / tr.scale;
+    tr.memory_hint_bytes = config_.budget_bytes ? config_.budget_bytes : stats_or_empty(*plugins_.backend).free_bytes;
+    return plugins_.tiling->plan(tr);
+  }
+  if (p.options.vae_tiling) {
+    spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole", job.id());
+  }
+  return std::nullopt;
 }
 
 namespace {

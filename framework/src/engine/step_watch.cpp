@@ -12,12 +12,11 @@ namespace ftdr::framework::detail {
 using sdk::Error;
 using sdk::ErrorKind;
 
-StepWatch::StepWatch(Job& job, int& step, const sdk::ModelBackend& backend, const EngineConfig& config,
-                     std::string state_dir)
-    : job_(job), step_(step), backend_(backend), config_(config), state_dir_(std::move(state_dir)) {}
+StepWatch::StepWatch(Job& job, const sdk::ModelBackend& backend, const EngineConfig& config, std::string state_dir)
+    : job_(job), backend_(backend), config_(config), state_dir_(std::move(state_dir)) {}
 
 void StepWatch::on_step(const sdk::StepEvent& e) {
-  step_ = e.step;
+  job_.work().at_step(e.step);
   job_.set_progress(e.step, e.total);
   const std::string where = "job " + std::to_string(job_.id()) + ", diffusion step " +
                             std::to_string(e.step) + "/" + std::to_string(e.total);
@@ -39,7 +38,7 @@ void StepWatch::on_step(const sdk::StepEvent& e) {
 
 void StepWatch::check_stop() {
   const std::string where = "job " + std::to_string(job_.id()) + ", during diffusion step " +
-                            std::to_string(step_ + 1);
+                            std::to_string(job_.work().cursor().step + 1);
   if (job_.cancel_requested()) throw Error(ErrorKind::cancelled, where + ": cancelled by request");
   if (config_.step_timeout_ms <= 0) return;
   const double ms =
@@ -59,7 +58,7 @@ void StepWatch::save(const sdk::Artifact& latents, int step) {
   const std::string dir = claim_job_folder(job_, state_dir_);
   if (dir.empty()) return;
   JobWork& w = job_.work();
-  const int first = w.segments.empty() ? 0 : w.segments.front().first_image;
+  const int first = w.current_first_image();
   const std::string path = (std::filesystem::path(dir) / ("latents_i" + std::to_string(first) + "_step" +
                                                            std::to_string(step) + ".ckpt"))
                                .string();
@@ -69,13 +68,7 @@ void StepWatch::save(const sdk::Artifact& latents, int step) {
     spdlog::warn("job {}: checkpoint {} not written ({}); going on without it", job_.id(), path, e.what());
     return;
   }
-  if (!w.checkpoint_path.empty() && w.checkpoint_path != path) {
-    std::error_code ec;
-    std::filesystem::remove(w.checkpoint_path, ec);
-  }
-  w.checkpoint_path = path;
-  w.checkpoint_steps = step;
-  w.checkpoints.push_back(path);
+  w.record_checkpoint(path, step);
   spdlog::debug("job {}: checkpoint {} at step {}", job_.id(), path, step);
 }
 

@@ -11,14 +11,15 @@ namespace ftdr::framework::detail {
 // cancellation → Error(cancelled); non-finite latents → Error(numerical_error) (health_checks);
 // a step over step_timeout_ms → Error(timeout); every checkpoint_every steps, a latents checkpoint
 // in the job's folder under `state_dir` (job_folder.hpp; replacing the previous one; a failed save
-// is logged, the job goes on).
+// is logged, the job goes on). The checkpoint is written from inside on_step, on the thread running
+// denoise(), while the step's latents are valid (the contract in sdk/backend.hpp, StepObserver).
 // Between network blocks (check_stop, ABI 1.2): cancellation -> Error(cancelled), and the step
 // watchdog -> Error(timeout) as soon as the running step is over step_timeout_ms, so neither waits
 // for the end of a step that takes minutes.
 class StepWatch final : public sdk::StepObserver {
  public:
-  StepWatch(Job& job, int& step, const sdk::ModelBackend& backend, const EngineConfig& config,
-            std::string state_dir);
+  // Steps done are reported to the job's work (JobWork::at_step), the attempt's cursor.
+  StepWatch(Job& job, const sdk::ModelBackend& backend, const EngineConfig& config, std::string state_dir);
   void on_step(const sdk::StepEvent& event) override;
   void check_stop() override;
   // After denoise returns: the complete latents, so a decode failure resumes without diffusion.
@@ -28,7 +29,6 @@ class StepWatch final : public sdk::StepObserver {
   void save(const sdk::Artifact& latents, int step);
 
   Job& job_;
-  int& step_;
   const sdk::ModelBackend& backend_;
   const EngineConfig& config_;
   std::string state_dir_;

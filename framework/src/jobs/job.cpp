@@ -64,17 +64,15 @@ JobResult Job::make_result(ExecutionState terminal, std::optional<sdk::ErrorKind
   r.error_kind = kind;
   r.error_message = message;
   r.final_params = final_params;
-  r.attempts = work_.attempts;
-  r.degraded = work_.degraded;
+  r.attempts = work_.attempts();
+  r.degraded = work_.degraded();
   if (terminal == ExecutionState::completed) {
-    for (const auto& [first, images] : work_.images) r.images.insert(r.images.end(), images.begin(), images.end());
-    for (const auto& [first, paths] : work_.written) {
-      r.written_paths.insert(r.written_paths.end(), paths.begin(), paths.end());
-    }
+    r.images = work_.images_in_order();
+    r.written_paths = work_.written_in_order();
   }
   r.metrics.states = state_history();
-  r.metrics.phases = work_.phases;
-  r.metrics.checkpoints = work_.checkpoints;
+  r.metrics.phases = work_.phases();
+  r.metrics.checkpoints = work_.checkpoints();
   fill_timings(r.metrics, submitted_);
   return r;
 }

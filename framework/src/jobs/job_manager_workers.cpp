@@ -39,7 +39,7 @@ void JobManager::worker_loop() {
       }
       outcome.state = ExecutionState::failed;
       outcome.result = job->make_result(ExecutionState::failed, ErrorKind::internal, e.what(),
-                                        job->work().last_params);
+                                        job->work().last_params());
     }
     after_attempt(job, std::move(outcome));
     lock.lock();
@@ -50,7 +50,7 @@ void JobManager::after_attempt(const std::shared_ptr<Job>& job, AttemptOutcome o
   if (outcome.state != ExecutionState::retry_pending) {
     if (!outcome.result) {  // only a broken engine gets here; never leave a waiter hanging
       outcome.result = job->make_result(job->state(), ErrorKind::internal, "attempt ended without a result",
-                                        job->work().last_params);
+                                        job->work().last_params());
     }
     finalize(job, std::move(*outcome.result), true);
     return;

@@ -63,11 +63,18 @@ struct StepEvent {
   int total = 0;
   double step_ms = 0;      // wall time of this step
   bool finite = true;      // all latents finite (checked when health checks are on)
-  const Artifact* latents = nullptr;  // the state after this step; save it to checkpoint
+  const Artifact* latents = nullptr;  // the state after this step, owned by the backend and valid
+                                      // only during on_step (see StepObserver)
 };
 
 // Implemented by the host, called by the backend from the thread running denoise(). It may grow at
 // the end (version.hpp rule 1).
+//
+// Checkpoints are written from inside on_step: the host may call save_artifact(*event.latents, path)
+// on this backend during on_step, on the thread running denoise() (the FTDR engine does, every
+// `checkpoint_every` steps). A backend must therefore allow that re-entrant const call while
+// denoise() is suspended in on_step, and keep event.latents valid and unchanged until on_step
+// returns; the host keeps no pointer to it afterwards. No other backend call is made from on_step.
 class StepObserver {
  public:
   virtual ~StepObserver() = default;

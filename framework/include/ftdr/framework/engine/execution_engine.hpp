@@ -43,6 +43,7 @@
 // engine only moves opaque Artifacts.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -122,25 +123,23 @@ class ExecutionEngine {
   JobResult cancel_waiting(Job& job, const std::string& message);
 
  private:
-  // Where the running attempt is, for classifying a failure.
-  struct Attempt {
-    sdk::Phase phase = sdk::Phase::initializing;
-    int step = 0;  // diffusion steps done in the current sub-batch
-  };
-  void run_phases(Job& job, Attempt& a);
-  void run_initializing(Job& job, Attempt& a);
-  void run_phase(Job& job, Attempt& a, ExecutionState state, sdk::Phase phase,
-                 const std::function<void(sdk::GenerationParams&)>& work);
-  void run_encoding(Job& job, Attempt& a);
-  void run_diffusion(Job& job, Attempt& a);
+  // The attempt's cursor (phase, step) lives in the job's work (JobWork::cursor()).
+  void run_phases(Job& job);
+  void run_initializing(Job& job);
+  void run_phase(Job& job, ExecutionState state, sdk::Phase phase,
+                 const std::function<void(const sdk::GenerationParams&)>& work);
+  void run_encoding(Job& job);
+  void run_diffusion(Job& job);
   bool load_newer_checkpoint(Job& job);
-  void denoise(Job& job, Attempt& a, const sdk::GenerationParams& params);
+  void denoise(Job& job, const sdk::GenerationParams& params);
   bool load_final_checkpoint(Job& job);
-  void run_decoding(Job& job, Attempt& a);
+  void run_decoding(Job& job);
+  std::optional<sdk::TilePlan> tile_plan(const Job& job, const sdk::GenerationParams& params);
   std::string place_for(const Job& job, sdk::Phase phase, sdk::GenerationParams& params, PhaseRecord& record);
   std::string run_policy(sdk::Phase phase, sdk::GenerationParams& params, const PhaseRecord& record);
   void learn_memory(PhaseRecord& record);
-  AttemptOutcome handle_failure(Job& job, Attempt& a, std::exception_ptr error);
+  AttemptOutcome handle_failure(Job& job, std::exception_ptr error);  // engine_recovery.cpp
+  sdk::RecoveryDecision decide_recovery(const JobWork& work, const sdk::Failure& failure, std::string& why_not);
   AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
                         const std::string& message);
 

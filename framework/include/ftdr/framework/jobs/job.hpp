@@ -16,13 +16,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ftdr/framework/jobs/execution_state.hpp"
+#include "ftdr/framework/jobs/job_work.hpp"
+#include "ftdr/framework/jobs/phase_record.hpp"
 #include "ftdr/framework/jobs/state_machine.hpp"
 #include "ftdr/sdk/artifact.hpp"
 #include "ftdr/sdk/error.hpp"
@@ -35,30 +36,6 @@ namespace ftdr::framework {
 // Unique across processes and restarts, not a count from 1 (JobManager draws a random base per
 // manager: job_manager.hpp); 0 means "no job".
 using JobId = std::uint64_t;
-
-// One phase run of one attempt: how long it took and memory before/after.
-struct PhaseRecord {
-  int attempt = 1;
-  sdk::Phase phase = sdk::Phase::initializing;
-  int first_image = 0;           // the sub-batch it ran for
-  double ms = 0;
-  sdk::MemoryStats before;
-  sdk::MemoryStats after;        // after.peak_bytes = the phase's peak (peak reset before it)
-  std::string placement_reason;  // the memory policy's reason, "" without a policy
-
-  // The memory decision before the phase's work (memory_calibration.hpp; work phases only):
-  std::uint64_t estimate_bytes = 0;             // backend activation estimate at the options the
-                                                // phase was going to run with
-  double calibration_ratio = 1;                 // learnt measured/estimate for that key (1 = unknown)
-  std::uint64_t calibrated_estimate_bytes = 0;  // estimate_bytes x ratio: what the policy was given
-  std::uint64_t budget_bytes = 0;               // the budget the policy was given (0 = device free)
-  std::string memory_saving;                    // what the policy switched on: "attention slicing",
-                                                // "VAE tiling", both joined by ", ", or ""
-  std::string calibration_key;                  // the key the phase's measurement is learnt under
-  std::uint64_t ran_estimate_bytes = 0;         // backend estimate at the options it really ran with
-  std::uint64_t baseline_bytes = 0;             // RSS (CPU) / allocated (CUDA) when the work started
-  std::uint64_t measured_activation_bytes = 0;  // after.peak_bytes - baseline_bytes (0 = unmeasured)
-};
 
 struct JobMetrics {
   std::vector<StateStamp> states;  // every state entered, oldest first (starts with IDLE)
@@ -94,31 +71,6 @@ struct JobCallbacks {
   std::function<void(JobId, const JobResult&)> on_complete;
   // Once, when the job FAILED or was CANCELLED (result.error_kind says which).
   std::function<void(JobId, const JobResult&)> on_error;
-};
-
-// The work a job carries from one attempt to the next (the engine's; see ExecutionEngine).
-struct JobWork {
-  std::vector<sdk::GenerationParams> segments;  // sub-batches still to produce; front() runs next
-  sdk::ArtifactPtr conditioning;
-  sdk::GenerationParams conditioning_params;    // what the conditioning was encoded with
-  sdk::ArtifactPtr latents;                     // segments.front()'s latents (partial or complete)
-  bool latents_complete = false;                // denoise finished for segments.front() (the
-                                                // latents are in `latents` or at checkpoint_path)
-  std::string checkpoint_path;                  // newest checkpoint of segments.front(), "" = none
-  int checkpoint_steps = 0;
-  sdk::GenerationParams last_params;            // what the latest phase ran with
-  std::map<int, std::vector<sdk::Image>> images;  // finished sub-batches by first_image
-  std::map<int, std::vector<std::string>> written;
-  std::vector<sdk::Attempt> attempts;           // failed attempts so far
-  int attempt = 1;                              // number of the attempt running or next to run
-  sdk::Phase resume_phase = sdk::Phase::initializing;
-  bool degraded = false;
-  std::vector<PhaseRecord> phases;
-  std::vector<std::string> checkpoints;         // every checkpoint file written, oldest first
-  std::string job_dir;                          // <state_dir>/jobs/<id>/ once the engine created it
-                                                // (the only folder it ever removes); "" = none yet
-  bool job_dir_refused = false;                 // it existed before or could not be made: no
-                                                // checkpoints for this job
 };
 
 class Job {
