@@ -113,7 +113,7 @@ TEST(PluginAbi, A12BackendsSamplersAreWhatRequestsAreCheckedAgainst) {
 // ---- a throwing call in each plugin kind ----
 
 TEST(PluginThrows, SchedulerPushRefusesThatJobNamingThePluginAndTheNextIsAccepted) {
-  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{load<sdk::ModelBackend>("sdk12_backend")});
+  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{load<sdk::ModelBackend>("sdk12_backend"), nullptr, nullptr, nullptr});
   JobManager jobs(load<sdk::JobScheduler>("throwing_scheduler"), engine);
   try {
     jobs.submit(request());
@@ -139,7 +139,7 @@ void expect_first_fails_then_next_runs(ExecutionEngine& engine, const std::strin
 }
 
 TEST(PluginThrows, MemoryPolicyPlaceFailsTheJobAsPluginError) {
-  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"), load<sdk::MemoryPolicy>("throwing_policy")});
+  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"), load<sdk::MemoryPolicy>("throwing_policy"), nullptr, nullptr});
   expect_first_fails_then_next_runs(engine, "plugin 'throwing_policy' place() threw std::runtime_error: fixture: place fails once");
 }
 
@@ -152,13 +152,13 @@ TEST(PluginThrows, TilingPlanFailsTheJobAsPluginError) {
 }
 
 TEST(PluginThrows, BackendDecodeFailsTheJobAsPluginError) {
-  ExecutionEngine engine({load<sdk::ModelBackend>("throwing_backend")});
+  ExecutionEngine engine({load<sdk::ModelBackend>("throwing_backend"), nullptr, nullptr, nullptr});
   expect_first_fails_then_next_runs(engine, "plugin 'throwing_backend' decode() threw std::runtime_error: fixture: decode fails once");
 }
 
 TEST(PluginThrows, RecoveryDecideEndsTheJobWithItsOwnErrorAndTheReason) {
   auto backend = load<sdk::ModelBackend>("throwing_backend", "fail_encode = true\n");
-  ExecutionEngine engine({backend, nullptr, load<sdk::RecoveryStrategy>("throwing_recovery")});
+  ExecutionEngine engine({backend, nullptr, load<sdk::RecoveryStrategy>("throwing_recovery"), nullptr});
   const JobResult first = run(engine, 1);
   EXPECT_EQ(first.state, ExecutionState::failed);
   EXPECT_EQ(first.error_kind, ErrorKind::device_error);  // the failure itself, not the strategy's
