@@ -118,7 +118,7 @@ TEST_P(PromptConditioningParity, PlainShortPromptsAreBitIdenticalToDiffusers) {
   auto& m = load_parity_model(ref, GetParam());
   const auto tok = tokenizer(m);
   torch::NoGradGuard no_grad;
-  for (const std::string prompt :
+  for (const std::string& prompt :
        {std::string("a photo of an astronaut riding a horse on mars"), std::string("blurry, low quality"),
         std::string(""), repeat("red cat, ", 24) + "big dog house"}) {
     ASSERT_LE(tok.tokenize(prompt).size(), 75u);
