@@ -65,6 +65,19 @@ sdk::DType parse_dtype(const sdk::ConfigView& cfg, const at::Device& device, std
   return dtype;
 }
 
+PromptSettings parse_prompt_settings(const sdk::ConfigView& cfg) {
+  PromptSettings out;
+  const std::string syntax = cfg.get_string("prompt_syntax", "diffusers");
+  if (syntax == "a1111") out.syntax = PromptSyntax::a1111;
+  else if (syntax != "diffusers") cfg.reject("prompt_syntax", "\"diffusers\" or \"a1111\"");
+  // A1111's setting is a slider 0..74: a comma further back than the chunk's start is no comma.
+  const std::int64_t backtrack = cfg.get_int("prompt_comma_backtrack", 20);
+  if (backtrack < 0 || backtrack > 74)
+    cfg.reject("prompt_comma_backtrack", "an integer in 0..74 (0 = never)");
+  out.comma_backtrack = static_cast<int>(backtrack);
+  return out;
+}
+
 }  // namespace
 
 BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_available) {
@@ -83,6 +96,7 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
   out.attention_slice_size = static_cast<int>(slice);
 
   out.health_check = cfg.get_bool("health_check", true);
+  out.prompt = parse_prompt_settings(cfg);
 
   // Values the host passes (plugin_set.hpp: the `host` sub-table), not written by users.
   if (const auto host = cfg.table(sdk::kHostTable)) {

@@ -8,6 +8,12 @@
 //                            # RuntimeOptions leave attention on "auto"
 //   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
 //   health_check = true      # check latents for NaN/Inf after every step (StepEvent::finite)
+//   prompt_syntax = "diffusers"  # "diffusers": plain text truncated to 77 tokens (diffusers' pipeline);
+//                            # "a1111": AUTOMATIC1111's (emphasis:1.2), [less], BREAK and 75-token
+//                            # chunks (pipeline/prompt_encoding.hpp, docs/prompts.md)
+//   prompt_comma_backtrack = 20  # a1111: a chunk about to be cut moves the words after its last
+//                            # comma, when that comma is among its last N tokens, to the next chunk
+//                            # (A1111's comma_padding_backtrack); 0..74, 0 = never
 //
 // Passed by the host, not written in the file (framework/plugin_set.hpp attaches them as the
 // `host` sub-table of this table):
@@ -31,6 +37,7 @@
 
 #include "ftdr/sdk/config_view.hpp"
 #include "ftdr/sdk/types.hpp"
+#include "pipeline/prompt_encoding.hpp"
 
 namespace ftdr::torchbe {
 
@@ -41,6 +48,7 @@ struct BackendConfig {
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;
+  PromptSettings prompt;                              // prompt_syntax, prompt_comma_backtrack
   std::uint64_t device_budget_bytes = 0;              // host.device_budget_mb in bytes; 0 = none
   std::vector<std::string> warnings;                  // fallbacks taken, for the logger
 };

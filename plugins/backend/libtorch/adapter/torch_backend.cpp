@@ -167,6 +167,10 @@ std::vector<std::string> TorchBackend::diagnostics() const {
   lines.push_back("attention: " + std::string(sdk::to_string(config_.attention)) +
                   (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
   lines.push_back(std::string("health_check: ") + (config_.health_check ? "on" : "off"));
+  const std::string backtrack = std::to_string(config_.prompt.comma_backtrack);
+  lines.push_back(config_.prompt.syntax == PromptSyntax::a1111
+                      ? "prompt_syntax: a1111 (comma backtrack " + backtrack + ")"
+                      : std::string("prompt_syntax: diffusers"));
   if (model_) lines.push_back("model: " + info_.name + " (" + info_.family + ", " + info_.prediction_type + ")");
   if (budget_bytes_ > 0) {
     char fraction[32];
@@ -219,7 +223,10 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase, const sd
 }
 
 void TorchBackend::validate(const sdk::GenerationParams& params) const {
-  run_classified("validate", [&] { validate_params(model().folder, params); });
+  run_classified("validate", [&] {
+    validate_params(model().folder, params);
+    check_prompt_syntax(params.request, config_.prompt);
+  });
 }
 
 std::string TorchBackend::resolved_sampler(const sdk::GenerationParams& params) const {
@@ -239,7 +246,7 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
     StopScope stop(stop_observer_);
     apply_attention(params.options);
     PhaseUpcast upcast(*model().text_encoder, model().dtype, wants_f32(params.options));
-    auto out = encode_prompts(model().tokenizer, model().text_encoder, params);
+    auto out = encode_prompts(model().tokenizer, model().text_encoder, params, config_.prompt);
     if (poison) out->cond = at::full_like(out->cond, std::numeric_limits<float>::quiet_NaN());
     // Caught here, the failure is the encoder's: a retry encodes again. Unchecked, it would surface
     // in diffusion and every retry of diffusion would reuse the bad conditioning.

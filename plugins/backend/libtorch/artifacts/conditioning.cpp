@@ -1,7 +1,9 @@
-// backend/conditioning.cpp: see conditioning.h.
+// artifacts/conditioning.cpp: see conditioning.hpp.
 #include "artifacts/conditioning.hpp"
 
 #include <c10/core/InferenceMode.h>
+
+#include <algorithm>
 
 namespace ftdr::torchbe {
 
@@ -13,24 +15,32 @@ std::uint64_t ConditioningArtifact::bytes() const { return tensor_bytes(cond) + 
 
 namespace {
 
-at::Tensor encode_one(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder, const std::string& text,
-                      int clip_skip, const at::Device& device) {
-  std::vector<int64_t> ids = tokenizer.encode(text);
-  at::Tensor input = at::tensor(ids, at::kLong).unsqueeze(0).to(device);
-  return text_encoder->forward(input, clip_skip);
+// A1111 (pad_cond) fills the shorter of prompt and negative prompt with the empty prompt's
+// encoding (one chunk) so both make one UNet batch; diffusers' prompts are always one chunk.
+void pad_to_same_length(ConditioningArtifact& c, const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
+                        const PromptSettings& settings) {
+  const int64_t length = std::max(c.cond.size(1), c.uncond.size(1));
+  if (c.cond.size(1) == length && c.uncond.size(1) == length) return;
+  const at::Tensor empty = encode_prompt(tokenizer, text_encoder, "", settings, c.clip_skip, "empty prompt");
+  c.cond = pad_with_empty(c.cond, length, empty);
+  c.uncond = pad_with_empty(c.uncond, length, empty);
 }
 
 }  // namespace
 
 std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
-                                                     const sdk::GenerationParams& params) {
+                                                     const sdk::GenerationParams& params,
+                                                     const PromptSettings& settings) {
   c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
-  const at::Device device = text_encoder->parameters().front().device();
   auto out = std::make_shared<ConditioningArtifact>();
   out->clip_skip = params.request.clip_skip;
-  out->cond = encode_one(tokenizer, text_encoder, params.request.prompt, out->clip_skip, device);
-  if (params.request.cfg_scale > 1.0)
-    out->uncond = encode_one(tokenizer, text_encoder, params.request.negative_prompt, out->clip_skip, device);
+  const auto& r = params.request;
+  out->cond = encode_prompt(tokenizer, text_encoder, r.prompt, settings, out->clip_skip, "prompt");
+  if (r.cfg_scale > 1.0) {
+    const int skip = out->clip_skip;
+    out->uncond = encode_prompt(tokenizer, text_encoder, r.negative_prompt, settings, skip, "negative_prompt");
+    pad_to_same_length(*out, tokenizer, text_encoder, settings);
+  }
   return out;
 }
 

@@ -1,9 +1,12 @@
 // artifacts/conditioning.hpp: the "conditioning" artifact and the encode phase that makes it.
 //
 // cond = text_encoder(prompt), uncond = text_encoder(negative prompt, "" when empty), each
-// [1, 77, hidden] at the run dtype, on the device the text encoder ran on. uncond is only computed
+// [1, T, hidden] at the run dtype, on the device the text encoder ran on. uncond is only computed
 // when classifier-free guidance runs (cfg_scale > 1), as diffusers does. The artifact does not
 // depend on batch or first_image: denoise repeats it per image.
+// T is max_length (77) with prompt_syntax "diffusers"; with "a1111" it is 77 per chunk
+// (pipeline/prompt_encoding.hpp), the same for cond and uncond: the one with fewer chunks is
+// followed by copies of the empty prompt's chunk, as A1111 pads them.
 #pragma once
 #include <string>
 
@@ -12,6 +15,7 @@
 #include "clip/clip_text_model.hpp"
 #include "ftdr/sdk/artifact.hpp"
 #include "ftdr/sdk/types.hpp"
+#include "pipeline/prompt_encoding.hpp"
 #include "tokenizer/clip_tokenizer.hpp"
 
 namespace ftdr::torchbe {
@@ -31,7 +35,8 @@ class ConditioningArtifact final : public sdk::Artifact {
 
 // Tokenizes and encodes on the device the text encoder's parameters are on.
 std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
-                                                     const sdk::GenerationParams& params);
+                                                     const sdk::GenerationParams& params,
+                                                     const PromptSettings& settings);
 
 // Byte size of a tensor's elements (0 when undefined).
 std::uint64_t tensor_bytes(const at::Tensor& t);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <limits>
+#include <string>
 
 #include "ftdr/sdk/error.hpp"
 #include "pipeline/denoise_loop.hpp"
@@ -27,11 +28,24 @@ at::Tensor conditioning_on(const at::Tensor& t, const at::Device& device, at::Sc
   return t.defined() ? t.to(device, dtype) : t;
 }
 
+std::string shape_text(const at::Tensor& t) {
+  std::string out = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+  return out + "]";
+}
+
 void check_conditioning(const ConditioningArtifact& c, const sdk::GenerationParams& params) {
   if (uses_guidance(params.request.cfg_scale) && !c.uncond.defined()) {
     throw sdk::Error(sdk::ErrorKind::invalid_request,
                      "cfg_scale: the conditioning was encoded without guidance (cfg_scale <= 1) but this attempt "
                      "has cfg_scale " + std::to_string(params.request.cfg_scale) + "; encode again");
+  }
+  // Both go through the UNet as one batch; encode_prompts pads them alike, a foreign file may not.
+  if (uses_guidance(params.request.cfg_scale) && c.uncond.sizes() != c.cond.sizes()) {
+    throw sdk::Error(sdk::ErrorKind::invalid_request,
+                     "conditioning: prompt embeddings " + shape_text(c.cond) +
+                         " and negative prompt embeddings " + shape_text(c.uncond) +
+                         " differ in shape; encode again");
   }
 }
 

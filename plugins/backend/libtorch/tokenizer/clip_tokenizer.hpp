@@ -46,6 +46,11 @@ class CLIPTokenizer {
   int64_t unk_id() const { return unk_id_; }
   int max_length() const { return max_length_; }
   int64_t max_id() const { return max_id_; }  // the largest id in vocab.json
+  // The id of a vocab.json entry (e.g. ",</w>"), -1 when absent.
+  int64_t token_id(const std::string& token) const {
+    auto it = vocab_.find(token);
+    return it == vocab_.end() ? -1 : it->second;
+  }
 
  private:
   std::vector<std::string> bpe(const std::string& word) const;
