@@ -14,7 +14,9 @@
 #include <string>
 #include <torch/nn.h>
 
-#include "io/model_configs.hpp"
+#include "clip/clip_text_config.hpp"
+#include "unet/unet_config.hpp"
+#include "vae/vae_config.hpp"
 
 namespace ftdr::demo {
 

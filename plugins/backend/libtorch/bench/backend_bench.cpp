@@ -28,7 +28,7 @@
 #include "ftdr/sdk/error.hpp"
 #include "adapter/memory_stats.hpp"
 #include "adapter/torch_backend.hpp"
-#include "io/model_configs.hpp"
+#include "unet/unet_config.hpp"
 #include "unet/unet_2d_condition_model.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// Model folder and config reading (io/model_folder.hpp, io/model_configs.hpp): the reference folders
+// Model folder and config reading (io/model_folder.hpp; clip/clip_text_config, unet/unet_config, vae/vae_config): the reference folders
 // read as the Python libraries resolved them, broken folders give model_error naming file and key.
 #include "io/model_folder.hpp"
 

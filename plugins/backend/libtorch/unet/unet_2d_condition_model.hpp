@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "io/model_configs.hpp"
+#include "unet/unet_config.hpp"
 #include "nn/attention.hpp"
 #include "unet/timestep_embedding.hpp"
 #include "unet/timesteps.hpp"

@@ -11,7 +11,7 @@
 
 #include <utility>
 
-#include "io/model_configs.hpp"
+#include "vae/vae_config.hpp"
 #include "nn/attention.hpp"
 #include "vae/decoder.hpp"
 #include "vae/encoder.hpp"

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "io/model_configs.hpp"
+#include "vae/vae_config.hpp"
 #include "vae/down_encoder_block_2d.hpp"
 #include "vae/unet_mid_block_2d.hpp"
 
