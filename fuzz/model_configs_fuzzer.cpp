@@ -4,9 +4,9 @@
 // derived sizes are computed as the networks do.
 #include <nlohmann/json.hpp>
 
+#include "clip/clip_text_config.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
-#include "clip/clip_text_config.hpp"
 #include "unet/unet_config.hpp"
 #include "vae/vae_config.hpp"
 

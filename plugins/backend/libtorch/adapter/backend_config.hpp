@@ -35,14 +35,14 @@
 namespace ftdr::torchbe {
 
 struct BackendConfig {
-  at::Device device = at::kCPU;                       // resolved: never "auto"
-  sdk::DType dtype = sdk::DType::f32;                 // resolved: f16 on CPU already -> f32
-  int threads = 0;                                    // 0 = libtorch default
+  at::Device device = at::kCPU;        // resolved: never "auto"
+  sdk::DType dtype = sdk::DType::f32;  // resolved: f16 on CPU already -> f32
+  int threads = 0;                     // 0 = libtorch default
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;
-  std::uint64_t device_budget_bytes = 0;              // host.device_budget_mb in bytes; 0 = none
-  std::vector<std::string> warnings;                  // fallbacks taken, for the logger
+  std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none
+  std::vector<std::string> warnings;      // fallbacks taken, for the logger
 };
 
 // Reads and checks every key; throws sdk::Error(invalid_request) via cfg.reject() on bad values.

@@ -22,7 +22,8 @@ at::Tensor encode_one(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encode
 
 }  // namespace
 
-std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
+std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer,
+                                                     CLIPTextModel& text_encoder,
                                                      const sdk::GenerationParams& params) {
   c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
   const at::Device device = text_encoder->parameters().front().device();

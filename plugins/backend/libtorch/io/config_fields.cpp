@@ -105,7 +105,8 @@ void Fields::require_null(const std::string& key, const std::string& why) const 
   if (find(key)) fail(key, "not supported: " + why);
 }
 
-void Fields::require_one_of(const std::string& key, const std::string& value, const std::set<std::string>& allowed) const {
+void Fields::require_one_of(const std::string& key, const std::string& value,
+                            const std::set<std::string>& allowed) const {
   if (allowed.count(value)) return;
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;

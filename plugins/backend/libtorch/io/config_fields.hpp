@@ -20,7 +20,7 @@ namespace ftdr::torchbe {
 // what is inside the bounds but does not fit is refused by the size check (io/model_size.hpp).
 constexpr int64_t kMaxChannels = 32768;  // SD 1.x/2.x: 1280; SDXL: 1280
 constexpr int64_t kMaxBlocks = 8;        // SD: 4
-constexpr int64_t kMaxLayers = 64;       // layers_per_block, transformer depth, CLIP layers (SD: 2, 1, 12..23)
+constexpr int64_t kMaxLayers = 64;  // layers_per_block, transformer depth, CLIP layers (SD: 2, 1, 12..23)
 constexpr int64_t kMaxImageChannels = 64;
 
 // Reads typed fields of one config file; every error names the file and the key.
@@ -57,7 +57,8 @@ class Fields {
       if (!same) fail(key, "only " + nlohmann::json(expected).dump() + " is supported: " + why);
     }
   }
-  void require_one_of(const std::string& key, const std::string& value, const std::set<std::string>& allowed) const;
+  void require_one_of(const std::string& key, const std::string& value,
+                      const std::set<std::string>& allowed) const;
 
  private:
   const nlohmann::json& j_;

@@ -21,15 +21,18 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
   }
   f.read_int_or_list("block_out_channels", c.block_out_channels, 0);
   const size_t n = c.block_out_channels.size();
-  if (static_cast<int64_t>(n) > kMaxBlocks) f.fail("block_out_channels", "expected at most " + std::to_string(kMaxBlocks) + " blocks");
+  if (static_cast<int64_t>(n) > kMaxBlocks)
+    f.fail("block_out_channels", "expected at most " + std::to_string(kMaxBlocks) + " blocks");
   for (auto ch : c.block_out_channels) f.require_range("block_out_channels", ch, 1, kMaxChannels);
   for (const auto& t : c.down_block_types)
     f.require_one_of("down_block_types", t, {"DownBlock2D", "CrossAttnDownBlock2D"});
   for (const auto& t : c.up_block_types)
     f.require_one_of("up_block_types", t, {"UpBlock2D", "CrossAttnUpBlock2D"});
   f.require_one_of("mid_block_type", c.mid_block_type, {"UNetMidBlock2DCrossAttn"});
-  if (c.down_block_types.size() != n) f.fail("down_block_types", "expected one entry per block_out_channels entry");
-  if (c.up_block_types.size() != n) f.fail("up_block_types", "expected one entry per block_out_channels entry");
+  if (c.down_block_types.size() != n)
+    f.fail("down_block_types", "expected one entry per block_out_channels entry");
+  if (c.up_block_types.size() != n)
+    f.fail("up_block_types", "expected one entry per block_out_channels entry");
 
   c.layers_per_block = {c.layers_per_block.front()};
   f.read_int_or_list("layers_per_block", c.layers_per_block, n);
@@ -41,8 +44,9 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
   for (size_t i = 0; i < n; ++i) {
     f.require_positive(heads_key, c.attention_heads[i]);
     if (c.block_out_channels[i] % c.attention_heads[i] != 0)
-      f.fail(heads_key, "block_out_channels[" + std::to_string(i) + "] = " + std::to_string(c.block_out_channels[i]) +
-                            " is not divisible by the number of heads " + std::to_string(c.attention_heads[i]));
+      f.fail(heads_key,
+             "block_out_channels[" + std::to_string(i) + "] = " + std::to_string(c.block_out_channels[i]) +
+                 " is not divisible by the number of heads " + std::to_string(c.attention_heads[i]));
   }
   for (auto ch : c.block_out_channels)
     if (ch % c.norm_num_groups != 0) f.fail("norm_num_groups", "must divide every block_out_channels entry");
@@ -63,7 +67,8 @@ void reject_unsupported_unet_features(const Fields& f) {
   f.require_null("cross_attention_norm", "cross_attention_norm is not implemented");
   f.require_null("reverse_transformer_layers_per_block", "per-block transformer depth is not implemented");
   f.require_null("mid_block_only_cross_attention", "only_cross_attention is not implemented");
-  f.require_default<std::string>("time_embedding_type", "positional", "Fourier embeddings are not implemented");
+  f.require_default<std::string>("time_embedding_type", "positional",
+                                 "Fourier embeddings are not implemented");
   f.require_default<std::string>("resnet_time_scale_shift", "default", "scale-shift norm is not implemented");
   f.require_default<std::string>("attention_type", "default", "gated attention is not implemented");
   f.require_default<bool>("resnet_skip_time_act", false, "not implemented");

@@ -17,7 +17,7 @@ namespace ftdr::torchbe {
 
 // diffusers UNet2DConditionModel (unet/config.json).
 struct UNetConfig {
-  int64_t sample_size = 64;   // latent pixels; image size = sample_size * vae scale factor
+  int64_t sample_size = 64;  // latent pixels; image size = sample_size * vae scale factor
   int64_t in_channels = 4;
   int64_t out_channels = 4;
   bool center_input_sample = false;

@@ -31,8 +31,10 @@ VaeConfig VaeConfig::from_json(const json& j, const std::string& file) {
     f.fail("block_out_channels", "expected 1.." + std::to_string(kMaxBlocks) + " blocks");
   for (const auto& t : c.down_block_types) f.require_one_of("down_block_types", t, {"DownEncoderBlock2D"});
   for (const auto& t : c.up_block_types) f.require_one_of("up_block_types", t, {"UpDecoderBlock2D"});
-  if (c.down_block_types.size() != n) f.fail("down_block_types", "expected one entry per block_out_channels entry");
-  if (c.up_block_types.size() != n) f.fail("up_block_types", "expected one entry per block_out_channels entry");
+  if (c.down_block_types.size() != n)
+    f.fail("down_block_types", "expected one entry per block_out_channels entry");
+  if (c.up_block_types.size() != n)
+    f.fail("up_block_types", "expected one entry per block_out_channels entry");
   f.require_positive("norm_num_groups", c.norm_num_groups);
   for (auto ch : c.block_out_channels) {
     f.require_range("block_out_channels", ch, 1, kMaxChannels);

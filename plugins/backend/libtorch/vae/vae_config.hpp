@@ -26,9 +26,9 @@ struct VaeConfig {
   std::string act_fn = "silu";
   int64_t latent_channels = 4;
   int64_t norm_num_groups = 32;
-  int64_t sample_size = 32;       // image pixels (informational)
+  int64_t sample_size = 32;  // image pixels (informational)
   double scaling_factor = 0.18215;
-  bool force_upcast = true;       // diffusers runs this VAE in f32 when the pipeline is f16
+  bool force_upcast = true;  // diffusers runs this VAE in f32 when the pipeline is f16
   bool use_quant_conv = true;
   bool use_post_quant_conv = true;
   bool mid_block_add_attention = true;
