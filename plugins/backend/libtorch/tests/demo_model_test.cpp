@@ -28,7 +28,8 @@ namespace {
 
 fs::path demo_model_dir() { return fs::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes"; }
 fs::path recorded_image() {
-  return fs::path(FTDR_SOURCE_DIR) / "plugins" / "libtorch" / "tests" / "data" / "ftdr_shapes_seed42.rgb";
+  return fs::path(FTDR_SOURCE_DIR) / "plugins" / "backend" / "libtorch" / "tests" / "data" /
+         "ftdr_shapes_seed42.rgb";
 }
 
 class DemoModel : public ::testing::Test {
