@@ -13,7 +13,6 @@
 namespace {
 
 using namespace ftdr;
-using framework::ExitCode;
 
 void print_help(std::ostream& out) {
   out << "ftdr " << framework::ftdr_version() << ": fault-tolerant Stable Diffusion runtime\n\n"
@@ -71,7 +70,7 @@ int dispatch(std::vector<std::string> args) {
                 << sdk::kAbiMinor << ")\n";
       return framework::kExitOk;
     }
-    if (args[i].rfind("-", 0) == 0) throw host::UsageError("unknown global option '" + args[i] + "'");
+    if (args[i].rfind('-', 0) == 0) throw host::UsageError("unknown global option '" + args[i] + "'");
     break;
   }
   framework::setup_logging(framework::parse_log_level(global.log_level));

@@ -5,7 +5,6 @@
 
 namespace ftdr::framework {
 
-using sdk::Error;
 using sdk::ErrorKind;
 
 void JobManager::worker_loop() {

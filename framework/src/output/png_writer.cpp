@@ -198,7 +198,7 @@ fs::path write_new_png(const fs::path& dir, const std::function<std::string(int)
                        const sdk::Image& image, const TextChunks& text_chunks) {
   const fs::path tmp = write_temp(dir / name(0), image, text_chunks);
   for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
-    const fs::path file = dir / name(attempt);
+    fs::path file = dir / name(attempt);
     try {
       if (publish_no_replace(tmp, file)) return file;
     } catch (...) {

@@ -54,7 +54,9 @@ sdk::RecoveryDecision ProgressiveRecovery::decide(const sdk::Failure& failure,
   d.resume_phase = failure.phase;
   const int n = static_cast<int>(history.size()) + 1;  // the retry being decided
   bool retry = false;
-  if (never_retried(failure.kind)) {
+  // The first and last branches give the same reason on purpose: a kind that is never retried must
+  // not be reported as "retries exhausted".
+  if (never_retried(failure.kind)) {  // NOLINT(bugprone-branch-clone)
     d.reason = std::string(to_string(failure.kind)) + " is not retried";
   } else if (n > settings_.max_retries) {
     d.reason = "retries exhausted (" + std::to_string(settings_.max_retries) + ")";

@@ -138,7 +138,7 @@ class ExecutionEngine {
   std::string place_for(const Job& job, sdk::Phase phase, sdk::GenerationParams& params, PhaseRecord& record);
   std::string run_policy(sdk::Phase phase, sdk::GenerationParams& params, const PhaseRecord& record);
   void learn_memory(PhaseRecord& record);
-  AttemptOutcome handle_failure(Job& job, std::exception_ptr error);  // engine_recovery.cpp
+  AttemptOutcome handle_failure(Job& job, const std::exception_ptr& error);  // engine_recovery.cpp
   sdk::RecoveryDecision decide_recovery(const JobWork& work, const sdk::Failure& failure,
                                         std::string& why_not);
   AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
