@@ -63,12 +63,13 @@ struct Setup {
 Setup make_setup(const Options& o, const std::string& policy) {
   static int counter = 0;
   Setup s;
-  s.state = fs::temp_directory_path() / ("ftdr_bench_ft_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  s.state = fs::temp_directory_path() /
+            ("ftdr_bench_ft_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   fs::create_directories(s.state);
   const std::string text = "[plugins]\nsearch_path = [\"" + std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n" +
-                           "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"" + o.device + "\"\n" +
-                           "[scheduler]\nplugin = \"fifo\"\n[memory]\npolicy = \"" + policy + "\"\n" +
-                           "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n";
+                           "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"" + o.device +
+                           "\"\n" + "[scheduler]\nplugin = \"fifo\"\n[memory]\npolicy = \"" + policy +
+                           "\"\n" + "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n";
   fw::Config cfg = fw::Config::parse(text, s.state / "bench.toml");
   std::vector<std::string> problems;
   s.plugins = fw::create_plugins(cfg, fw::make_loader(cfg.host()), problems);
@@ -88,8 +89,8 @@ sdk::GenerationRequest request(const Options& o, const sdk::ModelInfo& info) {
 
 struct Run {
   fw::JobResult result;
-  double wall_ms = 0;        // first attempt to the terminal state, retry delays included
-  double recovery_ms = 0;    // from the end of the failed attempt to the terminal state
+  double wall_ms = 0;      // first attempt to the terminal state, retry delays included
+  double recovery_ms = 0;  // from the end of the failed attempt to the terminal state
 };
 
 // Runs one job to its end, waiting out retry delays like the JobManager's timers would.
@@ -115,7 +116,8 @@ Run run_job(fw::ExecutionEngine& engine, const sdk::GenerationRequest& req, fw::
 
 double phase_ms(const fw::JobResult& r, sdk::Phase phase) {
   double ms = 0;
-  for (const auto& p : r.metrics.phases) if (p.phase == phase) ms += p.ms;
+  for (const auto& p : r.metrics.phases)
+    if (p.phase == phase) ms += p.ms;
   return ms;
 }
 
@@ -127,7 +129,8 @@ void bench_policies(const Options& o) {
     Setup s = make_setup(o, policy);
     fw::EngineConfig ec;
     ec.state_dir = (s.state / "state").string();
-    fw::ExecutionEngine engine({s.plugins.backend, s.plugins.memory_policy, s.plugins.recovery, s.plugins.tiling}, ec);
+    fw::ExecutionEngine engine(
+        {s.plugins.backend, s.plugins.memory_policy, s.plugins.recovery, s.plugins.tiling}, ec);
     const auto req = request(o, engine.model_info());
     run_job(engine, req, 1);  // warm-up: first-touch allocations, lazy initialisation
     std::vector<double> e2e;
@@ -150,7 +153,8 @@ void bench_checkpoint(const Options& o) {
   fw::EngineConfig none, every5;
   none.state_dir = every5.state_dir = (s.state / "state").string();
   every5.checkpoint_every = 5;
-  const fw::EnginePlugins plugins{s.plugins.backend, s.plugins.memory_policy, s.plugins.recovery, s.plugins.tiling};
+  const fw::EnginePlugins plugins{s.plugins.backend, s.plugins.memory_policy, s.plugins.recovery,
+                                  s.plugins.tiling};
   fw::ExecutionEngine plain(plugins, none), checkpointed(plugins, every5);
   const auto req = request(o, plain.model_info());
   run_job(plain, req, 1);
@@ -162,10 +166,12 @@ void bench_checkpoint(const Options& o) {
     if (i == 0) std::printf("\n(checkpoints written per job: %zu)\n", c.result.metrics.checkpoints.size());
   }
   const double ma = median(a), mb = median(b);
-  std::printf("== checkpoint overhead (%s, %d steps, median of %d) ==\n", o.device.c_str(), o.steps, o.repeats);
+  std::printf("== checkpoint overhead (%s, %d steps, median of %d) ==\n", o.device.c_str(), o.steps,
+              o.repeats);
   std::printf("diffusion, no checkpoint:      %10.1f ms\n", ma);
   std::printf("diffusion, checkpoint every 5: %10.1f ms\n", mb);
-  std::printf("overhead:                      %+10.2f %%  (goal < 3 %%)\n", ma > 0 ? 100.0 * (mb - ma) / ma : 0.0);
+  std::printf("overhead:                      %+10.2f %%  (goal < 3 %%)\n",
+              ma > 0 ? 100.0 * (mb - ma) / ma : 0.0);
   fs::remove_all(s.state);
 }
 
@@ -174,8 +180,8 @@ void bench_recovery(const Options& o) {
   Setup clean = make_setup(o, "resident");
   fw::EngineConfig ec;
   ec.state_dir = (clean.state / "state").string();
-  fw::ExecutionEngine engine({clean.plugins.backend, clean.plugins.memory_policy, clean.plugins.recovery,
-                              clean.plugins.tiling}, ec);
+  fw::ExecutionEngine engine(
+      {clean.plugins.backend, clean.plugins.memory_policy, clean.plugins.recovery, clean.plugins.tiling}, ec);
   const auto req = request(o, engine.model_info());
   run_job(engine, req, 1);
   for (int i = 0; i < o.repeats; ++i) scratch.push_back(run_job(engine, req, 10 + i).wall_ms);
@@ -187,7 +193,8 @@ void bench_recovery(const Options& o) {
     fw::EngineConfig fc;
     fc.state_dir = (faulty.state / "state").string();
     fw::ExecutionEngine fe({faulty.plugins.backend, faulty.plugins.memory_policy, faulty.plugins.recovery,
-                            faulty.plugins.tiling}, fc);
+                            faulty.plugins.tiling},
+                           fc);
     Run r = run_job(fe, req, 1);
     if (r.result.attempts.empty()) throw std::runtime_error("the injected decode OOM did not fire");
     recover.push_back(r.recovery_ms);
@@ -196,7 +203,8 @@ void bench_recovery(const Options& o) {
     fs::remove_all(faulty.state);
   }
   const double ms = median(scratch), mr = median(recover);
-  std::printf("\n== recovery from an injected decode OOM (%s, median of %d) ==\n", o.device.c_str(), o.repeats);
+  std::printf("\n== recovery from an injected decode OOM (%s, median of %d) ==\n", o.device.c_str(),
+              o.repeats);
   std::printf("recovery decision: %s (retry delay %.0f ms)\n", change.c_str(), median(delays));
   std::printf("failure -> images (retry from decoding): %10.1f ms\n", mr);
   std::printf("re-running the whole job from scratch:   %10.1f ms\n", ms);
@@ -210,15 +218,27 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--device") o.device = v;
-    else if (k == "--model") o.model = v;
-    else if (k == "--steps") o.steps = std::atoi(v.c_str());
-    else if (k == "--size") o.size = std::atoi(v.c_str());
-    else if (k == "--repeats") o.repeats = std::max(1, std::atoi(v.c_str()));
-    else if (k == "--what") o.what = v;
-    else { std::fprintf(stderr, "unknown flag %s\n", k.c_str()); return 2; }
+    if (k == "--device")
+      o.device = v;
+    else if (k == "--model")
+      o.model = v;
+    else if (k == "--steps")
+      o.steps = std::atoi(v.c_str());
+    else if (k == "--size")
+      o.size = std::atoi(v.c_str());
+    else if (k == "--repeats")
+      o.repeats = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--what")
+      o.what = v;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      return 2;
+    }
   }
-  if (o.device != "cpu" && o.device != "cuda") { std::fprintf(stderr, "--device: cpu or cuda\n"); return 2; }
+  if (o.device != "cpu" && o.device != "cuda") {
+    std::fprintf(stderr, "--device: cpu or cuda\n");
+    return 2;
+  }
   spdlog::set_level(spdlog::level::warn);
   try {
     if (o.what.find("policies") != std::string::npos) bench_policies(o);

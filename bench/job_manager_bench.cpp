@@ -69,7 +69,8 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   const int jobs_per_run = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20000;
-  std::printf("JobManager throughput, zero-work backend, priority scheduler, %d jobs per run\n", jobs_per_run);
+  std::printf("JobManager throughput, zero-work backend, priority scheduler, %d jobs per run\n",
+              jobs_per_run);
   for (int workers : {1, 2}) {
     std::vector<double> rates;
     for (int run = 0; run < 5; ++run) rates.push_back(run_once(workers, jobs_per_run));

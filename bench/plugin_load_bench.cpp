@@ -49,8 +49,8 @@ int main() {
   }
   fw::PluginListing listing = registry.scan();
   std::printf("plugin load times (ms): first open in the process, then the median of %d rounds\n", kRounds);
-  std::printf("%-15s %-14s %9s %11s %10s %10s  %s\n", "kind", "name", "size KiB", "first open", "open", "create",
-              "file");
+  std::printf("%-15s %-14s %9s %11s %10s %10s  %s\n", "kind", "name", "size KiB", "first open", "open",
+              "create", "file");
   for (const auto& info : listing.plugins) {
     std::vector<double> open_ms, create_ms;
     std::string error;
@@ -73,13 +73,14 @@ int main() {
     if (!error.empty()) {
       std::printf("%-15s %-14s %9ju %11.3f %10.3f %10s  %s (create failed: %s)\n",
                   std::string(ftdr::sdk::to_string(info.kind)).c_str(), info.name.c_str(),
-                  static_cast<std::uintmax_t>(kib), first_open_ms[info.file], median(open_ms), "-", info.file.c_str(),
-                  error.c_str());
+                  static_cast<std::uintmax_t>(kib), first_open_ms[info.file], median(open_ms), "-",
+                  info.file.c_str(), error.c_str());
       continue;
     }
     // create() includes its own open: the loader opens the file each time, as the host does.
-    std::printf("%-15s %-14s %9ju %11.3f %10.3f %10.3f  %s\n", std::string(ftdr::sdk::to_string(info.kind)).c_str(),
-                info.name.c_str(), static_cast<std::uintmax_t>(kib), first_open_ms[info.file], median(open_ms),
+    std::printf("%-15s %-14s %9ju %11.3f %10.3f %10.3f  %s\n",
+                std::string(ftdr::sdk::to_string(info.kind)).c_str(), info.name.c_str(),
+                static_cast<std::uintmax_t>(kib), first_open_ms[info.file], median(open_ms),
                 median(create_ms), info.file.c_str());
   }
   for (const auto& r : listing.refused) std::printf("refused: %s\n", r.reason.c_str());

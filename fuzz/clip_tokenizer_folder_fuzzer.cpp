@@ -43,8 +43,10 @@ FTDR_FUZZ_TARGET(clip_tokenizer_folder) {
   const std::vector<std::string> parts = split_nul(ftdr::fuzz::text(data, size));
   for (std::size_t i = 0; i < 4; ++i) {
     const fs::path file = folder() / kFiles[i];
-    if (i < parts.size()) std::ofstream(file, std::ios::binary | std::ios::trunc) << parts[i];
-    else fs::remove(file);
+    if (i < parts.size())
+      std::ofstream(file, std::ios::binary | std::ios::trunc) << parts[i];
+    else
+      fs::remove(file);
   }
   try {
     const auto tok = ftdr::torchbe::CLIPTokenizer::from_folder(folder());

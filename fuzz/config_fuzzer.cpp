@@ -25,8 +25,8 @@ void check_accepted(const Config& cfg) {
   FTDR_FUZZ_CHECK(h.checkpoint.every_steps >= 0, "every_steps");
   ftdr::framework::validate_request(h.generate);  // throws: a default no request could have
   // What a plugin does with its table: read every key, then ask for the unknown ones.
-  for (auto kind : {PluginKind::backend, PluginKind::memory_policy, PluginKind::scheduler, PluginKind::recovery,
-                    PluginKind::tiling}) {
+  for (auto kind : {PluginKind::backend, PluginKind::memory_policy, PluginKind::scheduler,
+                    PluginKind::recovery, PluginKind::tiling}) {
     auto table = cfg.plugin_table(kind);
     for (const auto& key : table->keys())
       if (table->is_table(key)) table->table(key)->keys();

@@ -17,10 +17,10 @@
 #define FTDR_FUZZ_DECLARE(name) void ftdr_fuzz_##name(const std::uint8_t* data, std::size_t size)
 
 #ifdef FTDR_FUZZER_MAIN
-#define FTDR_FUZZ_ENTRY(name)                                                       \
+#define FTDR_FUZZ_ENTRY(name)                                                         \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
-    ftdr_fuzz_##name(data, size);                                                   \
-    return 0;                                                                       \
+    ftdr_fuzz_##name(data, size);                                                     \
+    return 0;                                                                         \
   }
 #else
 #define FTDR_FUZZ_ENTRY(name)
@@ -32,13 +32,13 @@
   FTDR_FUZZ_DECLARE(name)
 
 // A promise the parser makes about what it accepted; a broken one aborts like a crash.
-#define FTDR_FUZZ_CHECK(condition, what)                                                          \
-  do {                                                                                            \
-    if (!(condition)) {                                                                           \
-      std::fprintf(stderr, "%s:%d: broken promise: %s (%s)\n", __FILE__, __LINE__, #condition,     \
-                   std::string(what).c_str());                                                    \
-      std::abort();                                                                               \
-    }                                                                                             \
+#define FTDR_FUZZ_CHECK(condition, what)                                                       \
+  do {                                                                                         \
+    if (!(condition)) {                                                                        \
+      std::fprintf(stderr, "%s:%d: broken promise: %s (%s)\n", __FILE__, __LINE__, #condition, \
+                   std::string(what).c_str());                                                 \
+      std::abort();                                                                            \
+    }                                                                                          \
   } while (0)
 
 namespace ftdr::fuzz {

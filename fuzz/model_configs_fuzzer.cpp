@@ -1,11 +1,14 @@
-// Fuzz target: the model folder's config readers (plugins/backend/libtorch/io/model_configs.cpp). The
-// first byte picks the reader (text encoder, UNet, VAE), the rest is the config.json. Refused input
-// is sdk::Error(model_error); an accepted config's derived sizes are computed as the networks do.
+// Fuzz target: the model folder's config readers (clip/clip_text_config, unet/unet_config and
+// vae/vae_config in plugins/backend/libtorch). The first byte picks the reader (text encoder, UNet,
+// VAE), the rest is the config.json. Refused input is sdk::Error(model_error); an accepted config's
+// derived sizes are computed as the networks do.
 #include <nlohmann/json.hpp>
 
+#include "clip/clip_text_config.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "fuzz_target.hpp"
-#include "io/model_configs.hpp"
+#include "unet/unet_config.hpp"
+#include "vae/vae_config.hpp"
 
 namespace {
 

@@ -27,8 +27,8 @@ FTDR_FUZZ_TARGET(request_json) {
     nlohmann::json again = ftdr::framework::request_json(request);
     // Every field given reads back as given: nothing truncated, wrapped or converted on the way.
     for (auto it = json.begin(); it != json.end(); ++it)
-      FTDR_FUZZ_CHECK(reads_back(it.value(), again.at(it.key())), it.key() + ": " + it.value().dump() + " read as " +
-                                                            again.at(it.key()).dump());
+      FTDR_FUZZ_CHECK(reads_back(it.value(), again.at(it.key())),
+                      it.key() + ": " + it.value().dump() + " read as " + again.at(it.key()).dump());
     FTDR_FUZZ_CHECK(ftdr::framework::request_json(ftdr::framework::request_from_json(again)) == again,
                     again.dump());
   } catch (const ftdr::sdk::Error& e) {

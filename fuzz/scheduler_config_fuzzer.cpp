@@ -26,8 +26,8 @@ FTDR_FUZZ_TARGET(scheduler_config) {
   nlohmann::json json = nlohmann::json::parse(data, data + size, nullptr, false);
   if (json.is_discarded()) return;  // not JSON: the folder reader refuses it before this one
   expect_model_error_or([&] { default_sampler_name(json); });
-  for (auto kind : {SamplerKind::pndm, SamplerKind::ddim, SamplerKind::euler, SamplerKind::euler_a, SamplerKind::dpm,
-                    SamplerKind::lms}) {
+  for (auto kind : {SamplerKind::pndm, SamplerKind::ddim, SamplerKind::euler, SamplerKind::euler_a,
+                    SamplerKind::dpm, SamplerKind::lms}) {
     expect_model_error_or([&] {
       SchedulerConfig c = SchedulerConfig::resolve(json, kind);
       FTDR_FUZZ_CHECK(c.num_train_timesteps >= 2 && c.num_train_timesteps <= 100000, "num_train_timesteps");
@@ -36,7 +36,8 @@ FTDR_FUZZ_TARGET(scheduler_config) {
         const auto it = json.find(key);
         if (it == json.end() || !it->is_number_integer()) continue;
         const int value = key[0] == 'n' ? c.num_train_timesteps : c.steps_offset;
-        FTDR_FUZZ_CHECK(*it == value, std::string(key) + ": " + it->dump() + " read as " + std::to_string(value));
+        FTDR_FUZZ_CHECK(*it == value,
+                        std::string(key) + ": " + it->dump() + " read as " + std::to_string(value));
       }
       FTDR_FUZZ_CHECK(c.trained_betas.empty() ||
                           c.trained_betas.size() == static_cast<std::size_t>(c.num_train_timesteps),

@@ -5,6 +5,7 @@
 #   - ASan+UBSan: the suites that need no libtorch (framework, plugins, integration, parsing) built
 #     with the `asan` preset (build/asan) and run again;
 #   - fuzzing: every fuzz target for FTDR_FUZZ_SECONDS (default 20) s (scripts/fuzz.sh, build/fuzz).
+#   - style: every C++ file is as clang-format leaves it (scripts/format.sh --check, seconds).
 # Measured on 2 busy cores without ccache: the ASan build 6 min, its tests 21 s, the fuzz build
 # 1.5 min and 7 targets x 20 s; about 10 minutes on top of the main suite.
 # FTDR_WERROR=ON (CI sets it) makes every warning an error.
@@ -23,6 +24,8 @@ FTDR_CMAKE_ARGS="${FTDR_CMAKE_ARGS:-} -DFTDR_WERROR=$werror" "$root/scripts/buil
 [ "${FTDR_QUICK:-0}" = 1 ] && exit 0
 
 step() { echo "test.sh: $1 ($(date +%T))"; }
+step "clang-format check"
+"$root/scripts/format.sh" --check
 step "ASan+UBSan build and suites without libtorch"
 start=$SECONDS
 cd "$root"

@@ -9,12 +9,14 @@
 // Every config is built as the JSON the folder will hold and read back through the backend's
 // from_json(), so the trainer constructs exactly the networks that `ftdr generate` will load.
 #pragma once
+#include <torch/nn.h>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <torch/nn.h>
 
-#include "io/model_configs.hpp"
+#include "clip/clip_text_config.hpp"
+#include "unet/unet_config.hpp"
+#include "vae/vae_config.hpp"
 
 namespace ftdr::demo {
 

@@ -23,8 +23,7 @@ at::Tensor ddim_preview(const PreviewNets& nets, const at::Tensor& ids, const at
     const int64_t t_prev = t - static_cast<int64_t>(std::round(stride));
     const double a_t = acp[t].item<double>();
     const double a_prev = acp[std::max<int64_t>(t_prev, 0)].item<double>();
-    const at::Tensor eps2 =
-        nets.unet->forward(at::cat({x, x}), at::full({2 * b}, t, ids.options()), cond);
+    const at::Tensor eps2 = nets.unet->forward(at::cat({x, x}), at::full({2 * b}, t, ids.options()), cond);
     const at::Tensor eps_u = eps2.slice(0, 0, b), eps_c = eps2.slice(0, b);
     const at::Tensor eps = eps_u + guidance * (eps_c - eps_u);
     const at::Tensor x0 = (x - std::sqrt(1 - a_t) * eps) / std::sqrt(a_t);

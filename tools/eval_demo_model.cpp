@@ -1,7 +1,8 @@
 // tools/eval_demo_model.cpp: ftdr_eval_demo, the quality check of the demo model.
 //
 //   ftdr_eval_demo --model models/ftdr-shapes --samples 120
-//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/backend/libtorch/tests/data/ftdr_shapes_seed42.rgb
+//   ftdr_eval_demo --model models/ftdr-shapes --record
+//   plugins/backend/libtorch/tests/data/ftdr_shapes_seed42.rgb
 //
 // Generates one image per held-out caption (attribute combinations never seen in training), image
 // i with seed base_seed + i, through the backend (encode -> denoise -> decode), reads back colour,
@@ -63,9 +64,9 @@ void write_ppm(const std::string& path, const sdk::Image& img) {
 int evaluate(const Args& a, demo::DemoGenerator& gen) {
   demo::SceneGenerator captions(a.caption_seed);
   // Position counts only where the caption names one (phrasing 0 leaves it to the model).
-  std::vector<Row> rows{{"colour", 0, 90},     {"background", 0, 90}, {"shape", 0, 70},
-                        {"size", 0, 0},        {"position (when named)", 0, 0},
-                        {"colour + background + shape", 0, 0}};
+  std::vector<Row> rows{
+      {"colour", 0, 90}, {"background", 0, 90},           {"shape", 0, 70},
+      {"size", 0, 0},    {"position (when named)", 0, 0}, {"colour + background + shape", 0, 0}};
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < a.first; ++i) captions.next(demo::Split::held_out);
   for (int i = a.first; i < a.first + a.samples; ++i) {
@@ -85,10 +86,12 @@ int evaluate(const Args& a, demo::DemoGenerator& gen) {
       std::fflush(stdout);
     }
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::printf("ftdr_eval_demo: %d held-out captions from #%d, sampler %s, %d steps, guidance %.1f, seeds %llu..\n",
-              a.samples, a.first, a.gen.sampler.c_str(), a.gen.steps, a.gen.guidance,
-              static_cast<unsigned long long>(a.base_seed));
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "ftdr_eval_demo: %d held-out captions from #%d, sampler %s, %d steps, guidance %.1f, seeds %llu..\n",
+      a.samples, a.first, a.gen.sampler.c_str(), a.gen.steps, a.gen.guidance,
+      static_cast<unsigned long long>(a.base_seed));
   print_table(rows, ms / a.samples);
   const bool met = rows[0].hits * 100 >= 90 * a.samples && rows[1].hits * 100 >= 90 * a.samples &&
                    rows[2].hits * 100 >= 70 * a.samples;
@@ -100,18 +103,20 @@ int evaluate(const Args& a, demo::DemoGenerator& gen) {
 int main(int argc, char** argv) {
   Args a;
   po::options_description d("ftdr_eval_demo: image-analysis quality check of the demo model");
-  d.add_options()("help,h", "this help")
-      ("model", po::value(&a.model)->default_value("models/ftdr-shapes"), "model folder")
-      ("samples", po::value(&a.samples)->default_value(120), "held-out captions to generate")
-      ("first", po::value(&a.first)->default_value(0), "start at this caption (to split a run over processes)")
-      ("caption-seed", po::value(&a.caption_seed)->default_value(2024), "seed of the caption draw")
-      ("seed", po::value(&a.base_seed)->default_value(1000), "image i uses seed + i")
-      ("steps", po::value(&a.gen.steps)->default_value(demo::kDemoSteps), "denoising steps")
-      ("cfg", po::value(&a.gen.guidance)->default_value(demo::kDemoGuidance), "guidance scale")
-      ("sampler", po::value(&a.gen.sampler)->default_value("default"), "sampler name")
-      ("threads", po::value(&a.threads)->default_value(0), "intra-op CPU threads; 0: the backend's default, as ftdr generate")
-      ("dump", po::value(&a.dump), "folder to write every image as PPM, with the misses listed")
-      ("record", po::value(&a.record), "write the RGB bytes of the demo prompt at seed 42 to this file");
+  d.add_options()("help,h", "this help")("model", po::value(&a.model)->default_value("models/ftdr-shapes"),
+                                         "model folder")("samples", po::value(&a.samples)->default_value(120),
+                                                         "held-out captions to generate")(
+      "first", po::value(&a.first)->default_value(0),
+      "start at this caption (to split a run over processes)")(
+      "caption-seed", po::value(&a.caption_seed)->default_value(2024), "seed of the caption draw")(
+      "seed", po::value(&a.base_seed)->default_value(1000), "image i uses seed + i")(
+      "steps", po::value(&a.gen.steps)->default_value(demo::kDemoSteps), "denoising steps")(
+      "cfg", po::value(&a.gen.guidance)->default_value(demo::kDemoGuidance), "guidance scale")(
+      "sampler", po::value(&a.gen.sampler)->default_value("default"), "sampler name")(
+      "threads", po::value(&a.threads)->default_value(0),
+      "intra-op CPU threads; 0: the backend's default, as ftdr generate")(
+      "dump", po::value(&a.dump), "folder to write every image as PPM, with the misses listed")(
+      "record", po::value(&a.record), "write the RGB bytes of the demo prompt at seed 42 to this file");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, d), vm);

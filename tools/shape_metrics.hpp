@@ -19,12 +19,12 @@
 namespace ftdr::demo {
 
 struct SceneAnalysis {
-  int background = -1;             // palette index
-  int colour = -1;                 // palette index of the dominant foreground colour; -1: none
-  std::optional<Shape> shape;      // empty when no foreground region was found
-  std::optional<Size> size;        // large when the bounding box's longer side >= 24 px
+  int background = -1;         // palette index
+  int colour = -1;             // palette index of the dominant foreground colour; -1: none
+  std::optional<Shape> shape;  // empty when no foreground region was found
+  std::optional<Size> size;    // large when the bounding box's longer side >= 24 px
   std::optional<Position> position;
-  double fill_ratio = 0.0;         // region area / bounding-box area
+  double fill_ratio = 0.0;  // region area / bounding-box area
   int foreground_pixels = 0;
   int bbox_x0 = 0, bbox_y0 = 0, bbox_x1 = 0, bbox_y1 = 0;  // inclusive
 };

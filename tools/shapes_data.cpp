@@ -7,7 +7,7 @@ namespace ftdr::demo {
 
 const std::vector<Colour>& palette() {
   static const std::vector<Colour> colours = {
-      {"red", {230, 30, 30}},     {"green", {30, 170, 50}},  {"blue", {30, 60, 230}},
+      {"red", {230, 30, 30}},     {"green", {30, 170, 50}},   {"blue", {30, 60, 230}},
       {"yellow", {250, 230, 30}}, {"purple", {150, 40, 200}}, {"orange", {255, 150, 0}},
       {"white", {250, 250, 250}}, {"black", {10, 10, 10}},
   };
@@ -142,7 +142,9 @@ std::string caption(const SceneSpec& spec, int phrasing) {
   const std::string where(position_phrase(spec.position));
   switch (phrasing) {
     case 0: return "a " + size + " " + colour + " " + shape + " on " + with_article(bg) + " background";
-    case 1: return "a " + size + " " + colour + " " + shape + " " + where + " on " + with_article(bg) + " background";
+    case 1:
+      return "a " + size + " " + colour + " " + shape + " " + where + " on " + with_article(bg) +
+             " background";
     case 2: return with_article(bg) + " background with a " + size + " " + colour + " " + shape + " " + where;
     default: return size + " " + colour + " " + shape + " " + where + ", " + bg + " background";
   }

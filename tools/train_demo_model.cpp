@@ -66,22 +66,38 @@ bool parse(int argc, char** argv, Args& a) {
     }
     if (i + 1 >= argc) throw std::invalid_argument(flag + ": expected a value after it");
     const std::string v = argv[++i];
-    if (flag == "--out") a.out = v;
-    else if (flag == "--work") a.work = v;
-    else if (flag == "--seed") a.seed = std::stoull(v);
-    else if (flag == "--threads") a.threads = std::stoi(v);
-    else if (flag == "--blas-threads") a.blas_threads = std::stoi(v);
-    else if (flag == "--device") a.device = v;
-    else if (flag == "--time-budget-min") a.budget_min = std::stod(v);
-    else if (flag == "--vae-steps") a.vae.phase.steps = std::stoll(v);
-    else if (flag == "--vae-batch") a.vae.phase.batch = std::stoi(v);
-    else if (flag == "--vae-lr") a.vae.phase.lr = std::stod(v);
-    else if (flag == "--unet-steps") a.diffusion.phase.steps = std::stoll(v);
-    else if (flag == "--unet-batch") a.diffusion.phase.batch = std::stoi(v);
-    else if (flag == "--unet-lr") a.diffusion.phase.lr = std::stod(v);
-    else if (flag == "--preview") a.preview = std::stoi(v);
-    else if (flag == "--unet-attention") a.unet_attention = v;
-    else throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
+    if (flag == "--out")
+      a.out = v;
+    else if (flag == "--work")
+      a.work = v;
+    else if (flag == "--seed")
+      a.seed = std::stoull(v);
+    else if (flag == "--threads")
+      a.threads = std::stoi(v);
+    else if (flag == "--blas-threads")
+      a.blas_threads = std::stoi(v);
+    else if (flag == "--device")
+      a.device = v;
+    else if (flag == "--time-budget-min")
+      a.budget_min = std::stod(v);
+    else if (flag == "--vae-steps")
+      a.vae.phase.steps = std::stoll(v);
+    else if (flag == "--vae-batch")
+      a.vae.phase.batch = std::stoi(v);
+    else if (flag == "--vae-lr")
+      a.vae.phase.lr = std::stod(v);
+    else if (flag == "--unet-steps")
+      a.diffusion.phase.steps = std::stoll(v);
+    else if (flag == "--unet-batch")
+      a.diffusion.phase.batch = std::stoi(v);
+    else if (flag == "--unet-lr")
+      a.diffusion.phase.lr = std::stod(v);
+    else if (flag == "--preview")
+      a.preview = std::stoi(v);
+    else if (flag == "--unet-attention")
+      a.unet_attention = v;
+    else
+      throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
   }
   if (a.device != "cpu" && a.device != "cuda") throw std::invalid_argument("--device: expected cpu or cuda");
   return true;
@@ -95,7 +111,8 @@ void init_text_embeddings(torchbe::CLIPTextModel& te) {
 }
 
 void write_folder(const std::filesystem::path& out, const demo::DemoSpec& spec, double sf,
-                  torchbe::CLIPTextModel& te, torchbe::UNet2DConditionModel& unet, torchbe::AutoencoderKL& vae) {
+                  torchbe::CLIPTextModel& te, torchbe::UNet2DConditionModel& unet,
+                  torchbe::AutoencoderKL& vae) {
   demo::write_json(out / "model_index.json", demo::DemoSpec::model_index_json());
   demo::write_json(out / "scheduler" / "scheduler_config.json", demo::DemoSpec::scheduler_json());
   demo::write_component(out / "text_encoder", spec.text_encoder_json(), *te, "model");
@@ -130,7 +147,8 @@ int run(Args& a) {
       throw std::invalid_argument("--unet-attention: expected " + std::to_string(spec.unet_channels.size()) +
                                   " digits 0/1, got \"" + a.unet_attention + "\"");
     spec.unet_attention.assign(a.unet_attention.size(), false);
-    for (std::size_t i = 0; i < a.unet_attention.size(); ++i) spec.unet_attention[i] = a.unet_attention[i] == '1';
+    for (std::size_t i = 0; i < a.unet_attention.size(); ++i)
+      spec.unet_attention[i] = a.unet_attention[i] == '1';
   }
 
   torch::manual_seed(a.seed);
@@ -171,7 +189,8 @@ int run(Args& a) {
   const bool finished = demo::train_diffusion(nets, a.diffusion) && vae_finished;
   write_folder(out, spec, sf, te, unet, vae);
   if (a.preview > 0)
-    for (double guidance : {4.0, 7.5}) demo::print_preview_accuracy(nets, sf, a.preview, 20, guidance, device);
+    for (double guidance : {4.0, 7.5})
+      demo::print_preview_accuracy(nets, sf, a.preview, 20, guidance, device);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("total wall time %.1f min (this invocation)%s\n", total / 60,
               finished ? "" : "; stopped by the time budget: rerun to resume");

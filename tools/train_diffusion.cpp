@@ -37,7 +37,8 @@ bool train_diffusion(const DiffusionNets& nets, const DiffusionTrainOptions& o) 
   std::vector<at::Tensor> params = nets.unet->parameters();
   for (const auto& t : nets.text_encoder->parameters()) params.push_back(t);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(p.lr));
-  const std::vector<NamedModule> modules{{"unet", nets.unet.get()}, {"text_encoder", nets.text_encoder.get()}};
+  const std::vector<NamedModule> modules{{"unet", nets.unet.get()},
+                                         {"text_encoder", nets.text_encoder.get()}};
   bool done = false;
   std::int64_t step = load_checkpoint(p, modules, opt, done);
   if (done) return true;
@@ -50,7 +51,8 @@ bool train_diffusion(const DiffusionNets& nets, const DiffusionTrainOptions& o) 
     set_lr(opt, scheduled_lr(p, step));
     const auto batch = training_batch(p.seed, step, p.batch);
     at::Generator gen = step_generator(p.seed, step, 0);
-    const at::Tensor z0 = encode_latents(nets.vae, images_to_tensor(batch).to(p.device), gen, o.scaling_factor);
+    const at::Tensor z0 =
+        encode_latents(nets.vae, images_to_tensor(batch).to(p.device), gen, o.scaling_factor);
     const at::Tensor ids =
         encode_captions(nets.tokenizer, captions_with_dropout(batch, o.caption_dropout, gen)).to(p.device);
     const at::Tensor t = at::randint(0, 1000, {p.batch}, gen, at::kLong).to(p.device);
@@ -95,18 +97,19 @@ void print_preview_accuracy(const DiffusionNets& nets, double scaling_factor, in
   std::vector<std::string> captions, empty(samples.size());
   for (const auto& s : samples) captions.push_back(s.caption);
   at::Generator noise = at::make_generator<at::CPUGeneratorImpl>(7);
-  const at::Tensor images = ddim_preview({nets.text_encoder, nets.unet, nets.vae, scaling_factor},
-                                         encode_captions(nets.tokenizer, captions).to(device),
-                                         encode_captions(nets.tokenizer, empty).to(device), noise, steps, guidance);
+  const at::Tensor images =
+      ddim_preview({nets.text_encoder, nets.unet, nets.vae, scaling_factor},
+                   encode_captions(nets.tokenizer, captions).to(device),
+                   encode_captions(nets.tokenizer, empty).to(device), noise, steps, guidance);
   int colour = 0, background = 0, shape = 0;
   for (int i = 0; i < count; ++i) {
     const auto m = match(analyse(tensor_to_rgb(images[i]), kImageSize, kImageSize), samples[i].spec);
     colour += m.colour, background += m.background, shape += m.shape;
   }
-  std::printf("[preview] %d held-out captions, DDIM %d steps, guidance %.1f: colour %.0f%%, "
-              "background %.0f%%, shape %.0f%%\n",
-              count, steps, guidance, 100.0 * colour / count, 100.0 * background / count,
-              100.0 * shape / count);
+  std::printf(
+      "[preview] %d held-out captions, DDIM %d steps, guidance %.1f: colour %.0f%%, "
+      "background %.0f%%, shape %.0f%%\n",
+      count, steps, guidance, 100.0 * colour / count, 100.0 * background / count, 100.0 * shape / count);
   std::fflush(stdout);
 }
 

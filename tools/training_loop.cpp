@@ -30,8 +30,8 @@ std::filesystem::path file(const PhaseOptions& o, const std::string& what) {
 }
 }  // namespace
 
-void save_checkpoint(const PhaseOptions& o, const std::vector<NamedModule>& modules,
-                     torch::optim::Adam& opt, std::int64_t step, bool done) {
+void save_checkpoint(const PhaseOptions& o, const std::vector<NamedModule>& modules, torch::optim::Adam& opt,
+                     std::int64_t step, bool done) {
   std::filesystem::create_directories(o.work_dir);
   for (const auto& m : modules) {
     std::vector<std::pair<std::string, at::Tensor>> tensors;

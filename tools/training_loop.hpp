@@ -14,19 +14,19 @@
 namespace ftdr::demo {
 
 struct PhaseOptions {
-  std::string name;                   // "vae" or "diffusion": names the checkpoint files
+  std::string name;  // "vae" or "diffusion": names the checkpoint files
   std::int64_t steps = 1000;
   int batch = 16;
   double lr = 1e-3;
-  std::int64_t warmup = 100;          // linear warm-up steps
-  double decay_start = 0.7;           // fraction of steps after which lr falls linearly ...
-  double final_lr_fraction = 0.1;     // ... to this fraction of lr at the last step
+  std::int64_t warmup = 100;       // linear warm-up steps
+  double decay_start = 0.7;        // fraction of steps after which lr falls linearly ...
+  double final_lr_fraction = 0.1;  // ... to this fraction of lr at the last step
   std::uint64_t seed = 1;
-  double time_budget_s = 0;           // > 0: stop the phase (checkpointed) once exceeded
+  double time_budget_s = 0;  // > 0: stop the phase (checkpointed) once exceeded
   int log_every = 50;
   int checkpoint_every = 250;
   std::filesystem::path work_dir;
-  at::Device device = at::kCPU;       // where the networks train; data and noise are drawn on the CPU
+  at::Device device = at::kCPU;  // where the networks train; data and noise are drawn on the CPU
 };
 
 double scheduled_lr(const PhaseOptions& o, std::int64_t step);
@@ -38,8 +38,8 @@ struct NamedModule {
   std::string name;
   torch::nn::Module* module;
 };
-void save_checkpoint(const PhaseOptions& o, const std::vector<NamedModule>& modules,
-                     torch::optim::Adam& opt, std::int64_t step, bool done);
+void save_checkpoint(const PhaseOptions& o, const std::vector<NamedModule>& modules, torch::optim::Adam& opt,
+                     std::int64_t step, bool done);
 // Returns the step to continue from (0 when there is no checkpoint); true in `done` when the
 // phase had finished.
 std::int64_t load_checkpoint(const PhaseOptions& o, const std::vector<NamedModule>& modules,

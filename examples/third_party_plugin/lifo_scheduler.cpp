@@ -9,8 +9,9 @@ namespace lifo {
 
 void LifoScheduler::push(const ftdr::sdk::QueueEntry& entry) {
   if (max_waiting_ != 0 && stack_.size() >= max_waiting_)
-    throw ftdr::sdk::Error(ftdr::sdk::ErrorKind::invalid_request,
-                           "lifo scheduler: " + std::to_string(max_waiting_) + " jobs already waiting (max_waiting)");
+    throw ftdr::sdk::Error(
+        ftdr::sdk::ErrorKind::invalid_request,
+        "lifo scheduler: " + std::to_string(max_waiting_) + " jobs already waiting (max_waiting)");
   stack_.push_back(entry.job_id);
 }
 

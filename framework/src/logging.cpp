@@ -30,9 +30,7 @@ class PluginLogger final : public sdk::Logger {
     logger_->set_level(host_logger()->level());
     logger_->log(to_spdlog(level), message);
   }
-  bool enabled(sdk::LogLevel level) const override {
-    return host_logger()->should_log(to_spdlog(level));
-  }
+  bool enabled(sdk::LogLevel level) const override { return host_logger()->should_log(to_spdlog(level)); }
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
@@ -64,7 +62,8 @@ std::shared_ptr<spdlog::logger> host_logger() { return spdlog::default_logger();
 
 std::shared_ptr<sdk::Logger> make_plugin_logger(const std::string& name) {
   auto host = host_logger();
-  auto logger = std::make_shared<spdlog::logger>("plugin:" + name, host->sinks().begin(), host->sinks().end());
+  auto logger =
+      std::make_shared<spdlog::logger>("plugin:" + name, host->sinks().begin(), host->sinks().end());
   logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] [%n] %v");
   logger->set_level(host->level());
   return std::make_shared<PluginLogger>(std::move(logger));

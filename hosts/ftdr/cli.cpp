@@ -17,7 +17,9 @@ std::optional<fs::path> default_config_path() {
   std::vector<fs::path> candidates;
   boost::system::error_code ec;
   auto exe = boost::dll::program_location(ec);
-  if (!ec) candidates.push_back(fs::path(exe.parent_path().string()) / ".." / "share" / "ftdr" / "configs" / "default.toml");
+  if (!ec)
+    candidates.push_back(fs::path(exe.parent_path().string()) / ".." / "share" / "ftdr" / "configs" /
+                         "default.toml");
   candidates.push_back(fs::path(FTDR_SOURCE_CONFIG_DIR) / "default.toml");
   for (const auto& c : candidates) {
     std::error_code fec;
@@ -46,8 +48,8 @@ po::variables_map parse_command(const std::string& command, const std::vector<st
     for (const auto& option : parsed.options)
       if (option.string_key.empty())
         throw UsageError("unexpected argument '" + option.original_tokens.front() +
-                         "' (a value with spaces needs quotes: --prompt \"a red circle\"; see `ftdr " + command +
-                         " --help`)");
+                         "' (a value with spaces needs quotes: --prompt \"a red circle\"; see `ftdr " +
+                         command + " --help`)");
     po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -57,10 +59,10 @@ po::variables_map parse_command(const std::string& command, const std::vector<st
 }
 
 void add_common_options(po::options_description& options) {
-  options.add_options()
-    ("config", po::value<std::string>()->value_name("FILE"), "config file (default: see `ftdr --help`)")
-    ("log-level", po::value<std::string>()->value_name("LEVEL"), "trace, debug, info, warn, error or off [warn]")
-    ("help,h", "show this help");
+  options.add_options()("config", po::value<std::string>()->value_name("FILE"),
+                        "config file (default: see `ftdr --help`)")(
+      "log-level", po::value<std::string>()->value_name("LEVEL"),
+      "trace, debug, info, warn, error or off [warn]")("help,h", "show this help");
 }
 
 void apply_common_options(const po::variables_map& vm, GlobalOptions& global) {

@@ -11,13 +11,14 @@ namespace ftdr::host {
 namespace po = boost::program_options;
 
 int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args) {
-  po::options_description options("ftdr check-config: validate a config file\n\n"
-                                  "usage: ftdr check-config FILE\n\n"
-                                  "Parses FILE, loads every plugin it names and lets each read its table (so\n"
-                                  "unknown keys in plugin tables are found too), and checks [model] path.\n"
-                                  "Prints OK, or every problem with file:line:col, key and what was expected.\n"
-                                  "Exit status 0 when valid, 2 otherwise.\n\n"
-                                  "Options");
+  po::options_description options(
+      "ftdr check-config: validate a config file\n\n"
+      "usage: ftdr check-config FILE\n\n"
+      "Parses FILE, loads every plugin it names and lets each read its table (so\n"
+      "unknown keys in plugin tables are found too), and checks [model] path.\n"
+      "Prints OK, or every problem with file:line:col, key and what was expected.\n"
+      "Exit status 0 when valid, 2 otherwise.\n\n"
+      "Options");
   add_common_options(options);
   options.add_options()("file", po::value<std::string>()->value_name("FILE"), "the config file to check");
   po::positional_options_description positional;
@@ -29,7 +30,8 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
   }
   apply_common_options(vm, global);
   if (vm.count("file")) global.config = vm["file"].as<std::string>();
-  if (!global.config) throw UsageError("check-config: expected a config FILE (see `ftdr check-config --help`)");
+  if (!global.config)
+    throw UsageError("check-config: expected a config FILE (see `ftdr check-config --help`)");
 
   std::vector<std::string> problems;
   try {
@@ -48,8 +50,8 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
     return framework::kExitOk;
   }
   for (const auto& p : problems) std::cerr << "error: " << p << "\n";
-  std::cerr << global.config->string() << ": " << problems.size() << (problems.size() == 1 ? " problem" : " problems")
-            << "\n";
+  std::cerr << global.config->string() << ": " << problems.size()
+            << (problems.size() == 1 ? " problem" : " problems") << "\n";
   return framework::kExitUsage;
 }
 

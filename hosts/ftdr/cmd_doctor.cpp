@@ -17,20 +17,22 @@ std::string mib(std::uint64_t bytes) { return std::to_string(bytes / (1024 * 102
 
 void print_memory(const sdk::MemoryStats& m) {
   std::cout << "memory: device " << sdk::to_string(m.device) << ", total " << mib(m.total_bytes) << ", free "
-            << mib(m.free_bytes) << ", allocated " << mib(m.allocated_bytes) << ", reserved " << mib(m.reserved_bytes)
-            << ", peak " << mib(m.peak_bytes) << ", process RSS " << mib(m.rss_bytes) << "\n";
+            << mib(m.free_bytes) << ", allocated " << mib(m.allocated_bytes) << ", reserved "
+            << mib(m.reserved_bytes) << ", peak " << mib(m.peak_bytes) << ", process RSS " << mib(m.rss_bytes)
+            << "\n";
 }
 
 }  // namespace
 
 int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args) {
-  po::options_description options("ftdr doctor: load the backend and print its diagnostics\n\n"
-                                  "usage: ftdr doctor [--config FILE] [--model DIR] [--no-model]\n\n"
-                                  "Options");
+  po::options_description options(
+      "ftdr doctor: load the backend and print its diagnostics\n\n"
+      "usage: ftdr doctor [--config FILE] [--model DIR] [--no-model]\n\n"
+      "Options");
   add_common_options(options);
-  options.add_options()
-    ("model", po::value<std::string>()->value_name("DIR"), "model folder (overrides [model] path)")
-    ("no-model", "do not load the model (diagnostics of the bare backend only)");
+  options.add_options()("model", po::value<std::string>()->value_name("DIR"),
+                        "model folder (overrides [model] path)")(
+      "no-model", "do not load the model (diagnostics of the bare backend only)");
   auto vm = parse_command("doctor", args, options);
   if (vm.count("help")) {
     std::cout << options << "\n";
@@ -40,21 +42,24 @@ int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args) {
   framework::Config cfg = load_config(global);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
   const auto& host = cfg.host();
-  std::cout << "ftdr " << framework::ftdr_version() << ", plugin SDK ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor
-            << "\nconfig: " << host.file.string() << "\n";
+  std::cout << "ftdr " << framework::ftdr_version() << ", plugin SDK ABI " << sdk::kAbiMajor << "."
+            << sdk::kAbiMinor << "\nconfig: " << host.file.string() << "\n";
   framework::PluginLoader loader = framework::make_loader(host);
-  auto backend = loader.create_as<sdk::ModelBackend>(host.backend, cfg.plugin_table(sdk::PluginKind::backend));
-  std::cout << "backend: " << host.backend << " (" << loader.registry().find_file(host.backend)->string() << ")\n";
+  auto backend =
+      loader.create_as<sdk::ModelBackend>(host.backend, cfg.plugin_table(sdk::PluginKind::backend));
+  std::cout << "backend: " << host.backend << " (" << loader.registry().find_file(host.backend)->string()
+            << ")\n";
   if (!vm.count("no-model")) {
     auto problems = framework::model_path_problems(host);
     if (!problems.empty()) throw sdk::Error(sdk::ErrorKind::model_error, problems.front());
     backend->load(host.model_path.string());
     auto info = backend->info();
     std::cout << "model: " << info.name << " (" << host.model_path.string() << "), family " << info.family
-              << ", default sampler " << info.default_sampler << ", " << info.prediction_type << ", default size "
-              << info.default_size << "\n";
+              << ", default sampler " << info.default_sampler << ", " << info.prediction_type
+              << ", default size " << info.default_size << "\n";
     for (const auto& c : backend->components())
-      std::cout << "component: " << c.name << " " << mib(c.bytes) << " on " << sdk::to_string(c.location) << "\n";
+      std::cout << "component: " << c.name << " " << mib(c.bytes) << " on " << sdk::to_string(c.location)
+                << "\n";
   }
   for (const auto& line : backend->diagnostics()) std::cout << "diagnostics: " << line << "\n";
   print_memory(backend->memory_stats());

@@ -11,12 +11,13 @@ namespace ftdr::host {
 namespace po = boost::program_options;
 
 int cmd_plugins(GlobalOptions global, const std::vector<std::string>& args) {
-  po::options_description options("ftdr plugins: list the plugins found in the search path\n\n"
-                                  "usage: ftdr plugins [--config FILE]\n\n"
-                                  "The search path: the config's [plugins] search_path, $FTDR_PLUGIN_PATH,\n"
-                                  "<prefix>/lib/ftdr/plugins, the build tree's plugin folder. A plugin that cannot\n"
-                                  "be used (other ABI, missing export, not loadable) is listed with the reason.\n\n"
-                                  "Options");
+  po::options_description options(
+      "ftdr plugins: list the plugins found in the search path\n\n"
+      "usage: ftdr plugins [--config FILE]\n\n"
+      "The search path: the config's [plugins] search_path, $FTDR_PLUGIN_PATH,\n"
+      "<prefix>/lib/ftdr/plugins, the build tree's plugin folder. A plugin that cannot\n"
+      "be used (other ABI, missing export, not loadable) is listed with the reason.\n\n"
+      "Options");
   add_common_options(options);
   auto vm = parse_command("plugins", args, options);
   if (vm.count("help")) {
@@ -29,10 +30,12 @@ int cmd_plugins(GlobalOptions global, const std::vector<std::string>& args) {
   framework::PluginListing listing = loader.registry().scan();
 
   std::cout << std::left << std::setw(15) << "KIND" << std::setw(18) << "NAME" << std::setw(10) << "VERSION"
-            << std::setw(6) << "ABI" << "FILE\n";
+            << std::setw(6) << "ABI"
+            << "FILE\n";
   for (const auto& p : listing.plugins) {
-    std::cout << std::setw(15) << sdk::to_string(p.kind) << std::setw(18) << p.name << std::setw(10) << p.version
-              << std::setw(6) << framework::abi_string(p.abi_major, p.abi_minor) << p.file.string() << "\n";
+    std::cout << std::setw(15) << sdk::to_string(p.kind) << std::setw(18) << p.name << std::setw(10)
+              << p.version << std::setw(6) << framework::abi_string(p.abi_major, p.abi_minor)
+              << p.file.string() << "\n";
   }
   if (listing.plugins.empty()) std::cout << "(no plugins found)\n";
   if (!listing.refused.empty()) {

@@ -56,32 +56,35 @@ std::uint64_t parse_seed(const std::string& text) {
 }  // namespace
 
 po::options_description generate_options() {
-  po::options_description o("ftdr generate: generate images from a prompt\n\n"
-                            "usage: ftdr generate --prompt TEXT [options]\n\n"
-                            "Flags not given take the config's [generate] values. Images go to --out (default\n"
-                            "[runtime] output_dir) and never replace a file there; their paths are printed, then\n"
-                            "the time of each phase. Every value is checked before any work.\n"
-                            "Exit status: 0 ok, 2 bad flag/config/plugin/model, 3 job failed, 4 cancelled.\n\n"
-                            "Options");
+  po::options_description o(
+      "ftdr generate: generate images from a prompt\n\n"
+      "usage: ftdr generate --prompt TEXT [options]\n\n"
+      "Flags not given take the config's [generate] values. Images go to --out (default\n"
+      "[runtime] output_dir) and never replace a file there; their paths are printed, then\n"
+      "the time of each phase. Every value is checked before any work.\n"
+      "Exit status: 0 ok, 2 bad flag/config/plugin/model, 3 job failed, 4 cancelled.\n\n"
+      "Options");
   add_common_options(o);
-  o.add_options()
-    ("prompt,p", po::value<std::string>()->value_name("TEXT"), "what to draw (required; quote it: -p \"a red circle\")")
-    ("negative-prompt", po::value<std::string>()->value_name("TEXT"), "what to avoid")
-    ("model", po::value<std::string>()->value_name("DIR"), "diffusers model folder (overrides [model] path)")
-    ("steps", po::value<int>()->value_name("N"), "denoising steps, 1..1000")
-    ("cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")
-    ("sampler", po::value<std::string>()->value_name("NAME"),
-     "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "
-     "dpmpp_2m, dpmpp_2m_karras, lms)")
-    ("seed", po::value<std::string>()->value_name("N"), "seed, 0..2^64-1; image i of a batch uses seed + i")
-    ("width", po::value<int>()->value_name("PX"), "width, a multiple of 8, 8..8192")
-    ("height", po::value<int>()->value_name("PX"), "height, a multiple of 8, 8..8192")
-    ("batch", po::value<int>()->value_name("N"), "images, 1..64")
-    ("out", po::value<std::string>()->value_name("DIR"), "output folder (created if missing)")
-    ("prefix", po::value<std::string>()->value_name("NAME"),
-     "file names <NAME>-<index>.png (<NAME>-<index>-<n>.png when taken) instead of numbered ones; "
-     "no '/', '\\' or control characters, at most 200 bytes")
-    ("priority", po::value<std::string>()->value_name("P")->default_value("normal"), "urgent, high, normal or low");
+  o.add_options()("prompt,p", po::value<std::string>()->value_name("TEXT"),
+                  "what to draw (required; quote it: -p \"a red circle\")")(
+      "negative-prompt", po::value<std::string>()->value_name("TEXT"), "what to avoid")(
+      "model", po::value<std::string>()->value_name("DIR"),
+      "diffusers model folder (overrides [model] path)")("steps", po::value<int>()->value_name("N"),
+                                                         "denoising steps, 1..1000")(
+      "cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")(
+      "sampler", po::value<std::string>()->value_name("NAME"),
+      "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "
+      "dpmpp_2m, dpmpp_2m_karras, lms)")("seed", po::value<std::string>()->value_name("N"),
+                                         "seed, 0..2^64-1; image i of a batch uses seed + i")(
+      "width", po::value<int>()->value_name("PX"), "width, a multiple of 8, 8..8192")(
+      "height", po::value<int>()->value_name("PX"), "height, a multiple of 8, 8..8192")(
+      "batch", po::value<int>()->value_name("N"), "images, 1..64")(
+      "out", po::value<std::string>()->value_name("DIR"), "output folder (created if missing)")(
+      "prefix", po::value<std::string>()->value_name("NAME"),
+      "file names <NAME>-<index>.png (<NAME>-<index>-<n>.png when taken) instead of numbered ones; "
+      "no '/', '\\' or control characters, at most 200 bytes")(
+      "priority", po::value<std::string>()->value_name("P")->default_value("normal"),
+      "urgent, high, normal or low");
   return o;
 }
 
@@ -108,7 +111,8 @@ std::string as_flag_message(const std::string& message, const po::variables_map&
   const auto it = field_sources().find(field);
   if (it == field_sources().end()) return message;
   const FieldSource& source = it->second;
-  if (*source.flag && (vm.count(source.flag) || !*source.config_key)) return "--" + std::string(source.flag) + rest;
+  if (*source.flag && (vm.count(source.flag) || !*source.config_key))
+    return "--" + std::string(source.flag) + rest;
   return source.config_key + rest;
 }
 

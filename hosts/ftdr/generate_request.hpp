@@ -19,7 +19,8 @@ boost::program_options::options_description generate_options();
 
 // The request: the config's [generate] values (`defaults`) with the flags given over them.
 // Throws UsageError naming the flag.
-sdk::GenerationRequest request_from(const boost::program_options::variables_map& vm, sdk::GenerationRequest defaults);
+sdk::GenerationRequest request_from(const boost::program_options::variables_map& vm,
+                                    sdk::GenerationRequest defaults);
 
 sdk::Priority parse_priority(const std::string& text);
 

@@ -13,7 +13,6 @@
 namespace {
 
 using namespace ftdr;
-using framework::ExitCode;
 
 void print_help(std::ostream& out) {
   out << "ftdr " << framework::ftdr_version() << ": fault-tolerant Stable Diffusion runtime\n\n"
@@ -25,7 +24,8 @@ void print_help(std::ostream& out) {
       << "  check-config   validate a config file, loading every plugin it names\n"
       << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n\n"
       << "Global options:\n"
-      << "  --config FILE      config file; default: $FTDR_CONFIG, else <prefix>/share/ftdr/configs/default.toml\n"
+      << "  --config FILE      config file; default: $FTDR_CONFIG, else "
+         "<prefix>/share/ftdr/configs/default.toml\n"
       << "                     (installed) or configs/default.toml (build tree), else built-in defaults\n"
       << "  --log-level LEVEL  trace, debug, info, warn, error or off [warn]\n"
       << "  --version          print the version and the plugin ABI\n"
@@ -47,8 +47,10 @@ bool take_global(std::vector<std::string>& args, std::size_t& i, host::GlobalOpt
     } else {
       continue;
     }
-    if (flag == "--config") global.config = value;
-    else global.log_level = value;
+    if (flag == "--config")
+      global.config = value;
+    else
+      global.log_level = value;
     return true;
   }
   return false;
@@ -68,7 +70,7 @@ int dispatch(std::vector<std::string> args) {
                 << sdk::kAbiMinor << ")\n";
       return framework::kExitOk;
     }
-    if (args[i].rfind("-", 0) == 0) throw host::UsageError("unknown global option '" + args[i] + "'");
+    if (args[i].rfind('-', 0) == 0) throw host::UsageError("unknown global option '" + args[i] + "'");
     break;
   }
   framework::setup_logging(framework::parse_log_level(global.log_level));
@@ -82,7 +84,8 @@ int dispatch(std::vector<std::string> args) {
   if (command == "plugins") return host::cmd_plugins(global, rest);
   if (command == "check-config") return host::cmd_check_config(global, rest);
   if (command == "doctor") return host::cmd_doctor(global, rest);
-  throw host::UsageError("unknown command '" + command + "' (commands: generate, plugins, check-config, doctor)");
+  throw host::UsageError("unknown command '" + command +
+                         "' (commands: generate, plugins, check-config, doctor)");
 }
 
 }  // namespace
@@ -95,8 +98,8 @@ int main(int argc, char** argv) {
     return framework::kExitUsage;
   } catch (const sdk::Error& e) {
     std::cerr << "ftdr: " << e.what() << "\n";
-    const bool setup = e.kind() == sdk::ErrorKind::invalid_request || e.kind() == sdk::ErrorKind::plugin_error ||
-                       e.kind() == sdk::ErrorKind::model_error;
+    const bool setup = e.kind() == sdk::ErrorKind::invalid_request ||
+                       e.kind() == sdk::ErrorKind::plugin_error || e.kind() == sdk::ErrorKind::model_error;
     return setup ? framework::kExitUsage : framework::kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "ftdr: internal error: " << e.what() << "\n";

@@ -9,7 +9,7 @@ class ProgressDisplay {
  public:
   ProgressDisplay();  // decides TTY vs plain from stderr
   void update(int step, int total);
-  void finish();      // ends a bar's line
+  void finish();  // ends a bar's line
 
  private:
   std::mutex mutex_;

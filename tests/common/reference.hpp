@@ -24,9 +24,9 @@ inline std::optional<std::filesystem::path> reference_dir() {
 }  // namespace ftdr::test
 
 // Skips the current test, naming the folder, when the reference data is absent.
-#define FTDR_REQUIRE_REFERENCE(var)                                                          \
-  auto var##_opt = ::ftdr::test::reference_dir();                                            \
-  if (!var##_opt)                                                                            \
+#define FTDR_REQUIRE_REFERENCE(var)                                                           \
+  auto var##_opt = ::ftdr::test::reference_dir();                                             \
+  if (!var##_opt)                                                                             \
     GTEST_SKIP() << "reference data not found at " << ::ftdr::test::reference_dir_candidate() \
-                 << " (set FTDR_REFERENCE_DIR): parity test skipped";                       \
+                 << " (set FTDR_REFERENCE_DIR): parity test skipped";                         \
   const std::filesystem::path var = *var##_opt

@@ -166,7 +166,8 @@ PIN_AT(TilePlan, tile_size, 4);
 PIN_AT(TilePlan, overlap, 8);
 PIN_AT(TilePlan, tiles, 16);
 // Rule 3's struct grows only at its end: its last field is the newest.
-static_assert(offsetof(ModelInfo, dtype) + sizeof(DType) == sizeof(ModelInfo), "ModelInfo: grow at the end only");
+static_assert(offsetof(ModelInfo, dtype) + sizeof(DType) == sizeof(ModelInfo),
+              "ModelInfo: grow at the end only");
 #pragma GCC diagnostic pop
 #endif
 
@@ -201,14 +202,14 @@ TEST(AbiLayout, PluginImplementedInterfacesKeepTheirVtableSlots) {
   GTEST_SKIP() << "vtable slots are read the Itanium x86-64 way only";
 #else
   int n = 2;
-  for (auto s : {slot(&ModelBackend::load), slot(&ModelBackend::info), slot(&ModelBackend::diagnostics),
-                 slot(&ModelBackend::components), slot(&ModelBackend::place), slot(&ModelBackend::device),
-                 slot(&ModelBackend::memory_stats), slot(&ModelBackend::reset_peak_memory),
-                 slot(&ModelBackend::release_cached_memory), slot(&ModelBackend::estimate_activation_bytes),
-                 slot(&ModelBackend::validate), slot(&ModelBackend::encode), slot(&ModelBackend::denoise),
-                 slot(&ModelBackend::decode), slot(&ModelBackend::save_artifact),
-                 slot(&ModelBackend::load_artifact), slot(&ModelBackend::samplers) /* 1.2 */,
-                 slot(&ModelBackend::set_stop_observer) /* 1.2 */})
+  for (auto s :
+       {slot(&ModelBackend::load), slot(&ModelBackend::info), slot(&ModelBackend::diagnostics),
+        slot(&ModelBackend::components), slot(&ModelBackend::place), slot(&ModelBackend::device),
+        slot(&ModelBackend::memory_stats), slot(&ModelBackend::reset_peak_memory),
+        slot(&ModelBackend::release_cached_memory), slot(&ModelBackend::estimate_activation_bytes),
+        slot(&ModelBackend::validate), slot(&ModelBackend::encode), slot(&ModelBackend::denoise),
+        slot(&ModelBackend::decode), slot(&ModelBackend::save_artifact), slot(&ModelBackend::load_artifact),
+        slot(&ModelBackend::samplers) /* 1.2 */, slot(&ModelBackend::set_stop_observer) /* 1.2 */})
     EXPECT_EQ(s, n++) << "ModelBackend";
   n = 2;
   for (auto s : {slot(&JobScheduler::push), slot(&JobScheduler::pop_next), slot(&JobScheduler::erase),
@@ -231,9 +232,9 @@ TEST(AbiLayout, HostImplementedInterfacesKeepTheirVtableSlots) {
   EXPECT_EQ(slot(&StepObserver::check_stop), 3);  // 1.2, appended (rule 1)
   int n = 2;
   for (auto s : {slot(&ConfigView::has), slot(&ConfigView::get_string), slot(&ConfigView::get_int),
-                 slot(&ConfigView::get_double), slot(&ConfigView::get_bool), slot(&ConfigView::get_string_list),
-                 slot(&ConfigView::table), slot(&ConfigView::keys), slot(&ConfigView::where),
-                 slot(&ConfigView::reject)})
+                 slot(&ConfigView::get_double), slot(&ConfigView::get_bool),
+                 slot(&ConfigView::get_string_list), slot(&ConfigView::table), slot(&ConfigView::keys),
+                 slot(&ConfigView::where), slot(&ConfigView::reject)})
     EXPECT_EQ(s, n++) << "ConfigView";
   EXPECT_EQ(slot(&Logger::log), 2);
   EXPECT_EQ(slot(&Logger::enabled), 3);

@@ -13,9 +13,11 @@ namespace fs = std::filesystem;
 namespace {
 
 Config config_with(const std::string& memory) {
-  return Config::parse("[backend]\nplugin = \"test_backend\"\n[scheduler]\nplugin = \"fifo\"\n"
-                       "[memory]\npolicy = \"sequential\"\n" + memory,
-                       fs::temp_directory_path() / "ftdr_host_values.toml");
+  return Config::parse(
+      "[backend]\nplugin = \"test_backend\"\n[scheduler]\nplugin = \"fifo\"\n"
+      "[memory]\npolicy = \"sequential\"\n" +
+          memory,
+      fs::temp_directory_path() / "ftdr_host_values.toml");
 }
 
 PluginLoader fixture_loader() {

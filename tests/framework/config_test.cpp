@@ -91,7 +91,8 @@ sampler = "euler_a"
 width = 64
 height = 128
 seed = 42
-)", kFile);
+)",
+                             kFile);
   const HostConfig& h = cfg.host();
   EXPECT_EQ(h.runtime.workers, 3);
   EXPECT_EQ(h.runtime.queue_capacity, 5);
@@ -133,8 +134,9 @@ TEST(Config, WrongTypeNamesFileLineColumnKeyAndExpectedType) {
 TEST(Config, OutOfRangeValueSaysWhatWasExpected) {
   EXPECT_EQ(only_problem("[runtime]\nworkers = 0\n"),
             "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer in [1, 64] (got 0)");
-  EXPECT_EQ(only_problem("[runtime]\nshutdown = \"later\"\n"),
-            "/etc/ftdr/test.toml:2:12: key 'runtime.shutdown': expected \"drain\" or \"cancel\" (got \"later\")");
+  EXPECT_EQ(
+      only_problem("[runtime]\nshutdown = \"later\"\n"),
+      "/etc/ftdr/test.toml:2:12: key 'runtime.shutdown': expected \"drain\" or \"cancel\" (got \"later\")");
 }
 
 TEST(Config, UnknownHostKeyIsAnErrorListingTheKnownKeys) {
@@ -156,21 +158,25 @@ TEST(Config, TableForAPluginThatIsNotChosenIsAnError) {
 }
 
 TEST(Config, BadPluginNameIsRejected) {
-  EXPECT_THAT(only_problem("[backend]\nplugin = \"../evil\"\n"),
-              HasSubstr("key 'backend.plugin': expected a plugin name of a-z, 0-9, '_' or '-' (got '../evil')"));
+  EXPECT_THAT(
+      only_problem("[backend]\nplugin = \"../evil\"\n"),
+      HasSubstr("key 'backend.plugin': expected a plugin name of a-z, 0-9, '_' or '-' (got '../evil')"));
 }
 
 TEST(Config, GenerateDefaultsFollowTheRequestRules) {
-  EXPECT_EQ(only_problem("[generate]\nwidth = 500\n"),
-            "/etc/ftdr/test.toml:2:9: key 'generate.width': request field 'width': expected a multiple of 8 in "
-            "[8, 8192], got 500");
-  EXPECT_THAT(only_problem("[generate]\ncfg = -1\n"), HasSubstr(":2:7: key 'generate.cfg': request field 'cfg_scale'"));
+  EXPECT_EQ(
+      only_problem("[generate]\nwidth = 500\n"),
+      "/etc/ftdr/test.toml:2:9: key 'generate.width': request field 'width': expected a multiple of 8 in "
+      "[8, 8192], got 500");
+  EXPECT_THAT(only_problem("[generate]\ncfg = -1\n"),
+              HasSubstr(":2:7: key 'generate.cfg': request field 'cfg_scale'"));
   // Sampler names are the backend's (ModelBackend::samplers()): checked when the job is submitted.
   EXPECT_EQ(problems_of("[generate]\nsampler = \"heun\"\n").size(), 0u);
 }
 
 TEST(Config, AllProblemsAreReportedTogether) {
-  auto problems = problems_of("[runtime]\nworkers = 0\n[memory]\nwarning_pct = 200\n[checkpoint]\nevery_steps = -1\nx = 1\n");
+  auto problems = problems_of(
+      "[runtime]\nworkers = 0\n[memory]\nwarning_pct = 200\n[checkpoint]\nevery_steps = -1\nx = 1\n");
   ASSERT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
   EXPECT_THAT(problems[0], HasSubstr("runtime.workers"));
   EXPECT_THAT(problems[1], HasSubstr("memory.warning_pct"));
@@ -195,42 +201,49 @@ TEST(Config, WrongTypeDoesNotMakeTheLaterKeysUnknown) {
 }
 
 TEST(Config, EveryProblemOfOneTableIsReported) {
-  auto problems = problems_of("[runtime]\nworkers = \"two\"\nqueue_capacity = 0\nwokers = 1\n"
-                              "[generate]\nwidth = true\nheight = 500\nsteps = 4294967316\n");
-  EXPECT_EQ(problems, (std::vector<std::string>{
-                          "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer (got a string)",
-                          "/etc/ftdr/test.toml:3:18: key 'runtime.queue_capacity': expected an integer in [1, "
-                          "1000000] (got 0)",
-                          "/etc/ftdr/test.toml:8:9: key 'generate.steps': expected an integer in [-2147483648, "
-                          "2147483647] (got 4294967316)",
-                          "/etc/ftdr/test.toml:6:9: key 'generate.width': expected an integer (got a boolean)",
-                          "/etc/ftdr/test.toml:7:10: key 'generate.height': request field 'height': expected a "
-                          "multiple of 8 in [8, 8192], got 500",
-                          "/etc/ftdr/test.toml:4:1: unknown key 'runtime.wokers' (expected one of: output_dir, "
-                          "queue_capacity, shutdown, state_dir, workers)"}));
+  auto problems = problems_of(
+      "[runtime]\nworkers = \"two\"\nqueue_capacity = 0\nwokers = 1\n"
+      "[generate]\nwidth = true\nheight = 500\nsteps = 4294967316\n");
+  EXPECT_EQ(problems,
+            (std::vector<std::string>{
+                "/etc/ftdr/test.toml:2:11: key 'runtime.workers': expected an integer (got a string)",
+                "/etc/ftdr/test.toml:3:18: key 'runtime.queue_capacity': expected an integer in [1, "
+                "1000000] (got 0)",
+                "/etc/ftdr/test.toml:8:9: key 'generate.steps': expected an integer in [-2147483648, "
+                "2147483647] (got 4294967316)",
+                "/etc/ftdr/test.toml:6:9: key 'generate.width': expected an integer (got a boolean)",
+                "/etc/ftdr/test.toml:7:10: key 'generate.height': request field 'height': expected a "
+                "multiple of 8 in [8, 8192], got 500",
+                "/etc/ftdr/test.toml:4:1: unknown key 'runtime.wokers' (expected one of: output_dir, "
+                "queue_capacity, shutdown, state_dir, workers)"}));
 }
 
 // Found by fuzz/config_fuzzer: fs::absolute("") threw std::filesystem::filesystem_error.
 TEST(Config, EmptyFolderPathIsRefused) {
-  EXPECT_EQ(problems_of("[runtime]\noutput_dir = \"\"\nstate_dir = \"\"\n"),
-            (std::vector<std::string>{
-                "/etc/ftdr/test.toml:3:13: key 'runtime.state_dir': expected a folder path (got an empty string)",
-                "/etc/ftdr/test.toml:2:14: key 'runtime.output_dir': expected a folder path (got an empty string)"}));
+  EXPECT_EQ(
+      problems_of("[runtime]\noutput_dir = \"\"\nstate_dir = \"\"\n"),
+      (std::vector<std::string>{
+          "/etc/ftdr/test.toml:3:13: key 'runtime.state_dir': expected a folder path (got an empty string)",
+          "/etc/ftdr/test.toml:2:14: key 'runtime.output_dir': expected a folder path (got an empty "
+          "string)"}));
 }
 
 // A bad plugin choice: which sub-table is the plugin's is unknown, so none is called unused or unknown.
 TEST(Config, BadPluginChoiceDoesNotMakeItsTableUnknown) {
   EXPECT_EQ(problems_of("[memory]\npolicy = 3\n[memory.adaptive]\nheadroom_pct = 5\n"),
-            std::vector<std::string>{"/etc/ftdr/test.toml:2:10: key 'memory.policy': expected a string (got an integer)"});
-  EXPECT_EQ(problems_of("[scheduler]\nplugin = \"A\"\n[scheduler.fifo]\n"),
-            std::vector<std::string>{"/etc/ftdr/test.toml:2:10: key 'scheduler.plugin': expected a plugin name of "
-                                     "a-z, 0-9, '_' or '-' (got 'A')"});
+            std::vector<std::string>{
+                "/etc/ftdr/test.toml:2:10: key 'memory.policy': expected a string (got an integer)"});
+  EXPECT_EQ(
+      problems_of("[scheduler]\nplugin = \"A\"\n[scheduler.fifo]\n"),
+      std::vector<std::string>{"/etc/ftdr/test.toml:2:10: key 'scheduler.plugin': expected a plugin name of "
+                               "a-z, 0-9, '_' or '-' (got 'A')"});
 }
 
 // The top-level [faults] reaches the backend as its `faults` table; keys it never reads are unknown
 // when the plugin's table is checked, and a second `faults` inside [backend.<plugin>] is refused.
 TEST(Config, FaultsTableIsHandedToTheBackend) {
-  Config cfg = Config::parse("[backend]\nplugin = \"libtorch\"\n[faults]\noom = \"diffusion:step=7\"\n", kFile);
+  Config cfg =
+      Config::parse("[backend]\nplugin = \"libtorch\"\n[faults]\noom = \"diffusion:step=7\"\n", kFile);
   auto backend = cfg.plugin_table(sdk::PluginKind::backend);
   ASSERT_TRUE(backend->has("faults"));
   EXPECT_EQ(backend->keys(), std::vector<std::string>{"faults"});
@@ -239,8 +252,9 @@ TEST(Config, FaultsTableIsHandedToTheBackend) {
   EXPECT_THAT(unread[0], HasSubstr(":4:1: unknown key 'faults.oom' (this table takes no keys)"));
   EXPECT_EQ(backend->table("faults")->get_string("oom", ""), "diffusion:step=7");
   EXPECT_TRUE(backend->unknown_keys().empty());
-  EXPECT_THAT(only_problem("[faults]\noom = \"encode\"\n[backend.libtorch.faults]\nnan = \"decode\"\n"),
-              HasSubstr("key 'backend.libtorch.faults': faults are configured in the top-level [faults] table"));
+  EXPECT_THAT(
+      only_problem("[faults]\noom = \"encode\"\n[backend.libtorch.faults]\nnan = \"decode\"\n"),
+      HasSubstr("key 'backend.libtorch.faults': faults are configured in the top-level [faults] table"));
 }
 
 TEST(Config, MissingFileIsNamed) {
@@ -273,13 +287,15 @@ TEST(Config, FolderOrPipeAsConfigIsNamedForWhatItIs) {
 }
 
 TEST(ConfigView, PluginTableRecordsReadsAndReportsTheRest) {
-  Config cfg = Config::parse("[tiling]\nplugin = \"overlap\"\n[tiling.overlap]\ntile = 64\novelap = 8\n", kFile);
+  Config cfg =
+      Config::parse("[tiling]\nplugin = \"overlap\"\n[tiling.overlap]\ntile = 64\novelap = 8\n", kFile);
   auto view = cfg.plugin_table(sdk::PluginKind::tiling);
   EXPECT_EQ(view->get_int("tile", 32), 64);
   EXPECT_EQ(view->get_int("overlap", 16), 16);  // absent: the fallback
   EXPECT_EQ(view->unknown_keys(),
-            std::vector<std::string>{"/etc/ftdr/test.toml:5:1: unknown key 'tiling.overlap.ovelap' (expected one of: "
-                                     "overlap, tile)"});
+            std::vector<std::string>{
+                "/etc/ftdr/test.toml:5:1: unknown key 'tiling.overlap.ovelap' (expected one of: "
+                "overlap, tile)"});
 }
 
 TEST(ConfigView, NestedTablesAndListsAndWhere) {
@@ -292,7 +308,8 @@ TEST(ConfigView, NestedTablesAndListsAndWhere) {
     a->get_string_list("names");
     FAIL();
   } catch (const sdk::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "/etc/ftdr/test.toml:2:15: key 'a.names[1]': expected a string (got an integer)");
+    EXPECT_EQ(std::string(e.what()),
+              "/etc/ftdr/test.toml:2:15: key 'a.names[1]': expected a string (got an integer)");
   }
   EXPECT_EQ(a->where("names"), "/etc/ftdr/test.toml:2:9: key 'a.names'");
   EXPECT_EQ(a->where("absent"), "/etc/ftdr/test.toml:1:1: key 'a.absent'");

@@ -33,7 +33,8 @@ class ThresholdPolicy final : public ftdr::sdk::MemoryPolicy {
     return p;
   }
   const ftdr::sdk::PlacementRequest& request_for(Phase phase) const {
-    for (const auto& r : requests) if (r.next == phase) return r;
+    for (const auto& r : requests)
+      if (r.next == phase) return r;
     throw std::runtime_error("no request for the phase");
   }
 };
@@ -48,7 +49,8 @@ ftdr::sdk::GenerationRequest request() {
 }
 
 const PhaseRecord& record_of(const JobResult& result, Phase phase) {
-  for (const auto& p : result.metrics.phases) if (p.phase == phase) return p;
+  for (const auto& p : result.metrics.phases)
+    if (p.phase == phase) return p;
   throw std::runtime_error("no record for the phase");
 }
 
@@ -56,7 +58,8 @@ class EngineCalibrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("ftdr_engine_calibration_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("ftdr_engine_calibration_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cfg_.state_dir = dir_.string();
@@ -129,8 +132,10 @@ TEST_F(EngineCalibrationTest, FinishedPhasesTeachTheCalibrationAndTheNextJobUses
   EXPECT_EQ(second.final_params.options.attention, AttentionMode::sliced);
   EXPECT_EQ(record_of(second, Phase::diffusion).calibrated_estimate_bytes, 4000u);
 
-  ExecutionEngine restarted(EnginePlugins{backend_, std::make_shared<ThresholdPolicy>(), nullptr, nullptr}, cfg_);
-  EXPECT_DOUBLE_EQ(restarted.calibration()->ratio("scripted|diffusion|auto|f32|cuda"), 4.0) << "read from the file";
+  ExecutionEngine restarted(EnginePlugins{backend_, std::make_shared<ThresholdPolicy>(), nullptr, nullptr},
+                            cfg_);
+  EXPECT_DOUBLE_EQ(restarted.calibration()->ratio("scripted|diffusion|auto|f32|cuda"), 4.0)
+      << "read from the file";
 }
 
 TEST_F(EngineCalibrationTest, FailedPhasesTeachNothing) {

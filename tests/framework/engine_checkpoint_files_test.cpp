@@ -153,9 +153,9 @@ TEST_F(EngineFilesTest, RefusedFinalCheckpointAtDecodingRunsTheSubBatchAgain) {
   Job job(5, request(3), ftdr::sdk::Priority::normal);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::completed) << r.error_message;
-  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::decoding,
-                                  S::retry_pending, S::initializing, S::decoding, S::encoding_prompt,
-                                  S::diffusion_running, S::decoding, S::completed}));
+  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
+                                  S::decoding, S::retry_pending, S::initializing, S::decoding,
+                                  S::encoding_prompt, S::diffusion_running, S::decoding, S::completed}));
   EXPECT_EQ(backend->calls(),
             (Calls{"encode", "denoise(first=0,batch=1,from=0)", "save(3)", "decode(first=0,batch=1,tiles=0)",
                    "load(3)", "decode(first=0,batch=1,tiles=0)", "encode", "denoise(first=0,batch=1,from=0)",

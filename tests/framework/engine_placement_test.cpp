@@ -1,8 +1,8 @@
 // ExecutionEngine with a memory policy and a tiling strategy: what it asks and what it carries out.
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/engine/execution_engine.hpp"
 #include "framework/scripted_backend.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 
 using namespace ftdr::framework;
 using ftdr::sdk::Phase;
@@ -72,13 +72,14 @@ TEST(EnginePlacement, AsksThePolicyBeforeEachPhaseAndCarriesItOut) {
   EXPECT_EQ(policy->requests[1].budget_bytes, 12345u);
   EXPECT_EQ(policy->requests[1].estimated_activation_bytes, 1000u);
   EXPECT_EQ(policy->requests[1].estimated_activation_bytes_sliced, 100u);
-  EXPECT_EQ(policy->requests[1].components.at(0).location, ftdr::sdk::Device::cuda) << "text encoder was placed";
+  EXPECT_EQ(policy->requests[1].components.at(0).location, ftdr::sdk::Device::cuda)
+      << "text encoder was placed";
 
   EXPECT_EQ(backend->calls(),
-            (std::vector<std::string>{"place(text_encoder,cuda)", "encode", "place(text_encoder,cpu)",
-                                      "release_cached_memory", "place(unet,cuda)",
-                                      "denoise(first=0,batch=1,from=0)", "place(unet,cpu)",
-                                      "release_cached_memory", "place(vae,cuda)", "decode(first=0,batch=1,tiles=4)"}));
+            (std::vector<std::string>{
+                "place(text_encoder,cuda)", "encode", "place(text_encoder,cpu)", "release_cached_memory",
+                "place(unet,cuda)", "denoise(first=0,batch=1,from=0)", "place(unet,cpu)",
+                "release_cached_memory", "place(vae,cuda)", "decode(first=0,batch=1,tiles=4)"}));
   ASSERT_EQ(tiling->requests.size(), 1u);
   EXPECT_EQ(tiling->requests[0].latent_height, 8);
   EXPECT_EQ(tiling->requests[0].latent_width, 16);
@@ -107,6 +108,7 @@ TEST(EnginePlacement, ConstructorRejectsBadConfig) {
   EXPECT_THROW(ExecutionEngine(EnginePlugins{}), ftdr::sdk::Error);
   EngineConfig cfg;
   cfg.max_attempts = 0;
-  EXPECT_THROW(ExecutionEngine(EnginePlugins{std::make_shared<ScriptedBackend>(), nullptr, nullptr, nullptr}, cfg),
-               ftdr::sdk::Error);
+  EXPECT_THROW(
+      ExecutionEngine(EnginePlugins{std::make_shared<ScriptedBackend>(), nullptr, nullptr, nullptr}, cfg),
+      ftdr::sdk::Error);
 }

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "ftdr/framework/engine/execution_engine.hpp"
 #include "framework/scripted_backend.hpp"
+#include "ftdr/framework/engine/execution_engine.hpp"
 
 using namespace ftdr::framework;
 using ftdr::sdk::ErrorKind;
@@ -78,8 +78,8 @@ TEST_F(EngineTest, SuccessRunsEveryPhaseOnceInOrder) {
   AttemptOutcome o = engine.run_attempt(job);
   ASSERT_EQ(o.state, S::completed);
   ASSERT_TRUE(o.result);
-  EXPECT_EQ(states_of(*o.result),
-            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::decoding, S::completed}));
+  EXPECT_EQ(states_of(*o.result), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
+                                          S::decoding, S::completed}));
   EXPECT_EQ(backend->calls(), (std::vector<std::string>{"encode", "denoise(first=0,batch=2,from=0)",
                                                         "decode(first=0,batch=2,tiles=0)"}));
   EXPECT_EQ(progress, (std::vector<std::pair<int, int>>{{1, 3}, {2, 3}, {3, 3}}));
@@ -126,12 +126,13 @@ TEST_F(EngineTest, DiffusionFailureResumesFromNewestCheckpointWithoutReencoding)
   EXPECT_FALSE(first.result);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::completed);
-  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
-                                  S::retry_pending, S::initializing, S::diffusion_running, S::decoding,
-                                  S::completed}));
+  EXPECT_EQ(states_of(r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::retry_pending,
+                    S::initializing, S::diffusion_running, S::decoding, S::completed}));
   EXPECT_EQ(backend->calls(),
-            (std::vector<std::string>{"encode", "denoise(first=0,batch=1,from=0)", "save(2)", "save(4)", "load(4)",
-                                      "denoise(first=0,batch=1,from=4)", "save(6)", "decode(first=0,batch=1,tiles=0)"}));
+            (std::vector<std::string>{"encode", "denoise(first=0,batch=1,from=0)", "save(2)", "save(4)",
+                                      "load(4)", "denoise(first=0,batch=1,from=4)", "save(6)",
+                                      "decode(first=0,batch=1,tiles=0)"}));
   EXPECT_EQ(backend->count("encode"), 1);
   EXPECT_EQ(backend->count("load(4)"), 1);
   EXPECT_EQ(backend->count("denoise(first=0,batch=1,from=4)"), 1);
@@ -148,8 +149,9 @@ TEST_F(EngineTest, DecodeFailureNeverRerunsDiffusion) {
   Job job(4, request(), ftdr::sdk::Priority::normal);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::completed);
-  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
-                                  S::decoding, S::retry_pending, S::initializing, S::decoding, S::completed}));
+  EXPECT_EQ(states_of(r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::decoding,
+                    S::retry_pending, S::initializing, S::decoding, S::completed}));
   EXPECT_EQ(backend->count("denoise"), 1);
   EXPECT_EQ(backend->count("decode"), 2);
 }
@@ -165,8 +167,9 @@ TEST_F(EngineTest, ResumeAtInitializingDropsMemoryButReloadsTheFinalCheckpoint) 
   Job job(5, request(3), ftdr::sdk::Priority::normal);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::completed);
-  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
-                                  S::decoding, S::retry_pending, S::initializing, S::decoding, S::completed}));
+  EXPECT_EQ(states_of(r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::decoding,
+                    S::retry_pending, S::initializing, S::decoding, S::completed}));
   EXPECT_EQ(backend->count("denoise"), 1);
   EXPECT_EQ(backend->count("load(3)"), 1);
 }
@@ -178,14 +181,13 @@ TEST_F(EngineTest, SplitBatchRunsHalvesInOrderAndConcatenates) {
   Job job(6, request(2, 4), ftdr::sdk::Priority::normal);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::completed);
-  EXPECT_EQ(states_of(r),
-            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::retry_pending,
-                    S::initializing, S::diffusion_running, S::decoding, S::diffusion_running, S::decoding,
-                    S::completed}));
-  EXPECT_EQ(backend->calls(), (std::vector<std::string>{
-                                  "encode", "denoise(first=0,batch=4,from=0)", "denoise(first=0,batch=2,from=0)",
-                                  "decode(first=0,batch=2,tiles=0)", "denoise(first=2,batch=2,from=0)",
-                                  "decode(first=2,batch=2,tiles=0)"}));
+  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
+                                  S::retry_pending, S::initializing, S::diffusion_running, S::decoding,
+                                  S::diffusion_running, S::decoding, S::completed}));
+  EXPECT_EQ(backend->calls(),
+            (std::vector<std::string>{"encode", "denoise(first=0,batch=4,from=0)",
+                                      "denoise(first=0,batch=2,from=0)", "decode(first=0,batch=2,tiles=0)",
+                                      "denoise(first=2,batch=2,from=0)", "decode(first=2,batch=2,tiles=0)"}));
   ASSERT_EQ(r.images.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(r.images[i].rgb[0], i);
   EXPECT_EQ(r.attempts.size(), 1u);
@@ -199,9 +201,9 @@ TEST_F(EngineTest, GivingUpKeepsTheWholeHistory) {
   Job job(7, request(), ftdr::sdk::Priority::normal);
   JobResult r = run_to_end(engine, job);
   ASSERT_EQ(r.state, S::failed);
-  EXPECT_EQ(states_of(r), (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending,
-                                  S::initializing, S::encoding_prompt, S::retry_pending, S::initializing,
-                                  S::encoding_prompt, S::failed}));
+  EXPECT_EQ(states_of(r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending, S::initializing,
+                    S::encoding_prompt, S::retry_pending, S::initializing, S::encoding_prompt, S::failed}));
   ASSERT_EQ(r.attempts.size(), 3u);
   EXPECT_EQ(r.attempts[0].number, 1);
   EXPECT_EQ(r.attempts[2].number, 3);
@@ -277,8 +279,8 @@ TEST_F(EngineTest, CancellationStopsAtTheNextStepBoundary) {
   };
   AttemptOutcome o = engine.run_attempt(job);
   ASSERT_EQ(o.state, S::cancelled);
-  EXPECT_EQ(states_of(*o.result), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
-                                          S::cancelled}));
+  EXPECT_EQ(states_of(*o.result),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::cancelled}));
   EXPECT_EQ(o.result->error_kind, ErrorKind::cancelled);
   EXPECT_EQ(job.step(), 3);
   EXPECT_EQ(backend->count("decode"), 0);
@@ -296,8 +298,8 @@ TEST_F(EngineTest, CancellationInsideAStepStopsBeforeTheStepEnds) {
   };
   AttemptOutcome o = engine.run_attempt(job);
   ASSERT_EQ(o.state, S::cancelled);
-  EXPECT_EQ(states_of(*o.result), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running,
-                                          S::cancelled}));
+  EXPECT_EQ(states_of(*o.result),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::cancelled}));
   EXPECT_EQ(o.result->error_kind, ErrorKind::cancelled);
   EXPECT_EQ(o.result->error_message, "job 15, during diffusion step 3: cancelled by request");
   EXPECT_EQ(job.step(), 2);  // step 3 never finished
@@ -329,7 +331,8 @@ TEST_F(EngineTest, StepWatchdogFiresInsideAStep) {
   };
   JobResult r = run_to_end(engine, job);
   EXPECT_EQ(r.error_kind, ErrorKind::timeout);
-  EXPECT_NE(r.error_message.find("job 17, during diffusion step 2: running for "), std::string::npos) << r.error_message;
+  EXPECT_NE(r.error_message.find("job 17, during diffusion step 2: running for "), std::string::npos)
+      << r.error_message;
   EXPECT_NE(r.error_message.find("over the step watchdog of 200.0 ms"), std::string::npos) << r.error_message;
   EXPECT_EQ(job.step(), 1);
 }
@@ -350,7 +353,8 @@ TEST_F(EngineTest, DegradedRetryDropsLatentsAndMarksTheResult) {
 TEST_F(EngineTest, ImageSinkGetsEverySubBatchAndPathsReachTheResult) {
   EngineConfig cfg;
   std::vector<int> firsts;
-  cfg.image_sink = [&](const Job& job, const ftdr::sdk::GenerationParams& p, const std::vector<ftdr::sdk::Image>& imgs) {
+  cfg.image_sink = [&](const Job& job, const ftdr::sdk::GenerationParams& p,
+                       const std::vector<ftdr::sdk::Image>& imgs) {
     firsts.push_back(p.first_image);
     std::vector<std::string> paths;
     for (std::size_t i = 0; i < imgs.size(); ++i) {

@@ -22,7 +22,8 @@ namespace {
 
 std::shared_ptr<ExecutionEngine> engine_for(std::shared_ptr<ScriptedBackend> backend,
                                             std::shared_ptr<ScriptedRecovery> recovery = nullptr) {
-  return std::make_shared<ExecutionEngine>(EnginePlugins{std::move(backend), nullptr, std::move(recovery), nullptr});
+  return std::make_shared<ExecutionEngine>(
+      EnginePlugins{std::move(backend), nullptr, std::move(recovery), nullptr});
 }
 
 }  // namespace

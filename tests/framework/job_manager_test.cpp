@@ -162,7 +162,8 @@ TEST_F(JobManagerTest, CancelRunningJobStopsAtTheNextStepBoundary) {
   auto r = jobs->result(id, 5s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->state, S::cancelled);
-  EXPECT_EQ(states_of(*r), (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::cancelled}));
+  EXPECT_EQ(states_of(*r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::diffusion_running, S::cancelled}));
   EXPECT_EQ(jobs->status(id).step, 2);
   EXPECT_EQ(backend->count("decode"), 0);
   EXPECT_EQ(jobs->stats().cancelled, 1u);
@@ -179,7 +180,8 @@ TEST_F(JobManagerTest, CancelRetryPendingJobCancelsItsTimer) {
   auto r = jobs->result(id, 1s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->state, S::cancelled);
-  EXPECT_EQ(states_of(*r), (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending, S::cancelled}));
+  EXPECT_EQ(states_of(*r),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending, S::cancelled}));
   ASSERT_EQ(r->attempts.size(), 1u);
   EXPECT_EQ(jobs->stats().retry_pending, 0u);
 }
@@ -202,11 +204,15 @@ TEST_F(JobManagerTest, RetryDelayDoesNotHoldTheWorker) {
   auto ra = jobs->result(a, 5s);
   ASSERT_TRUE(ra);
   EXPECT_TRUE(ra->ok());
-  EXPECT_EQ(states_of(*ra), (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending, S::initializing,
-                                    S::encoding_prompt, S::diffusion_running, S::decoding, S::completed}));
+  EXPECT_EQ(states_of(*ra),
+            (States{S::idle, S::initializing, S::encoding_prompt, S::retry_pending, S::initializing,
+                    S::encoding_prompt, S::diffusion_running, S::decoding, S::completed}));
   EXPECT_GE(ra->metrics.run_ms, 300.0);
   // on_complete runs right after the result is published; wait for it.
-  ASSERT_TRUE(eventually([&] { std::lock_guard<std::mutex> lock(m); return completed.size() == 2; }));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> lock(m);
+    return completed.size() == 2;
+  }));
   EXPECT_EQ(completed, (std::vector<JobId>{b, a}));
   EXPECT_EQ(jobs->stats().retries, 1u);
   EXPECT_EQ(jobs->status(a).attempts, 2);
@@ -215,9 +221,18 @@ TEST_F(JobManagerTest, RetryDelayDoesNotHoldTheWorker) {
 TEST_F(JobManagerTest, ThrowingCallbacksAreLoggedAndWorkersSurvive) {
   std::atomic<int> states{0}, progress{0}, completes{0};
   JobCallbacks cb;
-  cb.on_state = [&](JobId, S, S) { ++states; throw std::runtime_error("on_state boom"); };
-  cb.on_progress = [&](JobId, int, int) { ++progress; throw 42; };
-  cb.on_complete = [&](JobId, const JobResult&) { ++completes; throw std::runtime_error("on_complete boom"); };
+  cb.on_state = [&](JobId, S, S) {
+    ++states;
+    throw std::runtime_error("on_state boom");
+  };
+  cb.on_progress = [&](JobId, int, int) {
+    ++progress;
+    throw 42;
+  };
+  cb.on_complete = [&](JobId, const JobResult&) {
+    ++completes;
+    throw std::runtime_error("on_complete boom");
+  };
   JobManagerConfig cfg;
   cfg.workers = 2;
   auto jobs = make(cfg);

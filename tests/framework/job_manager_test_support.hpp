@@ -48,7 +48,8 @@ inline std::shared_ptr<sdk::JobScheduler> load_scheduler(const std::string& name
   framework::PluginLoader loader(framework::PluginRegistry({FTDR_PLUGIN_BUILD_DIR}));
   std::shared_ptr<framework::TomlConfigView> view;
   if (!toml_table.empty()) {
-    auto doc = framework::ConfigDocument::parse_string("[scheduler." + name + "]\n" + toml_table, "test.toml");
+    auto doc =
+        framework::ConfigDocument::parse_string("[scheduler." + name + "]\n" + toml_table, "test.toml");
     view = doc->view("scheduler." + name);
   }
   return loader.create_as<sdk::JobScheduler>(name, view);

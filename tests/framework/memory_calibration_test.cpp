@@ -18,8 +18,9 @@ namespace {
 class MemoryCalibrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ftdr_calibration_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ =
+        fs::temp_directory_path() /
+        ("ftdr_calibration_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -41,10 +42,13 @@ TEST(CalibrationKeyTest, NamesModelPhaseModeDtypeAndDevice) {
   ftdr::sdk::RuntimeOptions o;
   o.attention = ftdr::sdk::AttentionMode::sliced;
   o.dtype = ftdr::sdk::DType::f16;
-  EXPECT_EQ(calibration_key("m", Phase::diffusion, o, ftdr::sdk::Device::cuda).str(), "m|diffusion|sliced|f16|cuda");
-  EXPECT_EQ(calibration_key("m", Phase::decoding, o, ftdr::sdk::Device::cuda).str(), "m|decoding|whole|f16|cuda");
+  EXPECT_EQ(calibration_key("m", Phase::diffusion, o, ftdr::sdk::Device::cuda).str(),
+            "m|diffusion|sliced|f16|cuda");
+  EXPECT_EQ(calibration_key("m", Phase::decoding, o, ftdr::sdk::Device::cuda).str(),
+            "m|decoding|whole|f16|cuda");
   o.vae_tiling = true;
-  EXPECT_EQ(calibration_key("m", Phase::decoding, o, ftdr::sdk::Device::cpu).str(), "m|decoding|tiled|f16|cpu");
+  EXPECT_EQ(calibration_key("m", Phase::decoding, o, ftdr::sdk::Device::cpu).str(),
+            "m|decoding|tiled|f16|cpu");
 }
 
 TEST_F(MemoryCalibrationTest, UnknownKeyHasRatioOne) {

@@ -15,16 +15,17 @@
 namespace ftdr::framework {
 namespace {
 
+using sdk::ErrorKind;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using sdk::ErrorKind;
 
 const std::filesystem::path kFixtures = std::filesystem::path(FTDR_BINARY_DIR) / "test-fixtures";
 
 PluginLoader loader() { return PluginLoader(PluginRegistry({kFixtures}), ""); }
 
 template <typename Interface>
-std::shared_ptr<Interface> load(const std::string& name, const std::string& toml = "", const std::string& section = "") {
+std::shared_ptr<Interface> load(const std::string& name, const std::string& toml = "",
+                                const std::string& section = "") {
   auto table = toml.empty() ? nullptr : ConfigDocument::parse_string(toml, "/cfg/test.toml")->view(section);
   return loader().create_as<Interface>(name, table);
 }
@@ -67,7 +68,8 @@ TEST(PluginAbi, EveryObjectOfAPluginSetCarriesItsPluginsAbiVersion) {
       create_plugins(cfg, PluginLoader(PluginRegistry({kFixtures, FTDR_PLUGIN_BUILD_DIR})), problems);
   ASSERT_TRUE(set.complete()) << ::testing::PrintToString(problems);
   for (const sdk::Plugin* object : std::initializer_list<const sdk::Plugin*>{
-           set.backend.get(), set.scheduler.get(), set.memory_policy.get(), set.recovery.get(), set.tiling.get()}) {
+           set.backend.get(), set.scheduler.get(), set.memory_policy.get(), set.recovery.get(),
+           set.tiling.get()}) {
     const PluginInfo* info = plugin_info_of(*object);
     ASSERT_NE(info, nullptr);
     EXPECT_EQ(info->abi_minor, info->name == "sdk10_backend" ? 0u : sdk::kAbiMinor) << info->name;
@@ -113,14 +115,17 @@ TEST(PluginAbi, A12BackendsSamplersAreWhatRequestsAreCheckedAgainst) {
 // ---- a throwing call in each plugin kind ----
 
 TEST(PluginThrows, SchedulerPushRefusesThatJobNamingThePluginAndTheNextIsAccepted) {
-  auto engine = std::make_shared<ExecutionEngine>(EnginePlugins{load<sdk::ModelBackend>("sdk12_backend"), nullptr, nullptr, nullptr});
+  auto engine = std::make_shared<ExecutionEngine>(
+      EnginePlugins{load<sdk::ModelBackend>("sdk12_backend"), nullptr, nullptr, nullptr});
   JobManager jobs(load<sdk::JobScheduler>("throwing_scheduler"), engine);
   try {
     jobs.submit(request());
     FAIL() << "push() threw but the job was accepted";
   } catch (const sdk::Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::plugin_error);
-    EXPECT_THAT(e.what(), HasSubstr("plugin 'throwing_scheduler' push() threw std::runtime_error: fixture: push fails once"));
+    EXPECT_THAT(
+        e.what(),
+        HasSubstr("plugin 'throwing_scheduler' push() threw std::runtime_error: fixture: push fails once"));
   }
   const JobId id = jobs.submit(request());
   auto result = jobs.result(id, std::chrono::minutes(1));
@@ -139,21 +144,26 @@ void expect_first_fails_then_next_runs(ExecutionEngine& engine, const std::strin
 }
 
 TEST(PluginThrows, MemoryPolicyPlaceFailsTheJobAsPluginError) {
-  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"), load<sdk::MemoryPolicy>("throwing_policy"), nullptr, nullptr});
-  expect_first_fails_then_next_runs(engine, "plugin 'throwing_policy' place() threw std::runtime_error: fixture: place fails once");
+  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"),
+                          load<sdk::MemoryPolicy>("throwing_policy"), nullptr, nullptr});
+  expect_first_fails_then_next_runs(
+      engine, "plugin 'throwing_policy' place() threw std::runtime_error: fixture: place fails once");
 }
 
 TEST(PluginThrows, TilingPlanFailsTheJobAsPluginError) {
   EngineConfig cfg;
   cfg.options.vae_tiling = true;
-  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"), nullptr, nullptr, load<sdk::TilingStrategy>("throwing_tiling")},
+  ExecutionEngine engine({load<sdk::ModelBackend>("sdk12_backend"), nullptr, nullptr,
+                          load<sdk::TilingStrategy>("throwing_tiling")},
                          cfg);
-  expect_first_fails_then_next_runs(engine, "plugin 'throwing_tiling' plan() threw std::runtime_error: fixture: plan fails once");
+  expect_first_fails_then_next_runs(
+      engine, "plugin 'throwing_tiling' plan() threw std::runtime_error: fixture: plan fails once");
 }
 
 TEST(PluginThrows, BackendDecodeFailsTheJobAsPluginError) {
   ExecutionEngine engine({load<sdk::ModelBackend>("throwing_backend"), nullptr, nullptr, nullptr});
-  expect_first_fails_then_next_runs(engine, "plugin 'throwing_backend' decode() threw std::runtime_error: fixture: decode fails once");
+  expect_first_fails_then_next_runs(
+      engine, "plugin 'throwing_backend' decode() threw std::runtime_error: fixture: decode fails once");
 }
 
 TEST(PluginThrows, RecoveryDecideEndsTheJobWithItsOwnErrorAndTheReason) {

@@ -72,45 +72,53 @@ TEST(PluginLoader, NoSuchPluginListsFoldersSearchedAndPluginsFound) {
 }
 
 TEST(PluginLoader, WrongKindNamesBothKindsAndTheFile) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::backend, "good_scheduler", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::backend, "good_scheduler", nullptr); });
   EXPECT_THAT(msg, HasSubstr("plugin 'good_scheduler' (" + fixture("good_scheduler").string() + ")"));
   EXPECT_THAT(msg, HasSubstr("is a scheduler plugin, but a backend plugin was asked for"));
 }
 
 TEST(PluginLoader, ObjectOfAnotherInterfaceThanItsDescriptorSays) {
-  std::string msg = plugin_error_of([] { fixture_loader().create_as<sdk::TilingStrategy>("wrong_interface", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create_as<sdk::TilingStrategy>("wrong_interface", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("wrong_interface").string()));
-  EXPECT_THAT(msg, HasSubstr("says it is a tiling plugin, but create() returned an object of another interface"));
+  EXPECT_THAT(msg,
+              HasSubstr("says it is a tiling plugin, but create() returned an object of another interface"));
 }
 
 TEST(PluginLoader, OtherAbiMajorIsRefusedNamingFileAndBothVersions) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "abi_major", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "abi_major", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("abi_major").string()));
   EXPECT_THAT(msg, HasSubstr("built for FTDR SDK ABI " + std::to_string(sdk::kAbiMajor + 1) + ".0"));
   EXPECT_THAT(msg, HasSubstr("this host has SDK ABI " + abi_string(sdk::kAbiMajor, sdk::kAbiMinor)));
 }
 
 TEST(PluginLoader, NewerAbiMinorIsRefused) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "abi_minor", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "abi_minor", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("abi_minor").string()));
   EXPECT_THAT(msg, HasSubstr("built for FTDR SDK ABI " + abi_string(sdk::kAbiMajor, sdk::kAbiMinor + 1)));
   EXPECT_THAT(msg, HasSubstr("minor <= " + std::to_string(sdk::kAbiMinor)));
 }
 
 TEST(PluginLoader, MissingExportIsNamed) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "no_create", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "no_create", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("no_create").string()));
   EXPECT_THAT(msg, HasSubstr("does not export 'ftdr_plugin_create'"));
 }
 
 TEST(PluginLoader, FileThatIsNotASharedLibraryGivesTheLoadersReason) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "not_elf", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "not_elf", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("not_elf").string() + ": cannot load the library: "));
   EXPECT_THAT(msg, HasSubstr("ftdr_plugin_not_elf.so"));  // dlerror() repeats the file
 }
 
 TEST(PluginLoader, FactoryThatThrowsIsReportedWithItsMessage) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "factory_throws", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "factory_throws", nullptr); });
   EXPECT_THAT(msg, HasSubstr("plugin 'factory_throws' (" + fixture("factory_throws").string() + ")"));
   EXPECT_THAT(msg, HasSubstr("create() threw"));
   EXPECT_THAT(msg, HasSubstr("fixture factory failed on purpose"));
@@ -118,9 +126,12 @@ TEST(PluginLoader, FactoryThatThrowsIsReportedWithItsMessage) {
 
 TEST(PluginLoader, ConfigThePluginRejectsKeepsItsMessage) {
   auto cfg = table("[scheduler.rejects_config]\nlimit = -3\n", "scheduler.rejects_config");
-  std::string msg = plugin_error_of([&] { fixture_loader().create(sdk::PluginKind::scheduler, "rejects_config", cfg); });
-  EXPECT_THAT(msg, HasSubstr("plugin 'rejects_config' (" + fixture("rejects_config").string() + ") rejected its config"));
-  EXPECT_THAT(msg, HasSubstr("/cfg/test.toml:2:9: key 'scheduler.rejects_config.limit': expected an integer >= 0"));
+  std::string msg =
+      plugin_error_of([&] { fixture_loader().create(sdk::PluginKind::scheduler, "rejects_config", cfg); });
+  EXPECT_THAT(msg, HasSubstr("plugin 'rejects_config' (" + fixture("rejects_config").string() +
+                             ") rejected its config"));
+  EXPECT_THAT(
+      msg, HasSubstr("/cfg/test.toml:2:9: key 'scheduler.rejects_config.limit': expected an integer >= 0"));
 }
 
 TEST(PluginLoader, AcceptedConfigCreatesTheObject) {
@@ -131,13 +142,17 @@ TEST(PluginLoader, AcceptedConfigCreatesTheObject) {
 
 TEST(PluginLoader, UnknownKeysInThePluginsTableAreReportedAfterCreate) {
   auto cfg = table("[scheduler.rejects_config]\nlimit = 1\nlimitt = 2\n", "scheduler.rejects_config");
-  std::string msg = plugin_error_of([&] { fixture_loader().create(sdk::PluginKind::scheduler, "rejects_config", cfg); });
+  std::string msg =
+      plugin_error_of([&] { fixture_loader().create(sdk::PluginKind::scheduler, "rejects_config", cfg); });
   EXPECT_THAT(msg, HasSubstr("does not know these keys of [scheduler.rejects_config]"));
-  EXPECT_THAT(msg, HasSubstr("/cfg/test.toml:3:1: unknown key 'scheduler.rejects_config.limitt' (expected one of: limit)"));
+  EXPECT_THAT(
+      msg, HasSubstr(
+               "/cfg/test.toml:3:1: unknown key 'scheduler.rejects_config.limitt' (expected one of: limit)"));
 }
 
 TEST(PluginLoader, FileNamedForAnotherPluginIsRefused) {
-  std::string msg = plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "misnamed", nullptr); });
+  std::string msg =
+      plugin_error_of([] { fixture_loader().create(sdk::PluginKind::scheduler, "misnamed", nullptr); });
   EXPECT_THAT(msg, HasSubstr(fixture("misnamed").string()));
   EXPECT_THAT(msg, HasSubstr("named for plugin 'misnamed' but the plugin calls itself 'other'"));
 }
@@ -147,10 +162,11 @@ TEST(PluginRegistry, ScanListsGoodPluginsAndRefusesBrokenOnesWithReasons) {
   std::vector<std::string> names;
   for (const auto& p : listing.plugins) names.push_back(p.name);
   // Loadable: the good one and those whose problem shows only at create().
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
-                         "good_scheduler", "factory_throws", "wrong_interface", "rejects_config", "test_backend",
-                         "sdk10_backend", "sdk11_backend", "sdk12_backend", "throwing_scheduler", "throwing_policy",
-                         "throwing_recovery", "throwing_tiling", "throwing_backend"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("good_scheduler", "factory_throws", "wrong_interface",
+                                                     "rejects_config", "test_backend", "sdk10_backend",
+                                                     "sdk11_backend", "sdk12_backend", "throwing_scheduler",
+                                                     "throwing_policy", "throwing_recovery",
+                                                     "throwing_tiling", "throwing_backend"));
   std::map<std::string, std::string> reasons;
   for (const auto& r : listing.refused) reasons[plugin_name_from_file(r.file)] = r.reason;
   EXPECT_THAT(reasons["abi_major"], HasSubstr("built for FTDR SDK ABI 2.0"));
@@ -169,10 +185,11 @@ TEST(PluginRegistry, ScanListsGoodPluginsAndRefusesBrokenOnesWithReasons) {
 }
 
 TEST(PluginRegistry, EarlierFolderShadowsLaterOne) {
-  PluginListing listing = PluginRegistry({kFixtures, kFixtures / "." }).scan();
+  PluginListing listing = PluginRegistry({kFixtures, kFixtures / "."}).scan();
   bool shadowed = false;
   for (const auto& r : listing.refused)
-    shadowed = shadowed || r.reason.find("shadowed by " + fixture("good_scheduler").string()) != std::string::npos;
+    shadowed =
+        shadowed || r.reason.find("shadowed by " + fixture("good_scheduler").string()) != std::string::npos;
   EXPECT_TRUE(shadowed);
 }
 
@@ -189,7 +206,8 @@ TEST(PluginRegistry, DefaultSearchPathOrder) {
 
 TEST(PluginCall, NonSdkExceptionBecomesPluginErrorNamingThePlugin) {
   auto sched = fixture_loader().create_as<sdk::JobScheduler>("good_scheduler", nullptr);
-  std::string msg = plugin_error_of([&] { plugin_call("good_scheduler", "erase", [&] { return sched->erase(0); }); });
+  std::string msg =
+      plugin_error_of([&] { plugin_call("good_scheduler", "erase", [&] { return sched->erase(0); }); });
   EXPECT_THAT(msg, HasSubstr("plugin 'good_scheduler' erase() threw"));
   EXPECT_THAT(msg, HasSubstr("fixture trap: erase(0)"));
   EXPECT_FALSE(plugin_call("good_scheduler", "erase", [&] { return sched->erase(7); }));

@@ -8,8 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ftdr/framework/output/png_writer.hpp"
 #include "ftdr/framework/jobs/request_json.hpp"
+#include "ftdr/framework/output/png_writer.hpp"
 #include "ftdr/framework/version.hpp"
 #include "ftdr/sdk/error.hpp"
 
@@ -34,7 +34,8 @@ class PngWriter : public ::testing::Test {
     sdk::Image img{w, h, {}};
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
-        for (int c = 0; c < 3; ++c) img.rgb.push_back(static_cast<std::uint8_t>((x * 7 + y * 13 + c * 50) & 0xff));
+        for (int c = 0; c < 3; ++c)
+          img.rgb.push_back(static_cast<std::uint8_t>((x * 7 + y * 13 + c * 50) & 0xff));
     return img;
   }
   static std::string bytes(const fs::path& p) {
@@ -84,7 +85,8 @@ TEST_F(PngWriter, NewPngNeverReplacesAFile) {
   EXPECT_EQ(write_new_png(dir_, numbered, second, {{"parameters", "2"}}), dir_ / "a-1.png");
   EXPECT_EQ(bytes(dir_ / "a.png"), before);
   EXPECT_EQ(read_png(dir_ / "a-1.png").image.rgb, second.rgb);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2) << "no temporary file left";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2)
+      << "no temporary file left";
 }
 
 TEST_F(PngWriter, ConcurrentWritersOfOneNameEachKeepTheirImage) {
@@ -95,7 +97,8 @@ TEST_F(PngWriter, ConcurrentWritersOfOneNameEachKeepTheirImage) {
   for (auto& t : threads) t.join();
   std::set<int> widths;
   for (const auto& entry : fs::directory_iterator(dir_)) widths.insert(read_png(entry.path()).image.width);
-  EXPECT_EQ(widths.size(), static_cast<std::size_t>(kWriters)) << "every image in a file of its own, no temp files";
+  EXPECT_EQ(widths.size(), static_cast<std::size_t>(kWriters))
+      << "every image in a file of its own, no temp files";
 }
 
 TEST_F(PngWriter, SameInputGivesIdenticalBytes) {
@@ -140,7 +143,8 @@ TEST_F(PngWriter, ReadingANonPngNamesTheFile) {
 TEST(A1111Parameters, ExactFormat) {
   EXPECT_EQ(a1111_parameters(sample_params(), "ftdr-shapes", 0),
             "a red circle\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, "
-            "Size: 512x384, Model: ftdr-shapes, Version: ftdr " + std::string(ftdr_version()));
+            "Size: 512x384, Model: ftdr-shapes, Version: ftdr " +
+                std::string(ftdr_version()));
 }
 
 TEST(A1111Parameters, NoNegativeLineBatchPositionAndSeedPerImage) {
@@ -149,9 +153,11 @@ TEST(A1111Parameters, NoNegativeLineBatchPositionAndSeedPerImage) {
   p.request.batch = 4;
   p.request.cfg_scale = 7;
   p.request.sampler = "dpmpp_2m_karras";
-  EXPECT_EQ(a1111_parameters(p, "m", 2),
-            "a red circle\nSteps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 44, Size: 512x384, Model: m, "
-            "Batch size: 4, Batch pos: 2, Version: ftdr " + std::string(ftdr_version()));
+  EXPECT_EQ(
+      a1111_parameters(p, "m", 2),
+      "a red circle\nSteps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 44, Size: 512x384, Model: m, "
+      "Batch size: 4, Batch pos: 2, Version: ftdr " +
+          std::string(ftdr_version()));
 }
 
 TEST(A1111Parameters, SamplerNames) {
@@ -179,7 +185,8 @@ A1111Read a1111_read(const std::string& text) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::string last = lines.back();
   lines.pop_back();
-  const auto count = std::distance(std::sregex_iterator(last.begin(), last.end(), re_param), std::sregex_iterator());
+  const auto count =
+      std::distance(std::sregex_iterator(last.begin(), last.end(), re_param), std::sregex_iterator());
   if (count < 3) lines.push_back(last), last.clear();
   A1111Read out;
   bool negative = false;
@@ -234,7 +241,9 @@ TEST(A1111Parameters, A1111ReaderGetsThePromptsBack) {
 
 TEST(A1111Parameters, LineBreaksBecomeLinesAndNegativeLabelsAreEscaped) {
   auto p = sample_params();
-  p.request.prompt = "a\r\nb\rc\xe2\x80\xa8" "d\nNegative prompt: e";
+  p.request.prompt =
+      "a\r\nb\rc\xe2\x80\xa8"
+      "d\nNegative prompt: e";
   p.request.negative_prompt = "";
   const std::string text = a1111_parameters(p, "m", 0);
   EXPECT_EQ(text.substr(0, text.find("Steps:")), "a\nb\nc\nd\n\\Negative prompt: e\n");

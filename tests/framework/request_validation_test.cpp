@@ -15,7 +15,8 @@ namespace {
 // The names a libtorch-like backend lists (ModelBackend::samplers()).
 const std::vector<std::string> kSamplers{"pndm", "ddim", "euler"};
 
-std::string rejection(const std::function<void(GenerationRequest&)>& edit, const ftdr::sdk::ModelInfo* info = nullptr,
+std::string rejection(const std::function<void(GenerationRequest&)>& edit,
+                      const ftdr::sdk::ModelInfo* info = nullptr,
                       const std::vector<std::string>* samplers = &kSamplers) {
   GenerationRequest r;
   r.prompt = "ok";
@@ -33,7 +34,8 @@ std::string rejection(const std::function<void(GenerationRequest&)>& edit, const
 
 TEST(RequestValidation, DefaultsAreValid) {
   EXPECT_EQ(rejection([](GenerationRequest&) {}), "");
-  EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt.clear(); }), "") << "an empty prompt is unconditional";
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt.clear(); }), "")
+      << "an empty prompt is unconditional";
 }
 
 TEST(RequestValidation, EachBadFieldIsNamed) {
@@ -56,7 +58,8 @@ TEST(RequestValidation, EachBadFieldIsNamed) {
 TEST(RequestValidation, UsesTheModelsVaeFactor) {
   ftdr::sdk::ModelInfo info;
   info.vae_scale_factor = 16;
-  EXPECT_NE(rejection([](GenerationRequest& r) { r.width = 520; }, &info).find("multiple of 16"), std::string::npos);
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.width = 520; }, &info).find("multiple of 16"),
+            std::string::npos);
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.width = 528; }, &info), "");
 }
 
@@ -66,23 +69,31 @@ TEST(RequestValidation, TextMustBeUtf8WithoutControlCharacters) {
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt = "ab\xff"; }),
             "request field 'prompt': expected UTF-8 text without control characters other than tab and line "
             "breaks, got an invalid UTF-8 byte 0xff at byte 2");
-  EXPECT_EQ(rejection([](GenerationRequest& r) { r.negative_prompt = "x\x1b[31m"; }),
-            "request field 'negative_prompt': expected UTF-8 text without control characters other than tab and "
-            "line breaks, got control character U+001B at byte 1");
+  EXPECT_EQ(
+      rejection([](GenerationRequest& r) { r.negative_prompt = "x\x1b[31m"; }),
+      "request field 'negative_prompt': expected UTF-8 text without control characters other than tab and "
+      "line breaks, got control character U+001B at byte 1");
   EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "\xc0\xaf"; }).find("invalid UTF-8 byte 0xc0"),
-            std::string::npos) << "an overlong '/'";
-  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "\xed\xa0\x80"; }).find("invalid UTF-8 byte 0xed"),
-            std::string::npos) << "a surrogate";
+            std::string::npos)
+      << "an overlong '/'";
+  EXPECT_NE(
+      rejection([](GenerationRequest& r) { r.prompt = "\xed\xa0\x80"; }).find("invalid UTF-8 byte 0xed"),
+      std::string::npos)
+      << "a surrogate";
   EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = std::string("a\0b", 3); }).find("U+0000"),
             std::string::npos);
-  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "a\xc2\x85"; }).find("U+0085"), std::string::npos);
-  EXPECT_EQ(rejection([](GenerationRequest& r) { r.prompt = "un chat \xc3\xa9t\xc3\xa9\tcat\r\n\xe7\x8c\xab"; }), "");
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.prompt = "a\xc2\x85"; }).find("U+0085"),
+            std::string::npos);
+  EXPECT_EQ(
+      rejection([](GenerationRequest& r) { r.prompt = "un chat \xc3\xa9t\xc3\xa9\tcat\r\n\xe7\x8c\xab"; }),
+      "");
 }
 
 TEST(RequestValidation, PrefixIsAFileNamePrefix) {
-  EXPECT_EQ(rejection([](GenerationRequest& r) { r.output_prefix = "a\nb"; }),
-            "request field 'output_prefix': expected a file name prefix: UTF-8 without control characters, got "
-            "control character U+000A at byte 1");
+  EXPECT_EQ(
+      rejection([](GenerationRequest& r) { r.output_prefix = "a\nb"; }),
+      "request field 'output_prefix': expected a file name prefix: UTF-8 without control characters, got "
+      "control character U+000A at byte 1");
   EXPECT_NE(rejection([](GenerationRequest& r) { r.output_prefix = "a\\b"; }).find("without '/' or '\\'"),
             std::string::npos);
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.output_prefix = std::string(201, 'x'); }),

@@ -108,7 +108,8 @@ class ScriptedBackend final : public sdk::ModelBackend {
   void place(const std::string& component, sdk::Device where) override {
     log("place(" + component + "," + std::string(sdk::to_string(where)) + ")");
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& c : components_) if (c.name == component) c.location = where;
+    for (auto& c : components_)
+      if (c.name == component) c.location = where;
   }
   sdk::Device device() const override { return sdk::Device::cuda; }
   // Reported by memory_stats() as the allocator's peak / current allocation (calibration tests).
@@ -149,7 +150,8 @@ class ScriptedBackend final : public sdk::ModelBackend {
         ",from=" + std::to_string(start) + ")");
     refuse_if_loaded(resume, "denoise");
     if (oom_above_batch > 0 && p.batch > oom_above_batch) {
-      throw sdk::Error(sdk::ErrorKind::out_of_memory, "scripted: batch " + std::to_string(p.batch) + " does not fit");
+      throw sdk::Error(sdk::ErrorKind::out_of_memory,
+                       "scripted: batch " + std::to_string(p.batch) + " does not fit");
     }
     Fault fault{sdk::Phase::initializing};
     const bool faulty = take_fault(sdk::Phase::diffusion, fault);
@@ -196,14 +198,16 @@ class ScriptedBackend final : public sdk::ModelBackend {
     log("save(" + std::to_string(a.steps_done()) + ")");
     std::ofstream f(path);
     const auto* fa = dynamic_cast<const FakeArtifact*>(&a);
-    f << a.kind() << " " << a.steps_done() << " " << (fa ? fa->first_image() : 0) << " " << (fa ? fa->batch() : 0);
+    f << a.kind() << " " << a.steps_done() << " " << (fa ? fa->first_image() : 0) << " "
+      << (fa ? fa->batch() : 0);
     if (!f) throw sdk::Error(sdk::ErrorKind::internal, "cannot write " + path);
   }
   sdk::ArtifactPtr load_artifact(const std::string& path) const override {
     std::ifstream f(path);
     std::string kind;
     int steps = 0, first = 0, batch = 0;
-    if (!(f >> kind >> steps >> first >> batch)) throw sdk::Error(sdk::ErrorKind::model_error, "cannot read " + path);
+    if (!(f >> kind >> steps >> first >> batch))
+      throw sdk::Error(sdk::ErrorKind::model_error, "cannot read " + path);
     log("load(" + std::to_string(steps) + ")");
     return std::make_shared<FakeArtifact>(kind, steps, first, batch, /*loaded*/ true);
   }

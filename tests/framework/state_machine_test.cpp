@@ -24,10 +24,10 @@ TEST(ExecutionStateTable, ListsExactlyTheDesignedSuccessors) {
                                                   S::failed, S::retry_pending, S::cancelled}));
   EXPECT_EQ(legal_successors(S::encoding_prompt),
             (V{S::diffusion_running, S::failed, S::retry_pending, S::cancelled}));
-  EXPECT_EQ(legal_successors(S::diffusion_running), (V{S::decoding, S::failed, S::retry_pending, S::cancelled}));
-  EXPECT_EQ(legal_successors(S::decoding),
-            (V{S::encoding_prompt, S::diffusion_running, S::completed, S::failed, S::retry_pending,
-               S::cancelled}));
+  EXPECT_EQ(legal_successors(S::diffusion_running),
+            (V{S::decoding, S::failed, S::retry_pending, S::cancelled}));
+  EXPECT_EQ(legal_successors(S::decoding), (V{S::encoding_prompt, S::diffusion_running, S::completed,
+                                              S::failed, S::retry_pending, S::cancelled}));
   EXPECT_EQ(legal_successors(S::retry_pending), (V{S::initializing, S::cancelled}));
   EXPECT_TRUE(legal_successors(S::completed).empty());
   EXPECT_TRUE(legal_successors(S::failed).empty());
@@ -94,8 +94,9 @@ TEST(StateMachine, RejectsEveryIllegalTransitionAndKeepsItsState) {
         ADD_FAILURE() << "accepted " << to_string(from) << " -> " << to_string(to);
       } catch (const ftdr::sdk::Error& e) {
         EXPECT_EQ(e.kind(), ftdr::sdk::ErrorKind::internal);
-        EXPECT_NE(std::string(e.what()).find(std::string(to_string(from)) + " -> " + std::string(to_string(to))),
-                  std::string::npos)
+        EXPECT_NE(
+            std::string(e.what()).find(std::string(to_string(from)) + " -> " + std::string(to_string(to))),
+            std::string::npos)
             << e.what();
       }
       EXPECT_EQ(sm.state(), from);

@@ -42,7 +42,8 @@ TEST_F(CheckConfig, ParseErrorHasFileLineColumn) {
 TEST_F(CheckConfig, UnknownHostKeyAndBadValueAreBothReported) {
   auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_step = 3\n[recovery]\nplugin = 5\n"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr(file() + ":18:1: unknown key 'checkpoint.every_step' (expected one of: every_steps)"));
+  EXPECT_THAT(
+      r.err, HasSubstr(file() + ":18:1: unknown key 'checkpoint.every_step' (expected one of: every_steps)"));
   EXPECT_THAT(r.err, HasSubstr(file() + ":20:10: key 'recovery.plugin': expected a string (got an integer)"));
   EXPECT_THAT(r.err, HasSubstr("2 problems"));
 }
@@ -56,17 +57,21 @@ TEST_F(CheckConfig, BadFaultSpecIsReportedByTheBackend) {
 
 TEST_F(CheckConfig, UnknownKeyInAPluginTableIsFoundByLoadingThePlugin) {
   auto text = fixture_config_text(dir_);
-  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = 1\nlimt = 2");
+  text.replace(text.find("plugin = \"fifo\""), 15,
+               "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = 1\nlimt = 2");
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("[scheduler] plugin 'rejects_config'"));
   EXPECT_THAT(r.err, HasSubstr("does not know these keys of [scheduler.rejects_config]"));
-  EXPECT_THAT(r.err, HasSubstr(file() + ":12:1: unknown key 'scheduler.rejects_config.limt' (expected one of: limit)"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr(file() + ":12:1: unknown key 'scheduler.rejects_config.limt' (expected one of: limit)"));
 }
 
 TEST_F(CheckConfig, ValueThePluginRejectsKeepsThePluginsMessage) {
   auto text = fixture_config_text(dir_);
-  text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = -1");
+  text.replace(text.find("plugin = \"fifo\""), 15,
+               "plugin = \"rejects_config\"\n[scheduler.rejects_config]\nlimit = -1");
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("rejected its config: " + file() +
@@ -78,7 +83,8 @@ TEST_F(CheckConfig, MissingPluginListsWhereItLooked) {
   text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"lifo\"");
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("[scheduler] no plugin named 'lifo' (looked for ftdr_plugin_lifo.so in: " + fixture_dir()));
+  EXPECT_THAT(r.err, HasSubstr("[scheduler] no plugin named 'lifo' (looked for ftdr_plugin_lifo.so in: " +
+                               fixture_dir()));
   EXPECT_THAT(r.err, HasSubstr("plugins found: "));
 }
 
@@ -96,8 +102,10 @@ TEST_F(CheckConfig, RefusedAbiIsReported) {
   text.replace(text.find("plugin = \"fifo\""), 15, "plugin = \"abi_major\"");
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr(fixture_dir() + "/ftdr_plugin_abi_major.so: built for FTDR SDK ABI 2.0, but this host "
-                                               "has SDK ABI " + abi_text()));
+  EXPECT_THAT(r.err, HasSubstr(fixture_dir() +
+                               "/ftdr_plugin_abi_major.so: built for FTDR SDK ABI 2.0, but this host "
+                               "has SDK ABI " +
+                               abi_text()));
 }
 
 TEST_F(CheckConfig, MissingModelFolder) {
@@ -106,17 +114,19 @@ TEST_F(CheckConfig, MissingModelFolder) {
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(file() + ": [model] path: "));
-  EXPECT_THAT(r.err, HasSubstr("tests/fixtures/models/none is not a folder (expected a diffusers model folder)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("tests/fixtures/models/none is not a folder (expected a diffusers model folder)"));
 }
 
 // Issue 15, defect 5: a wrong type is one problem, not one plus every later key "unknown".
 TEST_F(CheckConfig, WrongTypeIsTheOnlyProblemReported) {
-  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_steps = \"3\"\n").replace(
-      0, 9, "[runtime]\nworkers = \"2\"\nqueue_capacity = 4\nshutdown = \"cancel\""));
+  auto r = check(fixture_config_text(dir_, "[checkpoint]\nevery_steps = \"3\"\n")
+                     .replace(0, 9, "[runtime]\nworkers = \"2\"\nqueue_capacity = 4\nshutdown = \"cancel\""));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: " + file() + ":2:11: key 'runtime.workers': expected an integer (got a string)\n" +
-                       "error: " + file() + ":21:15: key 'checkpoint.every_steps': expected an integer (got a string)\n" +
-                       file() + ": 2 problems\n");
+                       "error: " + file() +
+                       ":21:15: key 'checkpoint.every_steps': expected an integer (got a string)\n" + file() +
+                       ": 2 problems\n");
 }
 
 TEST_F(CheckConfig, FolderOrPipeIsNamedForWhatItIs) {

@@ -78,8 +78,10 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-inline CliResult run_ftdr(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
-                          const std::filesystem::path& dir = std::filesystem::temp_directory_path() / "ftdr_it_io") {
+inline CliResult run_ftdr(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env = {},
+                          const std::filesystem::path& dir = std::filesystem::temp_directory_path() /
+                                                             "ftdr_it_io") {
   return CliProcess(args, env, dir).wait();
 }
 

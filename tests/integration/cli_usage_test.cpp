@@ -14,7 +14,8 @@ TEST(CliUsage, VersionPrintsVersionAndAbi) {
   auto r = run_ftdr({"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, ::testing::EndsWith(" (plugin SDK ABI " + abi_text() + ")\n"));
-  EXPECT_THAT(r.out, ::testing::MatchesRegex("ftdr [0-9]+\\.[0-9]+\\.[0-9]+ \\(plugin SDK ABI [0-9]+\\.[0-9]+\\)\n"));
+  EXPECT_THAT(
+      r.out, ::testing::MatchesRegex("ftdr [0-9]+\\.[0-9]+\\.[0-9]+ \\(plugin SDK ABI [0-9]+\\.[0-9]+\\)\n"));
 }
 
 TEST(CliUsage, HelpListsCommandsAndExitCodes) {
@@ -56,7 +57,8 @@ TEST(CliUsage, UnknownFlag) {
 TEST(CliUsage, BadLogLevel) {
   auto r = run_ftdr({"--log-level", "loud", "plugins"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--log-level: expected one of trace, debug, info, warn, error, off (got 'loud')"));
+  EXPECT_THAT(r.err,
+              HasSubstr("--log-level: expected one of trace, debug, info, warn, error, off (got 'loud')"));
 }
 
 TEST(CliUsage, GenerateNeedsAPrompt) {

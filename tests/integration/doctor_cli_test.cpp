@@ -15,7 +15,8 @@ TEST(DoctorCli, PrintsBackendModelAndDiagnostics) {
   auto r = run_ftdr({"doctor", "--config", cfg.string()}, fixture_env(), dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("config: " + cfg.string() + "\n"));
-  EXPECT_THAT(r.out, HasSubstr("backend: test_backend (" + fixture_dir() + "/ftdr_plugin_test_backend.so)\n"));
+  EXPECT_THAT(r.out,
+              HasSubstr("backend: test_backend (" + fixture_dir() + "/ftdr_plugin_test_backend.so)\n"));
   EXPECT_THAT(r.out, HasSubstr("model: tiny ("));
   EXPECT_THAT(r.out, HasSubstr("component: unet 4 MiB on cpu\n"));
   EXPECT_THAT(r.out, HasSubstr("diagnostics: device: cpu (test_backend fixture)\n"));
@@ -35,7 +36,8 @@ TEST(DoctorCli, MissingBackendExits2) {
 TEST(DoctorCli, LogLevelInfoShowsBackendDiagnosticsDuringGenerate) {
   auto dir = fresh_dir("generate_info");
   auto cfg = write_fixture_config(dir);
-  auto r = run_ftdr({"--log-level", "info", "generate", "--config", cfg.string(), "--prompt", "p"}, fixture_env(), dir);
+  auto r = run_ftdr({"--log-level", "info", "generate", "--config", cfg.string(), "--prompt", "p"},
+                    fixture_env(), dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("backend: device: cpu (test_backend fixture)"));
   std::filesystem::remove_all(dir);

@@ -36,7 +36,8 @@ class GenerateCli : public ::testing::Test {
 };
 
 TEST_F(GenerateCli, WritesPngsWithMetadataAndPrintsPathsAndTimings) {
-  auto r = generate("", {"--prompt", "a red circle", "--negative-prompt", "blue", "--batch", "2", "--prefix", "img"});
+  auto r = generate(
+      "", {"--prompt", "a red circle", "--negative-prompt", "blue", "--batch", "2", "--prefix", "img"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const fs::path first = dir_ / "out" / "img-0.png", second = dir_ / "out" / "img-1.png";
   EXPECT_THAT(r.out, HasSubstr(first.string() + "\n" + second.string() + "\n"));
@@ -48,9 +49,10 @@ TEST_F(GenerateCli, WritesPngsWithMetadataAndPrintsPathsAndTimings) {
   EXPECT_EQ(png.image.height, 8);
   ASSERT_EQ(png.text.size(), 2u);
   EXPECT_EQ(png.text[0].first, "parameters");
-  EXPECT_THAT(png.text[0].second, HasSubstr("a red circle\nNegative prompt: blue\nSteps: 3, Sampler: Euler, "
-                                            "CFG scale: 7.5, Seed: 8, Size: 16x8, Model: tiny, Batch size: 2, "
-                                            "Batch pos: 1"));
+  EXPECT_THAT(png.text[0].second,
+              HasSubstr("a red circle\nNegative prompt: blue\nSteps: 3, Sampler: Euler, "
+                        "CFG scale: 7.5, Seed: 8, Size: 16x8, Model: tiny, Batch size: 2, "
+                        "Batch pos: 1"));
   EXPECT_EQ(png.text[1].first, "ftdr_request");
   auto request = nlohmann::json::parse(png.text[1].second);
   EXPECT_EQ(request.at("prompt"), "a red circle");
@@ -60,7 +62,8 @@ TEST_F(GenerateCli, WritesPngsWithMetadataAndPrintsPathsAndTimings) {
 
 TEST_F(GenerateCli, SameRequestGivesByteIdenticalFilesInAnyFolder) {
   ASSERT_EQ(generate("", {"--prompt", "p", "--prefix", "a"}).exit_code, 0);
-  ASSERT_EQ(generate("", {"--prompt", "p", "--prefix", "a", "--out", (dir_ / "again").string()}).exit_code, 0);
+  ASSERT_EQ(generate("", {"--prompt", "p", "--prefix", "a", "--out", (dir_ / "again").string()}).exit_code,
+            0);
   // Issue 15: `ftdr_request` held the absolute output folder, so the bytes differed per folder.
   EXPECT_EQ(bytes(dir_ / "out" / "a-0.png"), bytes(dir_ / "again" / "a-0.png"));
   const std::string request = framework::read_png(dir_ / "out" / "a-0.png").text.at(1).second;
@@ -86,7 +89,8 @@ TEST_F(GenerateCli, RetriedFaultStillCompletes) {
 TEST_F(GenerateCli, FaultsFromTheEnvironmentToo) {
   auto env = fixture_env();
   env["FTDR_FAULTS"] = "oom=decode";
-  auto r = run_ftdr({"generate", "--config", write_fixture_config(dir_).string(), "--prompt", "p"}, env, dir_);
+  auto r =
+      run_ftdr({"generate", "--config", write_fixture_config(dir_).string(), "--prompt", "p"}, env, dir_);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("attempt 1 failed in decoding: out of memory: injected oom at decoding"));
 }
@@ -94,12 +98,14 @@ TEST_F(GenerateCli, FaultsFromTheEnvironmentToo) {
 TEST_F(GenerateCli, PermanentFailureExits3) {
   auto r = generate("[faults]\noom = \"encode:times=always\"\n", {"--prompt", "p"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("ftdr generate: job failed (out_of_memory): out of memory: injected oom at encoding"));
+  EXPECT_THAT(
+      r.err, HasSubstr("ftdr generate: job failed (out_of_memory): out of memory: injected oom at encoding"));
 }
 
 TEST_F(GenerateCli, SigintCancelsTheJobWithExit4) {
   auto cfg = write_fixture_config(dir_, "[backend.test_backend]\nstep_ms = 20\n");
-  CliProcess p({"generate", "--config", cfg.string(), "--prompt", "p", "--steps", "500"}, fixture_env(), dir_);
+  CliProcess p({"generate", "--config", cfg.string(), "--prompt", "p", "--steps", "500"}, fixture_env(),
+               dir_);
   for (int i = 0; i < 200 && p.err_so_far().find("step 2/500") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   p.signal(SIGINT);

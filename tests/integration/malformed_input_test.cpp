@@ -20,14 +20,16 @@ struct Malformed {
 };
 
 const std::vector<Malformed>& corpus() {
-  static const std::string utf8_text = "expected UTF-8 text without control characters other than tab and line breaks";
+  static const std::string utf8_text =
+      "expected UTF-8 text without control characters other than tab and line breaks";
   static const std::vector<Malformed> cases{
       // Flags boost::program_options refuses.
       {{"--prompt", "p", "--bogus"}, "unrecognised option '--bogus'"},
       {{"--prompt", "p", "--steps"}, "the required argument for option '--steps' is missing"},
       {{"--prompt", "p", "--steps", "many"}, "the argument ('many') for option '--steps' is invalid"},
       {{"--prompt", "p", "--steps", "1.5"}, "the argument ('1.5') for option '--steps' is invalid"},
-      {{"--prompt", "p", "--steps", "99999999999"}, "the argument ('99999999999') for option '--steps' is invalid"},
+      {{"--prompt", "p", "--steps", "99999999999"},
+       "the argument ('99999999999') for option '--steps' is invalid"},
       {{"--prompt", "p", "--cfg", "1e400"}, "the argument ('1e400') for option '--cfg' is invalid"},
       {{"--prompt", "p", "--width", "0x40"}, "the argument ('0x40') for option '--width' is invalid"},
       {{"--log-level", "loud", "--prompt", "p"}, "--log-level: expected one of trace"},
@@ -36,9 +38,12 @@ const std::vector<Malformed>& corpus() {
       {{"--prompt", "p", "extra"}, "unexpected argument 'extra'"},
       {{}, "--prompt is required"},
       // --seed: unsigned, no wrap-around.
-      {{"--prompt", "p", "--seed", "-2"}, "--seed: expected an integer in [0, 18446744073709551615], got '-2'"},
-      {{"--prompt", "p", "--seed", "18446744073709551616"}, "--seed: expected an integer in [0, 18446744073709551615]"},
-      {{"--prompt", "p", "--seed", "1e3"}, "--seed: expected an integer in [0, 18446744073709551615], got '1e3'"},
+      {{"--prompt", "p", "--seed", "-2"},
+       "--seed: expected an integer in [0, 18446744073709551615], got '-2'"},
+      {{"--prompt", "p", "--seed", "18446744073709551616"},
+       "--seed: expected an integer in [0, 18446744073709551615]"},
+      {{"--prompt", "p", "--seed", "1e3"},
+       "--seed: expected an integer in [0, 18446744073709551615], got '1e3'"},
       {{"--prompt", "p", "--seed", ""}, "--seed: expected an integer in [0, 18446744073709551615], got ''"},
       {{"--prompt", "p", "--seed", "18446744073709551615"}, "--seed: expected at most 2^64 - 1 - batch"},
       // Documented ranges.
@@ -55,21 +60,31 @@ const std::vector<Malformed>& corpus() {
       {{"--prompt", "p", "--height", "7"}, "--height: expected a multiple of 8 in [8, 8192], got 7"},
       {{"--prompt", "p", "--batch", "0"}, "--batch: expected an integer in [1, 64], got 0"},
       {{"--prompt", "p", "--batch", "65"}, "--batch: expected an integer in [1, 64], got 65"},
-      {{"--prompt", "p", "--priority", "asap"}, "--priority: expected urgent, high, normal or low (got 'asap')"},
+      {{"--prompt", "p", "--priority", "asap"},
+       "--priority: expected urgent, high, normal or low (got 'asap')"},
       // Text: UTF-8, no control characters; a prefix is a file name prefix.
       {{"--prompt", "a\xff"}, "--prompt: " + utf8_text + ", got an invalid UTF-8 byte 0xff at byte 1"},
       {{"--prompt", "\xc3"}, "--prompt: " + utf8_text + ", got an invalid UTF-8 byte 0xc3 at byte 0"},
       {{"--prompt", "bell\a"}, "--prompt: " + utf8_text + ", got control character U+0007 at byte 4"},
-      {{"--prompt", "p", "--negative-prompt", "\x1b[2J"}, "--negative-prompt: " + utf8_text + ", got control character U+001B"},
+      {{"--prompt", "p", "--negative-prompt", "\x1b[2J"},
+       "--negative-prompt: " + utf8_text + ", got control character U+001B"},
       {{"--prompt", "p", "--prefix", "a/b"}, "--prefix: expected a file name prefix without '/' or '\\'"},
       {{"--prompt", "p", "--prefix", "../up"}, "--prefix: expected a file name prefix without '/' or '\\'"},
-      {{"--prompt", "p", "--prefix", "a\nb"}, "--prefix: expected a file name prefix: UTF-8 without control characters, got control character U+000A at byte 1"},
-      {{"--prompt", "p", "--prefix", "tab\there"}, "--prefix: expected a file name prefix: UTF-8 without control characters, got control character U+0009"},
-      {{"--prompt", "p", "--prefix", "\xfe"}, "--prefix: expected a file name prefix: UTF-8 without control characters, got an invalid UTF-8 byte 0xfe"},
-      {{"--prompt", "p", "--prefix", std::string(201, 'x')}, "--prefix: expected at most 200 bytes, got 201 bytes"},
+      {{"--prompt", "p", "--prefix", "a\nb"},
+       "--prefix: expected a file name prefix: UTF-8 without control characters, got control character "
+       "U+000A at byte 1"},
+      {{"--prompt", "p", "--prefix", "tab\there"},
+       "--prefix: expected a file name prefix: UTF-8 without control characters, got control character "
+       "U+0009"},
+      {{"--prompt", "p", "--prefix", "\xfe"},
+       "--prefix: expected a file name prefix: UTF-8 without control characters, got an invalid UTF-8 byte "
+       "0xfe"},
+      {{"--prompt", "p", "--prefix", std::string(201, 'x')},
+       "--prefix: expected at most 200 bytes, got 201 bytes"},
       // The model's own limits (ModelBackend::validate), checked before the job instead of failing it
       // (exit 3); named by the config key the value came from.
-      {{"--prompt", "p"}, "generate: [generate] clip_skip: expected 0..2 (test_backend's text encoder layers), got 3",
+      {{"--prompt", "p"},
+       "generate: [generate] clip_skip: expected 0..2 (test_backend's text encoder layers), got 3",
        "clip_skip = 3\n"},
   };
   return cases;

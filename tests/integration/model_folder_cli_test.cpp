@@ -43,8 +43,9 @@ class ModelFolderCli : public ::testing::Test {
     std::ofstream(model_ / rel) << j.dump(2);
   }
   std::vector<std::string> args(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> a{"generate", "--config", (dir_ / "ftdr.toml").string(), "--model", model_.string(),
-                               "--prompt", "a red circle"};
+    std::vector<std::string> a{"generate",    "--config",      (dir_ / "ftdr.toml").string(),
+                               "--model",     model_.string(), "--prompt",
+                               "a red circle"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

@@ -27,7 +27,9 @@ class GenerateOutputs : public ::testing::Test {
     a.insert(a.end(), flags.begin(), flags.end());
     return a;
   }
-  CliResult generate(const std::vector<std::string>& flags) { return run_ftdr(args(flags), fixture_env(), dir_); }
+  CliResult generate(const std::vector<std::string>& flags) {
+    return run_ftdr(args(flags), fixture_env(), dir_);
+  }
   // The seed each PNG in the output folder was made with, by file name.
   std::map<std::string, std::uint64_t> seeds() const {
     std::map<std::string, std::uint64_t> out;
@@ -49,7 +51,8 @@ TEST_F(GenerateOutputs, SamePrefixTwiceKeepsBothImages) {
 }
 
 TEST_F(GenerateOutputs, FourConcurrentRunsIntoOneFolderKeepFourImages) {
-  for (const std::vector<std::string>& naming : {std::vector<std::string>{"--prefix", "c"}, std::vector<std::string>{}}) {
+  for (const std::vector<std::string>& naming :
+       {std::vector<std::string>{"--prefix", "c"}, std::vector<std::string>{}}) {
     fs::remove_all(dir_ / "out");
     std::vector<std::vector<std::string>> commands;  // all made before any run reads the config
     for (int seed = 1; seed <= 4; ++seed) {
@@ -59,15 +62,18 @@ TEST_F(GenerateOutputs, FourConcurrentRunsIntoOneFolderKeepFourImages) {
       commands.push_back(args(flags));
     }
     std::vector<std::unique_ptr<CliProcess>> runs;
-    for (const auto& command : commands) runs.push_back(std::make_unique<CliProcess>(command, fixture_env(), dir_));
+    for (const auto& command : commands)
+      runs.push_back(std::make_unique<CliProcess>(command, fixture_env(), dir_));
     for (auto& run : runs) {
       auto r = run->wait();
       EXPECT_EQ(r.exit_code, 0) << r.err;
     }
     std::multiset<std::uint64_t> got;
     for (const auto& [name, seed] : seeds()) got.insert(seed);
-    if (naming.empty()) EXPECT_EQ(got, (std::multiset<std::uint64_t>{5, 5, 5, 5}));
-    else EXPECT_EQ(got, (std::multiset<std::uint64_t>{1, 2, 3, 4}));
+    if (naming.empty())
+      EXPECT_EQ(got, (std::multiset<std::uint64_t>{5, 5, 5, 5}));
+    else
+      EXPECT_EQ(got, (std::multiset<std::uint64_t>{1, 2, 3, 4}));
   }
 }
 
@@ -76,11 +82,13 @@ TEST_F(GenerateOutputs, UnusableOutputFolderExits2BeforeAnyStep) {
   const std::string below_a_file = (dir_ / "file" / "sub").string();
   auto r = generate({"--prompt", "p", "--out", below_a_file});
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("ftdr: generate: --out: output folder '" + below_a_file + "': cannot create it: "));
+  EXPECT_THAT(r.err,
+              HasSubstr("ftdr: generate: --out: output folder '" + below_a_file + "': cannot create it: "));
   EXPECT_THAT(r.err, Not(HasSubstr("step ")));
   r = generate({"--prompt", "p", "--out", (dir_ / "file").string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("--out: output folder '" + (dir_ / "file").string() + "': exists and is not a folder"));
+  EXPECT_THAT(r.err, HasSubstr("--out: output folder '" + (dir_ / "file").string() +
+                               "': exists and is not a folder"));
   // The config's folder is named as the config key.
   auto cfg = fixture_config_text(dir_);
   cfg.replace(cfg.find((dir_ / "out").string()), (dir_ / "out").string().size(), below_a_file);

@@ -15,13 +15,14 @@ TEST(PluginsCli, ListsPluginsAndRefusedOnesWithReasons) {
   auto r = run_ftdr({"plugins"}, fixture_env());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("KIND           NAME              VERSION   ABI   FILE\n"));
-  EXPECT_THAT(r.out, HasSubstr("scheduler      good_scheduler    0.0.1     " + abi_text() + "   " + fixture_dir() +
-                               "/ftdr_plugin_good_scheduler.so\n"));
+  EXPECT_THAT(r.out, HasSubstr("scheduler      good_scheduler    0.0.1     " + abi_text() + "   " +
+                               fixture_dir() + "/ftdr_plugin_good_scheduler.so\n"));
   EXPECT_THAT(r.out, HasSubstr("backend        test_backend      0.0.1     " + abi_text() + "   "));
   EXPECT_THAT(r.out, HasSubstr("Refused:\n"));
   EXPECT_THAT(r.out, HasSubstr(fixture_dir() + "/ftdr_plugin_abi_major.so: built for FTDR SDK ABI 2.0"));
-  EXPECT_THAT(r.out, HasSubstr(fixture_dir() + "/ftdr_plugin_no_create.so: not an FTDR plugin: it does not export "
-                                               "'ftdr_plugin_create'"));
+  EXPECT_THAT(r.out,
+              HasSubstr(fixture_dir() + "/ftdr_plugin_no_create.so: not an FTDR plugin: it does not export "
+                                        "'ftdr_plugin_create'"));
   EXPECT_THAT(r.out, HasSubstr("Search path:\n  " + fixture_dir() + "\n"));
 }
 

@@ -90,8 +90,9 @@ void expect_config_checked(const fs::path& plugin_dir) {
     loader.create(sdk::PluginKind::scheduler, "lifo", doc->view("scheduler.lifo"));
     ADD_FAILURE() << "unknown key accepted";
   } catch (const sdk::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("/t/lifo.toml:2:1: unknown key 'scheduler.lifo.max_wait' (expected one of: "
-                                    "max_waiting)"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("/t/lifo.toml:2:1: unknown key 'scheduler.lifo.max_wait' (expected one of: "
+                          "max_waiting)"));
   }
 }
 

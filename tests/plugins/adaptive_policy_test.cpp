@@ -43,8 +43,8 @@ struct Fleet {
 TEST(AdaptivePolicy, KeepsEverythingResidentWhileItFits) {
   plugins::AdaptivePolicy policy({});
   Fleet fleet;
-  for (auto [phase, needed] : {std::pair{Phase::encoding, "text_encoder"}, std::pair{Phase::diffusion, "unet"},
-                               std::pair{Phase::decoding, "vae"}}) {
+  for (auto [phase, needed] : {std::pair{Phase::encoding, "text_encoder"},
+                               std::pair{Phase::diffusion, "unet"}, std::pair{Phase::decoding, "vae"}}) {
     auto p = policy.place(fleet.request(phase, needed, 4000, 500));
     EXPECT_THAT(p.on_device, ElementsAre(needed));
     EXPECT_THAT(p.on_cpu, IsEmpty());
@@ -66,7 +66,8 @@ TEST(AdaptivePolicy, EvictsLargestFirstOnlyAsMuchAsNeeded) {
   EXPECT_TRUE(p.release_cache);
   EXPECT_FALSE(p.options.vae_tiling);
   EXPECT_THAT(p.reason, HasSubstr("kept text_encoder, evicted unet"));
-  EXPECT_THAT(p.reason, HasSubstr("weights 500 MiB + activations 1500 MiB = 2000 MiB <= budget 2500 MiB: fits"));
+  EXPECT_THAT(p.reason,
+              HasSubstr("weights 500 MiB + activations 1500 MiB = 2000 MiB <= budget 2500 MiB: fits"));
 }
 
 TEST(AdaptivePolicy, EvictsEverythingThenTilesWhenThePhaseAloneDoesNotFit) {
@@ -77,7 +78,8 @@ TEST(AdaptivePolicy, EvictsEverythingThenTilesWhenThePhaseAloneDoesNotFit) {
   auto p = policy.place(fleet.request(Phase::decoding, "vae", 1000, 900));
   EXPECT_THAT(p.on_cpu, ElementsAre("unet", "text_encoder"));
   EXPECT_TRUE(p.options.vae_tiling);
-  EXPECT_THAT(p.reason, HasSubstr("weights 200 MiB + activations 900 MiB = 1100 MiB > budget 1000 MiB: VAE tiling on"));
+  EXPECT_THAT(p.reason,
+              HasSubstr("weights 200 MiB + activations 900 MiB = 1100 MiB > budget 1000 MiB: VAE tiling on"));
 }
 
 TEST(AdaptivePolicy, LruEvictsTheComponentNeededLongestAgo) {
@@ -114,7 +116,8 @@ TEST(AdaptivePolicy, LruAndLargestDifferInOrder) {
   }
   // unet 1600 + 100: kept text_encoder 300 + vae 200 -> 2200 > 2000; one eviction suffices.
   EXPECT_THAT(lru.place(fleet.request(Phase::diffusion, "unet", 2000, 100)).on_cpu, ElementsAre("vae"));
-  EXPECT_THAT(largest.place(fleet.request(Phase::diffusion, "unet", 2000, 100)).on_cpu, ElementsAre("text_encoder"));
+  EXPECT_THAT(largest.place(fleet.request(Phase::diffusion, "unet", 2000, 100)).on_cpu,
+              ElementsAre("text_encoder"));
 }
 
 TEST(AdaptivePolicy, NeverPrefetchesComponentsThePhaseDoesNotNeed) {
@@ -128,7 +131,8 @@ TEST(AdaptivePolicy, NeverPrefetchesComponentsThePhaseDoesNotNeed) {
 TEST(AdaptivePolicy, ReadsEvictionAndRejectsUnknownOrders) {
   test::FakeConfig cfg({{"eviction", std::string("lru")}});
   EXPECT_EQ(plugins::read_adaptive_settings(&cfg).eviction, plugins::Eviction::lru);
-  EXPECT_EQ(cfg.read_keys(), (std::set<std::string>{"eviction", "headroom_mb", "auto_slicing", "auto_tiling"}));
+  EXPECT_EQ(cfg.read_keys(),
+            (std::set<std::string>{"eviction", "headroom_mb", "auto_slicing", "auto_tiling"}));
   EXPECT_EQ(plugins::read_adaptive_settings(nullptr).eviction, plugins::Eviction::largest);
   test::FakeConfig bad({{"eviction", std::string("fifo")}});
   try {
@@ -153,7 +157,8 @@ TEST(AdaptivePolicy, SharedLibraryDescribesItselfAndPlaces) {
   fleet.components[1].location = Device::cuda;
   auto p = policy->place(fleet.request(Phase::decoding, "vae", 1000, 500));
   EXPECT_THAT(p.on_cpu, ElementsAre("unet"));
-  EXPECT_EQ(cfg->read_keys(), (std::set<std::string>{"eviction", "headroom_mb", "auto_slicing", "auto_tiling"}));
+  EXPECT_EQ(cfg->read_keys(),
+            (std::set<std::string>{"eviction", "headroom_mb", "auto_slicing", "auto_tiling"}));
 }
 
 }  // namespace

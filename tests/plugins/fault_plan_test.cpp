@@ -23,11 +23,13 @@ using torchbe::FaultPlan;
 std::vector<std::string> run_job(FaultPlan& plan, int steps = 10) {
   std::vector<std::string> fired;
   auto note = [&](const char* where, std::optional<torchbe::FaultAction> a) {
-    if (a) fired.push_back(std::string(where) + ":" + std::string(to_string(a->kind)) +
-                           (a->ms ? ":" + std::to_string(a->ms) : ""));
+    if (a)
+      fired.push_back(std::string(where) + ":" + std::string(to_string(a->kind)) +
+                      (a->ms ? ":" + std::to_string(a->ms) : ""));
   };
   note("encode", plan.check(Phase::encoding, 0));
-  for (int k = 1; k <= steps; ++k) note(("step" + std::to_string(k)).c_str(), plan.check(Phase::diffusion, k));
+  for (int k = 1; k <= steps; ++k)
+    note(("step" + std::to_string(k)).c_str(), plan.check(Phase::diffusion, k));
   note("decode", plan.check(Phase::decoding, 0));
   return fired;
 }
@@ -90,9 +92,10 @@ TEST(FaultPlan, ActionsBecomeTheRightErrors) {
 }
 
 TEST(FaultPlan, BadSpecsNameTheKeyTheValueAndTheExpectedForm) {
-  EXPECT_EQ(parse_error("oom=diffusion:stp=7"),
-            "FTDR_FAULTS: 'oom': expected \"<phase>[:step=N][:times=N|always]\" with phase encode, diffusion or "
-            "decode (step: diffusion only), got \"diffusion:stp=7\" (unknown option 'stp')");
+  EXPECT_EQ(
+      parse_error("oom=diffusion:stp=7"),
+      "FTDR_FAULTS: 'oom': expected \"<phase>[:step=N][:times=N|always]\" with phase encode, diffusion or "
+      "decode (step: diffusion only), got \"diffusion:stp=7\" (unknown option 'stp')");
   EXPECT_THAT(parse_error("oom=difusion:step=7"), HasSubstr("(unknown phase 'difusion')"));
   EXPECT_THAT(parse_error("device_error=decode:step=2"), HasSubstr("(step= is only valid for diffusion)"));
   EXPECT_THAT(parse_error("oom=diffusion:step=0"), HasSubstr("(step must be an integer >= 1, got '0')"));
@@ -209,12 +212,14 @@ TEST(FaultPlan, EnvironmentVariableMergeAndMoves) {
   ::setenv("FTDR_FAULTS", "nan=diffusion:step=3;chaos=seed=9:p=0", 1);
   auto env = FaultPlan::from_environment();
   ::unsetenv("FTDR_FAULTS");
-  EXPECT_THAT(env.describe(), ElementsAre("nan = \"diffusion:step=3\" (1 left)", "chaos = \"seed=9:p=0\" (always)"));
+  EXPECT_THAT(env.describe(),
+              ElementsAre("nan = \"diffusion:step=3\" (1 left)", "chaos = \"seed=9:p=0\" (always)"));
 
   auto plan = FaultPlan::parse("oom=diffusion:step=7;chaos=seed=1:p=1");
   plan.merge(std::move(env));
-  EXPECT_THAT(plan.describe(), ElementsAre("oom = \"diffusion:step=7\" (1 left)", "nan = \"diffusion:step=3\" (1 left)",
-                                           "chaos = \"seed=9:p=0\" (always)"));
+  EXPECT_THAT(plan.describe(),
+              ElementsAre("oom = \"diffusion:step=7\" (1 left)", "nan = \"diffusion:step=3\" (1 left)",
+                          "chaos = \"seed=9:p=0\" (always)"));
   FaultPlan moved = std::move(plan);
   EXPECT_THAT(run_job(moved), ElementsAre("step3:nan", "step7:oom"));
   EXPECT_TRUE(FaultPlan().empty());

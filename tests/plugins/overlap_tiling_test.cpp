@@ -54,7 +54,8 @@ TEST(OverlapTiling, AnyLatentIsCoveredByFullSizeTilesInsideItWithPositiveWeights
       plugins::OverlapTiling strategy({tile, overlap, 8, 2048});
       for (int h : {1, 7, 8, 31, 32, 33, 57, 64, 96, 100, 128}) {
         for (int w : {5, 32, 40, 64, 97}) {
-          SCOPED_TRACE(testing::Message() << "tile " << tile << " overlap " << overlap << " latent " << h << "x" << w);
+          SCOPED_TRACE(testing::Message()
+                       << "tile " << tile << " overlap " << overlap << " latent " << h << "x" << w);
           const int scale = 2;
           auto plan = strategy.plan(request(h, w, scale));
           EXPECT_EQ(plan.tile_size, tile);
@@ -159,7 +160,7 @@ TEST(OverlapTiling, MemoryHintShrinksTheTileUntilItsEstimateFits) {
   EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, e32 - 1)), 24);
   EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, e24 - 1)), 16);
   EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, e16 - 1)), 8);
-  EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, 1)), 8);  // nothing fits: the smallest allowed
+  EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, 1)), 8);   // nothing fits: the smallest allowed
   EXPECT_EQ(strategy.tile_size_for(request(64, 64, 8, 0)), 32);  // no hint: configured size
 
   auto plan = strategy.plan(request(64, 64, 8, e24));
@@ -194,7 +195,8 @@ TEST(OverlapTiling, BadRequestsAndConfigValuesAreRejected) {
     }
   };
   rejected({{"tile_size", std::int64_t{4}}}, "key 'tile_size': expected latent pixels >= 8");
-  rejected({{"overlap", std::int64_t{17}}}, "key 'overlap': expected latent pixels from 0 to tile_size / 2 (16)");
+  rejected({{"overlap", std::int64_t{17}}},
+           "key 'overlap': expected latent pixels from 0 to tile_size / 2 (16)");
   rejected({{"tile_size", std::int64_t{64}}, {"min_tile_size", std::int64_t{65}}},
            "key 'min_tile_size': expected latent pixels from 8 to tile_size (64)");
   rejected({{"bytes_per_pixel", std::int64_t{0}}}, "key 'bytes_per_pixel'");
@@ -213,8 +215,8 @@ TEST(OverlapTiling, BadRequestsAndConfigValuesAreRejected) {
 }
 
 TEST(OverlapTiling, SharedLibraryDescribesItselfAndPlans) {
-  auto cfg = std::make_shared<test::FakeConfig>(
-      std::map<std::string, test::FakeConfig::Value>{{"tile_size", std::int64_t{32}}, {"overlap", std::int64_t{8}}});
+  auto cfg = std::make_shared<test::FakeConfig>(std::map<std::string, test::FakeConfig::Value>{
+      {"tile_size", std::int64_t{32}}, {"overlap", std::int64_t{8}}});
   auto loaded = test::load_plugin("overlap", cfg);
   EXPECT_EQ(loaded->descriptor->abi_major, sdk::kAbiMajor);
   EXPECT_EQ(loaded->descriptor->kind, sdk::PluginKind::tiling);

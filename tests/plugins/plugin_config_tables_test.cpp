@@ -47,9 +47,11 @@ TEST(PluginConfigTables, EveryDocumentedKeyIsRead) {
                                   table("[memory.sequential]\n" + budget, "memory.sequential")));
   EXPECT_NO_THROW(loader().create(sdk::PluginKind::memory_policy, "resident",
                                   table("[memory.resident]\n" + budget, "memory.resident")));
-  EXPECT_NO_THROW(loader().create(sdk::PluginKind::memory_policy, "adaptive",
-                                  table("[memory.adaptive]\neviction = \"lru\"\n" + budget, "memory.adaptive")));
-  EXPECT_NO_THROW(loader().create(sdk::PluginKind::recovery, "progressive", table(R"([recovery.progressive]
+  EXPECT_NO_THROW(
+      loader().create(sdk::PluginKind::memory_policy, "adaptive",
+                      table("[memory.adaptive]\neviction = \"lru\"\n" + budget, "memory.adaptive")));
+  EXPECT_NO_THROW(loader().create(sdk::PluginKind::recovery, "progressive",
+                                  table(R"([recovery.progressive]
 max_retries = 6
 backoff_initial_ms = 100
 backoff_max_ms = 2000
@@ -67,14 +69,15 @@ numerical_retries = 1
 device_error_retries = 3
 timeout_retries = 2
 )",
-                                                                                  "recovery.progressive")));
-  EXPECT_NO_THROW(loader().create(sdk::PluginKind::tiling, "overlap", table(R"([tiling.overlap]
+                                        "recovery.progressive")));
+  EXPECT_NO_THROW(loader().create(sdk::PluginKind::tiling, "overlap",
+                                  table(R"([tiling.overlap]
 tile_size = 48
 overlap = 12
 min_tile_size = 16
 bytes_per_pixel = 1024
 )",
-                                                                            "tiling.overlap")));
+                                        "tiling.overlap")));
 }
 
 TEST(PluginConfigTables, MisspeltKeysAndBadValuesAreReportedByTheHost) {
@@ -86,7 +89,8 @@ TEST(PluginConfigTables, MisspeltKeysAndBadValuesAreReportedByTheHost) {
     EXPECT_THAT(e.what(), HasSubstr("max_retrys"));
   }
   try {
-    loader().create(sdk::PluginKind::tiling, "overlap", table("[tiling.overlap]\noverlap = 40\n", "tiling.overlap"));
+    loader().create(sdk::PluginKind::tiling, "overlap",
+                    table("[tiling.overlap]\noverlap = 40\n", "tiling.overlap"));
     FAIL() << "expected an error";
   } catch (const sdk::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("/cfg/test.toml:2"));
@@ -94,8 +98,9 @@ TEST(PluginConfigTables, MisspeltKeysAndBadValuesAreReportedByTheHost) {
     EXPECT_THAT(e.what(), HasSubstr("from 0 to tile_size / 2 (16)"));
   }
   try {
-    loader().create(sdk::PluginKind::recovery, "progressive",
-                    table("[recovery.progressive]\ndiffusion_oom_ladder = \"slicing\"\n", "recovery.progressive"));
+    loader().create(
+        sdk::PluginKind::recovery, "progressive",
+        table("[recovery.progressive]\ndiffusion_oom_ladder = \"slicing\"\n", "recovery.progressive"));
     FAIL() << "expected an error";
   } catch (const sdk::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("diffusion_oom_ladder"));

@@ -124,7 +124,8 @@ inline std::string plugin_path(const std::string& name) {
 inline std::unique_ptr<LoadedPlugin> load_plugin(const std::string& name,
                                                  std::shared_ptr<const sdk::ConfigView> config) {
   auto loaded = std::make_unique<LoadedPlugin>();
-  loaded->library.load(plugin_path(name), boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+  loaded->library.load(plugin_path(name),
+                       boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
   auto& describe = loaded->library.get_alias<sdk::PluginDescribeFn>(sdk::kDescribeSymbol);
   auto& create = loaded->library.get_alias<sdk::PluginCreateFn>(sdk::kCreateSymbol);
   loaded->descriptor = &describe();
@@ -139,8 +140,8 @@ inline std::unique_ptr<LoadedPlugin> load_plugin(const std::string& name,
 // A request to place `components` for `phase`, which needs `needed`, on a CUDA device with
 // total_mib / free_mib; budget and estimates are left for the test to set.
 inline sdk::PlacementRequest placement_request(sdk::Phase phase, std::vector<std::string> needed,
-                                               std::vector<sdk::ComponentInfo> components, std::uint64_t total_mib,
-                                               std::uint64_t free_mib) {
+                                               std::vector<sdk::ComponentInfo> components,
+                                               std::uint64_t total_mib, std::uint64_t free_mib) {
   constexpr std::uint64_t kMiB = 1024ull * 1024ull;
   sdk::PlacementRequest r;
   r.next = phase;

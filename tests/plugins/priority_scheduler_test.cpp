@@ -42,8 +42,8 @@ TEST(PriorityScheduler, DescribesItself) {
 TEST(PriorityScheduler, LevelsFirstThenSubmissionOrder) {
   Loaded l = load();
   auto& s = *l.sched;
-  const Priority order[] = {Priority::low, Priority::normal, Priority::urgent, Priority::high, Priority::normal,
-                            Priority::low, Priority::urgent, Priority::high};
+  const Priority order[] = {Priority::low,    Priority::normal, Priority::urgent, Priority::high,
+                            Priority::normal, Priority::low,    Priority::urgent, Priority::high};
   for (std::uint64_t i = 0; i < 8; ++i) s.push(QueueEntry{i + 1, order[i], i + 1, 0});
   EXPECT_EQ(s.size(), 8u);
   EXPECT_EQ(s.snapshot(0), (Ids{3, 7, 4, 8, 2, 5, 1, 6}));
@@ -74,8 +74,8 @@ TEST(PriorityScheduler, WithoutAgingLowWaitsBehindEveryHigherJob) {
 TEST(PriorityScheduler, AgingPromotesOneLevelPerPeriod) {
   Loaded l = load({{"aging_ms", std::int64_t{100}}});
   auto& s = *l.sched;
-  s.push(QueueEntry{1, Priority::low, 1, 0});       // waits from t=0
-  s.push(QueueEntry{2, Priority::high, 2, 200});    // arrives at t=200
+  s.push(QueueEntry{1, Priority::low, 1, 0});     // waits from t=0
+  s.push(QueueEntry{2, Priority::high, 2, 200});  // arrives at t=200
   s.push(QueueEntry{3, Priority::normal, 3, 200});
   // t=150: job 1 is NORMAL (one period) -> behind HIGH 2, ahead of NORMAL 3 (earlier submission).
   EXPECT_EQ(s.snapshot(150), (Ids{2, 1, 3}));

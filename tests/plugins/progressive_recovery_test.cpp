@@ -61,7 +61,8 @@ struct Run {
   sdk::RecoveryDecision last;
 };
 
-Run repeat_failure(sdk::RecoveryStrategy& strategy, ErrorKind kind, Phase phase, sdk::GenerationParams current) {
+Run repeat_failure(sdk::RecoveryStrategy& strategy, ErrorKind kind, Phase phase,
+                   sdk::GenerationParams current) {
   Run run;
   for (int guard = 0; guard < 50; ++guard) {
     const sdk::Failure f = fail(kind, phase);
@@ -82,19 +83,19 @@ Run repeat_failure(sdk::RecoveryStrategy& strategy, ErrorKind kind, Phase phase,
 TEST(ProgressiveRecovery, DefaultDiffusionLadderAtBatchFour) {
   plugins::ProgressiveRecovery strategy(no_jitter());
   auto run = repeat_failure(strategy, ErrorKind::out_of_memory, Phase::diffusion, params(4));
-  EXPECT_THAT(run.changes, ElementsAre("attention slicing on (slice size: backend's choice)",
-                                       "smaller attention slices: backend's choice -> 256 query rows",
-                                       "batch 4 -> 2 + 2, one after the other",
-                                       "batch 2 -> 1 + 1, one after the other",
-                                       "resolution 512x512 -> 384x384 (degraded)",
-                                       "resolution 384x384 -> 256x256 (degraded)"));
+  EXPECT_THAT(
+      run.changes,
+      ElementsAre("attention slicing on (slice size: backend's choice)",
+                  "smaller attention slices: backend's choice -> 256 query rows",
+                  "batch 4 -> 2 + 2, one after the other", "batch 2 -> 1 + 1, one after the other",
+                  "resolution 512x512 -> 384x384 (degraded)", "resolution 384x384 -> 256x256 (degraded)"));
   EXPECT_FALSE(run.last.retry);
   EXPECT_EQ(run.last.reason,
             "out of memory in diffusion and nothing left on diffusion_oom_ladder "
             "[slicing, smaller_slices, split_batch, reduce_resolution]");
   for (const auto& d : run.decisions) EXPECT_EQ(d.resume_phase, Phase::diffusion);
-  EXPECT_THAT(std::vector<bool>({run.decisions[2].split_batch, run.decisions[3].split_batch,
-                                 run.decisions[4].split_batch}),
+  EXPECT_THAT(std::vector<bool>(
+                  {run.decisions[2].split_batch, run.decisions[3].split_batch, run.decisions[4].split_batch}),
               ElementsAre(true, true, false));
   EXPECT_EQ(run.decisions[2].params.batch, 4);  // the engine splits; the params keep the whole batch
   EXPECT_FALSE(run.decisions[3].degraded);
@@ -111,10 +112,10 @@ TEST(ProgressiveRecovery, ConfiguredLadderOrderIsFollowed) {
       {"jitter", 0.0}});
   plugins::ProgressiveRecovery strategy(plugins::read_progressive_settings(cfg.get()));
   auto run = repeat_failure(strategy, ErrorKind::out_of_memory, Phase::diffusion, params(4));
-  EXPECT_THAT(run.changes, ElementsAre("attention slicing on (slice size: backend's choice)",
-                                       "batch 4 -> 2 + 2, one after the other",
-                                       "batch 2 -> 1 + 1, one after the other",
-                                       "resolution 512x512 -> 384x384 (degraded)"));
+  EXPECT_THAT(run.changes,
+              ElementsAre("attention slicing on (slice size: backend's choice)",
+                          "batch 4 -> 2 + 2, one after the other", "batch 2 -> 1 + 1, one after the other",
+                          "resolution 512x512 -> 384x384 (degraded)"));
   EXPECT_EQ(run.last.reason,
             "out of memory in diffusion and nothing left on diffusion_oom_ladder [slicing, split_batch, "
             "reduce_resolution]");
@@ -189,7 +190,8 @@ TEST(ProgressiveRecovery, OffloadAppliesOnlyToThePhasesFirstOom) {
   test::FakeConfig cfg({{"diffusion_oom_ladder", std::vector<std::string>{"offload", "slicing"}}});
   plugins::ProgressiveRecovery strategy(plugins::read_progressive_settings(&cfg));
   // An earlier OOM in decoding does not use up diffusion's offload.
-  std::vector<sdk::Attempt> history{attempt(1, fail(ErrorKind::out_of_memory, Phase::decoding), "VAE tiling on")};
+  std::vector<sdk::Attempt> history{
+      attempt(1, fail(ErrorKind::out_of_memory, Phase::decoding), "VAE tiling on")};
   auto d = strategy.decide(fail(ErrorKind::out_of_memory, Phase::diffusion, ""), history, params());
   EXPECT_EQ(d.change, "offload the other components and empty the cache, retry diffusion");
   history.push_back(attempt(2, fail(ErrorKind::out_of_memory, Phase::diffusion), d.change));
@@ -332,7 +334,8 @@ void expect_rejected(std::map<std::string, test::FakeConfig::Value> values, cons
 }
 
 TEST(ProgressiveRecovery, ConfigErrorsNameTheKeyAndTheExpectedForm) {
-  expect_rejected({{"diffusion_oom_ladder", std::vector<std::string>{"slicing", "tiling"}}}, "diffusion_oom_ladder",
+  expect_rejected({{"diffusion_oom_ladder", std::vector<std::string>{"slicing", "tiling"}}},
+                  "diffusion_oom_ladder",
                   "a list of rungs from: offload, slicing, smaller_slices, split_batch, reduce_resolution "
                   "(got \"tiling\")");
   expect_rejected({{"decoding_oom_ladder", std::vector<std::string>{"tilling"}}}, "decoding_oom_ladder",
@@ -385,15 +388,16 @@ TEST(ProgressiveRecovery, ReadsEveryDocumentedKey) {
 }
 
 TEST(ProgressiveRecovery, SharedLibraryDescribesItselfAndDecides) {
-  auto cfg = std::make_shared<test::FakeConfig>(
-      std::map<std::string, test::FakeConfig::Value>{{"jitter", 0.0}, {"backoff_initial_ms", std::int64_t{50}}});
+  auto cfg = std::make_shared<test::FakeConfig>(std::map<std::string, test::FakeConfig::Value>{
+      {"jitter", 0.0}, {"backoff_initial_ms", std::int64_t{50}}});
   auto loaded = test::load_plugin("progressive", cfg);
   EXPECT_EQ(loaded->descriptor->abi_major, sdk::kAbiMajor);
   EXPECT_EQ(loaded->descriptor->kind, sdk::PluginKind::recovery);
   EXPECT_STREQ(loaded->descriptor->name, "progressive");
   auto* strategy = dynamic_cast<sdk::RecoveryStrategy*>(loaded->object.get());
   ASSERT_NE(strategy, nullptr);
-  auto d = strategy->decide(fail(ErrorKind::out_of_memory, Phase::decoding, "CUDA out of memory"), {}, params());
+  auto d =
+      strategy->decide(fail(ErrorKind::out_of_memory, Phase::decoding, "CUDA out of memory"), {}, params());
   EXPECT_TRUE(d.retry);
   EXPECT_TRUE(d.params.options.vae_tiling);
   EXPECT_EQ(d.resume_phase, Phase::decoding);

@@ -28,8 +28,8 @@ sdk::PlacementRequest request_for(Phase phase, std::vector<std::string> needed) 
 
 TEST(ResidentPolicy, EverythingGoesToTheDeviceAndNothingLeaves) {
   plugins::ResidentPolicy policy({});
-  for (auto [phase, needed] : {std::pair{Phase::encoding, "text_encoder"}, std::pair{Phase::diffusion, "unet"},
-                               std::pair{Phase::decoding, "vae"}}) {
+  for (auto [phase, needed] : {std::pair{Phase::encoding, "text_encoder"},
+                               std::pair{Phase::diffusion, "unet"}, std::pair{Phase::decoding, "vae"}}) {
     auto p = policy.place(request_for(phase, {needed}));
     EXPECT_THAT(p.on_device, ElementsAre("text_encoder", "unet", "vae"));
     EXPECT_THAT(p.on_cpu, IsEmpty());
@@ -66,7 +66,8 @@ TEST(ResidentPolicy, WeightsAloneOverBudgetAreCalledOut) {
   plugins::ResidentPolicy policy({});
   auto r = request_for(Phase::diffusion, {"unet"});
   r.budget_bytes = 2000 * kMiB;
-  EXPECT_THAT(policy.place(r).reason, HasSubstr("the weights alone exceed the budget (use adaptive or sequential)"));
+  EXPECT_THAT(policy.place(r).reason,
+              HasSubstr("the weights alone exceed the budget (use adaptive or sequential)"));
 }
 
 TEST(ResidentPolicy, SharedLibraryDescribesItselfAndPlaces) {

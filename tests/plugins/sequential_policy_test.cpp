@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "plugins/plugin_test_support.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
+#include "plugins/plugin_test_support.hpp"
 #include "sequential_policy.hpp"
 
 namespace {
@@ -46,7 +46,8 @@ TEST(SequentialPolicy, FittingPhaseKeepsOptionsAndReasonShowsBothNumbers) {
   auto p = policy.place(r);
   EXPECT_EQ(p.options.attention, sdk::AttentionMode::sdpa);
   EXPECT_FALSE(p.options.vae_tiling);
-  EXPECT_THAT(p.reason, HasSubstr("weights 1640 MiB + activations 1000 MiB = 2640 MiB <= budget 3000 MiB: fits"));
+  EXPECT_THAT(p.reason,
+              HasSubstr("weights 1640 MiB + activations 1000 MiB = 2640 MiB <= budget 3000 MiB: fits"));
 }
 
 TEST(SequentialPolicy, DiffusionOverBudgetSwitchesSlicingOnWhenTheSlicedEstimateFits) {
@@ -82,8 +83,9 @@ TEST(SequentialPolicy, DecodingOverBudgetSwitchesTilingOn) {
   auto p = policy.place(r);
   EXPECT_TRUE(p.options.vae_tiling);
   EXPECT_EQ(p.options.attention, sdk::AttentionMode::automatic);  // slicing is for diffusion only
-  EXPECT_THAT(p.reason, HasSubstr("decoding: weights 160 MiB + activations 900 MiB = 1060 MiB > budget 1000 MiB: "
-                                  "VAE tiling on"));
+  EXPECT_THAT(p.reason,
+              HasSubstr("decoding: weights 160 MiB + activations 900 MiB = 1060 MiB > budget 1000 MiB: "
+                        "VAE tiling on"));
 }
 
 TEST(SequentialPolicy, ZeroBudgetMeansFreeMemoryPlusWhatIsAlreadyOnTheDevice) {
@@ -103,11 +105,12 @@ TEST(SequentialPolicy, ZeroBudgetCountsTheAllocatorsUnusedCacheAsFree) {
   plugins::SequentialPolicy policy({});
   auto r = request_for(Phase::diffusion, {"unet"});
   r.memory.free_bytes = 1000 * kMiB;
-  r.memory.reserved_bytes = 900 * kMiB;   // 395 MiB of it hold text_encoder and vae, 505 unused
+  r.memory.reserved_bytes = 900 * kMiB;  // 395 MiB of it hold text_encoder and vae, 505 unused
   r.memory.allocated_bytes = 395 * kMiB;
   r.estimated_activation_bytes = 100 * kMiB;
   auto p = policy.place(r);  // 1000 + 505 + 395 = 1900
-  EXPECT_THAT(p.reason, HasSubstr("weights 1640 MiB + activations 100 MiB = 1740 MiB <= budget 1900 MiB: fits"));
+  EXPECT_THAT(p.reason,
+              HasSubstr("weights 1640 MiB + activations 100 MiB = 1740 MiB <= budget 1900 MiB: fits"));
 }
 
 TEST(SequentialPolicy, HeadroomLowersTheBudget) {
@@ -168,8 +171,8 @@ TEST(SequentialPolicy, UnknownNeededComponentIsAnInternalError) {
 }
 
 TEST(SequentialPolicy, ReadsItsKeysAndRejectsNegativeHeadroom) {
-  auto cfg = std::make_shared<test::FakeConfig>(
-      std::map<std::string, test::FakeConfig::Value>{{"headroom_mb", std::int64_t{128}}, {"auto_tiling", false}});
+  auto cfg = std::make_shared<test::FakeConfig>(std::map<std::string, test::FakeConfig::Value>{
+      {"headroom_mb", std::int64_t{128}}, {"auto_tiling", false}});
   auto s = plugins::read_budget_settings(cfg.get());
   EXPECT_EQ(s.headroom_bytes, 128 * kMiB);
   EXPECT_TRUE(s.auto_slicing);

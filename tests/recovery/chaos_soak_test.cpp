@@ -34,7 +34,8 @@ Tally run_batch(Rig& rig, int n, std::uint64_t seed0) {
   Tally tally;
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   for (fw::JobId id : ids) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto r = rig.jobs().result(id, std::max(left, std::chrono::milliseconds(1)));
     if (!r) {
       ADD_FAILURE() << "job " << id << " lost or stuck: " << fw::to_string(rig.jobs().status(id).state);
@@ -68,15 +69,17 @@ TEST(ChaosSoak, TwoWorkers200JobsAllEndAndMemoryStaysFlat) {
   Tally t = run_batch(rig, kJobs, 5000);
   const std::uint64_t rss_after = rss_bytes();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[ chaos   ] warm-up %d jobs: %d completed, %d failed; run %d jobs: %d completed (%d degraded), "
-              "%d failed, %d retried; VmRSS after warm-up %.1f MiB, after run %.1f MiB; %.1f s\n",
-              kWarmUp, warm.completed, warm.failed, kJobs, t.completed, t.degraded, t.failed, t.retried,
-              rss_warm / 1048576.0, rss_after / 1048576.0, seconds);
+  std::printf(
+      "[ chaos   ] warm-up %d jobs: %d completed, %d failed; run %d jobs: %d completed (%d degraded), "
+      "%d failed, %d retried; VmRSS after warm-up %.1f MiB, after run %.1f MiB; %.1f s\n",
+      kWarmUp, warm.completed, warm.failed, kJobs, t.completed, t.degraded, t.failed, t.retried,
+      rss_warm / 1048576.0, rss_after / 1048576.0, seconds);
   EXPECT_EQ(t.completed + t.failed, kJobs);
   EXPECT_GT(t.retried, 0) << "chaos injected nothing: the test proves nothing";
   EXPECT_GT(t.completed, kJobs / 2) << "recovery should save most jobs at p=0.08";
   ASSERT_GT(rss_warm, 0u) << "no /proc/self/status";
-  EXPECT_LT(rss_after, rss_warm + kRssBoundMiB * 1048576) << "VmRSS grew by more than " << kRssBoundMiB << " MiB";
+  EXPECT_LT(rss_after, rss_warm + kRssBoundMiB * 1048576)
+      << "VmRSS grew by more than " << kRssBoundMiB << " MiB";
   // Nothing left behind in the manager: no job queued, running or waiting on a timer.
   const auto stats = rig.jobs().stats();
   EXPECT_EQ(stats.queued + stats.running + stats.retry_pending, 0u);

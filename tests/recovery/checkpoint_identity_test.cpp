@@ -29,7 +29,8 @@ class SaveAt final : public sdk::StepObserver {
 };
 
 // A step-2 checkpoint of `request` made by a backend of its own on `model`.
-fs::path foreign_checkpoint(const fs::path& model, const fs::path& dir, const sdk::GenerationRequest& request) {
+fs::path foreign_checkpoint(const fs::path& model, const fs::path& dir,
+                            const sdk::GenerationRequest& request) {
   fs::create_directories(dir);
   Rig maker(model, dir, "");
   EXPECT_TRUE(maker.ok());
@@ -99,7 +100,8 @@ TEST_P(ForeignCheckpoint, IsRefusedAndTheJobMakesItsOwnImage) {
 INSTANTIATE_TEST_SUITE_P(
     OtherRequestOrModel, ForeignCheckpoint,
     ::testing::Values(Foreign{"prompt", [](sdk::GenerationRequest& r) { r.prompt = "a blue circle"; }},
-                      Foreign{"negative_prompt", [](sdk::GenerationRequest& r) { r.negative_prompt = "green"; }},
+                      Foreign{"negative_prompt",
+                              [](sdk::GenerationRequest& r) { r.negative_prompt = "green"; }},
                       Foreign{"cfg", [](sdk::GenerationRequest& r) { r.cfg_scale = 5.0; }},
                       Foreign{"clip_skip", [](sdk::GenerationRequest& r) { r.clip_skip = 2; }},
                       Foreign{"model", nullptr, /*other_model*/ true}),

@@ -14,8 +14,8 @@ void expect_resume_is_byte_identical(const std::filesystem::path& model, const s
   RigOptions options;
   options.checkpoint_every = 5;
   options.png = true;
-  Rig rig(model, fresh_test_dir(), "[faults]\n" + faults + "\n" +
-                                       fast_recovery("diffusion_oom_ladder = [\"offload\"]\n"), options);
+  Rig rig(model, fresh_test_dir(),
+          "[faults]\n" + faults + "\n" + fast_recovery("diffusion_oom_ladder = [\"offload\"]\n"), options);
   ASSERT_TRUE(rig.ok());
   sdk::GenerationRequest request = small_request(20);
   request.output_prefix = "img";
@@ -26,9 +26,10 @@ void expect_resume_is_byte_identical(const std::filesystem::path& model, const s
   ASSERT_EQ(faulted.result.written_paths.size(), 1u);
   const std::string faulted_png = file_bytes(faulted.result.written_paths[0]);
   EXPECT_EQ(faulted.attempts, std::vector<std::string>{expected_attempt});
-  EXPECT_EQ(faulted.states,
-            "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING DIFFUSION_RUNNING "
-            "DECODING COMPLETED");
+  EXPECT_EQ(
+      faulted.states,
+      "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING DIFFUSION_RUNNING "
+      "DECODING COMPLETED");
   // Steps 1..16 ran, then the resumed attempt ran 16.. from the step-15 checkpoint (PNDM, the
   // default sampler, makes 20 steps 21 UNet evaluations, as diffusers does).
   std::vector<int> expected_steps;
@@ -49,9 +50,9 @@ void expect_resume_is_byte_identical(const std::filesystem::path& model, const s
 
 TEST(CheckpointResume, OomAtStep17ResumesFromStep15ByteIdentical) {
   FTDR_REQUIRE_TINY_SD1(model);
-  expect_resume_is_byte_identical(
-      model, "oom = \"diffusion:step=17\"",
-      "out_of_memory in diffusion at step 16 -> offload the other components and empty the cache, retry diffusion");
+  expect_resume_is_byte_identical(model, "oom = \"diffusion:step=17\"",
+                                  "out_of_memory in diffusion at step 16 -> offload the other components and "
+                                  "empty the cache, retry diffusion");
 }
 
 TEST(CheckpointResume, DeviceErrorAtStep17ResumesFromStep15ByteIdentical) {

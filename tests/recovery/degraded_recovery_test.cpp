@@ -14,8 +14,9 @@ TEST(DegradedRecovery, DecodeOomTilesTheFinishedLatentsWithoutRerunningDiffusion
   ASSERT_TRUE(rig.ok());
   Trace t = rig.run(small_request(6));
   ASSERT_EQ(t.result.state, fw::ExecutionState::completed) << t.result.error_message;
-  EXPECT_EQ(t.states, "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING DECODING RETRY_PENDING INITIALIZING "
-                      "DECODING COMPLETED");
+  EXPECT_EQ(t.states,
+            "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING DECODING RETRY_PENDING INITIALIZING "
+            "DECODING COMPLETED");
   EXPECT_EQ(t.attempts, std::vector<std::string>{
                             "out_of_memory in decoding at step 7 -> VAE tiling on, decoding again from the "
                             "finished latents"});
@@ -28,8 +29,9 @@ TEST(DegradedRecovery, DecodeOomTilesTheFinishedLatentsWithoutRerunningDiffusion
 
 TEST(DegradedRecovery, SplitBatchGivesTheUnsplitImages) {
   FTDR_REQUIRE_TINY_SD1(model);
-  Rig rig(model, fresh_test_dir(),
-          "[faults]\noom = \"diffusion:step=2\"\n" + fast_recovery("diffusion_oom_ladder = [\"split_batch\"]\n"));
+  Rig rig(
+      model, fresh_test_dir(),
+      "[faults]\noom = \"diffusion:step=2\"\n" + fast_recovery("diffusion_oom_ladder = [\"split_batch\"]\n"));
   ASSERT_TRUE(rig.ok());
   sdk::GenerationRequest request = small_request(4, 7.5);
   request.batch = 2;
@@ -37,15 +39,19 @@ TEST(DegradedRecovery, SplitBatchGivesTheUnsplitImages) {
   Trace whole = rig.run(request);  // ... and this one runs as one batch of 2
   ASSERT_EQ(split.result.state, fw::ExecutionState::completed) << split.result.error_message;
   ASSERT_EQ(whole.result.state, fw::ExecutionState::completed) << whole.result.error_message;
-  EXPECT_EQ(split.attempts, std::vector<std::string>{"out_of_memory in diffusion at step 1 -> batch 2 -> 1 + 1, one after the other"});
-  EXPECT_EQ(split.states, "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
-                          "DIFFUSION_RUNNING DECODING DIFFUSION_RUNNING DECODING COMPLETED");
+  EXPECT_EQ(split.attempts,
+            std::vector<std::string>{
+                "out_of_memory in diffusion at step 1 -> batch 2 -> 1 + 1, one after the other"});
+  EXPECT_EQ(split.states,
+            "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
+            "DIFFUSION_RUNNING DECODING DIFFUSION_RUNNING DECODING COMPLETED");
   EXPECT_EQ(split.diffusion_steps(), 1 + 5 + 5);  // 4 PNDM steps = 5 UNet evaluations
   EXPECT_TRUE(whole.attempts.empty());
   EXPECT_EQ(whole.diffusion_steps(), 5);
   ASSERT_EQ(split.result.images.size(), 2u);
   ASSERT_EQ(whole.result.images.size(), 2u);
-  for (int i = 0; i < 2; ++i) EXPECT_TRUE(split.result.images[i].rgb == whole.result.images[i].rgb) << "image " << i;
+  for (int i = 0; i < 2; ++i)
+    EXPECT_TRUE(split.result.images[i].rgb == whole.result.images[i].rgb) << "image " << i;
   EXPECT_FALSE(split.result.images[0].rgb == split.result.images[1].rgb);  // seeds 11 and 12 differ
   EXPECT_FALSE(split.result.degraded);
 }

@@ -16,12 +16,14 @@ TEST(GiveUp, RetriesExhaustedFailsWithTheWholeHistory) {
   Trace t = rig.run(small_request(4));
   EXPECT_EQ(t.result.state, fw::ExecutionState::failed);
   EXPECT_EQ(t.result.error_kind, sdk::ErrorKind::out_of_memory);
-  EXPECT_EQ(t.states, "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
-                      "DIFFUSION_RUNNING RETRY_PENDING INITIALIZING DIFFUSION_RUNNING FAILED");
+  EXPECT_EQ(t.states,
+            "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
+            "DIFFUSION_RUNNING RETRY_PENDING INITIALIZING DIFFUSION_RUNNING FAILED");
   EXPECT_EQ(t.attempts,
             (std::vector<std::string>{
                 "out_of_memory in diffusion at step 1 -> attention slicing on (slice size: backend's choice)",
-                "out_of_memory in diffusion at step 1 -> smaller attention slices: backend's choice -> 256 query rows",
+                "out_of_memory in diffusion at step 1 -> smaller attention slices: backend's choice -> 256 "
+                "query rows",
                 "out_of_memory in diffusion at step 1 -> (gave up)"}));
   EXPECT_TRUE(t.result.images.empty());
   EXPECT_NE(t.result.error_message.find("injected oom"), std::string::npos) << t.result.error_message;
@@ -47,7 +49,8 @@ TEST(GiveUp, CorruptCheckpointIsNotFatalDiffusionStartsAfresh) {
   FTDR_REQUIRE_TINY_SD1(model);
   RigOptions options;
   options.checkpoint_every = 2;
-  Rig rig(model, fresh_test_dir(), "[faults]\ndevice_error = \"diffusion:step=4\"\n" + fast_recovery(), options);
+  Rig rig(model, fresh_test_dir(), "[faults]\ndevice_error = \"diffusion:step=4\"\n" + fast_recovery(),
+          options);
   ASSERT_TRUE(rig.ok());
   // While the job waits to retry, its checkpoints are overwritten with garbage.
   fw::JobCallbacks cb;

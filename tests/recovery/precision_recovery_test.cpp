@@ -24,10 +24,11 @@ TEST(PrecisionRecovery, NanInBf16DiffusionIsRetriedInF32AndTheUNetReturnsToBf16)
   const std::uint64_t bf16_bytes = unet_bytes(rig.backend());
   Trace t = rig.run(small_request(4));
   // The conditioning was made at bf16, so the f32 retry encodes again before diffusion.
-  EXPECT_EQ(t.states, "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
-                      "ENCODING_PROMPT DIFFUSION_RUNNING DECODING COMPLETED");
-  EXPECT_EQ(t.attempts,
-            std::vector<std::string>{"numerical_error in diffusion at step 3 -> dtype bf16 -> f32, retry diffusion"});
+  EXPECT_EQ(t.states,
+            "IDLE INITIALIZING ENCODING_PROMPT DIFFUSION_RUNNING RETRY_PENDING INITIALIZING "
+            "ENCODING_PROMPT DIFFUSION_RUNNING DECODING COMPLETED");
+  EXPECT_EQ(t.attempts, std::vector<std::string>{
+                            "numerical_error in diffusion at step 3 -> dtype bf16 -> f32, retry diffusion"});
   EXPECT_EQ(t.result.state, fw::ExecutionState::completed) << t.result.error_message;
   ASSERT_EQ(t.result.images.size(), 1u);
   EXPECT_EQ(unet_bytes(rig.backend()), bf16_bytes);  // the next job runs at bf16 again

@@ -27,8 +27,8 @@
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/framework/engine/execution_engine.hpp"
 #include "ftdr/framework/jobs/job_manager.hpp"
-#include "ftdr/framework/plugins/plugin_set.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
+#include "ftdr/framework/plugins/plugin_set.hpp"
 
 namespace ftdr::test {
 
@@ -39,7 +39,7 @@ struct RigOptions {
   int workers = 1;
   int checkpoint_every = 0;
   double step_timeout_ms = 0;
-  bool png = false;  // write PNGs through the host's sink
+  bool png = false;           // write PNGs through the host's sink
   std::string dtype = "f32";  // [backend.libtorch] dtype
 };
 
@@ -109,12 +109,12 @@ class Rig {
   Rig(const std::filesystem::path& model_dir, const std::filesystem::path& dir, const std::string& config,
       RigOptions options = {})
       : dir_(dir) {
-    const std::string text = "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\n" +
-                             "[plugins]\nsearch_path = [\"" + std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n" +
-                             "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\ndtype = \"" + options.dtype +
-                             "\"\n" +
-                             "[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n" +
-                             "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n" + config;
+    const std::string text =
+        "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\n" + "[plugins]\nsearch_path = [\"" +
+        std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n" +
+        "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\ndtype = \"" + options.dtype +
+        "\"\n" + "[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n" +
+        "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n" + config;
     cfg_ = std::make_unique<fw::Config>(fw::Config::parse(text, dir / "ftdr.toml"));
     std::vector<std::string> problems;
     plugins_ = fw::create_plugins(*cfg_, fw::make_loader(cfg_->host()), problems);
@@ -184,7 +184,7 @@ class Rig {
 };
 
 // The reference pipeline these tests run on; skips the test (naming the folder) when absent.
-#define FTDR_REQUIRE_TINY_SD1(var) \
+#define FTDR_REQUIRE_TINY_SD1(var)    \
   FTDR_REQUIRE_REFERENCE(var##_root); \
   const std::filesystem::path var = var##_root / "tiny-sd1"
 

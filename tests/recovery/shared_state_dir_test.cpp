@@ -1,8 +1,8 @@
 // Real `ftdr generate` processes and the state folder: two processes sharing one keep their own
 // checkpoints (each makes its own picture), and a state folder that is the user's own folder ("."
 // beside the images) loses nothing: FTDR removes only the job folders it created.
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <thread>
 
@@ -15,15 +15,20 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string config(const std::string& state, const std::string& out, const fs::path& model, const std::string& extra) {
-  return "[runtime]\nstate_dir = \"" + state + "\"\noutput_dir = \"" + out + "\"\n[plugins]\nsearch_path = [\"" +
-         std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n[model]\npath = \"" + model.string() +
+std::string config(const std::string& state, const std::string& out, const fs::path& model,
+                   const std::string& extra) {
+  return "[runtime]\nstate_dir = \"" + state + "\"\noutput_dir = \"" + out +
+         "\"\n[plugins]\nsearch_path = [\"" + std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n[model]\npath = \"" +
+         model.string() +
          "\"\n[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\n[memory]\npolicy = "
-         "\"sequential\"\n[checkpoint]\nevery_steps = 2\n[generate]\nwidth = 64\nheight = 64\nsteps = 6\ncfg = 2\n"
-         "seed = 3\n" + extra;
+         "\"sequential\"\n[checkpoint]\nevery_steps = 2\n[generate]\nwidth = 64\nheight = 64\nsteps = 6\ncfg "
+         "= 2\n"
+         "seed = 3\n" +
+         extra;
 }
 
-std::vector<std::string> generate(const fs::path& config_file, const std::string& prompt, const std::string& prefix) {
+std::vector<std::string> generate(const fs::path& config_file, const std::string& prompt,
+                                  const std::string& prefix) {
   return {"generate", "--config", config_file.string(), "--prompt", prompt, "--prefix", prefix};
 }
 
@@ -46,11 +51,13 @@ bool checkpoint_appears(const fs::path& dir) {
 TEST(SharedStateDir, TwoProcessesEachMakeTheirOwnImage) {
   FTDR_REQUIRE_TINY_SD1(model);
   const fs::path dir = fresh_test_dir();
-  const std::string retry_later = "[recovery.progressive]\nbackoff_initial_ms = 3000\nbackoff_max_ms = 3000\njitter = 0\n";
+  const std::string retry_later =
+      "[recovery.progressive]\nbackoff_initial_ms = 3000\nbackoff_max_ms = 3000\njitter = 0\n";
   const std::map<std::string, std::string> oom{{"FTDR_FAULTS", "oom=diffusion:step=4"}};
   const std::map<std::string, std::string> slow{{"FTDR_FAULTS", "slow_step=diffusion:step=3:ms=6000"}};
   // Each request alone first, on a state folder of its own: the images to match.
-  write_file(dir / "alone-a.toml", config((dir / "alone-a").string(), (dir / "out").string(), model, retry_later));
+  write_file(dir / "alone-a.toml",
+             config((dir / "alone-a").string(), (dir / "out").string(), model, retry_later));
   write_file(dir / "alone-b.toml", config((dir / "alone-b").string(), (dir / "out").string(), model, ""));
   ASSERT_EQ(run_ftdr(generate(dir / "alone-a.toml", "a red square", "a"), oom, dir).exit_code, 0);
   ASSERT_EQ(run_ftdr(generate(dir / "alone-b.toml", "a blue circle", "b"), {}, dir).exit_code, 0);
@@ -87,8 +94,10 @@ TEST(SharedStateDir, StateDirThatIsTheUsersFolderLosesNothing) {
   write_file(dir / "ftdr.toml", config(".", ".", model, fast_recovery()));
   // From inside the user's folder, as `cd home && ftdr generate ...` would run it.
   const std::string command = "cd '" + home.string() + "' && exec '" + std::string(FTDR_FTDR_EXE) +
-                              "' generate --config '" + (dir / "ftdr.toml").string() + "' --prompt 'a red square' --prefix x";
-  const CliResult r = CliProcess({"-c", command}, {{"FTDR_FAULTS", "device_error=diffusion:step=4"}}, dir, "/bin/sh").wait();
+                              "' generate --config '" + (dir / "ftdr.toml").string() +
+                              "' --prompt 'a red square' --prefix x";
+  const CliResult r =
+      CliProcess({"-c", command}, {{"FTDR_FAULTS", "device_error=diffusion:step=4"}}, dir, "/bin/sh").wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("injected device_error at diffusion step 4"));
   EXPECT_TRUE(fs::is_regular_file(home / "x-0.png"));

@@ -34,11 +34,16 @@ void check_config_file(const std::filesystem::path& file) {
   std::error_code ec;
   const fs::file_status status = fs::status(file, ec);
   std::string problem;
-  if (status.type() == fs::file_type::not_found) problem = "config file not found";
-  else if (ec) problem = "cannot read the config file: " + ec.message();
-  else if (status.type() == fs::file_type::directory) problem = "is a directory, not a config file";
-  else if (status.type() != fs::file_type::regular) problem = "is not a regular file (a config must be a TOML file)";
-  else if (!std::ifstream(file)) problem = std::string("cannot read the config file: ") + std::strerror(errno);
+  if (status.type() == fs::file_type::not_found)
+    problem = "config file not found";
+  else if (ec)
+    problem = "cannot read the config file: " + ec.message();
+  else if (status.type() == fs::file_type::directory)
+    problem = "is a directory, not a config file";
+  else if (status.type() != fs::file_type::regular)
+    problem = "is not a regular file (a config must be a TOML file)";
+  else if (!std::ifstream(file))
+    problem = std::string("cannot read the config file: ") + std::strerror(errno);
   if (!problem.empty()) throw Error(ErrorKind::invalid_request, file.string() + ": " + problem);
 }
 
@@ -182,9 +187,9 @@ std::vector<std::string> TomlConfigView::get_string_list(const std::string& key)
     if (auto s = item.as_string()) {
       out.push_back(s->get());
     } else {
-      throw Error(ErrorKind::invalid_request,
-                  format_position(doc_->file(), item.source()) + ": key '" + full_key(key) + "[" +
-                      std::to_string(i) + "]': expected a string (got " + toml_type_name(item) + ")");
+      throw Error(ErrorKind::invalid_request, format_position(doc_->file(), item.source()) + ": key '" +
+                                                  full_key(key) + "[" + std::to_string(i) +
+                                                  "]': expected a string (got " + toml_type_name(item) + ")");
     }
   }
   return out;

@@ -14,12 +14,13 @@ AttemptOutcome ExecutionEngine::finish(Job& job, ExecutionState terminal, std::o
   JobResult result = job.make_result(terminal, kind, message, w.last_params());
   w.release_artifacts();
   // Only what the engine made goes (job_folder.hpp); a FAILED job's checkpoints stay for a look.
-  if (terminal != ExecutionState::failed && !(terminal == ExecutionState::completed && config_.keep_checkpoints)) {
+  if (terminal != ExecutionState::failed &&
+      !(terminal == ExecutionState::completed && config_.keep_checkpoints)) {
     detail::release_job_folder(w);
   }
   if (terminal == ExecutionState::completed) {
     spdlog::debug("job {}: completed, {} image(s) in {:.1f} ms after {} attempt(s)", job.id(),
-                 result.images.size(), result.metrics.run_ms, w.attempt());
+                  result.images.size(), result.metrics.run_ms, w.attempt());
   } else {
     spdlog::info("job {}: {}: {}", job.id(), to_string(terminal), message);
   }

@@ -12,7 +12,7 @@ namespace {
 using sdk::ErrorKind;
 
 // sdk::Error keeps its kind; std::bad_alloc is out_of_memory; anything else is internal.
-sdk::Failure classify_failure(std::exception_ptr error, const AttemptCursor& at) {
+sdk::Failure classify_failure(const std::exception_ptr& error, const AttemptCursor& at) {
   sdk::Failure f;
   f.phase = at.phase;
   f.step = at.step;
@@ -41,7 +41,7 @@ bool never_retried(ErrorKind kind) {
 
 }  // namespace
 
-AttemptOutcome ExecutionEngine::handle_failure(Job& job, std::exception_ptr error) {
+AttemptOutcome ExecutionEngine::handle_failure(Job& job, const std::exception_ptr& error) {
   JobWork& w = job.work();
   sdk::Failure f = classify_failure(error, w.cursor());
   const ExecutionState now = job.state();

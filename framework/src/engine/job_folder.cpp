@@ -19,7 +19,8 @@ std::string claim_job_folder(Job& job, const std::string& state_dir) {
   if (!created) {
     w.refuse_job_dir();
     spdlog::warn("job {}: checkpoint folder {} {}; the job runs without checkpoints", job.id(), dir.string(),
-                 ec ? "cannot be created (" + ec.message() + ")" : std::string("already exists and is not this job's"));
+                 ec ? "cannot be created (" + ec.message() + ")"
+                    : std::string("already exists and is not this job's"));
     return {};
   }
   w.claim_job_dir(dir.string());

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "ftdr/sdk/error.hpp"
 
@@ -17,8 +17,8 @@ namespace ftdr::framework {
 namespace fs = std::filesystem;
 
 std::string CalibrationKey::str() const {
-  return model + "|" + std::string(sdk::to_string(phase)) + "|" + mode + "|" + std::string(sdk::to_string(dtype)) +
-         "|" + std::string(sdk::to_string(device));
+  return model + "|" + std::string(sdk::to_string(phase)) + "|" + mode + "|" +
+         std::string(sdk::to_string(dtype)) + "|" + std::string(sdk::to_string(device));
 }
 
 CalibrationKey calibration_key(const std::string& model, sdk::Phase phase, const sdk::RuntimeOptions& options,
@@ -36,16 +36,20 @@ CalibrationKey calibration_key(const std::string& model, sdk::Phase phase, const
 MemoryCalibration::MemoryCalibration(std::string file, CalibrationSettings settings)
     : file_(std::move(file)), settings_(settings) {
   if (!(settings_.alpha > 0 && settings_.alpha <= 1)) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request, "memory calibration alpha: expected a number in (0, 1]");
+    throw sdk::Error(sdk::ErrorKind::invalid_request,
+                     "memory calibration alpha: expected a number in (0, 1]");
   }
-  if (!(settings_.min_ratio > 0 && settings_.min_ratio <= settings_.max_ratio && std::isfinite(settings_.max_ratio))) {
+  if (!(settings_.min_ratio > 0 && settings_.min_ratio <= settings_.max_ratio &&
+        std::isfinite(settings_.max_ratio))) {
     throw sdk::Error(sdk::ErrorKind::invalid_request,
                      "memory calibration min_ratio/max_ratio: expected 0 < min_ratio <= max_ratio (finite)");
   }
   if (!file_.empty()) load();
 }
 
-double MemoryCalibration::clamp(double r) const { return std::clamp(r, settings_.min_ratio, settings_.max_ratio); }
+double MemoryCalibration::clamp(double r) const {
+  return std::clamp(r, settings_.min_ratio, settings_.max_ratio);
+}
 
 void MemoryCalibration::load() {
   std::error_code ec;
@@ -66,13 +70,14 @@ void MemoryCalibration::load() {
     const bool ok = value.is_object() && value.contains("ratio") && value["ratio"].is_number() &&
                     std::isfinite(value["ratio"].get<double>()) && value["ratio"].get<double>() > 0;
     if (!ok) {
-      spdlog::warn("memory calibration {}: entry \"{}\" ignored (expected {{\"ratio\": a positive number}})", file_,
-                   key);
+      spdlog::warn("memory calibration {}: entry \"{}\" ignored (expected {{\"ratio\": a positive number}})",
+                   file_, key);
       continue;
     }
     Entry e;
     e.ratio = clamp(value["ratio"].get<double>());
-    e.samples = value.contains("samples") && value["samples"].is_number_integer() ? value["samples"].get<int>() : 1;
+    e.samples =
+        value.contains("samples") && value["samples"].is_number_integer() ? value["samples"].get<int>() : 1;
     entries_[key] = e;
   }
 }

@@ -12,7 +12,8 @@ namespace ftdr::framework::detail {
 using sdk::Error;
 using sdk::ErrorKind;
 
-StepWatch::StepWatch(Job& job, const sdk::ModelBackend& backend, const EngineConfig& config, std::string state_dir)
+StepWatch::StepWatch(Job& job, const sdk::ModelBackend& backend, const EngineConfig& config,
+                     std::string state_dir)
     : job_(job), backend_(backend), config_(config), state_dir_(std::move(state_dir)) {}
 
 void StepWatch::on_step(const sdk::StepEvent& e) {
@@ -26,8 +27,8 @@ void StepWatch::on_step(const sdk::StepEvent& e) {
   }
   if (config_.step_timeout_ms > 0 && e.step_ms > config_.step_timeout_ms) {
     throw Error(ErrorKind::timeout, fmt::format("{} took {:.1f} ms, over the step watchdog of {:.1f} ms "
-                                               "(step_timeout_ms)",
-                                               where, e.step_ms, config_.step_timeout_ms));
+                                                "(step_timeout_ms)",
+                                                where, e.step_ms, config_.step_timeout_ms));
   }
   if (config_.checkpoint_every > 0 && !state_dir_.empty() && e.latents && e.step < e.total &&
       e.step % config_.checkpoint_every == 0) {
@@ -44,9 +45,10 @@ void StepWatch::check_stop() {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - step_start_).count();
   if (ms > config_.step_timeout_ms) {
-    throw Error(ErrorKind::timeout, fmt::format("{}: running for {:.1f} ms, over the step watchdog of {:.1f} ms "
-                                               "(step_timeout_ms)",
-                                               where, ms, config_.step_timeout_ms));
+    throw Error(ErrorKind::timeout,
+                fmt::format("{}: running for {:.1f} ms, over the step watchdog of {:.1f} ms "
+                            "(step_timeout_ms)",
+                            where, ms, config_.step_timeout_ms));
   }
 }
 
@@ -59,8 +61,8 @@ void StepWatch::save(const sdk::Artifact& latents, int step) {
   if (dir.empty()) return;
   JobWork& w = job_.work();
   const int first = w.current_first_image();
-  const std::string path = (std::filesystem::path(dir) / ("latents_i" + std::to_string(first) + "_step" +
-                                                           std::to_string(step) + ".ckpt"))
+  const std::string path = (std::filesystem::path(dir) /
+                            ("latents_i" + std::to_string(first) + "_step" + std::to_string(step) + ".ckpt"))
                                .string();
   try {
     backend_.save_artifact(latents, path);
@@ -87,7 +89,8 @@ PhaseStop::~PhaseStop() {
 
 void PhaseStop::check_stop() {
   if (job_.cancel_requested()) {
-    throw Error(ErrorKind::cancelled, "job " + std::to_string(job_.id()) + ", during " + phase_ + ": cancelled by request");
+    throw Error(ErrorKind::cancelled,
+                "job " + std::to_string(job_.id()) + ", during " + phase_ + ": cancelled by request");
   }
 }
 

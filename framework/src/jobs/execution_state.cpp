@@ -19,14 +19,14 @@ constexpr std::array<std::array<bool, kExecutionStateCount>, kExecutionStateCoun
   };
   allow(S::idle, {S::initializing, S::cancelled});
   // Later attempts skip phases whose artifacts survive: straight to diffusion or decoding.
-  allow(S::initializing, {S::encoding_prompt, S::diffusion_running, S::decoding, S::failed,
-                          S::retry_pending, S::cancelled});
+  allow(S::initializing,
+        {S::encoding_prompt, S::diffusion_running, S::decoding, S::failed, S::retry_pending, S::cancelled});
   allow(S::encoding_prompt, {S::diffusion_running, S::failed, S::retry_pending, S::cancelled});
   allow(S::diffusion_running, {S::decoding, S::failed, S::retry_pending, S::cancelled});
   // DECODING → DIFFUSION_RUNNING: the next sub-batch of a split batch. DECODING → ENCODING_PROMPT:
   // a refused checkpoint (another request's latents) when the conditioning is gone too.
-  allow(S::decoding, {S::completed, S::encoding_prompt, S::diffusion_running, S::failed, S::retry_pending,
-                      S::cancelled});
+  allow(S::decoding,
+        {S::completed, S::encoding_prompt, S::diffusion_running, S::failed, S::retry_pending, S::cancelled});
   allow(S::retry_pending, {S::initializing, S::cancelled});
   // COMPLETED, FAILED, CANCELLED: terminal, no way out.
   return t;

@@ -5,7 +5,6 @@
 
 namespace ftdr::framework {
 
-using sdk::Error;
 using sdk::ErrorKind;
 
 void JobManager::worker_loop() {
@@ -38,8 +37,8 @@ void JobManager::worker_loop() {
       } catch (const std::exception&) {
       }
       outcome.state = ExecutionState::failed;
-      outcome.result = job->make_result(ExecutionState::failed, ErrorKind::internal, e.what(),
-                                        job->work().last_params());
+      outcome.result =
+          job->make_result(ExecutionState::failed, ErrorKind::internal, e.what(), job->work().last_params());
     }
     after_attempt(job, std::move(outcome));
     lock.lock();
@@ -62,7 +61,8 @@ void JobManager::after_attempt(const std::shared_ptr<Job>& job, AttemptOutcome o
     if (!job->cancel_requested() && !cancelling_all_) {
       ++retry_pending_;
       const JobId id = job->id();
-      timers_.schedule(id, std::chrono::milliseconds(outcome.retry_delay_ms), [this, id] { on_retry_timer(id); });
+      timers_.schedule(id, std::chrono::milliseconds(outcome.retry_delay_ms),
+                       [this, id] { on_retry_timer(id); });
       return;
     }
   }

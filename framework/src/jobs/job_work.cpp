@@ -11,10 +11,10 @@ namespace {
 bool latents_compatible(const sdk::GenerationParams& a, const sdk::GenerationParams& b) {
   const auto& ra = a.request;
   const auto& rb = b.request;
-  return a.first_image == b.first_image && a.batch == b.batch && a.width == b.width &&
-         a.height == b.height && ra.seed == rb.seed && ra.steps == rb.steps && ra.sampler == rb.sampler &&
-         ra.eta == rb.eta && ra.cfg_scale == rb.cfg_scale && ra.prompt == rb.prompt &&
-         ra.negative_prompt == rb.negative_prompt && ra.clip_skip == rb.clip_skip;
+  return a.first_image == b.first_image && a.batch == b.batch && a.width == b.width && a.height == b.height &&
+         ra.seed == rb.seed && ra.steps == rb.steps && ra.sampler == rb.sampler && ra.eta == rb.eta &&
+         ra.cfg_scale == rb.cfg_scale && ra.prompt == rb.prompt && ra.negative_prompt == rb.negative_prompt &&
+         ra.clip_skip == rb.clip_skip;
 }
 
 // Conditioning encoded with `a` serves `b`: same prompts, clip_skip and dtype.
@@ -117,8 +117,8 @@ void JobWork::retry_with(const sdk::RecoveryDecision& d) {
     s.first_image = first;
     s.batch = batch;
   }
-  std::vector<sdk::GenerationParams> head = split ? split_in_halves(d.params)
-                                                  : std::vector<sdk::GenerationParams>{d.params};
+  std::vector<sdk::GenerationParams> head =
+      split ? split_in_halves(d.params) : std::vector<sdk::GenerationParams>{d.params};
   if (!split && d.params.first_image == failed.first_image && d.params.batch >= 1 &&
       d.params.batch < failed.batch) {
     sdk::GenerationParams rest = d.params;

@@ -10,8 +10,8 @@ namespace ftdr::framework {
 namespace {
 
 [[noreturn]] void wrong_type(const char* key, const nlohmann::json& value, const std::string& expected) {
-  throw sdk::Error(sdk::ErrorKind::invalid_request,
-                   std::string("request field '") + key + "': expected " + expected + " (got " + value.type_name() + ")");
+  throw sdk::Error(sdk::ErrorKind::invalid_request, std::string("request field '") + key + "': expected " +
+                                                        expected + " (got " + value.type_name() + ")");
 }
 
 // Each field takes exactly its JSON type: nlohmann's get<int>() would also take true, 1.5 (as 1), a
@@ -30,8 +30,8 @@ void read_field(const nlohmann::json& json, const char* key, int& out) {
   const std::int64_t value = it->get<std::int64_t>();  // 2^64 - 1 wraps to -1: hence the unsigned test
   if ((it->is_number_unsigned() && it->get<std::uint64_t>() > INT_MAX) || value < INT_MIN || value > INT_MAX)
     throw sdk::Error(sdk::ErrorKind::invalid_request,
-                     std::string("request field '") + key + "': expected an integer in [" + std::to_string(INT_MIN) +
-                         ", " + std::to_string(INT_MAX) + "], got " + it->dump());
+                     std::string("request field '") + key + "': expected an integer in [" +
+                         std::to_string(INT_MIN) + ", " + std::to_string(INT_MAX) + "], got " + it->dump());
   out = it->get<int>();
 }
 
@@ -52,18 +52,25 @@ void read_field(const nlohmann::json& json, const char* key, double& out) {
 }  // namespace
 
 nlohmann::json request_json(const sdk::GenerationRequest& r) {
-  return nlohmann::json{{"prompt", r.prompt},       {"negative_prompt", r.negative_prompt},
-                        {"width", r.width},         {"height", r.height},
-                        {"steps", r.steps},         {"cfg_scale", r.cfg_scale},
-                        {"sampler", r.sampler},     {"seed", r.seed},
-                        {"batch", r.batch},         {"eta", r.eta},
-                        {"clip_skip", r.clip_skip}, {"output_dir", r.output_dir},
+  return nlohmann::json{{"prompt", r.prompt},
+                        {"negative_prompt", r.negative_prompt},
+                        {"width", r.width},
+                        {"height", r.height},
+                        {"steps", r.steps},
+                        {"cfg_scale", r.cfg_scale},
+                        {"sampler", r.sampler},
+                        {"seed", r.seed},
+                        {"batch", r.batch},
+                        {"eta", r.eta},
+                        {"clip_skip", r.clip_skip},
+                        {"output_dir", r.output_dir},
                         {"output_prefix", r.output_prefix}};
 }
 
 sdk::GenerationRequest request_from_json(const nlohmann::json& json) {
   if (!json.is_object())
-    throw sdk::Error(sdk::ErrorKind::invalid_request, std::string("request: expected a JSON object (got ") + json.type_name() + ")");
+    throw sdk::Error(sdk::ErrorKind::invalid_request,
+                     std::string("request: expected a JSON object (got ") + json.type_name() + ")");
   const nlohmann::json known = request_json({});
   for (auto it = json.begin(); it != json.end(); ++it)
     if (!known.contains(it.key()))

@@ -24,8 +24,9 @@ constexpr std::size_t kMaxPrefix = 200;  // bytes; leaves room for "-<index>-<n>
 
 void check_side(const std::string& field, int value, int multiple) {
   if (value <= 0 || value > kMaxSide || value % multiple != 0) {
-    reject(field, "a multiple of " + std::to_string(multiple) + " in [" + std::to_string(multiple) +
-                      ", " + std::to_string(kMaxSide) + "]",
+    reject(field,
+           "a multiple of " + std::to_string(multiple) + " in [" + std::to_string(multiple) + ", " +
+               std::to_string(kMaxSide) + "]",
            std::to_string(value));
   }
 }
@@ -43,7 +44,8 @@ void check_text(const sdk::GenerationRequest& r) {
   if (auto problem = text_problem(r.prompt, TextKind::prompt))
     reject("prompt", "UTF-8 text without control characters other than tab and line breaks", *problem);
   if (auto problem = text_problem(r.negative_prompt, TextKind::prompt))
-    reject("negative_prompt", "UTF-8 text without control characters other than tab and line breaks", *problem);
+    reject("negative_prompt", "UTF-8 text without control characters other than tab and line breaks",
+           *problem);
   if (auto problem = text_problem(r.output_prefix, TextKind::file_name))
     reject("output_prefix", "a file name prefix: UTF-8 without control characters", *problem);
   if (r.output_prefix.size() > kMaxPrefix)
@@ -76,7 +78,8 @@ void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* mod
   if (!std::isfinite(r.cfg_scale) || r.cfg_scale < 0 || r.cfg_scale > kMaxCfg) {
     reject("cfg_scale", "a number in [0, 100]", number_text(r.cfg_scale));
   }
-  if (!std::isfinite(r.eta) || r.eta < 0 || r.eta > 1) reject("eta", "a number in [0, 1]", number_text(r.eta));
+  if (!std::isfinite(r.eta) || r.eta < 0 || r.eta > 1)
+    reject("eta", "a number in [0, 1]", number_text(r.eta));
   if (r.clip_skip < 0) reject("clip_skip", "an integer >= 0", std::to_string(r.clip_skip));
   check_sampler(r.sampler, samplers);
   if (r.output_prefix.find('/') != std::string::npos || r.output_prefix.find('\\') != std::string::npos) {
@@ -89,7 +92,8 @@ void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* mod
   check_text(r);
 }
 
-sdk::GenerationParams initial_params(const sdk::GenerationRequest& request, const sdk::RuntimeOptions& options) {
+sdk::GenerationParams initial_params(const sdk::GenerationRequest& request,
+                                     const sdk::RuntimeOptions& options) {
   sdk::GenerationParams p;
   p.request = request;
   p.options = options;

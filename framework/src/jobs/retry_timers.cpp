@@ -1,7 +1,7 @@
 #include "ftdr/framework/jobs/retry_timers.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace ftdr::framework {
 

@@ -28,8 +28,8 @@ std::size_t decode(const std::string& text, std::size_t i, char32_t& out) {
     std::size_t length;
     char32_t min;
   };
-  static constexpr Form kForms[] = {{0x80, 0x00, 1, 0}, {0xe0, 0xc0, 2, 0x80}, {0xf0, 0xe0, 3, 0x800},
-                                    {0xf8, 0xf0, 4, 0x10000}};
+  static constexpr Form kForms[] = {
+      {0x80, 0x00, 1, 0}, {0xe0, 0xc0, 2, 0x80}, {0xf0, 0xe0, 3, 0x800}, {0xf8, 0xf0, 4, 0x10000}};
   const unsigned char lead = byte(i);
   const Form* form = nullptr;
   for (const Form& f : kForms)
@@ -56,9 +56,11 @@ std::optional<std::string> text_problem(const std::string& text, TextKind kind) 
     char32_t c = 0;
     const std::size_t length = decode(text, i, c);
     if (length == 0)
-      return "an invalid UTF-8 byte " + hex_byte(static_cast<unsigned char>(text[i])) + " at byte " + std::to_string(i);
+      return "an invalid UTF-8 byte " + hex_byte(static_cast<unsigned char>(text[i])) + " at byte " +
+             std::to_string(i);
     const bool allowed = kind == TextKind::prompt && (c == '\t' || c == '\n' || c == '\r');
-    if (is_control(c) && !allowed) return "control character " + code_point(c) + " at byte " + std::to_string(i);
+    if (is_control(c) && !allowed)
+      return "control character " + code_point(c) + " at byte " + std::to_string(i);
     i += length;
   }
   return std::nullopt;

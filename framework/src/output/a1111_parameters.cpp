@@ -54,7 +54,8 @@ std::string unix_lines(const std::string& text) {
 // Bytes of Python-whitespace (what str.strip() removes) at the start of `line` — tab, space and the
 // Unicode spaces; control characters cannot occur here (see the top of the file).
 std::size_t leading_space(const std::string& line) {
-  static const char* const kSpaces[] = {"\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
+  static const char* const kSpaces[] = {"\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xaf", "\xe2\x81\x9f",
+                                        "\xe3\x80\x80"};
   std::size_t i = 0;
   while (i < line.size()) {
     if (line[i] == ' ' || line[i] == '\t') {
@@ -109,22 +110,26 @@ std::string quote(const std::string& value) {
 
 std::string a1111_sampler_name(const std::string& sampler) {
   static const std::vector<std::pair<std::string, std::string>> names{
-      {"euler_a", "Euler a"}, {"euler", "Euler"},           {"ddim", "DDIM"},
-      {"pndm", "PNDM"},       {"dpmpp_2m", "DPM++ 2M"},      {"dpmpp_2m_karras", "DPM++ 2M Karras"},
+      {"euler_a", "Euler a"}, {"euler", "Euler"},       {"ddim", "DDIM"},
+      {"pndm", "PNDM"},       {"dpmpp_2m", "DPM++ 2M"}, {"dpmpp_2m_karras", "DPM++ 2M Karras"},
       {"lms", "LMS"}};
   for (const auto& [ours, theirs] : names)
     if (ours == sampler) return theirs;
   return sampler;
 }
 
-std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name, int image_index) {
+std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name,
+                             int image_index) {
   const sdk::GenerationRequest& r = params.request;
   std::string out = escape_prompt(r.prompt) + "\n";
   if (!r.negative_prompt.empty()) out += "Negative prompt: " + escape_prompt(r.negative_prompt) + "\n";
   out += "Steps: " + std::to_string(r.steps) + ", Sampler: " + quote(a1111_sampler_name(r.sampler)) +
-         ", CFG scale: " + number(r.cfg_scale) + ", Seed: " + std::to_string(r.seed + static_cast<std::uint64_t>(image_index)) +
-         ", Size: " + std::to_string(params.width) + "x" + std::to_string(params.height) + ", Model: " + quote(model_name);
-  if (r.batch > 1) out += ", Batch size: " + std::to_string(r.batch) + ", Batch pos: " + std::to_string(image_index);
+         ", CFG scale: " + number(r.cfg_scale) +
+         ", Seed: " + std::to_string(r.seed + static_cast<std::uint64_t>(image_index)) +
+         ", Size: " + std::to_string(params.width) + "x" + std::to_string(params.height) +
+         ", Model: " + quote(model_name);
+  if (r.batch > 1)
+    out += ", Batch size: " + std::to_string(r.batch) + ", Batch pos: " + std::to_string(image_index);
   if (r.clip_skip > 1) out += ", Clip skip: " + std::to_string(r.clip_skip);
   if (r.eta != 0) out += ", Eta: " + number(r.eta);
   out += ", Version: ftdr " FTDR_VERSION;

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <mutex>
 
-#include "ftdr/framework/output/png_writer.hpp"
 #include "ftdr/framework/jobs/request_json.hpp"
+#include "ftdr/framework/output/png_writer.hpp"
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::framework {
@@ -80,7 +80,8 @@ void check_output_folder(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) unusable(dir, "cannot create it: " + ec.message());
   // Writable is what creating a file says (access(2) is wrong for root and read-only mounts).
-  if (const int error = create_probe(dir)) unusable(dir, std::string("cannot create a file in it: ") + std::strerror(error));
+  if (const int error = create_probe(dir))
+    unusable(dir, std::string("cannot create a file in it: ") + std::strerror(error));
 }
 
 ImageSink make_png_sink(const sdk::ModelInfo& model) {
@@ -110,7 +111,8 @@ ImageSink make_png_sink(const sdk::ModelInfo& model) {
         std::snprintf(buf, sizeof buf, "%05d", number + attempt);
         return std::string(buf) + "-" + seed + ".png";
       };
-      const TextChunks text{{"parameters", a1111_parameters(params, model.name, index)}, {"ftdr_request", request}};
+      const TextChunks text{{"parameters", a1111_parameters(params, model.name, index)},
+                            {"ftdr_request", request}};
       written.push_back(write_new_png(dir, name, images[i], text).string());
       number += taken + 1;
     }

@@ -145,9 +145,10 @@ FilePtr open_temp(const fs::path& file, fs::path& tmp) {
 fs::path write_temp(const fs::path& file, const sdk::Image& image, const TextChunks& text_chunks) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
-    throw Error(ErrorKind::invalid_request,
-                file.string() + ": image is " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-                    " with " + std::to_string(image.rgb.size()) + " bytes; expected width*height*3 bytes of RGB8");
+    throw Error(ErrorKind::invalid_request, file.string() + ": image is " + std::to_string(image.width) +
+                                                "x" + std::to_string(image.height) + " with " +
+                                                std::to_string(image.rgb.size()) +
+                                                " bytes; expected width*height*3 bytes of RGB8");
   std::vector<png_text> text = as_png_text(text_chunks);
   std::error_code ec;
   if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
@@ -158,7 +159,8 @@ fs::path write_temp(const fs::path& file, const sdk::Image& image, const TextChu
   const bool closed = f && std::fclose(f.release()) == 0;
   if (!written || !closed) {
     fs::remove(tmp, ec);
-    throw Error(ErrorKind::internal, file.string() + ": writing the PNG failed: " + (error.empty() ? "I/O error" : error));
+    throw Error(ErrorKind::internal,
+                file.string() + ": writing the PNG failed: " + (error.empty() ? "I/O error" : error));
   }
   return tmp;
 }
@@ -169,10 +171,12 @@ bool publish_no_replace(const fs::path& tmp, const fs::path& file) {
   if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, file.c_str(), RENAME_NOREPLACE) == 0) return true;
   if (errno == EEXIST) return false;
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-    throw Error(ErrorKind::internal, file.string() + ": cannot rename " + tmp.string() + ": " + std::strerror(errno));
+    throw Error(ErrorKind::internal,
+                file.string() + ": cannot rename " + tmp.string() + ": " + std::strerror(errno));
   if (::link(tmp.c_str(), file.c_str()) != 0) {
     if (errno == EEXIST) return false;
-    throw Error(ErrorKind::internal, file.string() + ": cannot link " + tmp.string() + ": " + std::strerror(errno));
+    throw Error(ErrorKind::internal,
+                file.string() + ": cannot link " + tmp.string() + ": " + std::strerror(errno));
   }
   ::unlink(tmp.c_str());
   return true;
@@ -190,11 +194,11 @@ void write_png(const fs::path& file, const sdk::Image& image, const TextChunks& 
   }
 }
 
-fs::path write_new_png(const fs::path& dir, const std::function<std::string(int)>& name, const sdk::Image& image,
-                       const TextChunks& text_chunks) {
+fs::path write_new_png(const fs::path& dir, const std::function<std::string(int)>& name,
+                       const sdk::Image& image, const TextChunks& text_chunks) {
   const fs::path tmp = write_temp(dir / name(0), image, text_chunks);
   for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
-    const fs::path file = dir / name(attempt);
+    fs::path file = dir / name(attempt);
     try {
       if (publish_no_replace(tmp, file)) return file;
     } catch (...) {
@@ -205,8 +209,8 @@ fs::path write_new_png(const fs::path& dir, const std::function<std::string(int)
   }
   std::error_code ec;
   fs::remove(tmp, ec);
-  throw Error(ErrorKind::internal, (dir / name(0)).string() + " and the next " + std::to_string(kMaxNameAttempts - 1) +
-                                       " names are taken");
+  throw Error(ErrorKind::internal, (dir / name(0)).string() + " and the next " +
+                                       std::to_string(kMaxNameAttempts - 1) + " names are taken");
 }
 
 PngContents read_png(const fs::path& file) {

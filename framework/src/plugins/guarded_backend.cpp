@@ -14,7 +14,9 @@ class GuardedBackend final : public sdk::ModelBackend, public PluginGuard {
   GuardedBackend(std::shared_ptr<sdk::ModelBackend> inner, const PluginInfo& info)
       : PluginGuard(info), inner_(std::move(inner)) {}
 
-  void load(const std::string& dir) override { guarded("load", [&] { inner_->load(dir); }); }
+  void load(const std::string& dir) override {
+    guarded("load", [&] { inner_->load(dir); });
+  }
 
   sdk::ModelInfo info() const override {
     sdk::ModelInfo out = guarded("info", [&] { return inner_->info(); });
@@ -32,16 +34,21 @@ class GuardedBackend final : public sdk::ModelBackend, public PluginGuard {
   void place(const std::string& component, sdk::Device where) override {
     guarded("place", [&] { inner_->place(component, where); });
   }
-  sdk::Device device() const override { return guarded("device", [&] { return inner_->device(); }); }
+  sdk::Device device() const override {
+    return guarded("device", [&] { return inner_->device(); });
+  }
   sdk::MemoryStats memory_stats() const override {
     return guarded("memory_stats", [&] { return inner_->memory_stats(); });
   }
-  void reset_peak_memory() override { guarded("reset_peak_memory", [&] { inner_->reset_peak_memory(); }); }
+  void reset_peak_memory() override {
+    guarded("reset_peak_memory", [&] { inner_->reset_peak_memory(); });
+  }
   void release_cached_memory() override {
     guarded("release_cached_memory", [&] { inner_->release_cached_memory(); });
   }
   std::uint64_t estimate_activation_bytes(sdk::Phase phase, const GenerationParams& params) const override {
-    return guarded("estimate_activation_bytes", [&] { return inner_->estimate_activation_bytes(phase, params); });
+    return guarded("estimate_activation_bytes",
+                   [&] { return inner_->estimate_activation_bytes(phase, params); });
   }
   void validate(const GenerationParams& params) const override {
     guarded("validate", [&] { inner_->validate(params); });

@@ -9,12 +9,18 @@ class GuardedScheduler final : public sdk::JobScheduler, public PluginGuard {
  public:
   GuardedScheduler(std::shared_ptr<sdk::JobScheduler> inner, const PluginInfo& info)
       : PluginGuard(info), inner_(std::move(inner)) {}
-  void push(const sdk::QueueEntry& entry) override { guarded("push", [&] { inner_->push(entry); }); }
+  void push(const sdk::QueueEntry& entry) override {
+    guarded("push", [&] { inner_->push(entry); });
+  }
   std::optional<std::uint64_t> pop_next(std::int64_t now_ms) override {
     return guarded("pop_next", [&] { return inner_->pop_next(now_ms); });
   }
-  bool erase(std::uint64_t job_id) override { return guarded("erase", [&] { return inner_->erase(job_id); }); }
-  std::size_t size() const override { return guarded("size", [&] { return inner_->size(); }); }
+  bool erase(std::uint64_t job_id) override {
+    return guarded("erase", [&] { return inner_->erase(job_id); });
+  }
+  std::size_t size() const override {
+    return guarded("size", [&] { return inner_->size(); });
+  }
   std::vector<std::uint64_t> snapshot(std::int64_t now_ms) const override {
     return guarded("snapshot", [&] { return inner_->snapshot(now_ms); });
   }
@@ -79,7 +85,8 @@ std::shared_ptr<sdk::RecoveryStrategy> guard(std::shared_ptr<sdk::RecoveryStrate
                                              const PluginInfo& info) {
   return wrap<GuardedRecovery>(std::move(object), info);
 }
-std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object, const PluginInfo& info) {
+std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object,
+                                           const PluginInfo& info) {
   return wrap<GuardedTiling>(std::move(object), info);
 }
 

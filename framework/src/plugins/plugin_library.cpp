@@ -49,7 +49,8 @@ OpenedPlugin open_plugin_file(const std::filesystem::path& file) {
   OpenedPlugin out;
   try {
     out.library = std::make_shared<boost::dll::shared_library>(
-        boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+        boost::dll::fs::path(file.string()),
+        boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
   } catch (const std::exception&) {
     throw Error(ErrorKind::plugin_error, file.string() + ": cannot load the library: " + dlopen_reason(file));
   }

@@ -30,12 +30,14 @@ std::unique_ptr<sdk::Plugin> call_create(const OpenedPlugin& opened, const sdk::
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::invalid_request)
       throw Error(ErrorKind::plugin_error, label(opened.info) + " rejected its config: " + e.what());
-    throw Error(ErrorKind::plugin_error,
-                label(opened.info) + ": create() failed (" + std::string(sdk::to_string(e.kind())) + "): " + e.what());
+    throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() failed (" +
+                                             std::string(sdk::to_string(e.kind())) + "): " + e.what());
   } catch (const std::exception& e) {
-    throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() threw " + typeid(e).name() + ": " + e.what());
+    throw Error(ErrorKind::plugin_error,
+                label(opened.info) + ": create() threw " + typeid(e).name() + ": " + e.what());
   } catch (...) {
-    throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() threw something that is not a std::exception");
+    throw Error(ErrorKind::plugin_error,
+                label(opened.info) + ": create() threw something that is not a std::exception");
   }
 }
 
@@ -54,9 +56,9 @@ PluginObject PluginLoader::create(sdk::PluginKind kind, const std::string& name,
     throw Error(ErrorKind::plugin_error, file->string() + ": the file is named for plugin '" + name +
                                              "' but the plugin calls itself '" + opened.info.name + "'");
   if (opened.info.kind != kind)
-    throw Error(ErrorKind::plugin_error, label(opened.info) + " is a " + std::string(sdk::to_string(opened.info.kind)) +
-                                             " plugin, but a " + std::string(sdk::to_string(kind)) +
-                                             " plugin was asked for");
+    throw Error(ErrorKind::plugin_error,
+                label(opened.info) + " is a " + std::string(sdk::to_string(opened.info.kind)) +
+                    " plugin, but a " + std::string(sdk::to_string(kind)) + " plugin was asked for");
   sdk::PluginContext ctx;
   ctx.config = config ? config : ConfigDocument::parse_string("", "(none)")->view("");
   ctx.logger = make_plugin_logger(name);
@@ -77,7 +79,8 @@ PluginObject PluginLoader::create(sdk::PluginKind kind, const std::string& name,
 }
 
 void PluginLoader::throw_not_interface(const PluginInfo& info) {
-  throw Error(ErrorKind::plugin_error, label(info) + " says it is a " + std::string(sdk::to_string(info.kind)) +
+  throw Error(ErrorKind::plugin_error, label(info) + " says it is a " +
+                                           std::string(sdk::to_string(info.kind)) +
                                            " plugin, but create() returned an object of another interface");
 }
 

@@ -83,7 +83,8 @@ std::string PluginRegistry::not_found_message(const std::string& name) const {
   std::string msg = "no plugin named '" + name + "' (looked for " + plugin_file_name(name) + " in: ";
   for (std::size_t i = 0; i < search_path_.size(); ++i) {
     std::error_code ec;
-    msg += (i ? ", " : "") + search_path_[i].string() + (fs::is_directory(search_path_[i], ec) ? "" : " (missing)");
+    msg += (i ? ", " : "") + search_path_[i].string() +
+           (fs::is_directory(search_path_[i], ec) ? "" : " (missing)");
   }
   msg += "); plugins found: ";
   std::vector<std::string> names;
@@ -102,8 +103,8 @@ PluginListing PluginRegistry::scan() const {
   for (const auto& file : plugin_files()) {
     const std::string name = plugin_name_from_file(file);
     if (auto it = first_by_name.find(name); it != first_by_name.end()) {
-      listing.refused.push_back({file, file.string() + ": shadowed by " + it->second.string() +
-                                           " (earlier in the search path)"});
+      listing.refused.push_back(
+          {file, file.string() + ": shadowed by " + it->second.string() + " (earlier in the search path)"});
       continue;
     }
     first_by_name[name] = file;
@@ -111,9 +112,9 @@ PluginListing PluginRegistry::scan() const {
       OpenedPlugin opened = open_plugin_file(file);
       check_abi(opened.info);
       if (opened.info.name != name)
-        throw sdk::Error(sdk::ErrorKind::plugin_error,
-                         file.string() + ": the file is named for plugin '" + name +
-                             "' but the plugin calls itself '" + opened.info.name + "'");
+        throw sdk::Error(sdk::ErrorKind::plugin_error, file.string() + ": the file is named for plugin '" +
+                                                           name + "' but the plugin calls itself '" +
+                                                           opened.info.name + "'");
       listing.plugins.push_back(opened.info);
     } catch (const sdk::Error& e) {
       listing.refused.push_back({file, e.what()});

@@ -51,12 +51,14 @@ PluginSet create_plugins(const Config& cfg, const PluginLoader& loader, std::vec
 
 std::vector<std::string> model_path_problems(const HostConfig& host) {
   const std::string where = host.file.string() + ": [model] path";
-  if (host.model_path.empty()) return {where + ": not set (expected a diffusers model folder; or pass --model)"};
+  if (host.model_path.empty())
+    return {where + ": not set (expected a diffusers model folder; or pass --model)"};
   std::error_code ec;
   if (!std::filesystem::is_directory(host.model_path, ec))
     return {where + ": " + host.model_path.string() + " is not a folder (expected a diffusers model folder)"};
   if (!std::filesystem::is_regular_file(host.model_path / "model_index.json", ec))
-    return {where + ": " + host.model_path.string() + " has no model_index.json (expected a diffusers model folder)"};
+    return {where + ": " + host.model_path.string() +
+            " has no model_index.json (expected a diffusers model folder)"};
   return {};
 }
 

@@ -14,4 +14,5 @@ std::unique_ptr<ftdr::sdk::ModelBackend> make(const ftdr::sdk::PluginContext& ct
 }  // namespace
 
 FTDR_DECLARE_PLUGIN(backend, "libtorch", "0.1.0",
-                    "Stable Diffusion 1.x/2.x (diffusers folders) on libtorch: CPU or CUDA, f32/f16/bf16", make)
+                    "Stable Diffusion 1.x/2.x (diffusers folders) on libtorch: CPU or CUDA, f32/f16/bf16",
+                    make)

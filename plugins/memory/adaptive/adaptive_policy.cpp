@@ -77,6 +77,7 @@ sdk::Placement AdaptivePolicy::place(const sdk::PlacementRequest& request) {
   p.release_cache = !p.on_cpu.empty();
 
   std::vector<std::string> kept_names;
+  kept_names.reserve(kept.size());
   for (const auto& c : kept) kept_names.push_back(c.name);
   p.reason = "adaptive: on device " + join_names(p.on_device) + ", kept " + join_names(kept_names) +
              ", evicted " + join_names(p.on_cpu) + "; " +

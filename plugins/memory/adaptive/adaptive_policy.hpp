@@ -52,8 +52,8 @@ class AdaptivePolicy final : public sdk::MemoryPolicy {
 
   AdaptiveSettings settings_;
   std::shared_ptr<sdk::Logger> logger_;
-  std::uint64_t clock_ = 0;                          // place() calls so far
-  std::map<std::string, std::uint64_t> last_used_;   // component -> clock_ when last needed
+  std::uint64_t clock_ = 0;                         // place() calls so far
+  std::map<std::string, std::uint64_t> last_used_;  // component -> clock_ when last needed
 };
 
 }  // namespace ftdr::plugins

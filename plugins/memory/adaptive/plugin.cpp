@@ -1,15 +1,15 @@
 // plugin.cpp: the `adaptive` memory policy's factory and declaration.
 #include <memory>
 
-#include "ftdr/sdk/plugin.hpp"
 #include "adaptive_policy.hpp"
+#include "ftdr/sdk/plugin.hpp"
 
 namespace {
 
 // [memory.adaptive] (adaptive_policy.h).
 std::unique_ptr<ftdr::sdk::MemoryPolicy> make(const ftdr::sdk::PluginContext& ctx) {
-  return std::make_unique<ftdr::plugins::AdaptivePolicy>(ftdr::plugins::read_adaptive_settings(ctx.config.get()),
-                                                         ctx.logger);
+  return std::make_unique<ftdr::plugins::AdaptivePolicy>(
+      ftdr::plugins::read_adaptive_settings(ctx.config.get()), ctx.logger);
 }
 
 }  // namespace

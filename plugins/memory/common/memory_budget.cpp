@@ -98,10 +98,8 @@ std::string apply_memory_saving(const sdk::PlacementRequest& request, std::uint6
   switch (request.next) {
     case sdk::Phase::diffusion:
       return line + ": " + switch_slicing(request, resident_weight_bytes, budget, settings, options);
-    case sdk::Phase::decoding:
-      return line + ": " + switch_tiling(settings, options);
-    default:
-      return line + ": nothing to switch on for " + phase;
+    case sdk::Phase::decoding: return line + ": " + switch_tiling(settings, options);
+    default: return line + ": nothing to switch on for " + phase;
   }
 }
 

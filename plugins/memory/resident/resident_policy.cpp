@@ -11,7 +11,7 @@ ResidentPolicy::ResidentPolicy(BudgetSettings settings, std::shared_ptr<sdk::Log
 sdk::Placement ResidentPolicy::place(const sdk::PlacementRequest& request) {
   sdk::Placement p;
   p.options = request.options;
-  p.release_cache = false;  // nothing leaves the device
+  p.release_cache = false;                // nothing leaves the device
   weight_bytes(request, request.needed);  // validates that the phase's components exist
   std::uint64_t all_bytes = 0;
   for (const auto& c : request.components) {

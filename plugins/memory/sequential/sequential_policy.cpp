@@ -16,7 +16,8 @@ sdk::Placement SequentialPolicy::place(const sdk::PlacementRequest& request) {
   const std::uint64_t needed_bytes = weight_bytes(request, request.needed);  // validates the names
   p.on_device = request.needed;
   for (const auto& c : request.components) {
-    const bool needed = std::find(request.needed.begin(), request.needed.end(), c.name) != request.needed.end();
+    const bool needed =
+        std::find(request.needed.begin(), request.needed.end(), c.name) != request.needed.end();
     if (!needed) p.on_cpu.push_back(c.name);
   }
   p.reason = "sequential: on device " + join_names(p.on_device) + ", to cpu " + join_names(p.on_cpu) + "; " +

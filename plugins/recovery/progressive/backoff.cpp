@@ -18,7 +18,8 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }  // namespace
 
 double jitter_unit(std::uint64_t seed, std::uint64_t request_seed, int n) {
-  const std::uint64_t h = splitmix64(splitmix64(splitmix64(seed) ^ request_seed) ^ static_cast<std::uint64_t>(n));
+  const std::uint64_t h =
+      splitmix64(splitmix64(splitmix64(seed) ^ request_seed) ^ static_cast<std::uint64_t>(n));
   return static_cast<double>(h >> 11) * 0x1.0p-53;  // the top 53 bits: uniform in [0, 1)
 }
 

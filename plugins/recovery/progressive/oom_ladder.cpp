@@ -46,8 +46,8 @@ bool split_batch(sdk::RecoveryDecision& d) {
   const int b = d.params.batch;
   if (b <= 1) return false;
   d.split_batch = true;
-  d.change = "batch " + std::to_string(b) + " -> " + std::to_string((b + 1) / 2) + " + " + std::to_string(b / 2) +
-             ", one after the other";
+  d.change = "batch " + std::to_string(b) + " -> " + std::to_string((b + 1) / 2) + " + " +
+             std::to_string(b / 2) + ", one after the other";
   return true;
 }
 
@@ -56,8 +56,8 @@ bool reduce_resolution(const ProgressiveSettings& s, sdk::RecoveryDecision& d) {
   const int w = scaled_size(p.width, s.resolution_factor, s.size_multiple);
   const int h = scaled_size(p.height, s.resolution_factor, s.size_multiple);
   if (w < s.min_size || h < s.min_size) return false;
-  d.change = "resolution " + std::to_string(p.width) + "x" + std::to_string(p.height) + " -> " + std::to_string(w) +
-             "x" + std::to_string(h) + " (degraded)";
+  d.change = "resolution " + std::to_string(p.width) + "x" + std::to_string(p.height) + " -> " +
+             std::to_string(w) + "x" + std::to_string(h) + " (degraded)";
   p.width = w;
   p.height = h;
   d.degraded = true;

@@ -14,6 +14,6 @@ std::unique_ptr<ftdr::sdk::RecoveryStrategy> make(const ftdr::sdk::PluginContext
 
 }  // namespace
 
-FTDR_DECLARE_PLUGIN(recovery, "progressive", "1.0.0",
-                    "phase-aware degradation ladder (slicing, split batch, lower resolution, VAE tiling) with backoff",
-                    make)
+FTDR_DECLARE_PLUGIN(
+    recovery, "progressive", "1.0.0",
+    "phase-aware degradation ladder (slicing, split batch, lower resolution, VAE tiling) with backoff", make)

@@ -25,7 +25,8 @@ bool never_retried(ErrorKind kind) {
 }
 
 // Earlier attempts that failed with `kind` (in `phase`, when given).
-int count_failures(const std::vector<sdk::Attempt>& history, ErrorKind kind, std::optional<sdk::Phase> phase) {
+int count_failures(const std::vector<sdk::Attempt>& history, ErrorKind kind,
+                   std::optional<sdk::Phase> phase) {
   int n = 0;
   for (const auto& a : history)
     if (a.failure.kind == kind && (!phase || a.failure.phase == *phase)) ++n;
@@ -45,14 +46,17 @@ std::string phase_name(sdk::Phase p) { return std::string(to_string(p)); }
 ProgressiveRecovery::ProgressiveRecovery(ProgressiveSettings settings, std::shared_ptr<sdk::Logger> logger)
     : settings_(std::move(settings)), logger_(std::move(logger)) {}
 
-sdk::RecoveryDecision ProgressiveRecovery::decide(const sdk::Failure& failure, const std::vector<sdk::Attempt>& history,
+sdk::RecoveryDecision ProgressiveRecovery::decide(const sdk::Failure& failure,
+                                                  const std::vector<sdk::Attempt>& history,
                                                   const sdk::GenerationParams& current) {
   sdk::RecoveryDecision d;
   d.params = current;
   d.resume_phase = failure.phase;
   const int n = static_cast<int>(history.size()) + 1;  // the retry being decided
   bool retry = false;
-  if (never_retried(failure.kind)) {
+  // The first and last branches give the same reason on purpose: a kind that is never retried must
+  // not be reported as "retries exhausted".
+  if (never_retried(failure.kind)) {  // NOLINT(bugprone-branch-clone)
     d.reason = std::string(to_string(failure.kind)) + " is not retried";
   } else if (n > settings_.max_retries) {
     d.reason = "retries exhausted (" + std::to_string(settings_.max_retries) + ")";
@@ -73,8 +77,9 @@ sdk::RecoveryDecision ProgressiveRecovery::decide(const sdk::Failure& failure, c
     d.reason.clear();
   }
   if (logger_ && logger_->enabled(sdk::LogLevel::debug))
-    logger_->debug("progressive: " + std::string(to_string(failure.kind)) + " in " + phase_name(failure.phase) +
-                   " -> " + (retry ? "retry " + std::to_string(n) + ": " + d.change : "give up: " + d.reason));
+    logger_->debug("progressive: " + std::string(to_string(failure.kind)) + " in " +
+                   phase_name(failure.phase) + " -> " +
+                   (retry ? "retry " + std::to_string(n) + ": " + d.change : "give up: " + d.reason));
   return d;
 }
 
@@ -114,13 +119,13 @@ bool ProgressiveRecovery::decide_numerical(const sdk::Failure& f, const std::vec
   return true;
 }
 
-bool ProgressiveRecovery::decide_repeat(const sdk::Failure& f, const std::vector<sdk::Attempt>& history, int allowed,
-                                        sdk::RecoveryDecision& d) const {
+bool ProgressiveRecovery::decide_repeat(const sdk::Failure& f, const std::vector<sdk::Attempt>& history,
+                                        int allowed, sdk::RecoveryDecision& d) const {
   const std::string kind(to_string(f.kind));
   const int earlier = count_failures(history, f.kind, std::nullopt);
   if (earlier >= allowed) {
-    d.reason = kind + " again after " + std::to_string(earlier) + " retries (" + kind + " retries: " +
-               std::to_string(allowed) + ")";
+    d.reason = kind + " again after " + std::to_string(earlier) + " retries (" + kind +
+               " retries: " + std::to_string(allowed) + ")";
     return false;
   }
   const char* how = f.kind == ErrorKind::device_error ? " after device cleanup (" : " (";

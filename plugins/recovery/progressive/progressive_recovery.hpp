@@ -34,7 +34,8 @@ class ProgressiveRecovery final : public sdk::RecoveryStrategy {
   const ProgressiveSettings& settings() const { return settings_; }
 
  private:
-  bool decide_oom(const sdk::Failure& f, const std::vector<sdk::Attempt>& history, sdk::RecoveryDecision& d) const;
+  bool decide_oom(const sdk::Failure& f, const std::vector<sdk::Attempt>& history,
+                  sdk::RecoveryDecision& d) const;
   bool decide_numerical(const sdk::Failure& f, const std::vector<sdk::Attempt>& history,
                         sdk::RecoveryDecision& d) const;
   bool decide_repeat(const sdk::Failure& f, const std::vector<sdk::Attempt>& history, int allowed,

@@ -29,7 +29,8 @@ std::vector<Rung> read_ladder(const sdk::ConfigView& cfg, const std::string& key
   return ladder;
 }
 
-int read_int(const sdk::ConfigView& cfg, const std::string& key, int fallback, int min, const std::string& expected) {
+int read_int(const sdk::ConfigView& cfg, const std::string& key, int fallback, int min,
+             const std::string& expected) {
   const std::int64_t v = cfg.get_int(key, fallback);
   if (v < min || v > 1'000'000'000) cfg.reject(key, expected);
   return static_cast<int>(v);
@@ -39,7 +40,8 @@ void read_backoff(const sdk::ConfigView& cfg, ProgressiveSettings& s) {
   s.backoff_initial_ms = read_int(cfg, "backoff_initial_ms", 200, 0, "a delay in milliseconds >= 0");
   s.backoff_max_ms = read_int(cfg, "backoff_max_ms", 5000, 0, "a delay in milliseconds >= 0");
   if (s.backoff_max_ms < s.backoff_initial_ms)
-    cfg.reject("backoff_max_ms", "a delay >= backoff_initial_ms (" + std::to_string(s.backoff_initial_ms) + ")");
+    cfg.reject("backoff_max_ms",
+               "a delay >= backoff_initial_ms (" + std::to_string(s.backoff_initial_ms) + ")");
   s.jitter = cfg.get_double("jitter", 0.2);
   if (!(s.jitter >= 0.0 && s.jitter <= 1.0)) cfg.reject("jitter", "a fraction between 0 and 1");
   s.seed = static_cast<std::uint64_t>(cfg.get_int("seed", 0));
@@ -105,9 +107,12 @@ ProgressiveSettings read_progressive_settings(const sdk::ConfigView* config) {
   const auto& cfg = *config;
   s.max_retries = read_int(cfg, "max_retries", 8, 0, "an integer >= 0");
   read_backoff(cfg, s);
-  s.encoding_oom_ladder = read_ladder(cfg, "encoding_oom_ladder", sdk::Phase::encoding, s.encoding_oom_ladder);
-  s.diffusion_oom_ladder = read_ladder(cfg, "diffusion_oom_ladder", sdk::Phase::diffusion, s.diffusion_oom_ladder);
-  s.decoding_oom_ladder = read_ladder(cfg, "decoding_oom_ladder", sdk::Phase::decoding, s.decoding_oom_ladder);
+  s.encoding_oom_ladder =
+      read_ladder(cfg, "encoding_oom_ladder", sdk::Phase::encoding, s.encoding_oom_ladder);
+  s.diffusion_oom_ladder =
+      read_ladder(cfg, "diffusion_oom_ladder", sdk::Phase::diffusion, s.diffusion_oom_ladder);
+  s.decoding_oom_ladder =
+      read_ladder(cfg, "decoding_oom_ladder", sdk::Phase::decoding, s.decoding_oom_ladder);
   read_degradation(cfg, s);
   s.numerical_retries = read_int(cfg, "numerical_retries", 2, 0, "an integer >= 0");
   s.device_error_retries = read_int(cfg, "device_error_retries", 2, 0, "an integer >= 0");

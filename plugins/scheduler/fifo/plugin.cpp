@@ -1,8 +1,8 @@
 // plugin.cpp: the `fifo` scheduler's factory and declaration.
 #include <memory>
 
-#include "ftdr/sdk/plugin.hpp"
 #include "fifo_scheduler.hpp"
+#include "ftdr/sdk/plugin.hpp"
 
 namespace {
 
@@ -12,6 +12,4 @@ std::unique_ptr<ftdr::sdk::JobScheduler> make(const ftdr::sdk::PluginContext&) {
 
 }  // namespace
 
-FTDR_DECLARE_PLUGIN(scheduler, "fifo", "1.0.0",
-                    "first submitted, first run; priorities ignored",
-                    make)
+FTDR_DECLARE_PLUGIN(scheduler, "fifo", "1.0.0", "first submitted, first run; priorities ignored", make)

@@ -15,6 +15,6 @@ std::unique_ptr<ftdr::sdk::JobScheduler> make(const ftdr::sdk::PluginContext& ct
 
 }  // namespace
 
-FTDR_DECLARE_PLUGIN(scheduler, "priority", "1.0.0",
-                    "urgent > high > normal > low, first in first out inside a level, optional aging (aging_ms)",
-                    make)
+FTDR_DECLARE_PLUGIN(
+    scheduler, "priority", "1.0.0",
+    "urgent > high > normal > low, first in first out inside a level, optional aging (aging_ms)", make)

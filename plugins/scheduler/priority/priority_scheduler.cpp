@@ -10,9 +10,9 @@ namespace {
 int base_level(sdk::Priority p) {
   const int level = static_cast<int>(p);
   if (level < 0 || level > static_cast<int>(sdk::Priority::low)) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request,
-                     "priority scheduler: unknown priority " + std::to_string(level) +
-                         " (expected urgent, high, normal or low)");
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "priority scheduler: unknown priority " +
+                                                          std::to_string(level) +
+                                                          " (expected urgent, high, normal or low)");
   }
   return level;
 }
@@ -56,7 +56,8 @@ std::optional<std::uint64_t> PriorityScheduler::pop_next(std::int64_t now_ms) {
     if (q.empty()) continue;
     const int eff = effective_level(q.front(), now_ms);
     const auto& incumbent = levels_[static_cast<std::size_t>(best < 0 ? 0 : best)];
-    if (best < 0 || eff < best_level || (eff == best_level && q.front().sequence < incumbent.front().sequence)) {
+    if (best < 0 || eff < best_level ||
+        (eff == best_level && q.front().sequence < incumbent.front().sequence)) {
       best = l;
       best_level = eff;
     }

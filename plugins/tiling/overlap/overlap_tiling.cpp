@@ -36,13 +36,14 @@ OverlapSettings read_overlap_settings(const sdk::ConfigView* config) {
                        "latent pixels from 0 to tile_size / 2 (" + std::to_string(s.tile_size / 2) + ")");
   s.min_tile_size = read_int(cfg, "min_tile_size", std::min(s.min_tile_size, s.tile_size), 8, s.tile_size,
                              "latent pixels from 8 to tile_size (" + std::to_string(s.tile_size) + ")");
-  s.bytes_per_pixel =
-      static_cast<std::uint64_t>(read_int(cfg, "bytes_per_pixel", 2048, 1, 1 << 30, "bytes per output pixel >= 1"));
+  s.bytes_per_pixel = static_cast<std::uint64_t>(
+      read_int(cfg, "bytes_per_pixel", 2048, 1, 1 << 30, "bytes per output pixel >= 1"));
   return s;
 }
 
 std::uint64_t decode_estimate_bytes(const OverlapSettings& s, int h, int w, int scale) {
-  const std::uint64_t out_pixels = static_cast<std::uint64_t>(h) * scale * static_cast<std::uint64_t>(w) * scale;
+  const std::uint64_t out_pixels =
+      static_cast<std::uint64_t>(h) * scale * static_cast<std::uint64_t>(w) * scale;
   const std::uint64_t tokens = static_cast<std::uint64_t>(h) * static_cast<std::uint64_t>(w);
   return s.bytes_per_pixel * out_pixels + 4 * tokens * tokens;
 }
@@ -54,8 +55,8 @@ int OverlapTiling::tile_size_for(const sdk::TileRequest& r) const {
   int tile = settings_.tile_size;
   if (r.memory_hint_bytes == 0) return tile;
   auto fits = [&](int t) {
-    return decode_estimate_bytes(settings_, std::min(t, r.latent_height), std::min(t, r.latent_width), r.scale) <=
-           r.memory_hint_bytes;
+    return decode_estimate_bytes(settings_, std::min(t, r.latent_height), std::min(t, r.latent_width),
+                                 r.scale) <= r.memory_hint_bytes;
   };
   while (tile > settings_.min_tile_size && !fits(tile))
     tile = std::max(settings_.min_tile_size, (tile - 1) / 8 * 8);
@@ -88,9 +89,9 @@ sdk::TilePlan OverlapTiling::plan(const sdk::TileRequest& r) {
     }
   }
   if (logger_ && logger_->enabled(sdk::LogLevel::debug))
-    logger_->debug("overlap: " + std::to_string(plan.tiles.size()) + " tiles of " + std::to_string(plan.tile_size) +
-                   " latent px, overlap >= " + std::to_string(plan.overlap) + ", for " +
-                   std::to_string(r.latent_height) + "x" + std::to_string(r.latent_width));
+    logger_->debug("overlap: " + std::to_string(plan.tiles.size()) + " tiles of " +
+                   std::to_string(plan.tile_size) + " latent px, overlap >= " + std::to_string(plan.overlap) +
+                   ", for " + std::to_string(r.latent_height) + "x" + std::to_string(r.latent_width));
   return plan;
 }
 

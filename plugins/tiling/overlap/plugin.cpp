@@ -8,8 +8,8 @@ namespace {
 
 // [tiling.overlap] (overlap_tiling.h).
 std::unique_ptr<ftdr::sdk::TilingStrategy> make(const ftdr::sdk::PluginContext& ctx) {
-  return std::make_unique<ftdr::plugins::OverlapTiling>(ftdr::plugins::read_overlap_settings(ctx.config.get()),
-                                                        ctx.logger);
+  return std::make_unique<ftdr::plugins::OverlapTiling>(
+      ftdr::plugins::read_overlap_settings(ctx.config.get()), ctx.logger);
 }
 
 }  // namespace

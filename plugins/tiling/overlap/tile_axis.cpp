@@ -9,7 +9,7 @@ std::vector<int> tile_starts(int length, int tile, int overlap) {
   if (length <= tile) return {0};
   const int stride = tile - overlap;
   const int n = 1 + (length - tile + stride - 1) / stride;  // smallest n covering the axis
-  const long long slack = length - tile;                     // spread over n - 1 gaps
+  const long long slack = length - tile;                    // spread over n - 1 gaps
   std::vector<int> starts(n);
   for (int i = 0; i < n; ++i) starts[i] = static_cast<int>((i * slack * 2 + (n - 1)) / (2 * (n - 1)));
   return starts;
@@ -22,7 +22,8 @@ std::vector<float> axis_weights(const std::vector<int>& starts, int index, int t
   const int start = starts[index];
   if (index > 0) {  // rising ramp over the overlap with the previous tile
     const int m = (starts[index - 1] + size - start) * scale;
-    for (int p = 0; p < std::min(m, pixels); ++p) w[p] *= (static_cast<float>(p) + 0.5f) / static_cast<float>(m);
+    for (int p = 0; p < std::min(m, pixels); ++p)
+      w[p] *= (static_cast<float>(p) + 0.5f) / static_cast<float>(m);
   }
   if (index + 1 < static_cast<int>(starts.size())) {  // falling ramp over the overlap with the next
     const int m = (start + size - starts[index + 1]) * scale;

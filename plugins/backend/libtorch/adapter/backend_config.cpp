@@ -45,7 +45,8 @@ at::Device parse_device(const sdk::ConfigView& cfg, bool cuda_available) {
   return at::kCPU;  // not reached: reject() throws (GCC does not see [[noreturn]] through the virtual call)
 }
 
-sdk::DType parse_dtype(const sdk::ConfigView& cfg, const at::Device& device, std::vector<std::string>& warnings) {
+sdk::DType parse_dtype(const sdk::ConfigView& cfg, const at::Device& device,
+                       std::vector<std::string>& warnings) {
   const std::string text = cfg.get_string("dtype", "f32");
   sdk::DType dtype = sdk::DType::f32;
   if (text == "f32") {
@@ -58,8 +59,9 @@ sdk::DType parse_dtype(const sdk::ConfigView& cfg, const at::Device& device, std
     cfg.reject("dtype", "\"f32\", \"f16\" or \"bf16\"");
   }
   if (dtype == sdk::DType::f16 && device.is_cpu()) {
-    warnings.push_back(cfg.where("dtype") +
-                       ": f16 is not supported on the CPU (missing half kernels, slower than f32); using f32");
+    warnings.push_back(
+        cfg.where("dtype") +
+        ": f16 is not supported on the CPU (missing half kernels, slower than f32); using f32");
     dtype = sdk::DType::f32;
   }
   return dtype;
@@ -123,7 +125,8 @@ AttentionSettings resolve_attention(const BackendConfig& config, const sdk::Runt
       out.mode = sdpa_available() ? AttentionMode::sdpa : AttentionMode::naive;
       break;
   }
-  out.slice_size = options.attention_slice_size > 0 ? options.attention_slice_size : config.attention_slice_size;
+  out.slice_size =
+      options.attention_slice_size > 0 ? options.attention_slice_size : config.attention_slice_size;
   return out;
 }
 

@@ -42,9 +42,9 @@
 namespace ftdr::torchbe {
 
 struct BackendConfig {
-  at::Device device = at::kCPU;                       // resolved: never "auto"
-  sdk::DType dtype = sdk::DType::f32;                 // resolved: f16 on CPU already -> f32
-  int threads = 0;                                    // 0 = libtorch default
+  at::Device device = at::kCPU;        // resolved: never "auto"
+  sdk::DType dtype = sdk::DType::f32;  // resolved: f16 on CPU already -> f32
+  int threads = 0;                     // 0 = libtorch default
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;

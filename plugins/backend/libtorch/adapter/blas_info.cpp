@@ -12,9 +12,9 @@ namespace ftdr::torchbe {
 namespace {
 
 struct LoadedBlas {
-  std::string libblas;    // realpath of the loaded libblas.so.3, if any
-  std::string openblas;   // path of a loaded libopenblas*.so, if any
-  std::string mkl;        // path of a loaded libmkl*.so, if any
+  std::string libblas;   // realpath of the loaded libblas.so.3, if any
+  std::string openblas;  // path of a loaded libopenblas*.so, if any
+  std::string mkl;       // path of a loaded libmkl*.so, if any
 };
 
 std::string real_path(const char* path) {
@@ -89,7 +89,8 @@ std::string describe_blas() {
     return "blas: " + openblas_config(lib) + " (" + where + ")";
   }
   if (!found.mkl.empty()) return "blas: Intel MKL (" + found.mkl + ")";
-  if (flavour == "blas") return "blas: reference BLAS (slow; install libopenblas0-pthread) (" + found.libblas + ")";
+  if (flavour == "blas")
+    return "blas: reference BLAS (slow; install libopenblas0-pthread) (" + found.libblas + ")";
   if (!found.libblas.empty()) return "blas: " + flavour + " (" + found.libblas + ")";
   return "blas: no BLAS shared library loaded (linked statically into libtorch, e.g. MKL in pip builds)";
 }

@@ -6,8 +6,9 @@
 // explained. Walks the loaded objects (dl_iterate_phdr), resolves symlinks, and asks OpenBLAS for
 // its version (openblas_get_config) when it is loaded.
 //
-//   "blas: OpenBLAS 0.3.21 DYNAMIC_ARCH ... (openblas-pthread, /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3)"
-//   "blas: reference BLAS (slow; install libopenblas0-pthread) (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3)"
+//   "blas: OpenBLAS 0.3.21 DYNAMIC_ARCH ... (openblas-pthread,
+//   /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3)" "blas: reference BLAS (slow; install
+//   libopenblas0-pthread) (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3)"
 #pragma once
 #include <string>
 

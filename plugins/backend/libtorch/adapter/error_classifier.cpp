@@ -31,9 +31,10 @@ std::string first_lines(const std::string& text, std::size_t max_chars = 600) {
 }  // namespace
 
 bool is_sticky_device_fault(const std::string& message) {
-  return contains_any(lower(message), {"illegal memory access", "device-side assert", "unspecified launch failure",
-                                       "misaligned address", "illegal instruction", "launch timed out",
-                                       "hardware stack error", "uncorrectable ecc"});
+  return contains_any(
+      lower(message),
+      {"illegal memory access", "device-side assert", "unspecified launch failure", "misaligned address",
+       "illegal instruction", "launch timed out", "hardware stack error", "uncorrectable ecc"});
 }
 
 sdk::ErrorKind classify_message(const std::string& message) {
@@ -67,8 +68,9 @@ sdk::Error classify_exception(std::exception_ptr error, const std::string& phase
   } catch (const std::bad_alloc& e) {
     return sdk::Error(sdk::ErrorKind::out_of_memory, where + "host allocation failed (" + e.what() + ")");
   } catch (const std::exception& e) {
-    return sdk::Error(classify_message(e.what()) == sdk::ErrorKind::out_of_memory ? sdk::ErrorKind::out_of_memory
-                                                                                  : sdk::ErrorKind::internal,
+    return sdk::Error(classify_message(e.what()) == sdk::ErrorKind::out_of_memory
+                          ? sdk::ErrorKind::out_of_memory
+                          : sdk::ErrorKind::internal,
                       where + first_lines(e.what()));
   } catch (...) {
     return sdk::Error(sdk::ErrorKind::internal, where + "unknown exception");

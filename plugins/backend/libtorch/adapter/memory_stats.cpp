@@ -98,7 +98,7 @@ void reset_peak_memory_stats(const at::Device& device) {
 #if defined(FTDR_WITH_CUDA)
   if (device.is_cuda()) {
     c10::cuda::CUDACachingAllocator::resetPeakStats(device.has_index() ? device.index()
-                                                                        : c10::cuda::current_device());
+                                                                       : c10::cuda::current_device());
     return;
   }
 #endif

@@ -30,11 +30,12 @@ std::string default_sampler_name(const ModelFolder& folder) {
   const std::string cls = sc.value("_class_name", std::string());
   auto it = by_class.find(cls);
   if (it == by_class.end()) {
-    throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.root / "scheduler" / "scheduler_config.json").string() + ": _class_name \"" + cls +
-                         "\" is not a supported scheduler (expected PNDMScheduler, DDIMScheduler, "
-                         "EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler "
-                         "or LMSDiscreteScheduler)");
+    throw sdk::Error(
+        sdk::ErrorKind::model_error,
+        (folder.root / "scheduler" / "scheduler_config.json").string() + ": _class_name \"" + cls +
+            "\" is not a supported scheduler (expected PNDMScheduler, DDIMScheduler, "
+            "EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler "
+            "or LMSDiscreteScheduler)");
   }
   if (it->second == "dpmpp_2m" && sc.value("use_karras_sigmas", false)) return "dpmpp_2m_karras";
   return it->second;

@@ -11,22 +11,22 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline/activation_estimate.hpp"
-#include "artifacts/artifact_io.hpp"
 #include "adapter/blas_info.hpp"
-#include "artifacts/conditioning.hpp"
-#include "pipeline/denoise_phase.hpp"
 #include "adapter/error_classifier.hpp"
-#include "artifacts/latents_artifact.hpp"
 #include "adapter/memory_stats.hpp"
-#include "artifacts/model_identity.hpp"
 #include "adapter/model_info.hpp"
 #include "adapter/request_validation.hpp"
-#include "pipeline/tiled_decode.hpp"
-#include "samplers/sampler.hpp"
+#include "artifacts/artifact_io.hpp"
+#include "artifacts/conditioning.hpp"
+#include "artifacts/latents_artifact.hpp"
+#include "artifacts/model_identity.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "nn/stop_point.hpp"
+#include "pipeline/activation_estimate.hpp"
+#include "pipeline/denoise_phase.hpp"
 #include "pipeline/image_convert.hpp"
+#include "pipeline/tiled_decode.hpp"
+#include "samplers/sampler.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -61,7 +61,8 @@ const T& artifact_as(const sdk::Artifact& a, const char* phase) {
 }
 
 at::Device to_at(sdk::Device d, const at::Device& configured) {
-  return d == sdk::Device::cuda ? (configured.is_cuda() ? configured : at::Device(at::kCUDA, 0)) : at::Device(at::kCPU);
+  return d == sdk::Device::cuda ? (configured.is_cuda() ? configured : at::Device(at::kCUDA, 0))
+                                : at::Device(at::kCPU);
 }
 
 // Runs one component in float32 for one phase when asked (recovery's "retry in f32", upcast_vae)
@@ -127,7 +128,8 @@ bool TorchBackend::fault_point(const std::string& point, sdk::Phase phase, int s
   if (logger_) logger_->warn(action->message);
   // The real exception types, as CUDA would throw them, so they take the path of a real failure
   // (run_classified turns them into out_of_memory / device_error).
-  if (action->kind == FaultKind::oom) C10_THROW_ERROR(OutOfMemoryError, "CUDA out of memory. " + action->message);
+  if (action->kind == FaultKind::oom)
+    C10_THROW_ERROR(OutOfMemoryError, "CUDA out of memory. " + action->message);
   if (action->kind == FaultKind::device_error) C10_THROW_ERROR(Error, "CUDA error: " + action->message);
   if (action->kind == FaultKind::slow) std::this_thread::sleep_for(std::chrono::milliseconds(action->ms));
   return action->kind == FaultKind::nan;
@@ -142,11 +144,13 @@ void TorchBackend::load(const std::string& model_dir) {
       model_identity_ = model_identity(model_->folder, config_.dtype);
     } catch (const nlohmann::json::exception& e) {
       model_.reset();
-      throw sdk::Error(sdk::ErrorKind::model_error, model_dir + ": unexpected value in a config file: " + e.what());
+      throw sdk::Error(sdk::ErrorKind::model_error,
+                       model_dir + ": unexpected value in a config file: " + e.what());
     }
     if (logger_) {
-      logger_->info("loaded " + info_.name + " (" + info_.family + ", " + std::string(sdk::to_string(config_.dtype)) +
-                    ", default sampler " + info_.default_sampler + ")");
+      logger_->info("loaded " + info_.name + " (" + info_.family + ", " +
+                    std::string(sdk::to_string(config_.dtype)) + ", default sampler " +
+                    info_.default_sampler + ")");
     }
   });
 }
@@ -158,14 +162,16 @@ sdk::ModelInfo TorchBackend::info() const {
 
 std::vector<std::string> TorchBackend::diagnostics() const {
   std::vector<std::string> lines;
-  lines.push_back(std::string("libtorch: ") + TORCH_VERSION + (cuda_is_available() ? " (CUDA available)" : " (no CUDA)"));
+  lines.push_back(std::string("libtorch: ") + TORCH_VERSION +
+                  (cuda_is_available() ? " (CUDA available)" : " (no CUDA)"));
   lines.push_back("device: " + config_.device.str());
   lines.push_back("dtype: " + std::string(sdk::to_string(config_.dtype)));
   lines.push_back("threads: " + std::to_string(at::get_num_threads()) + " intra-op, " +
                   std::to_string(at::get_num_interop_threads()) + " inter-op");
   lines.push_back(describe_blas());
-  lines.push_back("attention: " + std::string(sdk::to_string(config_.attention)) +
-                  (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
+  lines.push_back(
+      "attention: " + std::string(sdk::to_string(config_.attention)) +
+      (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
   lines.push_back(std::string("health_check: ") + (config_.health_check ? "on" : "off"));
   const std::string backtrack = std::to_string(config_.prompt.comma_backtrack);
   lines.push_back(config_.prompt.syntax == PromptSyntax::a1111
@@ -176,8 +182,9 @@ std::vector<std::string> TorchBackend::diagnostics() const {
     char fraction[32];
     std::snprintf(fraction, sizeof fraction, "%.3f", memory_fraction_);
     lines.push_back("memory budget: " + std::to_string(budget_bytes_ >> 20) + " MiB" +
-                    (memory_fraction_ > 0 ? std::string(" (CUDA caching allocator capped at fraction ") + fraction + ")"
-                                          : std::string(" (not enforced on the CPU: memory policies only)")));
+                    (memory_fraction_ > 0
+                         ? std::string(" (CUDA caching allocator capped at fraction ") + fraction + ")"
+                         : std::string(" (not enforced on the CPU: memory policies only)")));
   }
   return lines;
 }
@@ -188,25 +195,29 @@ void TorchBackend::place(const std::string& component, sdk::Device where) {
   run_classified("place " + component, [&] {
     if (where == sdk::Device::cuda && !config_.device.is_cuda()) {
       throw sdk::Error(sdk::ErrorKind::invalid_request,
-                       "place " + component + ": the backend runs on the CPU (device = \"" + config_.device.str() +
-                           "\"); nothing can go to cuda");
+                       "place " + component + ": the backend runs on the CPU (device = \"" +
+                           config_.device.str() + "\"); nothing can go to cuda");
     }
     model().place(component, to_at(where, config_.device));
   });
 }
 
-sdk::Device TorchBackend::device() const { return config_.device.is_cuda() ? sdk::Device::cuda : sdk::Device::cpu; }
+sdk::Device TorchBackend::device() const {
+  return config_.device.is_cuda() ? sdk::Device::cuda : sdk::Device::cpu;
+}
 
 sdk::MemoryStats TorchBackend::memory_stats() const { return query_memory_stats(config_.device); }
 
 void TorchBackend::set_memory_budget(std::uint64_t budget_bytes) {
   if (budget_bytes == 0) return;
-  run_classified("set_memory_budget", [&] { memory_fraction_ = cap_device_memory(config_.device, budget_bytes); });
+  run_classified("set_memory_budget",
+                 [&] { memory_fraction_ = cap_device_memory(config_.device, budget_bytes); });
   budget_bytes_ = budget_bytes;
   if (logger_) {
     logger_->info("memory budget " + std::to_string(budget_bytes >> 20) + " MiB" +
-                  (memory_fraction_ > 0 ? ": CUDA caching allocator capped at fraction " + std::to_string(memory_fraction_)
-                                        : ": not enforced on the CPU"));
+                  (memory_fraction_ > 0
+                       ? ": CUDA caching allocator capped at fraction " + std::to_string(memory_fraction_)
+                       : ": not enforced on the CPU"));
   }
 }
 
@@ -214,7 +225,8 @@ void TorchBackend::reset_peak_memory() { reset_peak_memory_stats(config_.device)
 
 void TorchBackend::release_cached_memory() { torchbe::release_cached_memory(config_.device); }
 
-std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const {
+std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
+                                                      const sdk::GenerationParams& params) const {
   EstimateContext ctx;
   ctx.run_dtype = config_.dtype;
   ctx.default_attention = config_.attention;
@@ -252,7 +264,8 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
     // in diffusion and every retry of diffusion would reuse the bad conditioning.
     if (config_.health_check && (!at::isfinite(out->cond).all().item<bool>() ||
                                  (out->uncond.defined() && !at::isfinite(out->uncond).all().item<bool>())))
-      throw sdk::Error(sdk::ErrorKind::numerical_error, "libtorch backend, encode: the text encoder output has NaN/Inf");
+      throw sdk::Error(sdk::ErrorKind::numerical_error,
+                       "libtorch backend, encode: the text encoder output has NaN/Inf");
     return out;
   });
 }
@@ -261,7 +274,8 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
                                        const sdk::Artifact* resume, sdk::StepObserver& observer) {
   return run_classified("denoise", [&]() -> sdk::ArtifactPtr {
     const auto& cond = artifact_as<ConditioningArtifact>(conditioning, "denoise");
-    const LatentsArtifact* from = resume ? &artifact_as<LatentsArtifact>(*resume, "denoise (resume)") : nullptr;
+    const LatentsArtifact* from =
+        resume ? &artifact_as<LatentsArtifact>(*resume, "denoise (resume)") : nullptr;
     apply_attention(params.options);
     DenoiseSetup setup;
     setup.params = params;
@@ -280,12 +294,13 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
   });
 }
 
-std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params, const sdk::Artifact& latents,
-                                             const sdk::TilePlan* tiles) {
+std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params,
+                                             const sdk::Artifact& latents, const sdk::TilePlan* tiles) {
   return run_classified("decode", [&] {
     const auto& lat = artifact_as<LatentsArtifact>(latents, "decode");
     // Only a file can hold another request's latents: in memory they come from this backend's denoise.
-    if (lat.from_file) lat.identity.check_matches(LatentsIdentity::of(params, resolved_sampler(params), model_identity_));
+    if (lat.from_file)
+      lat.identity.check_matches(LatentsIdentity::of(params, resolved_sampler(params), model_identity_));
     const bool poison = fault_point("decode", sdk::Phase::decoding, 0);
     StopScope stop(stop_observer_);
     apply_attention(params.options);
@@ -294,11 +309,12 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
     const at::Device where = model().location("vae");
     at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
     if (poison) z = z.clone().fill_(std::numeric_limits<float>::quiet_NaN());
-    const at::Tensor decoded = decode_latents(vae, z, params.options.vae_tiling ? tiles : nullptr,
-                                              info_.vae_scale_factor);
+    const at::Tensor decoded =
+        decode_latents(vae, z, params.options.vae_tiling ? tiles : nullptr, info_.vae_scale_factor);
     if (config_.health_check && !at::isfinite(decoded).all().item<bool>()) {
       throw sdk::Error(sdk::ErrorKind::numerical_error,
-                       "decode: the VAE output has NaN/Inf values (dtype " + std::string(sdk::to_string(config_.dtype)) +
+                       "decode: the VAE output has NaN/Inf values (dtype " +
+                           std::string(sdk::to_string(config_.dtype)) +
                            (params.options.upcast_vae ? ", upcast" : "; upcast_vae may help") + ")");
     }
     return unit_to_rgb8(decoded_to_unit(decoded));

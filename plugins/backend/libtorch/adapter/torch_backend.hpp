@@ -26,10 +26,10 @@
 #include <vector>
 
 #include "adapter/backend_config.hpp"
-#include "pipeline/loaded_model.hpp"
 #include "faults/fault_plan.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/logger.hpp"
+#include "pipeline/loaded_model.hpp"
 
 namespace ftdr::torchbe {
 
@@ -49,11 +49,12 @@ class TorchBackend final : public sdk::ModelBackend {
   void reset_peak_memory() override;
   void release_cached_memory() override;
 
-  std::uint64_t estimate_activation_bytes(sdk::Phase phase, const sdk::GenerationParams& params) const override;
+  std::uint64_t estimate_activation_bytes(sdk::Phase phase,
+                                          const sdk::GenerationParams& params) const override;
   void validate(const sdk::GenerationParams& params) const override;
 
-  // encode() and decode() call the observer set here between network blocks (sdk::ModelBackend::set_stop_observer);
-  // denoise() uses its own observer argument.
+  // encode() and decode() call the observer set here between network blocks
+  // (sdk::ModelBackend::set_stop_observer); denoise() uses its own observer argument.
   void set_stop_observer(sdk::StepObserver* observer) override { stop_observer_ = observer; }
   sdk::ArtifactPtr encode(const sdk::GenerationParams& params) override;
   sdk::ArtifactPtr denoise(const sdk::GenerationParams& params, const sdk::Artifact& conditioning,

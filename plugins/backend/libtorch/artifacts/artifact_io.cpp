@@ -39,9 +39,15 @@ void save_conditioning(const ConditioningArtifact& a, const std::string& path) {
 }
 
 nlohmann::json identity_json(const LatentsIdentity& id) {
-  return {{"seed", id.seed},     {"first_image", id.first_image}, {"batch", id.batch},
-          {"width", id.width},   {"height", id.height},           {"steps", id.steps},
-          {"sampler", id.sampler}, {"eta", id.eta},       {"request_digest", id.request_digest},
+  return {{"seed", id.seed},
+          {"first_image", id.first_image},
+          {"batch", id.batch},
+          {"width", id.width},
+          {"height", id.height},
+          {"steps", id.steps},
+          {"sampler", id.sampler},
+          {"eta", id.eta},
+          {"request_digest", id.request_digest},
           {"model", id.model}};
 }
 
@@ -61,8 +67,11 @@ LatentsIdentity identity_from(const nlohmann::json& j) {
 }
 
 void save_latents(const LatentsArtifact& a, const std::string& path) {
-  nlohmann::json meta{{"kind", a.kind()}, {"version", kFormatVersion}, {"steps_done", a.done},
-                      {"total", a.total}, {"identity", identity_json(a.identity)}};
+  nlohmann::json meta{{"kind", a.kind()},
+                      {"version", kFormatVersion},
+                      {"steps_done", a.done},
+                      {"total", a.total},
+                      {"identity", identity_json(a.identity)}};
   Named tensors{{"latents", a.latents}};
   nlohmann::json state_names = nlohmann::json::array();
   for (std::size_t i = 0; i < a.sampler_state.size(); ++i) {
@@ -103,8 +112,9 @@ sdk::ArtifactPtr load_latents(const SafeTensorsFile& file, const nlohmann::json&
   const auto& noise_names = meta.at("noise_state");
   const auto& lengths = meta.at("noise_state_bytes");
   for (std::size_t i = 0; i < noise_names.size(); ++i) {
-    a->noise_state.emplace_back(noise_names[i].get<std::string>(),
-                                unpack_bytes(file.load("noise." + std::to_string(i)), lengths.at(i).get<int64_t>()));
+    a->noise_state.emplace_back(
+        noise_names[i].get<std::string>(),
+        unpack_bytes(file.load("noise." + std::to_string(i)), lengths.at(i).get<int64_t>()));
   }
   return a;
 }
@@ -112,17 +122,19 @@ sdk::ArtifactPtr load_latents(const SafeTensorsFile& file, const nlohmann::json&
 }  // namespace
 
 void save_artifact_file(const sdk::Artifact& artifact, const std::string& path) {
-  if (const auto* c = dynamic_cast<const ConditioningArtifact*>(&artifact)) return save_conditioning(*c, path);
+  if (const auto* c = dynamic_cast<const ConditioningArtifact*>(&artifact))
+    return save_conditioning(*c, path);
   if (const auto* l = dynamic_cast<const LatentsArtifact*>(&artifact)) return save_latents(*l, path);
-  throw sdk::Error(sdk::ErrorKind::invalid_request,
-                   "save_artifact " + path + ": the \"" + artifact.kind() + "\" artifact was not made by the libtorch backend");
+  throw sdk::Error(sdk::ErrorKind::invalid_request, "save_artifact " + path + ": the \"" + artifact.kind() +
+                                                        "\" artifact was not made by the libtorch backend");
 }
 
 sdk::ArtifactPtr load_artifact_file(const std::string& path) {
   const SafeTensorsFile file = SafeTensorsFile::open(path);
   const auto it = file.metadata().find(kMetaKey);
   if (it == file.metadata().end())
-    throw sdk::Error(sdk::ErrorKind::model_error, path + ": not an FTDR checkpoint (no __metadata__.ftdr entry)");
+    throw sdk::Error(sdk::ErrorKind::model_error,
+                     path + ": not an FTDR checkpoint (no __metadata__.ftdr entry)");
   try {
     const nlohmann::json meta = nlohmann::json::parse(it->second);
     const std::string kind = meta.at("kind").get<std::string>();

@@ -13,11 +13,12 @@ namespace {
 
 // Everything in the request that determines the latents of this sub-batch, as canonical JSON.
 std::string determining_fields(const LatentsIdentity& id, const sdk::GenerationRequest& r) {
-  const nlohmann::json j{{"seed", id.seed},         {"first_image", id.first_image}, {"batch", id.batch},
-                         {"width", id.width},       {"height", id.height},           {"steps", id.steps},
-                         {"sampler", id.sampler},   {"eta", id.eta},                 {"prompt", r.prompt},
-                         {"negative_prompt", r.negative_prompt}, {"cfg_scale", r.cfg_scale},
-                         {"clip_skip", r.clip_skip}};
+  const nlohmann::json j{{"seed", id.seed},          {"first_image", id.first_image},
+                         {"batch", id.batch},        {"width", id.width},
+                         {"height", id.height},      {"steps", id.steps},
+                         {"sampler", id.sampler},    {"eta", id.eta},
+                         {"prompt", r.prompt},       {"negative_prompt", r.negative_prompt},
+                         {"cfg_scale", r.cfg_scale}, {"clip_skip", r.clip_skip}};
   // Invalid UTF-8 in a prompt must not make the digest throw: replace it (the digest stays distinct
   // enough; validation refuses such prompts elsewhere).
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -43,8 +44,9 @@ LatentsIdentity LatentsIdentity::of(const sdk::GenerationParams& params, const s
 
 void LatentsIdentity::check_matches(const LatentsIdentity& expected) const {
   auto mismatch = [](const std::string& field, const std::string& saved, const std::string& wanted) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request, "latents checkpoint refused: it was made with " + field + " = " +
-                                                          saved + ", this attempt has " + field + " = " + wanted);
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "latents checkpoint refused: it was made with " +
+                                                          field + " = " + saved + ", this attempt has " +
+                                                          field + " = " + wanted);
   };
   if (seed != expected.seed) mismatch("seed", std::to_string(seed), std::to_string(expected.seed));
   if (first_image != expected.first_image)

@@ -30,8 +30,8 @@ struct LatentsIdentity {
   int first_image = 0;
   int batch = 1;
   int width = 0, height = 0;
-  int steps = 0;            // requested steps (set_timesteps(steps))
-  std::string sampler;      // resolved sampler name ("default" already mapped)
+  int steps = 0;        // requested steps (set_timesteps(steps))
+  std::string sampler;  // resolved sampler name ("default" already mapped)
   double eta = 0;
   std::string request_digest;  // digest_hex of all the fields above plus prompt, negative prompt,
                                // cfg_scale and clip_skip
@@ -47,14 +47,14 @@ class LatentsArtifact final : public sdk::Artifact {
  public:
   static constexpr const char* kKind = "latents";
 
-  at::Tensor latents;                     // [batch, C, h, w] float32
-  SamplerState sampler_state;             // Sampler::state() after steps_done iterations
-  NoiseState noise_state;                 // NoiseSource::state(): one CPU generator (uint8) per image
-  int done = 0;                           // iterations applied (PNDM runs steps + 1)
-  int total = 0;                          // iterations of the whole run
+  at::Tensor latents;          // [batch, C, h, w] float32
+  SamplerState sampler_state;  // Sampler::state() after steps_done iterations
+  NoiseState noise_state;      // NoiseSource::state(): one CPU generator (uint8) per image
+  int done = 0;                // iterations applied (PNDM runs steps + 1)
+  int total = 0;               // iterations of the whole run
   LatentsIdentity identity;
-  bool from_file = false;                 // read back by load_artifact (not saved): decode checks
-                                          // its identity before use
+  bool from_file = false;  // read back by load_artifact (not saved): decode checks
+                           // its identity before use
 
   std::string kind() const override { return kKind; }
   std::uint64_t bytes() const override;

@@ -25,11 +25,11 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/blas_info.hpp"
-#include "ftdr/sdk/error.hpp"
 #include "adapter/memory_stats.hpp"
 #include "adapter/torch_backend.hpp"
-#include "io/model_configs.hpp"
+#include "ftdr/sdk/error.hpp"
 #include "unet/unet_2d_condition_model.hpp"
+#include "unet/unet_config.hpp"
 
 namespace {
 
@@ -96,7 +96,8 @@ struct PhaseTimes {
 };
 
 void print_row(const std::string& what, const std::vector<double>& v, const std::string& note = "") {
-  std::printf("| %-34s | %9.3f | %9.3f | %3zu | %s\n", what.c_str(), median(v), best(v), v.size(), note.c_str());
+  std::printf("| %-34s | %9.3f | %9.3f | %3zu | %s\n", what.c_str(), median(v), best(v), v.size(),
+              note.c_str());
 }
 
 void bench_tiny(ftdr::torchbe::TorchBackend& backend, int steps, int runs) {
@@ -126,7 +127,8 @@ void bench_tiny(ftdr::torchbe::TorchBackend& backend, int steps, int runs) {
   const std::string tag = "tiny-sd1 64x64 " + std::to_string(steps) + " steps: ";
   print_row(tag + "encode", t.encode);
   print_row(tag + "denoise", t.denoise,
-            "per UNet step " + std::to_string(1e3 * median(t.denoise) / (steps + 1)).substr(0, 6) + " ms (PNDM: steps+1 calls)");
+            "per UNet step " + std::to_string(1e3 * median(t.denoise) / (steps + 1)).substr(0, 6) +
+                " ms (PNDM: steps+1 calls)");
   print_row(tag + "decode", t.decode);
   print_row(tag + "total", t.total, "peak RSS " + std::to_string(static_cast<int>(peak_rss_mb())) + " MB");
 }
@@ -175,15 +177,24 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--runs") o.runs = std::stoi(next());
-    else if (a == "--sd15-runs") o.sd15_runs = std::stoi(next());
-    else if (a == "--threads") o.threads = std::stoi(next());
-    else if (a == "--attention") o.attention = next();
-    else if (a == "--slice") o.slice = std::stoi(next());
-    else if (a == "--reference") o.reference = next();
-    else if (a == "--quick") o.quick = true;
-    else if (a == "--skip-sd15") o.skip_sd15 = true;
-    else throw std::runtime_error("unknown option " + a + " (see bench/backend_bench.cpp)");
+    if (a == "--runs")
+      o.runs = std::stoi(next());
+    else if (a == "--sd15-runs")
+      o.sd15_runs = std::stoi(next());
+    else if (a == "--threads")
+      o.threads = std::stoi(next());
+    else if (a == "--attention")
+      o.attention = next();
+    else if (a == "--slice")
+      o.slice = std::stoi(next());
+    else if (a == "--reference")
+      o.reference = next();
+    else if (a == "--quick")
+      o.quick = true;
+    else if (a == "--skip-sd15")
+      o.skip_sd15 = true;
+    else
+      throw std::runtime_error("unknown option " + a + " (see bench/backend_bench.cpp)");
   }
   if (o.quick) o.runs = o.sd15_runs = 1;
   if (o.runs < 1 || o.sd15_runs < 1) throw std::runtime_error("--runs and --sd15-runs must be >= 1");

@@ -23,9 +23,12 @@ int main(int argc, char** argv) {
   std::string model = std::string(FTDR_SOURCE_DIR) + "/models/ftdr-shapes";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    else if (flag == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
-    else if (flag == "--model") model = argv[i + 1];
+    if (flag == "--runs")
+      runs = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--threads")
+      threads = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--model")
+      model = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: ftdr_bench_demo_model [--runs N] [--threads N] [--model DIR]\n");
       return 1;
@@ -39,13 +42,15 @@ int main(int argc, char** argv) {
     for (int r = 0; r < runs; ++r) {
       const auto start = std::chrono::steady_clock::now();
       gen.generate(ftdr::demo::kDemoPrompt, ftdr::demo::kDemoSeed + r);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("demo model %s, 64x64, %d steps, CFG %.1f, %d intra-op threads: median %.0f ms, best %.0f ms "
-                "(%d runs; goal <= 2000 ms)\n",
-                model.c_str(), ftdr::demo::kDemoSteps, ftdr::demo::kDemoGuidance, at::get_num_threads(),
-                ms[ms.size() / 2], ms.front(), runs);
+    std::printf(
+        "demo model %s, 64x64, %d steps, CFG %.1f, %d intra-op threads: median %.0f ms, best %.0f ms "
+        "(%d runs; goal <= 2000 ms)\n",
+        model.c_str(), ftdr::demo::kDemoSteps, ftdr::demo::kDemoGuidance, at::get_num_threads(),
+        ms[ms.size() / 2], ms.front(), runs);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ftdr_bench_demo_model: %s\n", e.what());

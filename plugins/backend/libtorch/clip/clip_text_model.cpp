@@ -26,7 +26,8 @@ CLIPAttentionImpl::CLIPAttentionImpl(const CLIPTextConfig& cfg, AttentionSetting
 }
 
 at::Tensor CLIPAttentionImpl::forward(const at::Tensor& x, const at::Tensor& causal_mask) {
-  at::Tensor out = attention(q_proj(x), k_proj(x), v_proj(x), heads_, *settings_, /*upcast=*/false, causal_mask);
+  at::Tensor out =
+      attention(q_proj(x), k_proj(x), v_proj(x), heads_, *settings_, /*upcast=*/false, causal_mask);
   return out_proj(out);
 }
 
@@ -55,9 +56,10 @@ at::Tensor CLIPEncoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& 
 
 CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& cfg) {
   token_embedding = register_module("token_embedding", torch::nn::Embedding(cfg.vocab_size, cfg.hidden_size));
-  position_embedding =
-      register_module("position_embedding", torch::nn::Embedding(cfg.max_position_embeddings, cfg.hidden_size));
-  position_ids = register_buffer("position_ids", at::arange(cfg.max_position_embeddings, at::kLong).unsqueeze(0));
+  position_embedding = register_module("position_embedding",
+                                       torch::nn::Embedding(cfg.max_position_embeddings, cfg.hidden_size));
+  position_ids =
+      register_buffer("position_ids", at::arange(cfg.max_position_embeddings, at::kLong).unsqueeze(0));
 }
 
 at::Tensor CLIPTextEmbeddingsImpl::forward(const at::Tensor& input_ids) {
@@ -109,7 +111,8 @@ at::Tensor CLIPTextModelImpl::forward(const at::Tensor& input_ids, int clip_skip
   const int64_t skipped = clip_skip >= 2 ? clip_skip - 1 : 0;
   if (skipped >= total)
     throw sdk::Error(sdk::ErrorKind::invalid_request, "clip_skip " + std::to_string(clip_skip) +
-                                                          ": the text encoder has only " + std::to_string(total) + " layers");
+                                                          ": the text encoder has only " +
+                                                          std::to_string(total) + " layers");
   return text_model->final_layer_norm(run_layers(input_ids, total - skipped, nullptr));
 }
 

@@ -13,7 +13,7 @@
 
 #include <vector>
 
-#include "io/model_configs.hpp"
+#include "clip/clip_text_config.hpp"
 #include "nn/attention.hpp"
 
 namespace ftdr::torchbe {

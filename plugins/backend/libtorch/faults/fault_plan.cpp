@@ -18,7 +18,8 @@ constexpr std::string_view kKeys = "oom, device_error, nan, slow_step, chaos";
 constexpr std::string_view kRuleForm =
     "\"<phase>[:step=N][:times=N|always]\" with phase encode, diffusion or decode (step: diffusion only)";
 constexpr std::string_view kSlowForm =
-    "\"<phase>[:step=N]:ms=N[:times=N|always]\" with phase encode, diffusion or decode (step: diffusion only)";
+    "\"<phase>[:step=N]:ms=N[:times=N|always]\" with phase encode, diffusion or decode (step: diffusion "
+    "only)";
 constexpr std::string_view kChaosForm =
     "\"seed=N:p=P[:kinds=K+K...][:phases=P+P...][:times=N|always][:ms=N]\" with 0 <= p <= 1, kinds from oom, "
     "device_error, nan, slow, phases from encode, diffusion, decode";
@@ -249,7 +250,9 @@ FaultPlan::~FaultPlan() = default;
 
 FaultPlan FaultPlan::parse(const sdk::ConfigView& table) {
   FaultPlan plan;
-  const Reject reject = [&table](const std::string& key, const std::string& expected) { table.reject(key, expected); };
+  const Reject reject = [&table](const std::string& key, const std::string& expected) {
+    table.reject(key, expected);
+  };
   for (const auto& key : table.keys()) {
     // Unknown keys first: for a misspelt key with a non-string value, the name is the real problem.
     if (!rule_kind(key) && key != "chaos") reject(key, "a fault kind: one of " + std::string(kKeys));
@@ -265,8 +268,9 @@ FaultPlan FaultPlan::parse(std::string_view text, std::string_view source) {
     if (entry.empty()) continue;
     const auto eq = entry.find('=');
     if (eq == std::string_view::npos)
-      throw sdk::Error(sdk::ErrorKind::invalid_request,
-                       where + ": expected <kind>=<spec> entries separated by ';', got \"" + std::string(entry) + "\"");
+      throw sdk::Error(
+          sdk::ErrorKind::invalid_request,
+          where + ": expected <kind>=<spec> entries separated by ';', got \"" + std::string(entry) + "\"");
     const std::string key(trim(entry.substr(0, eq)));
     const Reject reject = [&](const std::string& k, const std::string& expected) {
       throw sdk::Error(sdk::ErrorKind::invalid_request, where + ": '" + k + "': expected " + expected);
@@ -318,8 +322,8 @@ std::optional<FaultAction> FaultPlan::check(sdk::Phase phase, int step) {
     if (spent || r.phase != phase || (r.step != 0 && r.step != step)) continue;
     ++r.fired;
     return FaultAction{r.kind, r.ms,
-                       "injected " + std::string(to_string(r.kind)) + " at " + place(phase, step) + " (" + r.origin +
-                           ", firing " + count_text(r.fired, r.times) + ")"};
+                       "injected " + std::string(to_string(r.kind)) + " at " + place(phase, step) + " (" +
+                           r.origin + ", firing " + count_text(r.fired, r.times) + ")"};
   }
   if (!state_->chaos) return std::nullopt;
   Chaos& c = *state_->chaos;
@@ -329,8 +333,8 @@ std::optional<FaultAction> FaultPlan::check(sdk::Phase phase, int step) {
   const FaultKind kind = c.kinds[c.rng() % c.kinds.size()];
   ++c.fired;
   return FaultAction{kind, kind == FaultKind::slow ? c.ms : 0,
-                     "injected " + std::string(to_string(kind)) + " at " + place(phase, step) + " (" + c.origin +
-                         ", firing " + count_text(c.fired, c.times) + ")"};
+                     "injected " + std::string(to_string(kind)) + " at " + place(phase, step) + " (" +
+                         c.origin + ", firing " + count_text(c.fired, c.times) + ")"};
 }
 
 }  // namespace ftdr::torchbe

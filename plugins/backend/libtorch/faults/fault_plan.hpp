@@ -54,8 +54,8 @@ std::string_view to_string(FaultKind kind);
 
 struct FaultAction {
   FaultKind kind = FaultKind::oom;
-  int ms = 0;            // slow: milliseconds to sleep
-  std::string message;   // "injected oom at diffusion step 7 (oom = \"diffusion:step=7\", firing 1 of 1)"
+  int ms = 0;           // slow: milliseconds to sleep
+  std::string message;  // "injected oom at diffusion step 7 (oom = \"diffusion:step=7\", firing 1 of 1)"
 };
 
 // True for the kinds the backend throws (oom, device_error).
@@ -71,8 +71,8 @@ class FaultPlan {
   FaultPlan& operator=(FaultPlan&&) noexcept;
   ~FaultPlan();
 
-  // The config's [faults] table (the backend's `faults`): keys oom, device_error, nan, slow_step, chaos. Unknown keys
-  // and bad specs are rejected through ConfigView::reject (file:line:col, key, expected form).
+  // The config's [faults] table (the backend's `faults`): keys oom, device_error, nan, slow_step, chaos.
+  // Unknown keys and bad specs are rejected through ConfigView::reject (file:line:col, key, expected form).
   static FaultPlan parse(const sdk::ConfigView& table);
   // The FTDR_FAULTS form; `source` names the text in error messages.
   static FaultPlan parse(std::string_view text, std::string_view source = "FTDR_FAULTS");

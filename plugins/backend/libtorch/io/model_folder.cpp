@@ -52,8 +52,9 @@ fs::path find_weights_file(const fs::path& component_dir) {
     fs::path p = component_dir / name;
     if (fs::is_regular_file(p)) return p;
   }
-  fail("no weights in " + component_dir.string() +
-       ": expected diffusion_pytorch_model.safetensors or model.safetensors (or a .fp16.safetensors variant)");
+  fail(
+      "no weights in " + component_dir.string() +
+      ": expected diffusion_pytorch_model.safetensors or model.safetensors (or a .fp16.safetensors variant)");
 }
 
 ModelFolder read_model_folder(const fs::path& root) {
@@ -75,7 +76,8 @@ ModelFolder read_model_folder(const fs::path& root) {
   for (const char* f : {"vocab.json", "merges.txt"})
     if (!fs::is_regular_file(m.tokenizer_dir / f)) fail("missing file " + (m.tokenizer_dir / f).string());
 
-  m.text_encoder = CLIPTextConfig::from_json(read_json_file(te / "config.json"), (te / "config.json").string());
+  m.text_encoder =
+      CLIPTextConfig::from_json(read_json_file(te / "config.json"), (te / "config.json").string());
   m.unet = UNetConfig::from_json(read_json_file(unet / "config.json"), (unet / "config.json").string());
   m.vae = VaeConfig::from_json(read_json_file(vae / "config.json"), (vae / "config.json").string());
   m.scheduler_config = read_json_file(require_dir(root / "scheduler", "scheduler") / "scheduler_config.json");

@@ -16,7 +16,9 @@
 
 #include <filesystem>
 
-#include "io/model_configs.hpp"
+#include "clip/clip_text_config.hpp"
+#include "unet/unet_config.hpp"
+#include "vae/vae_config.hpp"
 
 namespace ftdr::torchbe {
 

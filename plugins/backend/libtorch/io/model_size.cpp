@@ -47,7 +47,8 @@ u64 unet_down(const UNetConfig& c, u64 temb) {
     out = c.block_out_channels[i];
     for (int64_t j = 0; j < c.layers_per_block[i]; ++j) {
       total += resnet(j == 0 ? in : out, out, temb);
-      if (cross_attn(c.down_block_types[i])) total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
+      if (cross_attn(c.down_block_types[i]))
+        total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
     }
     if (i + 1 < n) total += conv(out, out, 3);
   }
@@ -66,7 +67,8 @@ u64 unet_up(const UNetConfig& c, u64 temb) {
     for (int64_t j = 0; j < resnets; ++j) {
       const u64 skip = j == resnets - 1 ? in : out;
       total += resnet((j == 0 ? prev : out) + skip, out, temb);
-      if (cross_attn(c.up_block_types[i])) total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
+      if (cross_attn(c.up_block_types[i]))
+        total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
     }
     if (i + 1 < n) total += conv(out, out, 3);
   }
@@ -126,20 +128,22 @@ NetworkSize network_size(const UNetConfig& c) {
   const u64 ch0 = c.block_out_channels.front(), temb = c.time_embed_dim();
   const u64 mid = c.block_out_channels.back();
   NetworkSize s;
-  s.floats = linear(ch0, temb) + linear(temb, temb) + conv(c.in_channels, ch0, c.conv_in_kernel) + unet_down(c, temb) +
-             2 * resnet(mid, mid, temb) + transformer_2d(mid, c.transformer_layers_per_block, c.cross_attention_dim) +
-             unet_up(c, temb) + norm(ch0) + conv(ch0, c.out_channels, c.conv_out_kernel);
+  s.floats = linear(ch0, temb) + linear(temb, temb) + conv(c.in_channels, ch0, c.conv_in_kernel) +
+             unet_down(c, temb) + 2 * resnet(mid, mid, temb) +
+             transformer_2d(mid, c.transformer_layers_per_block, c.cross_attention_dim) + unet_up(c, temb) +
+             norm(ch0) + conv(ch0, c.out_channels, c.conv_out_kernel);
   return s;
 }
 
 NetworkSize network_size(const VaeConfig& c) {
   const std::vector<int64_t> rev(c.block_out_channels.rbegin(), c.block_out_channels.rend());
-  const u64 latent = c.latent_channels, first = c.block_out_channels.front(), last = c.block_out_channels.back();
+  const u64 latent = c.latent_channels, first = c.block_out_channels.front(),
+            last = c.block_out_channels.back();
   NetworkSize s;
-  s.floats = conv(c.in_channels, first, 3) + vae_levels(c.block_out_channels, c.layers_per_block) + vae_mid(c, last) +
-             norm(last) + conv(last, 2 * latent, 3);                                         // encoder
-  s.floats += conv(latent, last, 3) + vae_mid(c, last) + vae_levels(rev, c.layers_per_block + 1) + norm(first) +
-              conv(first, c.out_channels, 3);                                                // decoder
+  s.floats = conv(c.in_channels, first, 3) + vae_levels(c.block_out_channels, c.layers_per_block) +
+             vae_mid(c, last) + norm(last) + conv(last, 2 * latent, 3);  // encoder
+  s.floats += conv(latent, last, 3) + vae_mid(c, last) + vae_levels(rev, c.layers_per_block + 1) +
+              norm(first) + conv(first, c.out_channels, 3);  // decoder
   if (c.use_quant_conv) s.floats += conv(2 * latent, 2 * latent, 1);
   if (c.use_post_quant_conv) s.floats += conv(latent, latent, 1);
   return s;
@@ -147,37 +151,42 @@ NetworkSize network_size(const VaeConfig& c) {
 
 NetworkSize network_size(const CLIPTextConfig& c) {
   const u64 h = c.hidden_size;
-  const u64 layer = 4 * linear(h, h) + 2 * norm(h) + linear(h, c.intermediate_size) + linear(c.intermediate_size, h);
+  const u64 layer =
+      4 * linear(h, h) + 2 * norm(h) + linear(h, c.intermediate_size) + linear(c.intermediate_size, h);
   NetworkSize s;
-  s.floats = (static_cast<u64>(c.vocab_size) + c.max_position_embeddings) * h + c.num_hidden_layers * layer + norm(h);
+  s.floats = (static_cast<u64>(c.vocab_size) + c.max_position_embeddings) * h + c.num_hidden_layers * layer +
+             norm(h);
   s.int64s = c.max_position_embeddings;
   return s;
 }
 
 std::vector<ComponentSize> component_sizes(const ModelFolder& f) {
-  return {{(f.root / "text_encoder" / "config.json").string(), f.text_encoder_weights.string(), network_size(f.text_encoder)},
+  return {{(f.root / "text_encoder" / "config.json").string(), f.text_encoder_weights.string(),
+           network_size(f.text_encoder)},
           {(f.root / "unet" / "config.json").string(), f.unet_weights.string(), network_size(f.unet)},
           {(f.root / "vae" / "config.json").string(), f.vae_weights.string(), network_size(f.vae)}};
 }
 
-void check_component_sizes(const std::vector<ComponentSize>& components, at::ScalarType dtype, u64 available_bytes) {
+void check_component_sizes(const std::vector<ComponentSize>& components, at::ScalarType dtype,
+                           u64 available_bytes) {
   u64 total = 0;
   for (const auto& c : components) {
     const u64 in_file = file_values(SafeTensorsFile::open(c.weights_file));
     if (in_file != c.size.values()) {
       throw sdk::Error(sdk::ErrorKind::model_error,
-                       c.config_file + " describes a network of " + std::to_string(c.size.values()) + " values (" +
-                           gib(c.size.bytes(dtype)) + " at " + std::string(c10::toString(dtype)) + ") but " +
-                           c.weights_file + " holds " + std::to_string(in_file) +
-                           ": the config does not belong to these weights");
+                       c.config_file + " describes a network of " + std::to_string(c.size.values()) +
+                           " values (" + gib(c.size.bytes(dtype)) + " at " +
+                           std::string(c10::toString(dtype)) + ") but " + c.weights_file + " holds " +
+                           std::to_string(in_file) + ": the config does not belong to these weights");
     }
     total += c.size.bytes(dtype);
   }
   if (available_bytes > 0 && total > available_bytes) {
-    throw sdk::Error(sdk::ErrorKind::model_error,
-                     "model weights need " + gib(total) + " of memory at " + std::string(c10::toString(dtype)) +
-                         " but only " + gib(available_bytes) + " is available (" + components.front().config_file +
-                         " and the other component configs)");
+    throw sdk::Error(sdk::ErrorKind::model_error, "model weights need " + gib(total) + " of memory at " +
+                                                      std::string(c10::toString(dtype)) + " but only " +
+                                                      gib(available_bytes) + " is available (" +
+                                                      components.front().config_file +
+                                                      " and the other component configs)");
   }
 }
 

@@ -33,11 +33,16 @@ using sdk::ErrorKind;
 
 // The dtypes load() converts from.
 bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
-  if (dtype == "F32") out = at::kFloat;
-  else if (dtype == "F16") out = at::kHalf;
-  else if (dtype == "BF16") out = at::kBFloat16;
-  else if (dtype == "I64") out = at::kLong;
-  else return false;
+  if (dtype == "F32")
+    out = at::kFloat;
+  else if (dtype == "F16")
+    out = at::kHalf;
+  else if (dtype == "BF16")
+    out = at::kBFloat16;
+  else if (dtype == "I64")
+    out = at::kLong;
+  else
+    return false;
   return true;
 }
 
@@ -153,12 +158,15 @@ void save_safetensors(const std::filesystem::path& path,
     out.write(len_bytes, 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& [name, t] : sorted)
-      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+      out.write(static_cast<const char*>(t.data_ptr()),
+                static_cast<std::streamsize>(t.numel() * t.element_size()));
     if (!out.flush()) throw Error(ErrorKind::internal, "failed writing " + tmp.string());
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::internal, "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  if (ec)
+    throw Error(ErrorKind::internal,
+                "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
 }
 
 }  // namespace ftdr::torchbe

@@ -25,7 +25,8 @@ constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 62;
   throw Error(ErrorKind::model_error, "safetensors file " + path.string() + ": " + what);
 }
 
-[[noreturn]] void fail_key(const std::filesystem::path& path, const std::string& key, const std::string& what) {
+[[noreturn]] void fail_key(const std::filesystem::path& path, const std::string& key,
+                           const std::string& what) {
   fail(path, "tensor '" + key + "': " + what);
 }
 
@@ -46,7 +47,8 @@ uint64_t parse_shape(const std::filesystem::path& path, const std::string& key, 
   for (const auto& d : shape) {
     if (!d.is_number_unsigned()) fail_key(path, key, "shape entries must be integers >= 0");
     const uint64_t n = d.get<uint64_t>();
-    if (n > kMaxTensorBytes || (n != 0 && bytes > kMaxTensorBytes / n)) fail_key(path, key, "shape too large");
+    if (n > kMaxTensorBytes || (n != 0 && bytes > kMaxTensorBytes / n))
+      fail_key(path, key, "shape too large");
     zero = zero || n == 0;
     if (n != 0) bytes *= n;
     out.push_back(static_cast<int64_t>(n));
@@ -54,8 +56,8 @@ uint64_t parse_shape(const std::filesystem::path& path, const std::string& key, 
   return zero ? 0 : bytes;
 }
 
-SafeTensorsTensorInfo parse_entry(const std::filesystem::path& path, const std::string& key, const nlohmann::json& e,
-                                  uint64_t data_bytes) {
+SafeTensorsTensorInfo parse_entry(const std::filesystem::path& path, const std::string& key,
+                                  const nlohmann::json& e, uint64_t data_bytes) {
   if (!e.is_object()) fail_key(path, key, "expected an object with dtype, shape, data_offsets");
   SafeTensorsTensorInfo info;
   auto dt = e.find("dtype");
@@ -73,12 +75,13 @@ SafeTensorsTensorInfo parse_entry(const std::filesystem::path& path, const std::
   info.begin = (*off)[0].get<uint64_t>();
   info.end = (*off)[1].get<uint64_t>();
   if (info.begin > info.end || info.end > data_bytes)
-    fail_key(path, key, "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-                            "] out of range: the data section has " + std::to_string(data_bytes) + " bytes");
+    fail_key(path, key,
+             "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                 "] out of range: the data section has " + std::to_string(data_bytes) + " bytes");
   if (bytes != info.end - info.begin)
-    fail_key(path, key, "shape " + shape_string(info.shape) + " x " + info.dtype + " needs " +
-                            std::to_string(bytes) + " bytes, data_offsets give " +
-                            std::to_string(info.end - info.begin));
+    fail_key(path, key,
+             "shape " + shape_string(info.shape) + " x " + info.dtype + " needs " + std::to_string(bytes) +
+                 " bytes, data_offsets give " + std::to_string(info.end - info.begin));
   return info;
 }
 
@@ -103,13 +106,14 @@ void check_no_overlap(const std::filesystem::path& path,
 
 size_t safetensors_element_size(const std::string& dtype) {
   static const std::map<std::string, size_t> sizes = {
-      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
-      {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}};
+      {"F64", 8}, {"F32", 4}, {"F16", 2},  {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
+      {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2},  {"U32", 4}, {"U64", 8}};
   auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
 }
 
-SafeTensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, const std::filesystem::path& path) {
+SafeTensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size,
+                                           const std::filesystem::path& path) {
   if (size < 8)
     fail(path, "truncated: " + std::to_string(size) + " bytes, expected at least the 8-byte header length");
   uint64_t header_len = 0;

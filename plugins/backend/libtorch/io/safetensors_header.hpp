@@ -18,14 +18,14 @@
 namespace ftdr::torchbe {
 
 struct SafeTensorsTensorInfo {
-  std::string dtype;            // "F32", "F16", "BF16", "I64", ... as written in the header
+  std::string dtype;  // "F32", "F16", "BF16", "I64", ... as written in the header
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte offsets relative to the start of the data section
 };
 
 struct SafeTensorsHeader {
   std::map<std::string, SafeTensorsTensorInfo> tensors;  // never "__metadata__"
-  std::map<std::string, std::string> metadata;          // "__metadata__" (empty when absent)
+  std::map<std::string, std::string> metadata;           // "__metadata__" (empty when absent)
   uint64_t data_offset = 0;                              // 8 + N: where the data section starts
 };
 
@@ -34,7 +34,8 @@ struct SafeTensorsHeader {
 // shape x dtype size != byte length is an sdk::Error(model_error) naming `path` and the tensor key.
 // On success every tensor's [begin, end) lies inside the data section and has exactly
 // product(shape) x element size bytes.
-SafeTensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, const std::filesystem::path& path);
+SafeTensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size,
+                                           const std::filesystem::path& path);
 
 // Bytes per element of a stored dtype name; 0 for names the format does not define.
 size_t safetensors_element_size(const std::string& dtype);

@@ -37,7 +37,8 @@ void append_list(std::ostringstream& msg, const std::string& title, const std::v
 void load_module_weights(torch::nn::Module& module, const SafeTensorsFile& file, at::ScalarType dtype,
                          const std::string& prefix) {
   std::map<std::string, at::Tensor> wanted;
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) wanted[prefix + item.key()] = item.value();
+  for (const auto& item : module.named_parameters(/*recurse=*/true))
+    wanted[prefix + item.key()] = item.value();
   for (const auto& item : module.named_buffers(/*recurse=*/true)) wanted[prefix + item.key()] = item.value();
 
   std::vector<std::string> missing, unexpected, mismatched;
@@ -48,7 +49,8 @@ void load_module_weights(torch::nn::Module& module, const SafeTensorsFile& file,
     }
     const auto& info = file.info(key);
     if (at::IntArrayRef(info.shape) != tensor.sizes())
-      mismatched.push_back(key + ": file " + shape_string(info.shape) + ", model " + shape_string(tensor.sizes()));
+      mismatched.push_back(key + ": file " + shape_string(info.shape) + ", model " +
+                           shape_string(tensor.sizes()));
   }
   for (const auto& key : file.keys())
     if (starts_with(key, prefix) && !wanted.count(key)) unexpected.push_back(key);
@@ -68,8 +70,10 @@ void load_module_weights(torch::nn::Module& module, const SafeTensorsFile& file,
     // Floating tensors take the run's dtype; integer buffers (position_ids) keep their own.
     at::ScalarType target = at::isFloatingType(tensor.scalar_type()) ? dtype : tensor.scalar_type();
     at::Tensor value = file.load(key, target);
-    if (tensor.scalar_type() != target) tensor.set_data(value.to(tensor.device()));
-    else tensor.copy_(value);
+    if (tensor.scalar_type() != target)
+      tensor.set_data(value.to(tensor.device()));
+    else
+      tensor.copy_(value);
   }
 }
 

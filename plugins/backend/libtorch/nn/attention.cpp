@@ -69,7 +69,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 #endif
   const at::Tensor qh = split_heads(q, heads), kh = split_heads(k, heads), vh = split_heads(v, heads);
   const at::Tensor mh = flatten_mask(mask, b, heads, n, m);
-  if (settings.mode != AttentionMode::sliced) return merge_heads(attend(qh, kh, vh, scale, upcast, mh), heads);
+  if (settings.mode != AttentionMode::sliced)
+    return merge_heads(attend(qh, kh, vh, scale, upcast, mh), heads);
 
   // Sliced: query rows in chunks; each row's softmax sees all keys, so the math is unchanged.
   const int64_t slice = settings.slice_size > 0 ? settings.slice_size : (n + 1) / 2;

@@ -12,8 +12,10 @@ AttentionImpl::AttentionImpl(const AttentionOptions& o, AttentionSettingsPtr set
   const int64_t kv_dim = o.cross_attention_dim > 0 ? o.cross_attention_dim : o.query_dim;
   if (o.norm_num_groups > 0)
     group_norm = register_module(
-        "group_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.query_dim).eps(o.eps)));
-  to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(o.query_dim, inner).bias(o.bias)));
+        "group_norm",
+        torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.query_dim).eps(o.eps)));
+  to_q =
+      register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(o.query_dim, inner).bias(o.bias)));
   to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
   to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
   out_proj_ = torch::nn::Linear(torch::nn::LinearOptions(inner, o.query_dim).bias(o.out_bias));
@@ -28,9 +30,11 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context
   at::Tensor h = spatial ? x.reshape({b, x.size(1), -1}).transpose(1, 2) : x;
   if (group_norm) h = group_norm(h.transpose(1, 2)).transpose(1, 2);
   const at::Tensor& kv = context.defined() ? context : h;
-  auto project = [](const torch::nn::Linear& l, const at::Tensor& t) { return cpu_linear(t, l->weight, l->bias); };
-  at::Tensor out = attention(project(to_q, h), project(to_k, kv), project(to_v, kv), options_.heads, *settings_,
-                             options_.upcast);
+  auto project = [](const torch::nn::Linear& l, const at::Tensor& t) {
+    return cpu_linear(t, l->weight, l->bias);
+  };
+  at::Tensor out = attention(project(to_q, h), project(to_k, kv), project(to_v, kv), options_.heads,
+                             *settings_, options_.upcast);
   out = project(out_proj_, out);
   if (spatial) out = out.transpose(1, 2).reshape(x.sizes());
   if (options_.residual_connection) out = out + x;

@@ -16,11 +16,11 @@ struct AttentionOptions {
   int64_t cross_attention_dim = 0;  // 0 = self attention (keys/values from query_dim)
   int64_t heads = 8;
   int64_t dim_head = 64;
-  bool bias = false;                // q/k/v bias
+  bool bias = false;  // q/k/v bias
   bool out_bias = true;
-  bool upcast = false;              // upcast_attention / upcast_softmax
-  int64_t norm_num_groups = 0;      // > 0: group_norm before q/k/v (VAE)
-  double eps = 1e-5;                // group_norm eps
+  bool upcast = false;          // upcast_attention / upcast_softmax
+  int64_t norm_num_groups = 0;  // > 0: group_norm before q/k/v (VAE)
+  double eps = 1e-5;            // group_norm eps
   bool residual_connection = false;
   double rescale_output_factor = 1.0;
 };

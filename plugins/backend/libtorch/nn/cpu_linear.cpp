@@ -39,14 +39,14 @@ torch::autograd::variable_list linear_backward(torch::autograd::AutogradContext*
   const at::Tensor g = grad.contiguous();
   torch::autograd::variable_list grads{
       ctx->needs_input_grad(0) ? onednn_gemm(g, weight.t(), {}) : at::Tensor(),  // [n, out] . [out, in]
-      ctx->needs_input_grad(1) ? onednn_gemm(g.t(), x.t(), {}) : at::Tensor()};   // [out, n] . [n, in]
+      ctx->needs_input_grad(1) ? onednn_gemm(g.t(), x.t(), {}) : at::Tensor()};  // [out, n] . [n, in]
   if (with_bias) grads.push_back(ctx->needs_input_grad(2) ? g.sum(0) : at::Tensor());
   return grads;
 }
 
 struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const at::Tensor& bias) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& weight, const at::Tensor& bias) {
     ctx->save_for_backward({x, weight});
     return onednn_gemm(x, weight, bias);
   }
@@ -57,7 +57,8 @@ struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
 };
 
 struct OneDnnLinearNoBias : torch::autograd::Function<OneDnnLinearNoBias> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& weight) {
     ctx->save_for_backward({x, weight});
     return onednn_gemm(x, weight, {});
   }
@@ -69,11 +70,13 @@ struct OneDnnLinearNoBias : torch::autograd::Function<OneDnnLinearNoBias> {
 
 at::Tensor training_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   const std::int64_t rows = x.numel() / x.size(-1);
-  const bool needs_grad = x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad());
+  const bool needs_grad =
+      x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad());
   if (!needs_grad || rows * weight.size(0) * weight.size(1) < kOneDnnMinTrainingMacs)
     return at::linear(x, weight, bias);
   const at::Tensor x2d = x.reshape({rows, x.size(-1)});
-  const at::Tensor y = bias.defined() ? OneDnnLinear::apply(x2d, weight, bias) : OneDnnLinearNoBias::apply(x2d, weight);
+  const at::Tensor y =
+      bias.defined() ? OneDnnLinear::apply(x2d, weight, bias) : OneDnnLinearNoBias::apply(x2d, weight);
   return y.view(output_shape(x, weight.size(0)));
 }
 
@@ -92,7 +95,8 @@ at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::T
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
   for (std::int64_t s = 0; s < samples; ++s) {
     const at::Tensor a = flat[s].contiguous();
-    out[s].copy_(onednn ? at::mkldnn_linear(a.to_mkldnn(), weight, bias).to_dense() : at::linear(a, weight, bias));
+    out[s].copy_(onednn ? at::mkldnn_linear(a.to_mkldnn(), weight, bias).to_dense()
+                        : at::linear(a, weight, bias));
   }
   return out.view(output_shape(x, weight.size(0)));
 }

@@ -9,8 +9,8 @@ namespace ftdr::torchbe {
 
 struct ResnetBlock2DOptions {
   int64_t in_channels = 0;
-  int64_t out_channels = 0;    // 0 = in_channels
-  int64_t temb_channels = 0;   // 0 = no time embedding input (the VAE)
+  int64_t out_channels = 0;   // 0 = in_channels
+  int64_t temb_channels = 0;  // 0 = no time embedding input (the VAE)
   int64_t groups = 32;
   double eps = 1e-6;
   double output_scale_factor = 1.0;

@@ -9,7 +9,8 @@ namespace ftdr::torchbe {
 namespace F = torch::nn::functional;
 
 Upsample2DImpl::Upsample2DImpl(int64_t channels) {
-  conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1)));
+  conv =
+      register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1)));
 }
 
 at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_t>& size) {
@@ -17,8 +18,10 @@ at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_
   const bool via_f32 = x.scalar_type() == at::kBFloat16;
   at::Tensor in = via_f32 ? x.to(at::kFloat) : x.contiguous();
   auto opts = F::InterpolateFuncOptions().mode(torch::kNearest);
-  if (size.empty()) opts.scale_factor(std::vector<double>{2.0, 2.0});
-  else opts.size(size);
+  if (size.empty())
+    opts.scale_factor(std::vector<double>{2.0, 2.0});
+  else
+    opts.size(size);
   at::Tensor up = F::interpolate(in, opts);
   if (via_f32) up = up.to(x.scalar_type());
   stop_point();

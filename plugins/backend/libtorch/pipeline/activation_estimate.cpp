@@ -13,7 +13,8 @@ bool is_cross_attention_block(const std::string& type) { return type.rfind("Cros
 
 double text_encoder_bytes(const CLIPTextConfig& te, double e) {
   const double tokens = 2.0 * static_cast<double>(te.max_position_embeddings);
-  const double hidden = static_cast<double>(te.hidden_size), inter = static_cast<double>(te.intermediate_size);
+  const double hidden = static_cast<double>(te.hidden_size),
+               inter = static_cast<double>(te.intermediate_size);
   const double scores = 2.0 * static_cast<double>(te.num_attention_heads) * te.max_position_embeddings *
                         static_cast<double>(te.max_position_embeddings);
   return (tokens * (4.0 * hidden + inter) + scores) * e;
@@ -22,7 +23,8 @@ double text_encoder_bytes(const CLIPTextConfig& te, double e) {
 // Query rows whose scores exist at once for this mode (see the header).
 double score_rows(sdk::AttentionMode mode, int slice, double tokens, bool sdpa_native) {
   switch (mode) {
-    case sdk::AttentionMode::sliced: return slice > 0 ? std::min<double>(slice, tokens) : std::ceil(tokens / 2);
+    case sdk::AttentionMode::sliced:
+      return slice > 0 ? std::min<double>(slice, tokens) : std::ceil(tokens / 2);
     case sdk::AttentionMode::sdpa: return sdpa_native ? 0.0 : tokens;
     default: return tokens;
   }
@@ -34,7 +36,8 @@ sdk::AttentionMode resolve_mode(const EstimateContext& ctx, const sdk::RuntimeOp
   return ctx.sdpa_native ? sdk::AttentionMode::sdpa : sdk::AttentionMode::naive;
 }
 
-double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::GenerationParams& p, double e) {
+double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::GenerationParams& p,
+                  double e) {
   const double vsf = static_cast<double>(m.vae.scale_factor());
   const double h = std::ceil(p.height / vsf), w = std::ceil(p.width / vsf);
   const double bu = static_cast<double>(p.batch) * (p.request.cfg_scale > 1.0 ? 2.0 : 1.0);
@@ -51,7 +54,8 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
     if (i < u.down_block_types.size() && is_cross_attention_block(u.down_block_types[i])) {
       const double heads = static_cast<double>(i < u.attention_heads.size() ? u.attention_heads[i] : 8);
       level += 12.0 * bu * c * n * e;
-      level += 2.0 * bu * heads * score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native) * n * e;
+      level +=
+          2.0 * bu * heads * score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native) * n * e;
     }
     work = std::max(work, level);
   }
@@ -75,8 +79,8 @@ double vae_decode_bytes(const ModelFolder& m, const sdk::GenerationParams& p, do
 
 }  // namespace
 
-std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx, sdk::Phase phase,
-                                        const sdk::GenerationParams& params) {
+std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx,
+                                        sdk::Phase phase, const sdk::GenerationParams& params) {
   const sdk::DType dtype = ctx.run_dtype;
   double bytes = 0;
   switch (phase) {

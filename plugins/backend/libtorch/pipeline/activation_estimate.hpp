@@ -34,12 +34,12 @@
 namespace ftdr::torchbe {
 
 struct EstimateContext {
-  sdk::DType run_dtype = sdk::DType::f32;          // the backend's configured dtype
+  sdk::DType run_dtype = sdk::DType::f32;                                // the backend's configured dtype
   sdk::AttentionMode default_attention = sdk::AttentionMode::automatic;  // resolves options "auto"
-  bool sdpa_native = false;                         // libtorch >= 2
+  bool sdpa_native = false;                                              // libtorch >= 2
 };
 
-std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx, sdk::Phase phase,
-                                        const sdk::GenerationParams& params);
+std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx,
+                                        sdk::Phase phase, const sdk::GenerationParams& params);
 
 }  // namespace ftdr::torchbe

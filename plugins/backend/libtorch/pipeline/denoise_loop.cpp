@@ -11,7 +11,8 @@ at::Tensor denoise_step(UNet2DConditionModel& unet, Sampler& sampler, const at::
                         const at::Tensor& latents, double cfg, int i, NoiseSource& noise) {
   const at::Tensor x_in = sampler.scale_model_input(guidance_input(latents, cfg), i);
   const double t = sampler.timesteps().at(static_cast<size_t>(i));
-  const at::Tensor timestep = at::scalar_tensor(t, at::TensorOptions().dtype(at::kFloat).device(latents.device()));
+  const at::Tensor timestep =
+      at::scalar_tensor(t, at::TensorOptions().dtype(at::kFloat).device(latents.device()));
   const at::Tensor out = unet->forward(x_in.to(embeddings.scalar_type()), timestep, embeddings);
   const at::Tensor eps = combine_guidance(out, cfg).to(at::kFloat);
   at::Tensor step_noise;
@@ -19,14 +20,14 @@ at::Tensor denoise_step(UNet2DConditionModel& unet, Sampler& sampler, const at::
   return sampler.step(eps, i, latents, step_noise);
 }
 
-at::Tensor denoise(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& cond, const at::Tensor& uncond,
-                   at::Tensor latents, double cfg, int start_step, NoiseSource& noise,
-                   const StepCallback& on_step) {
+at::Tensor denoise(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& cond,
+                   const at::Tensor& uncond, at::Tensor latents, double cfg, int start_step,
+                   NoiseSource& noise, const StepCallback& on_step) {
   c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
   const int total = sampler.num_steps();
   if (start_step < 0 || start_step > total) {
-    throw sdk::Error(sdk::ErrorKind::internal, "denoise: start_step " + std::to_string(start_step) + " outside 0.." +
-                                                   std::to_string(total));
+    throw sdk::Error(sdk::ErrorKind::internal, "denoise: start_step " + std::to_string(start_step) +
+                                                   " outside 0.." + std::to_string(total));
   }
   latents = latents.to(at::kFloat);
   if (start_step == 0) latents = latents * sampler.init_noise_sigma();

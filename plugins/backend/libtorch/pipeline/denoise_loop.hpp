@@ -26,9 +26,9 @@ using StepCallback = std::function<void(int step, const at::Tensor& latents)>;
 
 // cond / uncond: text embeddings [1 or B, 77, D] (uncond is unused when cfg <= 1).
 // latents: [B, C, h, w] on the UNet's device. Returns the final latents (float32).
-at::Tensor denoise(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& cond, const at::Tensor& uncond,
-                   at::Tensor latents, double cfg, int start_step, NoiseSource& noise,
-                   const StepCallback& on_step);
+at::Tensor denoise(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& cond,
+                   const at::Tensor& uncond, at::Tensor latents, double cfg, int start_step,
+                   NoiseSource& noise, const StepCallback& on_step);
 
 // One iteration i of that loop (exposed for tests and step-level tools).
 at::Tensor denoise_step(UNet2DConditionModel& unet, Sampler& sampler, const at::Tensor& embeddings,

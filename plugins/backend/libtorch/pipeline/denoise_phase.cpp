@@ -36,9 +36,11 @@ std::string shape_text(const at::Tensor& t) {
 
 void check_conditioning(const ConditioningArtifact& c, const sdk::GenerationParams& params) {
   if (uses_guidance(params.request.cfg_scale) && !c.uncond.defined()) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request,
-                     "cfg_scale: the conditioning was encoded without guidance (cfg_scale <= 1) but this attempt "
-                     "has cfg_scale " + std::to_string(params.request.cfg_scale) + "; encode again");
+    throw sdk::Error(
+        sdk::ErrorKind::invalid_request,
+        "cfg_scale: the conditioning was encoded without guidance (cfg_scale <= 1) but this attempt "
+        "has cfg_scale " +
+            std::to_string(params.request.cfg_scale) + "; encode again");
   }
   // Both go through the UNet as one batch; encode_prompts pads them alike, a foreign file may not.
   if (uses_guidance(params.request.cfg_scale) && c.uncond.sizes() != c.cond.sizes()) {
@@ -82,7 +84,8 @@ struct StepReporter {
 
 }  // namespace
 
-std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet, const ConditioningArtifact& conditioning,
+std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet,
+                                             const ConditioningArtifact& conditioning,
                                              const LatentsArtifact* resume, const DenoiseSetup& setup,
                                              sdk::StepObserver& observer) {
   const auto& p = setup.params;

@@ -27,8 +27,8 @@ namespace ftdr::torchbe {
 
 struct DenoiseSetup {
   sdk::GenerationParams params;
-  std::string sampler;                 // resolved name ("default" already mapped)
-  std::string model_identity;          // model_identity.h: recorded in, and checked against, checkpoints
+  std::string sampler;         // resolved name ("default" already mapped)
+  std::string model_identity;  // model_identity.h: recorded in, and checked against, checkpoints
   nlohmann::json scheduler_config;
   int latent_channels = 4;
   int vae_scale_factor = 8;
@@ -39,7 +39,8 @@ struct DenoiseSetup {
   std::function<bool(int)> before_step;
 };
 
-std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet, const ConditioningArtifact& conditioning,
+std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet,
+                                             const ConditioningArtifact& conditioning,
                                              const LatentsArtifact* resume, const DenoiseSetup& setup,
                                              sdk::StepObserver& observer);
 

@@ -8,8 +8,9 @@ namespace {
 at::Tensor repeat_to_batch(const at::Tensor& e, int64_t batch, const char* what) {
   if (e.size(0) == batch) return e;
   if (e.size(0) == 1) return e.expand({batch, e.size(1), e.size(2)});
-  throw sdk::Error(sdk::ErrorKind::internal, std::string(what) + " embeddings: batch " + std::to_string(e.size(0)) +
-                                                 ", expected 1 or " + std::to_string(batch));
+  throw sdk::Error(sdk::ErrorKind::internal, std::string(what) + " embeddings: batch " +
+                                                 std::to_string(e.size(0)) + ", expected 1 or " +
+                                                 std::to_string(batch));
 }
 
 }  // namespace

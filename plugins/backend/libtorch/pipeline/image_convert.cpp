@@ -9,8 +9,8 @@ namespace ftdr::torchbe {
 // Ref: diffusers VaeImageProcessor.denormalize / pt_to_numpy.
 at::Tensor decoded_to_unit(const at::Tensor& decoded) {
   if (decoded.dim() != 4 || decoded.size(1) != 3) {
-    throw sdk::Error(sdk::ErrorKind::internal, "image: expected decoded [B, 3, H, W], got " +
-                                                   std::to_string(decoded.dim()) + " dims");
+    throw sdk::Error(sdk::ErrorKind::internal,
+                     "image: expected decoded [B, 3, H, W], got " + std::to_string(decoded.dim()) + " dims");
   }
   const at::Tensor x = decoded.to(at::kFloat);
   return (x / 2 + 0.5).clamp(0, 1).permute({0, 2, 3, 1}).to(at::kCPU).contiguous();

@@ -34,9 +34,7 @@ at::Device LoadedModel::location(const std::string& name) const {
   return params.empty() ? at::Device(at::kCPU) : params.front().device();
 }
 
-void LoadedModel::place(const std::string& name, const at::Device& device) {
-  component(name).to(device);
-}
+void LoadedModel::place(const std::string& name, const at::Device& device) { component(name).to(device); }
 
 std::vector<sdk::ComponentInfo> LoadedModel::components() const {
   std::vector<sdk::ComponentInfo> out;
@@ -66,16 +64,17 @@ void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const ModelFolder& fol
   const std::string te_config = (folder.root / "text_encoder" / "config.json").string();
   if (tokenizer.max_length() > folder.text_encoder.max_position_embeddings) {
     throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.tokenizer_dir / "tokenizer_config.json").string() + ": key 'model_max_length': " +
-                         std::to_string(tokenizer.max_length()) + " is more than the text encoder's " +
-                         "max_position_embeddings " + std::to_string(folder.text_encoder.max_position_embeddings) +
-                         " (" + te_config + ")");
+                     (folder.tokenizer_dir / "tokenizer_config.json").string() +
+                         ": key 'model_max_length': " + std::to_string(tokenizer.max_length()) +
+                         " is more than the text encoder's " + "max_position_embeddings " +
+                         std::to_string(folder.text_encoder.max_position_embeddings) + " (" + te_config +
+                         ")");
   }
   if (tokenizer.max_id() >= folder.text_encoder.vocab_size) {
     throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.tokenizer_dir / "vocab.json").string() + ": token id " + std::to_string(tokenizer.max_id()) +
-                         " is past the text encoder's vocab_size " + std::to_string(folder.text_encoder.vocab_size) +
-                         " (" + te_config + ")");
+                     (folder.tokenizer_dir / "vocab.json").string() + ": token id " +
+                         std::to_string(tokenizer.max_id()) + " is past the text encoder's vocab_size " +
+                         std::to_string(folder.text_encoder.vocab_size) + " (" + te_config + ")");
   }
 }
 

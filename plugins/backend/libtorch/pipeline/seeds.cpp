@@ -14,7 +14,8 @@ at::Tensor initial_latents(uint64_t seed, int first_image, int batch, int channe
 }
 
 NoiseSource::NoiseSource(uint64_t seed, int first_image, int batch) {
-  if (batch < 1) throw sdk::Error(sdk::ErrorKind::invalid_request, "batch: expected >= 1, got " + std::to_string(batch));
+  if (batch < 1)
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "batch: expected >= 1, got " + std::to_string(batch));
   for (int k = 0; k < batch; ++k) {
     // Unsigned wrap-around is intended: seed 2^64-1 for image 1 continues at 0.
     generators_.push_back(at::detail::createCPUGenerator(seed + static_cast<uint64_t>(first_image + k)));
@@ -23,7 +24,8 @@ NoiseSource::NoiseSource(uint64_t seed, int first_image, int batch) {
 
 at::Tensor NoiseSource::draw(at::IntArrayRef shape) {
   if (shape.empty() || shape[0] != batch()) {
-    throw sdk::Error(sdk::ErrorKind::internal, "noise draw: shape[0] must be the batch (" + std::to_string(batch()) + ")");
+    throw sdk::Error(sdk::ErrorKind::internal,
+                     "noise draw: shape[0] must be the batch (" + std::to_string(batch()) + ")");
   }
   std::vector<int64_t> one(shape.begin(), shape.end());
   one[0] = 1;
@@ -56,8 +58,9 @@ void NoiseSource::load_state(const std::vector<std::pair<std::string, at::Tensor
       std::lock_guard<std::mutex> lock(generators_[k].mutex());
       generators_[k].set_state(found->to(at::kCPU).contiguous());
     } catch (const c10::Error& e) {
-      throw sdk::Error(sdk::ErrorKind::internal, "noise state: entry '" + name + "' is not a CPU generator state: " +
-                                                     e.what_without_backtrace());
+      throw sdk::Error(
+          sdk::ErrorKind::internal,
+          "noise state: entry '" + name + "' is not a CPU generator state: " + e.what_without_backtrace());
     }
   }
 }

@@ -21,7 +21,8 @@ void check_tile(const sdk::Tile& t, std::size_t index, int64_t h, int64_t w, int
                         std::to_string(t.height) + "x" + std::to_string(t.width) + " is not inside the " +
                         std::to_string(h) + "x" + std::to_string(w) + " latent");
   }
-  const std::size_t expected = static_cast<std::size_t>(t.height) * scale * static_cast<std::size_t>(t.width) * scale;
+  const std::size_t expected =
+      static_cast<std::size_t>(t.height) * scale * static_cast<std::size_t>(t.width) * scale;
   if (t.weight.size() != expected) {
     bad_plan(index, "expected " + std::to_string(expected) + " blend weights ((h*scale) x (w*scale)), got " +
                         std::to_string(t.weight.size()));
@@ -37,7 +38,8 @@ at::Tensor decode_tiles(AutoencoderKL& vae, const at::Tensor& z, const sdk::Tile
     const sdk::Tile& t = plan.tiles[i];
     check_tile(t, i, h, w, scale);
     stop_point();
-    at::Tensor part = vae->decode(z.slice(2, t.y, t.y + t.height).slice(3, t.x, t.x + t.width)).to(at::kFloat);
+    at::Tensor part =
+        vae->decode(z.slice(2, t.y, t.y + t.height).slice(3, t.x, t.x + t.width)).to(at::kFloat);
     if (!acc.defined()) acc = at::zeros({b, part.size(1), h * scale, w * scale}, f32);
     at::Tensor weight = at::from_blob(const_cast<float*>(t.weight.data()),
                                       {1, 1, int64_t{t.height} * scale, int64_t{t.width} * scale}, at::kFloat)
@@ -59,7 +61,8 @@ at::Tensor decode_latents(AutoencoderKL& vae, const at::Tensor& z, const sdk::Ti
   if (plan == nullptr) return vae->decode(z).to(at::kFloat);
   if (plan->scale != scale) {
     throw sdk::Error(sdk::ErrorKind::invalid_request, "tile plan: scale " + std::to_string(plan->scale) +
-                                                          " does not match the VAE's factor " + std::to_string(scale));
+                                                          " does not match the VAE's factor " +
+                                                          std::to_string(scale));
   }
   return decode_tiles(vae, z, *plan, scale);
 }

@@ -7,9 +7,12 @@
 namespace ftdr::torchbe {
 
 DDIMSampler::DDIMSampler(SchedulerConfig cfg, double eta)
-    : Sampler(std::move(cfg)), eta_(eta), final_alpha_cumprod_(cfg_.set_alpha_to_one ? 1.0f : schedule_.alpha_cumprod(0)) {
+    : Sampler(std::move(cfg)),
+      eta_(eta),
+      final_alpha_cumprod_(cfg_.set_alpha_to_one ? 1.0f : schedule_.alpha_cumprod(0)) {
   if (!(eta >= 0) || !std::isfinite(eta)) {
-    throw sdk::Error(sdk::ErrorKind::invalid_request, "eta: expected a finite value >= 0, got " + std::to_string(eta));
+    throw sdk::Error(sdk::ErrorKind::invalid_request,
+                     "eta: expected a finite value >= 0, got " + std::to_string(eta));
   }
 }
 
@@ -58,7 +61,8 @@ at::Tensor DDIMSampler::step(const at::Tensor& model_output_in, int i, const at:
   const at::Tensor direction = std::sqrt(1 - alpha_prod_t_prev - std_dev_t * std_dev_t) * eps;
   at::Tensor prev = std::sqrt(alpha_prod_t_prev) * x0 + direction;
   if (eta_ > 0) {
-    if (!noise.defined()) throw sdk::Error(sdk::ErrorKind::internal, "ddim: eta > 0 step without a noise draw");
+    if (!noise.defined())
+      throw sdk::Error(sdk::ErrorKind::internal, "ddim: eta > 0 step without a noise draw");
     prev = prev + std_dev_t * as_float(noise);
   }
   return prev;

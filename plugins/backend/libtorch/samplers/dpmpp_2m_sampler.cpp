@@ -12,7 +12,8 @@ DPMPP2MSampler::DPMPP2MSampler(SchedulerConfig cfg) : Sampler(std::move(cfg)) {
   if (cfg_.algorithm_type != "dpmsolver++" || (cfg_.solver_order != 1 && cfg_.solver_order != 2)) {
     throw sdk::Error(sdk::ErrorKind::model_error,
                      "scheduler_config.json: FTDR's DPM sampler supports algorithm_type dpmsolver++ with "
-                     "solver_order 1 or 2, got " + cfg_.algorithm_type + " order " + std::to_string(cfg_.solver_order));
+                     "solver_order 1 or 2, got " +
+                         cfg_.algorithm_type + " order " + std::to_string(cfg_.solver_order));
   }
 }
 
@@ -33,8 +34,8 @@ int DPMPP2MSampler::last_timestep() const {
 // Ref: diffusers DPMSolverMultistepScheduler.set_timesteps.
 void DPMPP2MSampler::set_timesteps(int n) {
   check_step_count(n);
-  std::vector<double> t = dpm_spaced_timesteps(cfg_.timestep_spacing, cfg_.num_train_timesteps, last_timestep(),
-                                               n, cfg_.steps_offset);
+  std::vector<double> t = dpm_spaced_timesteps(cfg_.timestep_spacing, cfg_.num_train_timesteps,
+                                               last_timestep(), n, cfg_.steps_offset);
   const std::vector<float>& train = schedule_.train_sigmas();
   std::vector<double> s;
   if (cfg_.use_karras_sigmas) {
@@ -104,8 +105,8 @@ at::Tensor DPMPP2MSampler::step(const at::Tensor& model_output, int i, const at:
                                                    std::to_string(steps_done_) + " steps (load_state first)");
   }
   const int n = num_steps();
-  const bool lower_order_final =
-      i == n - 1 && (cfg_.euler_at_final || (cfg_.lower_order_final && n < 15) || cfg_.final_sigmas_type == "zero");
+  const bool lower_order_final = i == n - 1 && (cfg_.euler_at_final || (cfg_.lower_order_final && n < 15) ||
+                                                cfg_.final_sigmas_type == "zero");
   const at::Tensor sample = as_float(sample_in);
   const at::Tensor x0 = to_x0(as_float(model_output), sample, i);
 
@@ -122,7 +123,8 @@ at::Tensor DPMPP2MSampler::step(const at::Tensor& model_output, int i, const at:
 }
 
 SamplerState DPMPP2MSampler::state() const {
-  SamplerState st{{"steps_done", counter_tensor(steps_done_)}, {"lower_order_nums", counter_tensor(lower_order_nums_)}};
+  SamplerState st{{"steps_done", counter_tensor(steps_done_)},
+                  {"lower_order_nums", counter_tensor(lower_order_nums_)}};
   if (prev_x0_.defined()) st.emplace_back("prev_x0", prev_x0_);
   return st;
 }

@@ -28,7 +28,8 @@ class DPMPP2MSampler : public Sampler {
   AlphaSigma alpha_sigma(int k) const;  // at sigmas_[k]
   at::Tensor to_x0(const at::Tensor& model_output, const at::Tensor& sample, int i) const;
   at::Tensor first_order(const at::Tensor& x0, const at::Tensor& sample, int i) const;
-  at::Tensor second_order(const at::Tensor& x0, const at::Tensor& prev_x0, const at::Tensor& sample, int i) const;
+  at::Tensor second_order(const at::Tensor& x0, const at::Tensor& prev_x0, const at::Tensor& sample,
+                          int i) const;
   int last_timestep() const;
 
   at::Tensor prev_x0_;  // model_outputs[-2] in diffusers

@@ -16,8 +16,8 @@ at::Tensor EulerAncestralSampler::step(const at::Tensor& model_output, int i, co
   const float sigma_from = sigma(i), sigma_to = sigma(i + 1);
   const at::Tensor denoised = predict_x0(as_float(model_output), x, sigma_from);
 
-  const float sigma_up =
-      std::sqrt(sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) / (sigma_from * sigma_from));
+  const float sigma_up = std::sqrt(sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) /
+                                   (sigma_from * sigma_from));
   const float sigma_down = std::sqrt(sigma_to * sigma_to - sigma_up * sigma_up);
 
   const at::Tensor d = (x - denoised) / sigma_from;

@@ -62,7 +62,8 @@ at::Tensor LMSSampler::step(const at::Tensor& model_output, int i, const at::Ten
 SamplerState LMSSampler::state() const {
   SamplerState st{{"steps_done", counter_tensor(steps_done_)},
                   {"derivatives", counter_tensor(static_cast<int64_t>(derivatives_.size()))}};
-  for (size_t k = 0; k < derivatives_.size(); ++k) st.emplace_back("derivative." + std::to_string(k), derivatives_[k]);
+  for (size_t k = 0; k < derivatives_.size(); ++k)
+    st.emplace_back("derivative." + std::to_string(k), derivatives_[k]);
   return st;
 }
 
@@ -70,7 +71,8 @@ void LMSSampler::load_state(const SamplerState& st) {
   steps_done_ = static_cast<int>(state_entry(st, "steps_done").item<int64_t>());
   const auto count = state_entry(st, "derivatives").item<int64_t>();
   derivatives_.clear();
-  for (int64_t k = 0; k < count; ++k) derivatives_.push_back(state_entry(st, "derivative." + std::to_string(k)));
+  for (int64_t k = 0; k < count; ++k)
+    derivatives_.push_back(state_entry(st, "derivative." + std::to_string(k)));
 }
 
 }  // namespace ftdr::torchbe

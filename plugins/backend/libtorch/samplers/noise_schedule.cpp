@@ -61,8 +61,8 @@ at::Tensor make_betas(const SchedulerConfig& cfg) {
 NoiseSchedule::NoiseSchedule(const SchedulerConfig& cfg) {
   const at::Tensor alphas = 1.0 - make_betas(cfg);
   at::Tensor alphas_cumprod = at::cumprod(alphas, 0);
-  const bool sigma_based = cfg.kind == SamplerKind::euler || cfg.kind == SamplerKind::euler_a ||
-                           cfg.kind == SamplerKind::dpm;
+  const bool sigma_based =
+      cfg.kind == SamplerKind::euler || cfg.kind == SamplerKind::euler_a || cfg.kind == SamplerKind::dpm;
   if (cfg.rescale_betas_zero_snr && sigma_based) {
     // diffusers: close to 0 without being 0, so the first sigma is finite.
     alphas_cumprod[-1] = std::pow(2.0, -24);
@@ -91,8 +91,8 @@ std::vector<double> spaced_timesteps(const std::string& spacing, int num_train, 
   return t;
 }
 
-std::vector<double> dpm_spaced_timesteps(const std::string& spacing, int num_train, int last_timestep,
-                                         int n, int steps_offset) {
+std::vector<double> dpm_spaced_timesteps(const std::string& spacing, int num_train, int last_timestep, int n,
+                                         int steps_offset) {
   std::vector<double> t;
   if (spacing == "linspace") {
     auto v = np_linspace(0, last_timestep - 1, n + 1);
@@ -116,7 +116,8 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
   const double min_inv_rho = std::pow(sigma_min, 1 / rho);
   const double max_inv_rho = std::pow(sigma_max, 1 / rho);
   std::vector<double> sigmas;
-  for (double ramp : np_linspace(0, 1, n)) sigmas.push_back(std::pow(max_inv_rho + ramp * (min_inv_rho - max_inv_rho), rho));
+  for (double ramp : np_linspace(0, 1, n))
+    sigmas.push_back(std::pow(max_inv_rho + ramp * (min_inv_rho - max_inv_rho), rho));
   return sigmas;
 }
 
@@ -140,7 +141,8 @@ double sigma_to_t(double sigma, const std::vector<float>& log_sigmas) {
   const float lo = log_sigmas[static_cast<size_t>(low)], hi = log_sigmas[static_cast<size_t>(high)];
   float w = (lo - log_sigma) / (lo - hi);
   w = std::clamp(w, 0.0f, 1.0f);
-  return static_cast<double>(1 - w) * static_cast<double>(low) + static_cast<double>(w) * static_cast<double>(high);
+  return static_cast<double>(1 - w) * static_cast<double>(low) +
+         static_cast<double>(w) * static_cast<double>(high);
 }
 
 }  // namespace ftdr::torchbe

@@ -50,8 +50,8 @@ std::vector<double> spaced_timesteps(const std::string& spacing, int num_train, 
 
 // DPMSolverMultistep's variant: spacing over n + 1 points, the last dropped; integer timesteps.
 // last_timestep: num_train minus the steps clipped by lambda_min_clipped (num_train by default).
-std::vector<double> dpm_spaced_timesteps(const std::string& spacing, int num_train, int last_timestep,
-                                         int n, int steps_offset);
+std::vector<double> dpm_spaced_timesteps(const std::string& spacing, int num_train, int last_timestep, int n,
+                                         int steps_offset);
 
 // Karras et al. (2022) sigmas (rho 7) between the schedule's extremes, float64, descending.
 // Ref: k-diffusion sampling.get_sigmas_karras; diffusers _convert_to_karras

@@ -7,7 +7,8 @@
 namespace ftdr::torchbe {
 
 PNDMSampler::PNDMSampler(SchedulerConfig cfg)
-    : Sampler(std::move(cfg)), final_alpha_cumprod_(cfg_.set_alpha_to_one ? 1.0f : schedule_.alpha_cumprod(0)) {}
+    : Sampler(std::move(cfg)),
+      final_alpha_cumprod_(cfg_.set_alpha_to_one ? 1.0f : schedule_.alpha_cumprod(0)) {}
 
 void PNDMSampler::set_timesteps(int n) {
   check_step_count(n);
@@ -27,7 +28,8 @@ void PNDMSampler::set_timesteps(int n) {
   counter_ = 0;
 }
 
-at::Tensor PNDMSampler::prev_sample(const at::Tensor& sample, int t, int prev_t, const at::Tensor& eps_in) const {
+at::Tensor PNDMSampler::prev_sample(const at::Tensor& sample, int t, int prev_t,
+                                    const at::Tensor& eps_in) const {
   const float alpha_prod_t = schedule_.alpha_cumprod(t);
   const float alpha_prod_t_prev = prev_t >= 0 ? schedule_.alpha_cumprod(prev_t) : final_alpha_cumprod_;
   const float beta_prod_t = 1 - alpha_prod_t;
@@ -38,8 +40,8 @@ at::Tensor PNDMSampler::prev_sample(const at::Tensor& sample, int t, int prev_t,
   }
   // (a_prev - a_t) / (sqrt(a_t) (sqrt(a_prev) + sqrt(a_t))) + 1 = sqrt(a_prev / a_t)
   const float sample_coeff = std::sqrt(alpha_prod_t_prev / alpha_prod_t);
-  const float eps_denom = alpha_prod_t * std::sqrt(beta_prod_t_prev) +
-                          std::sqrt(alpha_prod_t * beta_prod_t * alpha_prod_t_prev);
+  const float eps_denom =
+      alpha_prod_t * std::sqrt(beta_prod_t_prev) + std::sqrt(alpha_prod_t * beta_prod_t * alpha_prod_t_prev);
   return sample_coeff * sample - (alpha_prod_t_prev - alpha_prod_t) * eps / eps_denom;
 }
 
@@ -86,7 +88,8 @@ at::Tensor PNDMSampler::step(const at::Tensor& model_output_in, int i, const at:
 }
 
 SamplerState PNDMSampler::state() const {
-  SamplerState st{{"counter", counter_tensor(counter_)}, {"ets", counter_tensor(static_cast<int64_t>(ets_.size()))}};
+  SamplerState st{{"counter", counter_tensor(counter_)},
+                  {"ets", counter_tensor(static_cast<int64_t>(ets_.size()))}};
   for (size_t k = 0; k < ets_.size(); ++k) st.emplace_back("ets." + std::to_string(k), ets_[k]);
   if (cur_sample_.defined()) st.emplace_back("cur_sample", cur_sample_);
   return st;

@@ -54,15 +54,19 @@ std::vector<std::string> sampler_names() {
 std::unique_ptr<Sampler> make_sampler(const std::string& requested, const nlohmann::json& scheduler_config,
                                       double eta) {
   const std::string name = requested == "default" ? default_sampler_name(scheduler_config) : requested;
-  if (name == "pndm") return std::make_unique<PNDMSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::pndm));
+  if (name == "pndm")
+    return std::make_unique<PNDMSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::pndm));
   if (name == "ddim") {
     return std::make_unique<DDIMSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::ddim), eta);
   }
-  if (name == "euler") return std::make_unique<EulerSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::euler));
+  if (name == "euler")
+    return std::make_unique<EulerSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::euler));
   if (name == "euler_a") {
-    return std::make_unique<EulerAncestralSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::euler_a));
+    return std::make_unique<EulerAncestralSampler>(
+        SchedulerConfig::resolve(scheduler_config, SamplerKind::euler_a));
   }
-  if (name == "lms") return std::make_unique<LMSSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::lms));
+  if (name == "lms")
+    return std::make_unique<LMSSampler>(SchedulerConfig::resolve(scheduler_config, SamplerKind::lms));
   if (name == "dpmpp_2m" || name == "dpmpp_2m_karras") {
     SchedulerConfig cfg = SchedulerConfig::resolve(scheduler_config, SamplerKind::dpm);
     // The overrides the reference pipelines pass to DPMSolverMultistepScheduler.from_config; the
@@ -74,7 +78,8 @@ std::unique_ptr<Sampler> make_sampler(const std::string& requested, const nlohma
   }
   std::string list = "default";
   for (const auto& n : sampler_names()) list += ", " + n;
-  throw Error(ErrorKind::invalid_request, "sampler: unknown name '" + requested + "'; expected one of " + list);
+  throw Error(ErrorKind::invalid_request,
+              "sampler: unknown name '" + requested + "'; expected one of " + list);
 }
 
 }  // namespace ftdr::torchbe

@@ -48,13 +48,19 @@ class Sampler {
   // Multiplies fresh noise before step 0.
   virtual double init_noise_sigma() const { return 1.0; }
   // The UNet input at iteration i (k-samplers divide by sqrt(sigma^2 + 1)).
-  virtual at::Tensor scale_model_input(const at::Tensor& x, int i) const { (void)i; return x; }
+  virtual at::Tensor scale_model_input(const at::Tensor& x, int i) const {
+    (void)i;
+    return x;
+  }
   // One step i: model_output (guided eps / v / x0) -> previous sample. noise: the draw for ancestral
   // and eta > 0 steps, shaped like sample (undefined when needs_noise(i) is false).
   virtual at::Tensor step(const at::Tensor& model_output, int i, const at::Tensor& sample,
                           const at::Tensor& noise) = 0;
   // Whether step i consumes a noise draw (diffusers draws at every step of these samplers).
-  virtual bool needs_noise(int i) const { (void)i; return false; }
+  virtual bool needs_noise(int i) const {
+    (void)i;
+    return false;
+  }
 
   // Every tensor and counter the sampler keeps between steps (CPU or device tensors, as held).
   virtual SamplerState state() const = 0;
@@ -94,6 +100,8 @@ std::unique_ptr<Sampler> make_sampler(const std::string& name, const nlohmann::j
 std::vector<std::string> sampler_names();
 
 // model_output and sample as float32 (diffusers upcasts the sample before stepping).
-inline at::Tensor as_float(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); }
+inline at::Tensor as_float(const at::Tensor& t) {
+  return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat);
+}
 
 }  // namespace ftdr::torchbe

@@ -78,12 +78,13 @@ class KeyReader {
     }
   }
   void require_null(const char* key, const std::string& what) const {
-    if (has(key)) throw Error(ErrorKind::model_error, source_ + ": key '" + key + "': FTDR supports only " + what);
+    if (has(key))
+      throw Error(ErrorKind::model_error, source_ + ": key '" + key + "': FTDR supports only " + what);
   }
 
   [[noreturn]] void fail(const char* key, const std::string& expected) const {
-    throw Error(ErrorKind::model_error, source_ + ": key '" + key + "': expected " + expected + ", got " +
-                                            j_.at(key).dump());
+    throw Error(ErrorKind::model_error,
+                source_ + ": key '" + key + "': expected " + expected + ", got " + j_.at(key).dump());
   }
 
  private:
@@ -180,7 +181,8 @@ void read_class_keys(const KeyReader& r, SchedulerConfig& c) {
 void check_numbers(const SchedulerConfig& c, const std::string& source) {
   auto is_beta = [](double b) { return std::isfinite(b) && b > 0 && b < 1; };
   if (c.trained_betas.empty()) {
-    if (!is_beta(c.beta_start)) out_of_range(source, "beta_start", "a number in (0, 1)", std::to_string(c.beta_start));
+    if (!is_beta(c.beta_start))
+      out_of_range(source, "beta_start", "a number in (0, 1)", std::to_string(c.beta_start));
     if (!is_beta(c.beta_end) || c.beta_end < c.beta_start)
       out_of_range(source, "beta_end", "a number in [beta_start, 1)", std::to_string(c.beta_end));
   }
@@ -192,11 +194,12 @@ void check_numbers(const SchedulerConfig& c, const std::string& source) {
     out_of_range(source, "clip_sample_range", "a finite number > 0", std::to_string(c.clip_sample_range));
   // NaN: "the schedule's own extreme" (null in the file).
   for (auto [key, v] : {std::pair<const char*, double>{"sigma_min", c.sigma_min}, {"sigma_max", c.sigma_max}})
-    if (!std::isnan(v) && (!std::isfinite(v) || v <= 0)) out_of_range(source, key, "a finite number > 0 or null", std::to_string(v));
+    if (!std::isnan(v) && (!std::isfinite(v) || v <= 0))
+      out_of_range(source, key, "a finite number > 0 or null", std::to_string(v));
   if (c.sigma_min >= c.sigma_max)
-    out_of_range(source, "sigma_min", "less than sigma_max (" + std::to_string(c.sigma_max) + ")", std::to_string(c.sigma_min));
-  if (std::isnan(c.lambda_min_clipped))
-    out_of_range(source, "lambda_min_clipped", "a number", "nan");
+    out_of_range(source, "sigma_min", "less than sigma_max (" + std::to_string(c.sigma_max) + ")",
+                 std::to_string(c.sigma_min));
+  if (std::isnan(c.lambda_min_clipped)) out_of_range(source, "lambda_min_clipped", "a number", "nan");
 }
 
 void validate(const SchedulerConfig& c, const std::string& source) {
@@ -217,7 +220,8 @@ void validate(const SchedulerConfig& c, const std::string& source) {
   // algorithm_type and solver_order are not checked here: the dpmpp_* samplers set them.
   if (c.kind == SamplerKind::dpm) check_one_of(source, "solver_type", c.solver_type, {"midpoint", "heun"});
   if (c.kind == SamplerKind::pndm && c.prediction_type == "sample") {
-    throw Error(ErrorKind::model_error, source + ": key 'prediction_type': PNDM supports epsilon and v_prediction");
+    throw Error(ErrorKind::model_error,
+                source + ": key 'prediction_type': PNDM supports epsilon and v_prediction");
   }
   if (c.kind == SamplerKind::euler_a && c.prediction_type == "sample") {
     throw Error(ErrorKind::model_error,
@@ -227,7 +231,8 @@ void validate(const SchedulerConfig& c, const std::string& source) {
 
 }  // namespace
 
-SchedulerConfig SchedulerConfig::resolve(const nlohmann::json& file, SamplerKind kind, const std::string& source) {
+SchedulerConfig SchedulerConfig::resolve(const nlohmann::json& file, SamplerKind kind,
+                                         const std::string& source) {
   if (!file.is_object()) throw Error(ErrorKind::model_error, source + ": expected a JSON object");
   KeyReader r(file, source);
   SchedulerConfig c;

@@ -22,31 +22,31 @@ namespace ftdr::torchbe {
 
 // The diffusers scheduler class each FTDR sampler reproduces.
 enum class SamplerKind {
-  pndm,      // PNDMScheduler (PLMS)
-  ddim,      // DDIMScheduler
-  euler,     // EulerDiscreteScheduler
-  euler_a,   // EulerAncestralDiscreteScheduler
-  dpm,       // DPMSolverMultistepScheduler
-  lms,       // LMSDiscreteScheduler
+  pndm,     // PNDMScheduler (PLMS)
+  ddim,     // DDIMScheduler
+  euler,    // EulerDiscreteScheduler
+  euler_a,  // EulerAncestralDiscreteScheduler
+  dpm,      // DPMSolverMultistepScheduler
+  lms,      // LMSDiscreteScheduler
 };
 
 struct SchedulerConfig {
   SamplerKind kind = SamplerKind::pndm;
-  std::string file_class;                // the file's _class_name ("" when absent)
+  std::string file_class;  // the file's _class_name ("" when absent)
 
   // Shared by all classes (defaults: diffusers' __init__ defaults).
   int num_train_timesteps = 1000;
   double beta_start = 0.0001;
   double beta_end = 0.02;
-  std::string beta_schedule = "linear";  // linear, scaled_linear, squaredcos_cap_v2
-  std::vector<double> trained_betas;     // non-empty: used instead of beta_schedule
-  std::string prediction_type = "epsilon";  // epsilon, v_prediction, sample
-  std::string timestep_spacing = "leading"; // PNDM/DDIM default; "linspace" for the others
+  std::string beta_schedule = "linear";      // linear, scaled_linear, squaredcos_cap_v2
+  std::vector<double> trained_betas;         // non-empty: used instead of beta_schedule
+  std::string prediction_type = "epsilon";   // epsilon, v_prediction, sample
+  std::string timestep_spacing = "leading";  // PNDM/DDIM default; "linspace" for the others
   int steps_offset = 0;
-  bool rescale_betas_zero_snr = false;   // not a PNDM/LMS option
+  bool rescale_betas_zero_snr = false;  // not a PNDM/LMS option
 
   // PNDM and DDIM.
-  bool set_alpha_to_one = false;         // DDIM's default is true
+  bool set_alpha_to_one = false;  // DDIM's default is true
   // DDIM.
   bool clip_sample = true;
   double clip_sample_range = 1.0;

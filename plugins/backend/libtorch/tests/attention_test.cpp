@@ -7,9 +7,9 @@
 
 namespace {
 
+using ftdr::torchbe::attention;
 using ftdr::torchbe::AttentionMode;
 using ftdr::torchbe::AttentionSettings;
-using ftdr::torchbe::attention;
 
 // softmax(q k^T / sqrt(d)) v per head, written out with plain loops over heads.
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads,
@@ -17,7 +17,8 @@ at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const a
   const int64_t d = q.size(2) / heads;
   std::vector<at::Tensor> outs;
   for (int64_t h = 0; h < heads; ++h) {
-    auto qh = q.slice(2, h * d, (h + 1) * d).to(at::kDouble), kh = k.slice(2, h * d, (h + 1) * d).to(at::kDouble);
+    auto qh = q.slice(2, h * d, (h + 1) * d).to(at::kDouble),
+         kh = k.slice(2, h * d, (h + 1) * d).to(at::kDouble);
     auto vh = v.slice(2, h * d, (h + 1) * d).to(at::kDouble);
     auto s = at::matmul(qh, kh.transpose(1, 2)) / std::sqrt(static_cast<double>(d));
     if (mask.defined()) s = s + mask.to(at::kDouble);
@@ -30,11 +31,13 @@ TEST(Attention, ModesAgreeWithReference) {
   at::manual_seed(0);
   auto q = at::randn({2, 37, 24}), k = at::randn({2, 11, 24}), v = at::randn({2, 11, 24});
   const auto expected = reference_attention(q, k, v, 3);
-  for (auto settings : {AttentionSettings{AttentionMode::naive, 0}, AttentionSettings{AttentionMode::sliced, 0},
-                        AttentionSettings{AttentionMode::sliced, 5}, AttentionSettings{AttentionMode::sliced, 100},
-                        AttentionSettings{AttentionMode::sdpa, 0}}) {
+  for (auto settings :
+       {AttentionSettings{AttentionMode::naive, 0}, AttentionSettings{AttentionMode::sliced, 0},
+        AttentionSettings{AttentionMode::sliced, 5}, AttentionSettings{AttentionMode::sliced, 100},
+        AttentionSettings{AttentionMode::sdpa, 0}}) {
     auto out = attention(q, k, v, 3, settings, false);
-    EXPECT_LE((out - expected).abs().max().item<double>(), 1e-5) << static_cast<int>(settings.mode) << " " << settings.slice_size;
+    EXPECT_LE((out - expected).abs().max().item<double>(), 1e-5)
+        << static_cast<int>(settings.mode) << " " << settings.slice_size;
   }
 }
 

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/network_parity.hpp"
 #include "common/reference.hpp"
+#include "tests/network_parity.hpp"
 
 namespace {
 
@@ -60,10 +60,11 @@ TEST(AutoencoderKL, ParameterNamesMatchDiffusers) {
   cfg.up_block_types = {"UpDecoderBlock2D", "UpDecoderBlock2D"};
   ftdr::torchbe::AutoencoderKL vae(cfg);
   auto params = vae->named_parameters();
-  for (const char* key : {"encoder.conv_in.weight", "encoder.down_blocks.0.downsamplers.0.conv.weight",
-                          "encoder.mid_block.attentions.0.group_norm.weight", "encoder.mid_block.attentions.0.to_q.bias",
-                          "encoder.mid_block.attentions.0.to_out.0.weight", "decoder.up_blocks.0.upsamplers.0.conv.weight",
-                          "decoder.up_blocks.1.resnets.0.conv_shortcut.weight", "quant_conv.weight", "post_quant_conv.bias"})
+  for (const char* key :
+       {"encoder.conv_in.weight", "encoder.down_blocks.0.downsamplers.0.conv.weight",
+        "encoder.mid_block.attentions.0.group_norm.weight", "encoder.mid_block.attentions.0.to_q.bias",
+        "encoder.mid_block.attentions.0.to_out.0.weight", "decoder.up_blocks.0.upsamplers.0.conv.weight",
+        "decoder.up_blocks.1.resnets.0.conv_shortcut.weight", "quant_conv.weight", "post_quant_conv.bias"})
     EXPECT_TRUE(params.contains(key)) << key;
 }
 

@@ -6,9 +6,9 @@
 #include <functional>
 #include <vector>
 
+#include "adapter/torch_backend.hpp"
 #include "artifacts/conditioning.hpp"
 #include "artifacts/latents_artifact.hpp"
-#include "adapter/torch_backend.hpp"
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
 
@@ -20,7 +20,8 @@ using torchbe::LatentsArtifact;
 using torchbe::TorchBackend;
 
 std::filesystem::path temp_file(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("ftdr_backend_test_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ftdr_backend_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir / name;
 }
@@ -52,7 +53,8 @@ class BackendCheckpoints : public ::testing::Test {
   }
 
   // Full run with `sampler`; keeps the artifact of step `keep` (saved to disk and loaded back).
-  static std::vector<sdk::Image> run_keeping(const sdk::GenerationParams& p, int keep, sdk::ArtifactPtr* kept) {
+  static std::vector<sdk::Image> run_keeping(const sdk::GenerationParams& p, int keep,
+                                             sdk::ArtifactPtr* kept) {
     auto cond = backend_->encode(p);
     RecordingObserver observer(keep);
     const auto path = temp_file("step.safetensors");

@@ -23,7 +23,8 @@ class StopAfter final : public sdk::StepObserver {
   explicit StopAfter(int stop_at = 0) : stop_at_(stop_at) {}
   void on_step(const sdk::StepEvent&) override { ++steps; }
   void check_stop() override {
-    if (++checks == stop_at_) throw sdk::Error(sdk::ErrorKind::cancelled, "cancelled at check " + std::to_string(checks));
+    if (++checks == stop_at_)
+      throw sdk::Error(sdk::ErrorKind::cancelled, "cancelled at check " + std::to_string(checks));
   }
   int checks = 0, steps = 0;
 
@@ -79,7 +80,7 @@ TEST_F(BackendCancel, ACancelInsideAStepStopsItBeforeItEnds) {
   StopAfter first(per_step / 2);  // halfway through step 1
   EXPECT_EQ(expect_cancelled([&] { backend_->denoise(params_, *cond, nullptr, first); }),
             "cancelled at check " + std::to_string(per_step / 2));
-  EXPECT_EQ(first.steps, 0);  // step 1 never finished
+  EXPECT_EQ(first.steps, 0);                  // step 1 never finished
   StopAfter second(per_step + per_step / 2);  // halfway through step 2
   expect_cancelled([&] { backend_->denoise(params_, *cond, nullptr, second); });
   EXPECT_EQ(second.steps, 1);

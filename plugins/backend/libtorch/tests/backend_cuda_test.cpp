@@ -14,8 +14,9 @@ namespace {
 
 using torchbe::TorchBackend;
 
-#define FTDR_REQUIRE_CUDA()                                                       \
-  if (!torchbe::cuda_is_available()) GTEST_SKIP() << "no CUDA device in this libtorch build: CUDA test skipped"
+#define FTDR_REQUIRE_CUDA()          \
+  if (!torchbe::cuda_is_available()) \
+  GTEST_SKIP() << "no CUDA device in this libtorch build: CUDA test skipped"
 
 sdk::PluginContext cuda_context(const std::string& dtype, const std::string& attention) {
   return context_with(std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
@@ -86,7 +87,7 @@ TEST(BackendCuda, MemoryStatsComeFromTheCachingAllocator) {
   }
   const auto after = torchbe::query_memory_stats(dev);
   EXPECT_LT(after.allocated_bytes, during_alloc);
-  EXPECT_GE(after.peak_bytes, during_alloc);  // the peak remembers
+  EXPECT_GE(after.peak_bytes, during_alloc);    // the peak remembers
   EXPECT_GE(after.reserved_bytes, 256u << 20);  // the cache keeps the block
   torchbe::release_cached_memory(dev);
   torchbe::reset_peak_memory_stats(dev);

@@ -28,9 +28,10 @@ sdk::Error classify(E e) {
 }
 
 TEST(ErrorClassifier, CudaOutOfMemoryTextIsOutOfMemory) {
-  const auto e = classify(c10::Error(
-      "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 3.81 GiB total capacity; 1.2 GiB already allocated)",
-      ""));
+  const auto e =
+      classify(c10::Error("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 3.81 GiB total capacity; "
+                          "1.2 GiB already allocated)",
+                          ""));
   EXPECT_EQ(e.kind(), sdk::ErrorKind::out_of_memory);
   EXPECT_NE(std::string(e.what()).find("denoise"), std::string::npos);
   EXPECT_NE(std::string(e.what()).find("Tried to allocate"), std::string::npos);
@@ -39,10 +40,12 @@ TEST(ErrorClassifier, CudaOutOfMemoryTextIsOutOfMemory) {
 TEST(ErrorClassifier, OutOfMemoryErrorTypeAndBadAllocAreOutOfMemory) {
   EXPECT_EQ(classify(c10::OutOfMemoryError("allocation failed", "")).kind(), sdk::ErrorKind::out_of_memory);
   EXPECT_EQ(classify(std::bad_alloc()).kind(), sdk::ErrorKind::out_of_memory);
-  EXPECT_EQ(classify(c10::Error("[enforce fail at alloc_cpu.cpp:75] DefaultCPUAllocator: can't allocate memory: "
-                                "you tried to allocate 68719476736 bytes.", ""))
-                .kind(),
-            sdk::ErrorKind::out_of_memory);
+  EXPECT_EQ(
+      classify(c10::Error("[enforce fail at alloc_cpu.cpp:75] DefaultCPUAllocator: can't allocate memory: "
+                          "you tried to allocate 68719476736 bytes.",
+                          ""))
+          .kind(),
+      sdk::ErrorKind::out_of_memory);
 }
 
 TEST(ErrorClassifier, DeviceFaultsSayWhetherTheyAreSticky) {
@@ -51,7 +54,8 @@ TEST(ErrorClassifier, DeviceFaultsSayWhetherTheyAreSticky) {
   EXPECT_NE(std::string(sticky.what()).find("sticky: the CUDA context is lost"), std::string::npos);
   const auto assert_fault = classify(c10::Error("CUDA error: device-side assert triggered", ""));
   EXPECT_NE(std::string(assert_fault.what()).find("sticky:"), std::string::npos);
-  const auto transient = classify(c10::Error("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling cublasSgemm", ""));
+  const auto transient =
+      classify(c10::Error("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling cublasSgemm", ""));
   EXPECT_EQ(transient.kind(), sdk::ErrorKind::device_error);
   EXPECT_NE(std::string(transient.what()).find("not sticky"), std::string::npos);
 }
@@ -84,9 +88,12 @@ TEST(BackendConfig, BadValuesAreRejectedNamingTheKey) {
   const auto cuda = config_error({{"device", std::string("cuda")}}, /*cuda=*/false);
   EXPECT_EQ(cuda.kind(), sdk::ErrorKind::invalid_request);
   EXPECT_NE(std::string(cuda.what()).find("'device'"), std::string::npos) << cuda.what();
-  for (const auto& [key, value] : std::map<std::string, MapConfig::Value>{
-           {"device", std::string("tpu")}, {"dtype", std::string("f8")}, {"threads", std::int64_t{-1}},
-           {"attention", std::string("flash")}, {"attention_slice_size", std::int64_t{-4}}}) {
+  for (const auto& [key, value] :
+       std::map<std::string, MapConfig::Value>{{"device", std::string("tpu")},
+                                               {"dtype", std::string("f8")},
+                                               {"threads", std::int64_t{-1}},
+                                               {"attention", std::string("flash")},
+                                               {"attention_slice_size", std::int64_t{-4}}}) {
     const auto e = config_error({{key, value}});
     EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request) << key;
     EXPECT_NE(std::string(e.what()).find("'" + key + "'"), std::string::npos) << e.what();
@@ -94,7 +101,8 @@ TEST(BackendConfig, BadValuesAreRejectedNamingTheKey) {
 }
 
 TEST(BackendConfig, F16OnTheCpuFallsBackToF32WithAWarning) {
-  const auto cfg = torchbe::parse_backend_config(MapConfig({{"device", std::string("cpu")}, {"dtype", std::string("f16")}}), false);
+  const auto cfg = torchbe::parse_backend_config(
+      MapConfig({{"device", std::string("cpu")}, {"dtype", std::string("f16")}}), false);
   EXPECT_EQ(cfg.dtype, sdk::DType::f32);
   ASSERT_EQ(cfg.warnings.size(), 1u);
   EXPECT_NE(cfg.warnings[0].find("f16"), std::string::npos);
@@ -138,7 +146,8 @@ class BackendValidation : public ::testing::Test {
       ADD_FAILURE() << field << ": accepted";
     } catch (const sdk::Error& e) {
       EXPECT_EQ(e.kind(), sdk::ErrorKind::invalid_request) << e.what();
-      EXPECT_EQ(std::string(e.what()).rfind(field, 0), 0u) << "message does not start with '" << field << "': " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(field, 0), 0u)
+          << "message does not start with '" << field << "': " << e.what();
     }
   }
   static std::unique_ptr<torchbe::TorchBackend> backend_;
@@ -208,7 +217,8 @@ TEST_F(BackendValidation, ObserverErrorsPropagateUnchanged) {
 // NaN latents at step 1 once, then a NaN decode that the VAE health check turns into numerical_error.
 TEST(TorchBackendFaults, ConfiguredFaultsFireOnceAtTheirPoint) {
   FTDR_REQUIRE_REFERENCE(root);
-  auto cfg = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
+  auto cfg =
+      std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
   cfg->add_table("faults", std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
                                {"oom", std::string("diffusion:step=2")},
                                {"nan", std::string("diffusion:step=1,decode")}}));

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "adapter/backend_config.hpp"
-#include "tests/backend_test_support.hpp"
 #include "adapter/torch_backend.hpp"
 #include "ftdr/sdk/error.hpp"
+#include "tests/backend_test_support.hpp"
 
 using namespace ftdr;
 using test::MapConfig;
@@ -14,8 +14,10 @@ using test::MapConfig;
 namespace {
 
 std::shared_ptr<MapConfig> with_budget(std::int64_t mb) {
-  auto cfg = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
-  cfg->add_table("host", std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device_budget_mb", mb}}));
+  auto cfg =
+      std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
+  cfg->add_table(
+      "host", std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device_budget_mb", mb}}));
   return cfg;
 }
 
@@ -23,7 +25,8 @@ std::shared_ptr<MapConfig> with_budget(std::int64_t mb) {
 
 TEST(BackendMemoryBudget, HostValueIsReadIntoTheConfig) {
   EXPECT_EQ(torchbe::parse_backend_config(*with_budget(256), false).device_budget_bytes, 256ull << 20);
-  EXPECT_EQ(torchbe::parse_backend_config(MapConfig(), false).device_budget_bytes, 0u) << "no host table: no budget";
+  EXPECT_EQ(torchbe::parse_backend_config(MapConfig(), false).device_budget_bytes, 0u)
+      << "no host table: no budget";
   EXPECT_THROW(torchbe::parse_backend_config(*with_budget(-1), false), sdk::Error);
 }
 
@@ -41,8 +44,10 @@ TEST(BackendMemoryBudget, CpuBackendRemembersAndShowsTheBudgetWithoutACap) {
 
 TEST(BackendMemoryBudget, NoBudgetNoDiagnosticLine) {
   sdk::PluginContext ctx;
-  ctx.config = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
+  ctx.config =
+      std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")}});
   torchbe::TorchBackend backend(ctx);
   EXPECT_EQ(backend.memory_budget(), 0u);
-  for (const auto& line : backend.diagnostics()) EXPECT_EQ(line.rfind("memory budget", 0), std::string::npos) << line;
+  for (const auto& line : backend.diagnostics())
+    EXPECT_EQ(line.rfind("memory budget", 0), std::string::npos) << line;
 }

@@ -2,8 +2,8 @@
 // the built plugin library (ftdr_plugin_libtorch.so, loaded with Boost.DLL as the host does).
 // Images must equal diffusers' within one 8-bit level.
 #define BOOST_DLL_USE_STD_FS  // header-only Boost.DLL: this test binary does not link Boost.Filesystem
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
+#include <boost/dll/shared_library.hpp>
 
 #include <filesystem>
 
@@ -83,8 +83,11 @@ TEST_P(TorchBackendModels, ComponentSizesEqualTheSafetensorsBytes) {
 
 INSTANTIATE_TEST_SUITE_P(Tiny, TorchBackendModels,
                          ::testing::Values(ModelCase{"tiny-sd1", "pipe.pndm.s4", "sd1", "pndm", "epsilon"},
-                                           ModelCase{"tiny-sd2v", "pipe.ddim.s4", "sd2", "ddim", "v_prediction"}),
-                         [](const auto& info) { return std::string(info.param.model == std::string("tiny-sd1") ? "sd1" : "sd2v"); });
+                                           ModelCase{"tiny-sd2v", "pipe.ddim.s4", "sd2", "ddim",
+                                                     "v_prediction"}),
+                         [](const auto& info) {
+                           return std::string(info.param.model == std::string("tiny-sd1") ? "sd1" : "sd2v");
+                         });
 
 TEST(TorchBackend, OtherSamplersAndNoGuidanceMatchDiffusers) {
   FTDR_REQUIRE_REFERENCE(root);
@@ -92,13 +95,14 @@ TEST(TorchBackend, OtherSamplersAndNoGuidanceMatchDiffusers) {
   backend.load((root / "tiny-sd1").string());
   // Samplers that draw no noise (euler_a's draws come from a second generator in the reference;
   // its parity is covered by the sampler tests).
-  for (const char* run_name : {"pipe.ddim.s4", "pipe.lms.s4", "pipe.dpmpp_2m.s4", "pipe.pndm.s4.nocfg",
-                               "pipe.pndm.s10.h64w96"}) {
+  for (const char* run_name :
+       {"pipe.ddim.s4", "pipe.lms.s4", "pipe.dpmpp_2m.s4", "pipe.pndm.s4.nocfg", "pipe.pndm.s10.h64w96"}) {
     SCOPED_TRACE(run_name);
     ReferenceRun run = reference_run(root, "tiny-sd1", run_name);
     const std::string name = run_name;
     for (const char* sampler : {"ddim", "lms", "dpmpp_2m"})
-      if (name.find(std::string(".") + sampler + ".") != std::string::npos) run.params.request.sampler = sampler;
+      if (name.find(std::string(".") + sampler + ".") != std::string::npos)
+        run.params.request.sampler = sampler;
     expect_matches_reference(generate(backend, run.params), run);
   }
 }
@@ -162,9 +166,12 @@ TEST(TorchBackendPlugin, LoadsThroughTheSharedLibraryAndGenerates) {
   EXPECT_EQ(d.abi_minor, sdk::kAbiMinor);
   EXPECT_EQ(d.kind, sdk::PluginKind::backend);
   EXPECT_STREQ(d.name, "libtorch");
-  auto config = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
-      {"device", std::string("cpu")}, {"dtype", std::string("f32")}, {"attention", std::string("naive")},
-      {"threads", std::int64_t{0}}, {"health_check", true}});
+  auto config =
+      std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{{"device", std::string("cpu")},
+                                                                          {"dtype", std::string("f32")},
+                                                                          {"attention", std::string("naive")},
+                                                                          {"threads", std::int64_t{0}},
+                                                                          {"health_check", true}});
   {
     std::unique_ptr<sdk::Plugin> plugin = create(context_with(config));
     auto* backend = dynamic_cast<sdk::ModelBackend*>(plugin.get());

@@ -57,7 +57,7 @@ TEST(BackendPrecision, AnF32PhaseOnABf16BackendUpcastsThatPhaseOnly) {
   auto latents = backend.denoise(f32, *cond, nullptr, observer);
   ASSERT_FALSE(observer.seen.empty());
   for (std::uint64_t b : observer.seen) EXPECT_EQ(b, 2 * bf16_bytes);  // f32 during the phase
-  EXPECT_EQ(bytes_of(backend, "unet"), bf16_bytes);                     // bf16 after it
+  EXPECT_EQ(bytes_of(backend, "unet"), bf16_bytes);                    // bf16 after it
   EXPECT_EQ(backend.decode(f32, *latents, nullptr).size(), 1u);
 
   // Back at bf16 bit for bit: the same bf16 job gives the same image as before the f32 phase.

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "adapter/blas_info.hpp"
-#include "artifacts/latents_artifact.hpp"
 #include "adapter/memory_stats.hpp"
 #include "adapter/torch_backend.hpp"
+#include "artifacts/latents_artifact.hpp"
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
 
@@ -119,18 +119,22 @@ TEST_F(BackendResources, TiledDecodeBlendsTiles) {
   EXPECT_EQ(backend_->decode(p, *latents, &one)[0].rgb, whole[0].rgb);
   sdk::TilePlan halves;
   halves.scale = s;
-  halves.tiles.push_back({0, 0, h, w / 2 + 4, std::vector<float>(static_cast<std::size_t>(h * s * (w / 2 + 4) * s), 1.f)});
-  halves.tiles.push_back({0, w / 2 - 4, h, w - (w / 2 - 4), std::vector<float>(static_cast<std::size_t>(h * s * (w - (w / 2 - 4)) * s), 1.f)});
+  halves.tiles.push_back(
+      {0, 0, h, w / 2 + 4, std::vector<float>(static_cast<std::size_t>(h * s * (w / 2 + 4) * s), 1.f)});
+  halves.tiles.push_back({0, w / 2 - 4, h, w - (w / 2 - 4),
+                          std::vector<float>(static_cast<std::size_t>(h * s * (w - (w / 2 - 4)) * s), 1.f)});
   const auto tiled = backend_->decode(p, *latents, &halves);
   ASSERT_EQ(tiled[0].rgb.size(), whole[0].rgb.size());
   // Left of the overlap only tile 0 contributes: equal to decoding tile 0's latents alone.
-  auto left = std::make_shared<torchbe::LatentsArtifact>(dynamic_cast<const torchbe::LatentsArtifact&>(*latents));
+  auto left =
+      std::make_shared<torchbe::LatentsArtifact>(dynamic_cast<const torchbe::LatentsArtifact&>(*latents));
   left->latents = left->latents.slice(3, 0, w / 2 + 4);
   const auto left_image = backend_->decode(run_->params, *left, nullptr)[0];
   const int left_width = left_image.width, only_left = (w / 2 - 4) * s;
   for (int y = 0; y < p.height; ++y)
     for (int x = 0; x < only_left * 3; ++x)
-      ASSERT_EQ(tiled[0].rgb[(y * p.width) * 3 + x], left_image.rgb[(y * left_width) * 3 + x]) << "y " << y << " x " << x;
+      ASSERT_EQ(tiled[0].rgb[(y * p.width) * 3 + x], left_image.rgb[(y * left_width) * 3 + x])
+          << "y " << y << " x " << x;
   sdk::TilePlan bad = halves;
   bad.tiles[1].weight.pop_back();
   try {

@@ -26,8 +26,12 @@ class MapConfig final : public sdk::ConfigView {
   explicit MapConfig(std::map<std::string, Value> values = {}) : values_(std::move(values)) {}
 
   bool has(const std::string& k) const override { return values_.count(k) != 0; }
-  std::string get_string(const std::string& k, const std::string& f) const override { return get<std::string>(k, f); }
-  std::int64_t get_int(const std::string& k, std::int64_t f) const override { return get<std::int64_t>(k, f); }
+  std::string get_string(const std::string& k, const std::string& f) const override {
+    return get<std::string>(k, f);
+  }
+  std::int64_t get_int(const std::string& k, std::int64_t f) const override {
+    return get<std::int64_t>(k, f);
+  }
   double get_double(const std::string& k, double f) const override { return get<double>(k, f); }
   bool get_bool(const std::string& k, bool f) const override { return get<bool>(k, f); }
   std::vector<std::string> get_string_list(const std::string&) const override { return {}; }
@@ -42,7 +46,9 @@ class MapConfig final : public sdk::ConfigView {
     for (const auto& [k, v] : values_) out.push_back(k);
     return out;
   }
-  std::string where(const std::string& k) const override { return "test.toml: [backend.libtorch] key '" + k + "'"; }
+  std::string where(const std::string& k) const override {
+    return "test.toml: [backend.libtorch] key '" + k + "'";
+  }
   [[noreturn]] void reject(const std::string& k, const std::string& expected) const override {
     throw sdk::Error(sdk::ErrorKind::invalid_request, where(k) + ": expected " + expected);
   }
@@ -96,7 +102,8 @@ struct ReferenceRun {
 };
 
 // The reference pipeline run `run` (e.g. "pipe.pndm.s4") of model `name` as GenerationParams.
-inline ReferenceRun reference_run(const std::filesystem::path& root, const std::string& name, const std::string& run) {
+inline ReferenceRun reference_run(const std::filesystem::path& root, const std::string& name,
+                                  const std::string& run) {
   ReferenceRun out;
   out.model_dir = root / name;
   std::ifstream in(out.model_dir / "reference.json");

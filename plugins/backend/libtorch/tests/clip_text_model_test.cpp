@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/network_parity.hpp"
 #include "common/reference.hpp"
+#include "tests/network_parity.hpp"
 
 namespace {
 
@@ -44,7 +44,8 @@ TEST_P(ClipTextModelParity, HiddenStatesAndClipSkip) {
   // clip_skip 2 = penultimate layer's output through final_layer_norm.
   const int64_t layers = m.folder.text_encoder.num_hidden_layers;
   const at::Tensor penultimate = m.text_encoder->text_model->final_layer_norm(expected[layers - 1]);
-  FTDR_EXPECT_CLOSE(m.text_encoder->forward(ids, 2), penultimate, kNetworkTolerance, GetParam() + " clip_skip 2");
+  FTDR_EXPECT_CLOSE(m.text_encoder->forward(ids, 2), penultimate, kNetworkTolerance,
+                    GetParam() + " clip_skip 2");
   EXPECT_TRUE(at::equal(m.text_encoder->forward(ids, 1), m.text_encoder->forward(ids, 0)));
   EXPECT_THROW(m.text_encoder->forward(ids, static_cast<int>(layers) + 1), ftdr::sdk::Error);
 }
@@ -58,7 +59,8 @@ TEST_P(ClipTextModelParity, SlicedAttentionEqualsNaive) {
   m.text_encoder->set_attention({ftdr::torchbe::AttentionMode::sliced, 10});
   const at::Tensor sliced = m.text_encoder->forward(ids);
   m.text_encoder->set_attention({});
-  FTDR_EXPECT_CLOSE(sliced, naive, ftdr::test::kSlicedTolerance, GetParam() + " text encoder sliced vs naive");
+  FTDR_EXPECT_CLOSE(sliced, naive, ftdr::test::kSlicedTolerance,
+                    GetParam() + " text encoder sliced vs naive");
 }
 
 INSTANTIATE_TEST_SUITE_P(ReferenceModels, ClipTextModelParity, ::testing::Values("tiny-sd1", "tiny-sd2v"));
@@ -72,9 +74,10 @@ TEST(ClipTextModel, ParameterNamesMatchTransformers) {
   cfg.vocab_size = 10;
   ftdr::torchbe::CLIPTextModel te(cfg);
   auto params = te->named_parameters();
-  for (const char* key : {"text_model.embeddings.token_embedding.weight", "text_model.embeddings.position_embedding.weight",
-                          "text_model.encoder.layers.1.self_attn.q_proj.weight", "text_model.encoder.layers.0.mlp.fc2.bias",
-                          "text_model.encoder.layers.1.layer_norm2.weight", "text_model.final_layer_norm.bias"})
+  for (const char* key :
+       {"text_model.embeddings.token_embedding.weight", "text_model.embeddings.position_embedding.weight",
+        "text_model.encoder.layers.1.self_attn.q_proj.weight", "text_model.encoder.layers.0.mlp.fc2.bias",
+        "text_model.encoder.layers.1.layer_norm2.weight", "text_model.final_layer_norm.bias"})
     EXPECT_TRUE(params.contains(key)) << key;
   EXPECT_TRUE(te->named_buffers().contains("text_model.embeddings.position_ids"));
 }

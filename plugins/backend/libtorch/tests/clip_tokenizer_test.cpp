@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/network_parity.hpp"
 #include "common/reference.hpp"
 #include "ftdr/sdk/error.hpp"
+#include "tests/network_parity.hpp"
 #include "tokenizer/unicode_classes.hpp"
 
 namespace {
@@ -45,7 +45,8 @@ INSTANTIATE_TEST_SUITE_P(ReferenceModels, ClipTokenizerParity, ::testing::Values
 TEST(ClipTokenizer, KnownIdsAndSpecialTokens) {
   FTDR_REQUIRE_REFERENCE(ref);
   const auto tok = CLIPTokenizer::from_folder(ref / "tokenizer");
-  EXPECT_EQ(tok.encode_unpadded("a photo of a cat"), (std::vector<int64_t>{49406, 320, 1125, 539, 320, 2368, 49407}));
+  EXPECT_EQ(tok.encode_unpadded("a photo of a cat"),
+            (std::vector<int64_t>{49406, 320, 1125, 539, 320, 2368, 49407}));
   // Special tokens written in the text map to their ids, not to BPE pieces.
   EXPECT_EQ(tok.tokenize("<|endoftext|>"), (std::vector<int64_t>{49407}));
   // Invalid UTF-8 does not throw.
@@ -82,7 +83,8 @@ class BrokenTokenizer : public ::testing::Test {
            ("ftdr_tokenizer_test_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
-    std::filesystem::copy(std::filesystem::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes" / "tokenizer", dir_);
+    std::filesystem::copy(std::filesystem::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes" / "tokenizer",
+                          dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void expect_refused(const std::string& file, const std::string& text, const std::string& mention) {
@@ -118,24 +120,24 @@ TEST_F(BrokenTokenizer, ModelMaxLengthMustBeAnIntegerOfAtLeastTwo) {
 TEST(UnicodeClasses, LettersNumbersSpacesLowerCase) {
   using namespace ftdr::torchbe::unicode;
   EXPECT_TRUE(is_letter(U'a'));
-  EXPECT_TRUE(is_letter(U'\u00e9'));    // é
-  EXPECT_TRUE(is_letter(U'\u6771'));    // 東 (CJK)
-  EXPECT_TRUE(is_letter(U'\u306e'));    // の (Hiragana)
-  EXPECT_TRUE(is_letter(U'\u041c'));    // М (Cyrillic)
-  EXPECT_FALSE(is_letter(U'\u00d7'));   // ×
+  EXPECT_TRUE(is_letter(U'\u00e9'));       // é
+  EXPECT_TRUE(is_letter(U'\u6771'));       // 東 (CJK)
+  EXPECT_TRUE(is_letter(U'\u306e'));       // の (Hiragana)
+  EXPECT_TRUE(is_letter(U'\u041c'));       // М (Cyrillic)
+  EXPECT_FALSE(is_letter(U'\u00d7'));      // ×
   EXPECT_FALSE(is_letter(U'\U0001F436'));  // 🐶
   EXPECT_TRUE(is_number(U'7'));
-  EXPECT_TRUE(is_number(U'\u00bd'));    // ½ (No)
-  EXPECT_TRUE(is_number(U'\u2167'));    // Ⅷ (Nl)
+  EXPECT_TRUE(is_number(U'\u00bd'));  // ½ (No)
+  EXPECT_TRUE(is_number(U'\u2167'));  // Ⅷ (Nl)
   EXPECT_FALSE(is_number(U'x'));
   EXPECT_TRUE(is_space(U'\t'));
   EXPECT_TRUE(is_space(U'\u3000'));
-  EXPECT_TRUE(is_space(U'\x1c'));       // Python's str.isspace() counts the file separators
-  EXPECT_FALSE(is_space(U'\u200b'));    // zero-width space is not whitespace in Python
+  EXPECT_TRUE(is_space(U'\x1c'));     // Python's str.isspace() counts the file separators
+  EXPECT_FALSE(is_space(U'\u200b'));  // zero-width space is not whitespace in Python
   std::u32string out;
-  append_lower(U'\u00c9', out);         // É -> é
-  append_lower(U'\u041c', out);         // М -> м
-  append_lower(U'\u0130', out);         // İ -> i + combining dot
+  append_lower(U'\u00c9', out);  // É -> é
+  append_lower(U'\u041c', out);  // М -> м
+  append_lower(U'\u0130', out);  // İ -> i + combining dot
   EXPECT_EQ(out, (std::u32string{U'\u00e9', U'\u043c', U'i', U'\u0307'}));
 }
 

@@ -20,7 +20,9 @@ torch::nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kern
 TEST(CpuConv, AnImagesResultDoesNotDependOnTheBatch) {
   c10::InferenceMode inference;
   at::manual_seed(8);
-  struct Shape { std::int64_t in, out, size, kernel; };
+  struct Shape {
+    std::int64_t in, out, size, kernel;
+  };
   for (const Shape s : {Shape{4, 64, 8, 3}, Shape{64, 64, 8, 3}, Shape{32, 64, 4, 3}, Shape{32, 32, 8, 1}}) {
     torch::nn::Conv2d conv = make_conv(s.in, s.out, s.kernel);
     for (std::int64_t batch : {2, 4}) {
@@ -28,7 +30,8 @@ TEST(CpuConv, AnImagesResultDoesNotDependOnTheBatch) {
       const at::Tensor together = cpu_conv2d(conv, x);
       for (std::int64_t i = 0; i < batch; ++i) {
         EXPECT_TRUE(at::equal(together.slice(0, i, i + 1), cpu_conv2d(conv, x.slice(0, i, i + 1))))
-            << s.in << "->" << s.out << " at " << s.size << "x" << s.size << ", image " << i << " of " << batch;
+            << s.in << "->" << s.out << " at " << s.size << "x" << s.size << ", image " << i << " of "
+            << batch;
       }
     }
   }

@@ -57,7 +57,8 @@ TEST(CpuLinear, SmallGemmsAndGemmsWithoutGradientsAreExactlyAtLinear) {
   const at::Tensor x = at::randn({2, 77, 64}), w = at::randn({128, 64}), b = at::randn({128});
   {
     c10::InferenceMode inference;
-    const at::Tensor per_sample = at::cat({at::linear(x.slice(0, 0, 1), w, b), at::linear(x.slice(0, 1, 2), w, b)});
+    const at::Tensor per_sample =
+        at::cat({at::linear(x.slice(0, 0, 1), w, b), at::linear(x.slice(0, 1, 2), w, b)});
     EXPECT_TRUE(at::equal(cpu_linear(x, w, b), per_sample));
     EXPECT_TRUE(at::equal(cpu_linear(x.slice(0, 0, 1), w, b), at::linear(x.slice(0, 0, 1), w, b)));
   }

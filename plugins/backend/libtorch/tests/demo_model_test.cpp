@@ -3,15 +3,16 @@
 // tools that built it: scenes vs. the image analysis, and the learned tokenizer vs. CLIPTokenizer.
 //
 // The recorded image is written by:
-//   ftdr_eval_demo --model models/ftdr-shapes --record plugins/backend/libtorch/tests/data/ftdr_shapes_seed42.rgb
+//   ftdr_eval_demo --model models/ftdr-shapes --record
+//   plugins/backend/libtorch/tests/data/ftdr_shapes_seed42.rgb
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <unistd.h>
 
 #ifdef FTDR_HAVE_DEMO_TOOLS
 #include "bpe_learner.hpp"
@@ -26,7 +27,10 @@ using namespace ftdr;
 namespace {
 
 fs::path demo_model_dir() { return fs::path(FTDR_SOURCE_DIR) / "models" / "ftdr-shapes"; }
-fs::path recorded_image() { return fs::path(FTDR_SOURCE_DIR) / "plugins" / "libtorch" / "tests" / "data" / "ftdr_shapes_seed42.rgb"; }
+fs::path recorded_image() {
+  return fs::path(FTDR_SOURCE_DIR) / "plugins" / "backend" / "libtorch" / "tests" / "data" /
+         "ftdr_shapes_seed42.rgb";
+}
 
 class DemoModel : public ::testing::Test {
  protected:

@@ -1,5 +1,6 @@
-// Model folder and config reading (io/model_folder.hpp, io/model_configs.hpp): the reference folders
-// read as the Python libraries resolved them, broken folders give model_error naming file and key.
+// Model folder and config reading (io/model_folder.hpp; clip/clip_text_config, unet/unet_config,
+// vae/vae_config): the reference folders read as the Python libraries resolved them, broken folders give
+// model_error naming file and key.
 #include "io/model_folder.hpp"
 
 #include <gtest/gtest.h>
@@ -54,7 +55,8 @@ TEST(ModelFolder, ResolvedConfigsFromReferenceJsonParse) {
     EXPECT_EQ(unet.up_block_types, folder.unet.up_block_types);
     auto vae = ftdr::torchbe::VaeConfig::from_json(loaded.at("vae"), "loaded_configs.vae");
     EXPECT_EQ(vae.layers_per_block, folder.vae.layers_per_block);
-    auto te = ftdr::torchbe::CLIPTextConfig::from_json(loaded.at("text_encoder"), "loaded_configs.text_encoder");
+    auto te =
+        ftdr::torchbe::CLIPTextConfig::from_json(loaded.at("text_encoder"), "loaded_configs.text_encoder");
     EXPECT_EQ(te.intermediate_size, folder.text_encoder.intermediate_size);
     EXPECT_EQ(te.eos_token_id, 2);
   }
@@ -66,25 +68,30 @@ class BrokenModelFolder : public ::testing::Test {
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("ftdr_model_folder_test_" + std::to_string(::getpid()) + "_" +
                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    for (const char* d : {"text_encoder", "tokenizer", "unet", "vae", "scheduler"}) fs::create_directories(root_ / d);
+    for (const char* d : {"text_encoder", "tokenizer", "unet", "vae", "scheduler"})
+      fs::create_directories(root_ / d);
     write_json("model_index.json", {{"_class_name", "StableDiffusionPipeline"},
                                     {"unet", {"diffusers", "UNet2DConditionModel"}},
                                     {"vae", {"diffusers", "AutoencoderKL"}},
                                     {"text_encoder", {"transformers", "CLIPTextModel"}}});
-    write_json("text_encoder/config.json", {{"hidden_size", 32}, {"num_attention_heads", 4}, {"num_hidden_layers", 2}});
+    write_json("text_encoder/config.json",
+               {{"hidden_size", 32}, {"num_attention_heads", 4}, {"num_hidden_layers", 2}});
     write_json("unet/config.json", unet_config());
     write_json("vae/config.json", {{"block_out_channels", {32, 64}},
                                    {"down_block_types", {"DownEncoderBlock2D", "DownEncoderBlock2D"}},
                                    {"up_block_types", {"UpDecoderBlock2D", "UpDecoderBlock2D"}}});
     write_json("scheduler/scheduler_config.json", {{"_class_name", "PNDMScheduler"}});
-    for (const char* f : {"tokenizer/vocab.json", "tokenizer/merges.txt", "text_encoder/model.safetensors",
-                          "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.safetensors"})
+    for (const char* f :
+         {"tokenizer/vocab.json", "tokenizer/merges.txt", "text_encoder/model.safetensors",
+          "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.safetensors"})
       std::ofstream(root_ / f) << "x";
   }
   void TearDown() override { fs::remove_all(root_); }
 
   static json unet_config() {
-    return {{"block_out_channels", {32, 64}}, {"attention_head_dim", 8}, {"cross_attention_dim", 32},
+    return {{"block_out_channels", {32, 64}},
+            {"attention_head_dim", 8},
+            {"cross_attention_dim", 32},
             {"down_block_types", {"DownBlock2D", "CrossAttnDownBlock2D"}},
             {"up_block_types", {"CrossAttnUpBlock2D", "UpBlock2D"}}};
   }
@@ -98,7 +105,8 @@ class BrokenModelFolder : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::model_error);
       for (const auto& m : mentions)
-        EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "missing '" << m << "' in: " << e.what();
+        EXPECT_NE(std::string(e.what()).find(m), std::string::npos)
+            << "missing '" << m << "' in: " << e.what();
     }
   }
 
@@ -168,7 +176,8 @@ TEST_F(BrokenModelFolder, HeadListOfWrongLength) {
 }
 
 TEST_F(BrokenModelFolder, UnknownActivation) {
-  write_json("text_encoder/config.json", {{"hidden_size", 32}, {"num_attention_heads", 4}, {"hidden_act", "swish"}});
+  write_json("text_encoder/config.json",
+             {{"hidden_size", 32}, {"num_attention_heads", 4}, {"hidden_act", "swish"}});
   expect_error({(root_ / "text_encoder" / "config.json").string(), "hidden_act", "swish"});
 }
 
@@ -180,7 +189,8 @@ TEST_F(BrokenModelFolder, CrossAttentionDimMustMatchTextEncoder) {
 }
 
 TEST_F(BrokenModelFolder, UnsupportedVaeBlock) {
-  write_json("vae/config.json", {{"block_out_channels", {32}}, {"down_block_types", {"AttnDownEncoderBlock2D"}},
+  write_json("vae/config.json", {{"block_out_channels", {32}},
+                                 {"down_block_types", {"AttnDownEncoderBlock2D"}},
                                  {"up_block_types", {"UpDecoderBlock2D"}}});
   expect_error({(root_ / "vae" / "config.json").string(), "down_block_types", "AttnDownEncoderBlock2D"});
 }

@@ -8,10 +8,10 @@
 
 #include <fstream>
 
-#include "pipeline/loaded_model.hpp"
-#include "common/reference.hpp"
 #include "clip/clip_text_model.hpp"
+#include "common/reference.hpp"
 #include "ftdr/sdk/error.hpp"
+#include "pipeline/loaded_model.hpp"
 #include "unet/unet_2d_condition_model.hpp"
 #include "vae/autoencoder_kl.hpp"
 
@@ -53,7 +53,8 @@ TEST(ModelSize, UNetCountsEqualTheBuiltNetwork) {
   variants[5]["in_channels"] = 9;
   for (size_t i = 0; i < variants.size(); ++i) {
     const auto cfg = tb::UNetConfig::from_json(variants[i], "unet/config.json");
-    EXPECT_EQ(tb::network_size(cfg).values(), built_values(*tb::UNet2DConditionModel(cfg))) << "variant " << i;
+    EXPECT_EQ(tb::network_size(cfg).values(), built_values(*tb::UNet2DConditionModel(cfg)))
+        << "variant " << i;
   }
 }
 
@@ -69,7 +70,8 @@ TEST(ModelSize, VaeAndTextEncoderCountsEqualTheBuiltNetworks) {
     const auto cfg = tb::VaeConfig::from_json(variants[i], "vae/config.json");
     EXPECT_EQ(tb::network_size(cfg).values(), built_values(*tb::AutoencoderKL(cfg))) << "variant " << i;
   }
-  const auto te = tb::CLIPTextConfig::from_json(read_json(demo_model_dir() / "text_encoder" / "config.json"), "te");
+  const auto te =
+      tb::CLIPTextConfig::from_json(read_json(demo_model_dir() / "text_encoder" / "config.json"), "te");
   const auto size = tb::network_size(te);
   EXPECT_EQ(size.values(), built_values(*tb::CLIPTextModel(te)));
   EXPECT_EQ(size.int64s, 77u);  // position_ids
@@ -79,10 +81,12 @@ TEST(ModelSize, VaeAndTextEncoderCountsEqualTheBuiltNetworks) {
 TEST(ModelSize, StableDiffusion15Configs) {
   FTDR_REQUIRE_REFERENCE(root);
   const fs::path sd15 = root / "sd15-configs";
-  EXPECT_EQ(tb::network_size(tb::UNetConfig::from_json(read_json(sd15 / "unet" / "config.json"), "unet")).values(),
-            859520964u);
-  EXPECT_EQ(tb::network_size(tb::VaeConfig::from_json(read_json(sd15 / "vae" / "config.json"), "vae")).values(),
-            83653863u);
+  EXPECT_EQ(
+      tb::network_size(tb::UNetConfig::from_json(read_json(sd15 / "unet" / "config.json"), "unet")).values(),
+      859520964u);
+  EXPECT_EQ(
+      tb::network_size(tb::VaeConfig::from_json(read_json(sd15 / "vae" / "config.json"), "vae")).values(),
+      83653863u);
   const auto te = tb::network_size(
       tb::CLIPTextConfig::from_json(read_json(sd15 / "text_encoder" / "config.json"), "text_encoder"));
   EXPECT_EQ(te.floats, 123060480u);
@@ -131,7 +135,8 @@ class BrokenDemoModel : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::model_error) << e.what();
       for (const auto& m : mentions)
-        EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "missing '" << m << "' in: " << e.what();
+        EXPECT_NE(std::string(e.what()).find(m), std::string::npos)
+            << "missing '" << m << "' in: " << e.what();
     }
   }
   fs::path root_;

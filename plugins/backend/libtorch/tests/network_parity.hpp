@@ -50,11 +50,14 @@ inline ParityModel& load_parity_model(const std::filesystem::path& reference_dir
     auto m = std::make_unique<ParityModel>();
     m->dir = reference_dir / name;
     m->folder = torchbe::read_model_folder(m->dir);
-    m->reference = std::make_unique<torchbe::SafeTensorsFile>(torchbe::SafeTensorsFile::open(m->dir / "reference.safetensors"));
+    m->reference = std::make_unique<torchbe::SafeTensorsFile>(
+        torchbe::SafeTensorsFile::open(m->dir / "reference.safetensors"));
     m->text_encoder = torchbe::CLIPTextModel(m->folder.text_encoder);
-    torchbe::load_module_weights(*m->text_encoder, torchbe::SafeTensorsFile::open(m->folder.text_encoder_weights), at::kFloat);
+    torchbe::load_module_weights(*m->text_encoder,
+                                 torchbe::SafeTensorsFile::open(m->folder.text_encoder_weights), at::kFloat);
     m->unet = torchbe::UNet2DConditionModel(m->folder.unet);
-    torchbe::load_module_weights(*m->unet, torchbe::SafeTensorsFile::open(m->folder.unet_weights), at::kFloat);
+    torchbe::load_module_weights(*m->unet, torchbe::SafeTensorsFile::open(m->folder.unet_weights),
+                                 at::kFloat);
     m->vae = torchbe::AutoencoderKL(m->folder.vae);
     torchbe::load_module_weights(*m->vae, torchbe::SafeTensorsFile::open(m->folder.vae_weights), at::kFloat);
     m->text_encoder->eval();
@@ -72,12 +75,12 @@ inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 }
 
 // Asserts closeness and records the figure in the test's XML output and on stdout.
-#define FTDR_EXPECT_CLOSE(actual, expected, tol, what)                                     \
-  do {                                                                                     \
-    const double ftdr_diff_ = ::ftdr::test::max_abs_diff((actual), (expected));            \
-    std::cout << "[ max |diff| ] " << (what) << ": " << ftdr_diff_ << std::endl;           \
+#define FTDR_EXPECT_CLOSE(actual, expected, tol, what)                                                  \
+  do {                                                                                                  \
+    const double ftdr_diff_ = ::ftdr::test::max_abs_diff((actual), (expected));                         \
+    std::cout << "[ max |diff| ] " << (what) << ": " << ftdr_diff_ << std::endl;                        \
     ::testing::Test::RecordProperty(std::string("max_abs_diff ") + (what), std::to_string(ftdr_diff_)); \
-    EXPECT_LE(ftdr_diff_, (tol)) << (what);                                                \
+    EXPECT_LE(ftdr_diff_, (tol)) << (what);                                                             \
   } while (0)
 
 }  // namespace ftdr::test

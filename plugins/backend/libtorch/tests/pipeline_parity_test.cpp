@@ -70,7 +70,8 @@ struct TinyPipeline {
   };
   Embeddings embeddings_for(const std::string& run) {
     const auto& r = ref.ref["runs"][run];
-    const std::string negative = r["negative_prompt"].is_null() ? "" : r["negative_prompt"].get<std::string>();
+    const std::string negative =
+        r["negative_prompt"].is_null() ? "" : r["negative_prompt"].get<std::string>();
     return {encode(r["prompt"].get<std::string>()), encode(negative)};
   }
 
@@ -123,9 +124,10 @@ TEST_F(PipelineParity, EveryRunFromRecordedLatentsMatchesDiffusers) {
       const auto e = p->embeddings_for(run);
       NoiseSource noise(r["generator_seed"].get<uint64_t>(), 0, 1);
       int steps_seen = 0;
-      const at::Tensor out = denoise(p->unet, *sampler, e.cond, e.uncond, p->ref.tensor(run + ".latents_init"),
-                                     r["guidance_scale"].get<double>(), 0, noise,
-                                     [&](int step, const at::Tensor&) { EXPECT_EQ(step, ++steps_seen); });
+      const at::Tensor out =
+          denoise(p->unet, *sampler, e.cond, e.uncond, p->ref.tensor(run + ".latents_init"),
+                  r["guidance_scale"].get<double>(), 0, noise,
+                  [&](int step, const at::Tensor&) { EXPECT_EQ(step, ++steps_seen); });
       EXPECT_EQ(steps_seen, sampler->num_steps());
       expect_matches_reference(*p, run, out, worst_latents, worst_image);
       ++runs;
@@ -154,8 +156,9 @@ TEST_F(PipelineParity, RunsFromSeedsAloneMatchDiffusers) {
       NoiseSource ancestral_source(r["generator_seed"].get<uint64_t>(), 0, 1);
       auto sampler = p->sampler_for(run);
       const auto e = p->embeddings_for(run);
-      const at::Tensor out = denoise(p->unet, *sampler, e.cond, e.uncond, latents, r["guidance_scale"].get<double>(), 0,
-                                     ancestral ? ancestral_source : latent_source, nullptr);
+      const at::Tensor out =
+          denoise(p->unet, *sampler, e.cond, e.uncond, latents, r["guidance_scale"].get<double>(), 0,
+                  ancestral ? ancestral_source : latent_source, nullptr);
       expect_matches_reference(*p, run, out, worst_latents, worst_image);
     }
   }
@@ -179,8 +182,8 @@ TEST_F(PipelineParity, BatchOfTwoEqualsTwoSingleRuns) {
     };
     const at::Tensor both = run_images(100, 0, 2);
     const at::Tensor second = run_images(100, 1, 1);
-    EXPECT_TRUE(at::equal(both[1].unsqueeze(0), second)) << "cfg " << cfg << ": rel diff "
-                                                         << rel_diff(both[1].unsqueeze(0), second);
+    EXPECT_TRUE(at::equal(both[1].unsqueeze(0), second))
+        << "cfg " << cfg << ": rel diff " << rel_diff(both[1].unsqueeze(0), second);
     EXPECT_GT(max_abs_diff(both[0], both[1]), 1.0);
   }
 }
@@ -210,13 +213,14 @@ TEST_F(PipelineParity, ResumeAfterCheckpointIsBitIdentical) {
       SamplerState sampler_state, noise_state;
       at::Tensor latents_k;
       try {
-        denoise(p->unet, *first, e.cond, e.uncond, init, cfg, 0, first_noise, [&](int step, const at::Tensor& x) {
-          if (step < k) return;
-          sampler_state = first->state();
-          noise_state = first_noise.state();
-          latents_k = x.clone();
-          throw Stop{};
-        });
+        denoise(p->unet, *first, e.cond, e.uncond, init, cfg, 0, first_noise,
+                [&](int step, const at::Tensor& x) {
+                  if (step < k) return;
+                  sampler_state = first->state();
+                  noise_state = first_noise.state();
+                  latents_k = x.clone();
+                  throw Stop{};
+                });
         ADD_FAILURE() << "on_step exception did not stop the loop";
       } catch (const Stop&) {
       }
@@ -224,7 +228,8 @@ TEST_F(PipelineParity, ResumeAfterCheckpointIsBitIdentical) {
       resumed_noise.load_state(noise_state);
       auto resumed = p->sampler_for(run);
       resumed->load_state(sampler_state);
-      const at::Tensor out = denoise(p->unet, *resumed, e.cond, e.uncond, latents_k, cfg, k, resumed_noise, nullptr);
+      const at::Tensor out =
+          denoise(p->unet, *resumed, e.cond, e.uncond, latents_k, cfg, k, resumed_noise, nullptr);
       EXPECT_TRUE(at::equal(out, expected));
     }
   }

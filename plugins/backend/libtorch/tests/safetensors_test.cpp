@@ -2,8 +2,8 @@
 #include "io/safetensors.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -20,9 +20,8 @@ namespace {
 class SafeTensorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ftdr_safetensors_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("ftdr_safetensors_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -47,7 +46,8 @@ class SafeTensorsTest : public ::testing::Test {
       EXPECT_EQ(e.kind(), ErrorKind::model_error);
       const std::string msg = e.what();
       EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
-      for (const auto& m : mentions) EXPECT_NE(msg.find(m), std::string::npos) << "missing '" << m << "' in: " << msg;
+      for (const auto& m : mentions)
+        EXPECT_NE(msg.find(m), std::string::npos) << "missing '" << m << "' in: " << msg;
     }
   }
 
@@ -133,12 +133,14 @@ TEST_F(SafeTensorsTest, OffsetsOutOfRange) {
 TEST_F(SafeTensorsTest, OffsetsOverlap) {
   std::string h = R"({"a.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                   R"("b.weight":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
-  expect_model_error(write_raw("overlap.safetensors", h, std::string(12, '\0')), {"b.weight", "overlaps", "a.weight"});
+  expect_model_error(write_raw("overlap.safetensors", h, std::string(12, '\0')),
+                     {"b.weight", "overlaps", "a.weight"});
 }
 
 TEST_F(SafeTensorsTest, ShapeTimesDtypeDiffersFromByteLength) {
   std::string h = R"({"conv.weight":{"dtype":"F16","shape":[3,3],"data_offsets":[0,16]}})";
-  expect_model_error(write_raw("size.safetensors", h, std::string(16, '\0')), {"conv.weight", "[3, 3]", "18 bytes"});
+  expect_model_error(write_raw("size.safetensors", h, std::string(16, '\0')),
+                     {"conv.weight", "[3, 3]", "18 bytes"});
 }
 
 TEST_F(SafeTensorsTest, UnloadableButValidDtypeIsRefusedOnLoad) {

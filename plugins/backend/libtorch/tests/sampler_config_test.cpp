@@ -105,9 +105,13 @@ TEST(SamplerConfig, NumbersOutOfRangeAreRefusedNamingTheKey) {
     cfg[key] = value;
     if (key == "sigma_max") cfg["sigma_min"] = 0.1;
     std::string msg;
-    EXPECT_EQ(error_kind([&, s = sampler] { make_sampler(s, cfg); }, &msg), sdk::ErrorKind::model_error) << key;
-    EXPECT_NE(msg.find("'" + (key == "sigma_max" ? std::string("sigma_min") : key) + "'"), std::string::npos) << msg;
-    EXPECT_EQ(error_kind([&] { torchbe::check_scheduler_config(cfg, "s.json"); }), sdk::ErrorKind::model_error) << key;
+    EXPECT_EQ(error_kind([&, s = sampler] { make_sampler(s, cfg); }, &msg), sdk::ErrorKind::model_error)
+        << key;
+    EXPECT_NE(msg.find("'" + (key == "sigma_max" ? std::string("sigma_min") : key) + "'"), std::string::npos)
+        << msg;
+    EXPECT_EQ(error_kind([&] { torchbe::check_scheduler_config(cfg, "s.json"); }),
+              sdk::ErrorKind::model_error)
+        << key;
   }
   auto trained = sd15();
   trained["trained_betas"] = std::vector<double>(1000, 1.5);

@@ -1,5 +1,5 @@
-// plugins/backend/libtorch/tests/sampler_test_util.hpp: reads one tiny model's reference.json / reference.safetensors
-// for the sampler and pipeline parity tests.
+// plugins/backend/libtorch/tests/sampler_test_util.hpp: reads one tiny model's reference.json /
+// reference.safetensors for the sampler and pipeline parity tests.
 #pragma once
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -16,10 +16,10 @@
 namespace ftdr::test {
 
 struct ModelReference {
-  std::string name;                 // "tiny-sd1"
+  std::string name;  // "tiny-sd1"
   std::filesystem::path dir;
-  nlohmann::json ref;               // reference.json
-  nlohmann::json scheduler_file;    // scheduler/scheduler_config.json
+  nlohmann::json ref;             // reference.json
+  nlohmann::json scheduler_file;  // scheduler/scheduler_config.json
   std::optional<torchbe::SafeTensorsFile> tensors;
 
   static ModelReference load(const std::filesystem::path& root, const std::string& name) {

@@ -10,9 +10,9 @@
 
 #include "common/reference.hpp"
 #include "io/safetensors.hpp"
+#include "sampler_test_util.hpp"
 #include "samplers/noise_schedule.hpp"
 #include "samplers/sampler.hpp"
-#include "sampler_test_util.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -59,7 +59,8 @@ std::vector<ModelReference> SamplerParity::models_;
 
 TEST_F(SamplerParity, AlphasCumprodBitIdentical) {
   for (const auto& m : models_) {
-    torchbe::NoiseSchedule schedule(torchbe::SchedulerConfig::resolve(m.scheduler_file, torchbe::SamplerKind::pndm));
+    torchbe::NoiseSchedule schedule(
+        torchbe::SchedulerConfig::resolve(m.scheduler_file, torchbe::SamplerKind::pndm));
     const at::Tensor ours = at::tensor(schedule.alphas_cumprod(), at::kFloat);
     EXPECT_EQ(max_abs_diff(ours, m.tensor("sched.alphas_cumprod")), 0.0) << m.name;
   }
@@ -98,8 +99,8 @@ TEST_F(SamplerParity, TimestepsSigmasAndInitNoiseSigmaForEveryVariant) {
     }
   }
   EXPECT_EQ(checked, 2 * 19 * 4);
-  std::cout << "[ measured ] schedules: " << checked << " checked, max |dt| " << worst_t << ", max |dsigma| " << worst_s
-            << "\n";
+  std::cout << "[ measured ] schedules: " << checked << " checked, max |dt| " << worst_t << ", max |dsigma| "
+            << worst_s << "\n";
 }
 
 TEST_F(SamplerParity, RunTimestepsMatchPipelineRuns) {
@@ -161,7 +162,8 @@ TEST_F(SamplerParity, MultistepReplayFromRecordedModelOutputs) {
 
 // Steps [0, k) in one sampler, state through a safetensors file, [k, S) in a fresh one: bit-identical.
 TEST_F(SamplerParity, ResumeFromSavedStateIsBitIdentical) {
-  const auto tmp = std::filesystem::temp_directory_path() / ("ftdr_sampler_state_" + std::to_string(::getpid()));
+  const auto tmp =
+      std::filesystem::temp_directory_path() / ("ftdr_sampler_state_" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
   int resumes = 0;
   for (const auto& m : models_) {
@@ -170,7 +172,8 @@ TEST_F(SamplerParity, ResumeFromSavedStateIsBitIdentical) {
       auto full = run_sampler(m, run);
       const at::Tensor x0 = m.tensor(run + ".latents_init") * full->init_noise_sigma();
       at::Tensor expected = x0;
-      for (int i = 0; i < full->num_steps(); ++i) expected = full->step(preds[i], i, expected, recorded_noise(m, run, i));
+      for (int i = 0; i < full->num_steps(); ++i)
+        expected = full->step(preds[i], i, expected, recorded_noise(m, run, i));
       for (int k = 1; k < full->num_steps(); ++k) {
         SCOPED_TRACE(m.name + " " + run + " resume at " + std::to_string(k));
         auto first = run_sampler(m, run);
@@ -186,7 +189,8 @@ TEST_F(SamplerParity, ResumeFromSavedStateIsBitIdentical) {
         auto second = run_sampler(m, run);
         second->load_state(restored);
         at::Tensor y = loaded.load("latents");
-        for (int i = k; i < second->num_steps(); ++i) y = second->step(preds[i], i, y, recorded_noise(m, run, i));
+        for (int i = k; i < second->num_steps(); ++i)
+          y = second->step(preds[i], i, y, recorded_noise(m, run, i));
         EXPECT_TRUE(at::equal(y, expected));
         ++resumes;
       }

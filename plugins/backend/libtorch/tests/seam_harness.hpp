@@ -1,5 +1,5 @@
-// plugins/backend/libtorch/tests/seam_harness.hpp: decode the same latents tiled (the `overlap` tiling strategy's
-// plan) and whole with the libtorch backend, and measure the seams (seam_metrics.hpp). Shared by
+// plugins/backend/libtorch/tests/seam_harness.hpp: decode the same latents tiled (the `overlap` tiling
+// strategy's plan) and whole with the libtorch backend, and measure the seams (seam_metrics.hpp). Shared by
 // plugins/backend/libtorch/tests/tiled_decode_seams_test.cpp and bench/tiling_seams_bench.cpp.
 //
 //   auto backend = seams::load_backend("models/ftdr-shapes");
@@ -11,10 +11,10 @@
 
 #include <ATen/ATen.h>
 
-#include "artifacts/latents_artifact.hpp"
-#include "tests/seam_metrics.hpp"
 #include "adapter/torch_backend.hpp"
+#include "artifacts/latents_artifact.hpp"
 #include "overlap_tiling.hpp"
+#include "tests/seam_metrics.hpp"
 
 namespace ftdr::test::seams {
 
@@ -41,7 +41,8 @@ class NoObserver final : public sdk::StepObserver {
 };
 
 // Latents of a real generation (encode + denoise) at width x height pixels.
-inline at::Tensor generated_latents(torchbe::TorchBackend& b, int width, int height, int steps, std::uint64_t seed) {
+inline at::Tensor generated_latents(torchbe::TorchBackend& b, int width, int height, int steps,
+                                    std::uint64_t seed) {
   const sdk::GenerationParams p = params_for(width, height, steps, seed);
   auto cond = b.encode(p);
   NoObserver none;
@@ -60,12 +61,13 @@ struct Decoded {
   sdk::TilePlan plan;
 };
 
-inline Decoded decode_both(torchbe::TorchBackend& b, const at::Tensor& latents, const plugins::OverlapSettings& s) {
+inline Decoded decode_both(torchbe::TorchBackend& b, const at::Tensor& latents,
+                           const plugins::OverlapSettings& s) {
   const int scale = b.info().vae_scale_factor;
   torchbe::LatentsArtifact art;
   art.latents = latents;
-  sdk::GenerationParams p = params_for(static_cast<int>(latents.size(3)) * scale,
-                                       static_cast<int>(latents.size(2)) * scale, 1, 0);
+  sdk::GenerationParams p =
+      params_for(static_cast<int>(latents.size(3)) * scale, static_cast<int>(latents.size(2)) * scale, 1, 0);
   plugins::OverlapTiling tiling(s);
   sdk::TileRequest tr;
   tr.latent_height = static_cast<int>(latents.size(2));
@@ -79,7 +81,8 @@ inline Decoded decode_both(torchbe::TorchBackend& b, const at::Tensor& latents, 
   return d;
 }
 
-inline SeamReport compare(torchbe::TorchBackend& b, const at::Tensor& latents, const plugins::OverlapSettings& s) {
+inline SeamReport compare(torchbe::TorchBackend& b, const at::Tensor& latents,
+                          const plugins::OverlapSettings& s) {
   const Decoded d = decode_both(b, latents, s);
   return measure_seams(d.tiled, d.whole, d.plan);
 }

@@ -1,6 +1,6 @@
-// plugins/backend/libtorch/tests/seam_metrics.hpp: how visible the seams of a tiled VAE decode are, measured against
-// the untiled decode of the same latents. Shared by plugins/backend/libtorch/tests/tiled_decode_seams_test.cpp and
-// bench/tiling_seams_bench.cpp.
+// plugins/backend/libtorch/tests/seam_metrics.hpp: how visible the seams of a tiled VAE decode are, measured
+// against the untiled decode of the same latents. Shared by
+// plugins/backend/libtorch/tests/tiled_decode_seams_test.cpp and bench/tiling_seams_bench.cpp.
 //
 //   SeamReport r = measure_seams(tiled_image, whole_image, plan);
 //   r.mean_abs_diff            mean |tiled - whole| over every pixel and channel, 0..255 units
@@ -46,10 +46,13 @@ inline std::set<int> edges(const sdk::TilePlan& plan, bool columns, int limit) {
   return out;
 }
 
-inline int px(const sdk::Image& img, int y, int x, int c) { return img.rgb[(static_cast<std::size_t>(y) * img.width + x) * 3 + c]; }
+inline int px(const sdk::Image& img, int y, int x, int c) {
+  return img.rgb[(static_cast<std::size_t>(y) * img.width + x) * 3 + c];
+}
 
 // {seam mean, interior mean} of neighbour differences across the given columns and rows.
-inline std::pair<double, double> gradients(const sdk::Image& img, const std::set<int>& cols, const std::set<int>& rows) {
+inline std::pair<double, double> gradients(const sdk::Image& img, const std::set<int>& cols,
+                                           const std::set<int>& rows) {
   double seam = 0, interior = 0;
   std::uint64_t ns = 0, ni = 0;
   for (int y = 0; y < img.height; ++y) {

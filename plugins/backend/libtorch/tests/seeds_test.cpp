@@ -46,7 +46,8 @@ TEST(SeedsParity, LatentsFromTheSeedEqualDiffusers) {
       if (m.has(it.key() + ".step_noise")) {
         const at::Tensor ref = m.tensor(it.key() + ".step_noise");
         NoiseSource noise(r["generator_seed"].get<uint64_t>(), 0, 1);
-        for (int64_t i = 0; i < ref.size(0); ++i) EXPECT_TRUE(at::equal(noise.draw({1, 4, h, w}), ref[i])) << i;
+        for (int64_t i = 0; i < ref.size(0); ++i)
+          EXPECT_TRUE(at::equal(noise.draw({1, 4, h, w}), ref[i])) << i;
       }
       ++checked;
     }

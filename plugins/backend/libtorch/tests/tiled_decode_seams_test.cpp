@@ -5,12 +5,12 @@
 // when the reference folder is absent).
 #include <gtest/gtest.h>
 
-#include "tests/seam_harness.hpp"
 #include "common/reference.hpp"
 #include "io/model_folder.hpp"
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
 #include "shapes_data.hpp"
+#include "tests/seam_harness.hpp"
 #include "vae/autoencoder_kl.hpp"
 
 using namespace ftdr::test;
@@ -24,15 +24,17 @@ void expect_goals(const SeamReport& r, const std::string& what) {
   EXPECT_GE(r.seam_columns + r.seam_rows, 2) << what << ": the plan has inner tile borders";
   EXPECT_LE(r.mean_abs_diff, kMaxMeanDiff) << what << ": max diff " << r.max_abs_diff;
   EXPECT_LE(r.gradient_ratio, kMaxGradientRatio)
-      << what << ": seam " << r.seam_gradient << " vs interior " << r.interior_gradient << " (whole image: "
-      << r.whole_gradient_ratio << ")";
+      << what << ": seam " << r.seam_gradient << " vs interior " << r.interior_gradient
+      << " (whole image: " << r.whole_gradient_ratio << ")";
 }
 
 void reference_vae(const std::string& name) {
   auto dir = reference_dir();
-  if (!dir) GTEST_SKIP() << "reference folder absent (FTDR_REFERENCE_DIR or " << FTDR_DEFAULT_REFERENCE_DIR << ")";
+  if (!dir)
+    GTEST_SKIP() << "reference folder absent (FTDR_REFERENCE_DIR or " << FTDR_DEFAULT_REFERENCE_DIR << ")";
   auto backend = seams::load_backend((*dir / name).string());
-  const SeamReport r = seams::compare(*backend, seams::random_latents(4, 48, 48, 7), ftdr::plugins::OverlapSettings{});
+  const SeamReport r =
+      seams::compare(*backend, seams::random_latents(4, 48, 48, 7), ftdr::plugins::OverlapSettings{});
   expect_goals(r, name);
 }
 
@@ -41,7 +43,8 @@ void reference_vae(const std::string& name) {
 at::Tensor encoded_scene_latents(const std::string& model_dir) {
   const auto folder = ftdr::torchbe::read_model_folder(model_dir);
   ftdr::torchbe::AutoencoderKL vae(folder.vae);
-  ftdr::torchbe::load_module_weights(*vae, ftdr::torchbe::SafeTensorsFile::open(folder.vae_weights), at::kFloat);
+  ftdr::torchbe::load_module_weights(*vae, ftdr::torchbe::SafeTensorsFile::open(folder.vae_weights),
+                                     at::kFloat);
   vae->eval();
   at::NoGradGuard no_grad;
   auto scene = ftdr::demo::SceneGenerator(11).next(ftdr::demo::Split::train);
@@ -70,7 +73,8 @@ TEST(TiledDecodeSeams, DemoModelLargeGenerationShowsNoSeams) {
   const at::Tensor z = seams::generated_latents(*backend, 192, 192, 10, 42);  // 48 x 48 latents: 2 x 2 tiles
   const SeamReport r = seams::compare(*backend, z, ftdr::plugins::OverlapSettings{});
   EXPECT_GE(r.seam_columns + r.seam_rows, 2);
-  EXPECT_LE(r.gradient_ratio, kMaxGradientRatio) << "seam " << r.seam_gradient << " vs interior " << r.interior_gradient;
+  EXPECT_LE(r.gradient_ratio, kMaxGradientRatio)
+      << "seam " << r.seam_gradient << " vs interior " << r.interior_gradient;
 }
 
 TEST(TiledDecodeSeams, ReferenceTinySd1) { reference_vae("tiny-sd1"); }

@@ -26,7 +26,8 @@ fs::path temp_file(const std::string& name) {
 TEST(LoadModuleWeights, LoadsAndConverts) {
   auto path = temp_file("ok.safetensors");
   auto w = at::randn({2, 3}), b = at::randn({2});
-  ftdr::torchbe::save_safetensors(path, {{"m.fc.weight", w.to(at::kHalf)}, {"m.fc.bias", b}, {"m.ids", at::arange(4, at::kLong) * 2}});
+  ftdr::torchbe::save_safetensors(
+      path, {{"m.fc.weight", w.to(at::kHalf)}, {"m.fc.bias", b}, {"m.ids", at::arange(4, at::kLong) * 2}});
   TinyImpl tiny;
   ftdr::torchbe::load_module_weights(tiny, ftdr::torchbe::SafeTensorsFile::open(path), at::kFloat, "m.");
   EXPECT_EQ(tiny.fc->weight.scalar_type(), at::kFloat);
@@ -43,7 +44,9 @@ TEST(LoadModuleWeights, LoadsAndConverts) {
 
 TEST(LoadModuleWeights, ReportsAllProblemsInOneError) {
   auto path = temp_file("bad.safetensors");
-  ftdr::torchbe::save_safetensors(path, {{"fc.weight", at::zeros({2, 4})}, {"extra.bias", at::zeros({1})}, {"ids", at::zeros({4}, at::kLong)}});
+  ftdr::torchbe::save_safetensors(
+      path,
+      {{"fc.weight", at::zeros({2, 4})}, {"extra.bias", at::zeros({1})}, {"ids", at::zeros({4}, at::kLong)}});
   TinyImpl tiny;
   try {
     ftdr::torchbe::load_module_weights(tiny, ftdr::torchbe::SafeTensorsFile::open(path), at::kFloat);

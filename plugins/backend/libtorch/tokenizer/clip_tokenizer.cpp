@@ -67,7 +67,8 @@ std::vector<std::string> make_byte_to_unicode() {
 // an AddedToken object {"content": ...}.
 std::string token_content(const nlohmann::json& v, const fs::path& file, const std::string& key) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   fail("tokenizer: " + file.string() + ": key '" + key + "': expected a string or {\"content\": ...}");
 }
 
@@ -131,7 +132,8 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("tokenizer: " + vocab_file.string() + ": not valid JSON: " + e.what());
   }
-  if (!vocab.is_object() || vocab.empty()) fail("tokenizer: " + vocab_file.string() + ": expected {token: id}");
+  if (!vocab.is_object() || vocab.empty())
+    fail("tokenizer: " + vocab_file.string() + ": expected {token: id}");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT_MAX)
       fail("tokenizer: " + vocab_file.string() + ": key '" + it.key() + "': expected an integer id in 0.." +
@@ -153,18 +155,22 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
     tok.merge_ranks_.emplace(line, static_cast<int>(tok.merge_ranks_.size()));
   }
   // Without merges every word falls apart into single characters, most of them not in the vocab.
-  if (tok.merge_ranks_.empty()) fail("tokenizer: " + merges_file.string() + ": no merges (expected one \"a b\" pair per line)");
+  if (tok.merge_ranks_.empty())
+    fail("tokenizer: " + merges_file.string() + ": no merges (expected one \"a b\" pair per line)");
 
   const fs::path map_file = dir / "special_tokens_map.json", config_file = dir / "tokenizer_config.json";
   const nlohmann::json map = read_json_or_empty(map_file), config = read_json_or_empty(config_file);
   auto special_id = [&](const std::string& key, const std::string& fallback) -> int64_t {
     std::string content = fallback;
     fs::path from = map_file;
-    if (map.contains(key) && !map[key].is_null()) content = token_content(map[key], map_file, key);
-    else if (config.contains(key) && !config[key].is_null()) content = token_content(config[key], from = config_file, key);
+    if (map.contains(key) && !map[key].is_null())
+      content = token_content(map[key], map_file, key);
+    else if (config.contains(key) && !config[key].is_null())
+      content = token_content(config[key], from = config_file, key);
     auto it = tok.vocab_.find(content);
     if (it == tok.vocab_.end())
-      fail("tokenizer: " + from.string() + ": key '" + key + "': token '" + content + "' is not in " + vocab_file.string());
+      fail("tokenizer: " + from.string() + ": key '" + key + "': token '" + content + "' is not in " +
+           vocab_file.string());
     tok.special_tokens_.emplace_back(content, it->second);
     return it->second;
   };

@@ -44,7 +44,8 @@ void append_lower(char32_t cp, std::u32string& out) {
     return;
   }
   const LowerPair* end = kLowerPairs + kLowerPairs_count;
-  auto it = std::lower_bound(kLowerPairs, end, cp, [](const LowerPair& p, char32_t c) { return p.upper < c; });
+  auto it =
+      std::lower_bound(kLowerPairs, end, cp, [](const LowerPair& p, char32_t c) { return p.upper < c; });
   out.push_back(it != end && it->upper == cp ? it->lower : cp);
 }
 

@@ -6,7 +6,9 @@ namespace ftdr::torchbe {
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlockOptions& o,
                                                      AttentionSettingsPtr settings) {
-  auto layer_norm = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.norm_eps)); };
+  auto layer_norm = [&] {
+    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.norm_eps));
+  };
   AttentionOptions self_attn;
   self_attn.query_dim = o.dim;
   self_attn.heads = o.heads;

@@ -18,7 +18,7 @@ class CrossAttnDownBlock2DImpl : public DownBlockBase {
                                                          const at::Tensor& context) override;
 
   torch::nn::ModuleList resnets{nullptr};
-  torch::nn::ModuleList attentions{nullptr};    // empty without cross attention
+  torch::nn::ModuleList attentions{nullptr};  // empty without cross attention
   torch::nn::ModuleList downsamplers{nullptr};
 
  private:

@@ -18,8 +18,9 @@ CrossAttnUpBlock2DImpl::CrossAttnUpBlock2DImpl(const UNetBlockOptions& o, Attent
   }
 }
 
-at::Tensor CrossAttnUpBlock2DImpl::forward(const at::Tensor& x, std::vector<at::Tensor>& skips, const at::Tensor& temb,
-                                           const at::Tensor& context, const std::vector<int64_t>& upsample_size) {
+at::Tensor CrossAttnUpBlock2DImpl::forward(const at::Tensor& x, std::vector<at::Tensor>& skips,
+                                           const at::Tensor& temb, const at::Tensor& context,
+                                           const std::vector<int64_t>& upsample_size) {
   at::Tensor h = x;
   for (size_t i = 0; i < resnets_.size(); ++i) {
     h = at::cat({h, skips.back()}, 1);

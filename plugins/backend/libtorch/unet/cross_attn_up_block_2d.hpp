@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "nn/upsample_2d.hpp"
 #include "nn/resnet_block_2d.hpp"
+#include "nn/upsample_2d.hpp"
 #include "unet/transformer_2d_model.hpp"
 #include "unet/unet_blocks.hpp"
 
@@ -18,7 +18,7 @@ class CrossAttnUpBlock2DImpl : public UpBlockBase {
                      const at::Tensor& context, const std::vector<int64_t>& upsample_size) override;
 
   torch::nn::ModuleList resnets{nullptr};
-  torch::nn::ModuleList attentions{nullptr};    // empty without cross attention
+  torch::nn::ModuleList attentions{nullptr};  // empty without cross attention
   torch::nn::ModuleList upsamplers{nullptr};
 
  private:

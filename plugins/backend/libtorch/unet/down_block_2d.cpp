@@ -15,7 +15,8 @@ DownBlock2DImpl::DownBlock2DImpl(const UNetBlockOptions& o, AttentionSettingsPtr
   }
 }
 
-std::pair<at::Tensor, std::vector<at::Tensor>> DownBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb,
+std::pair<at::Tensor, std::vector<at::Tensor>> DownBlock2DImpl::forward(const at::Tensor& x,
+                                                                        const at::Tensor& temb,
                                                                         const at::Tensor& /*context*/) {
   std::vector<at::Tensor> states;
   at::Tensor h = x;

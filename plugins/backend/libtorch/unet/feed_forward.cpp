@@ -21,6 +21,8 @@ FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t mult) {
   net = register_module("net", torch::nn::ModuleList(geglu_, torch::nn::Dropout(0.0), out_));
 }
 
-at::Tensor FeedForwardImpl::forward(const at::Tensor& x) { return cpu_linear(geglu_(x), out_->weight, out_->bias); }
+at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
+  return cpu_linear(geglu_(x), out_->weight, out_->bias);
+}
 
 }  // namespace ftdr::torchbe

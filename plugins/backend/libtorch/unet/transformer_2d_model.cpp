@@ -9,10 +9,13 @@ namespace {
 constexpr double kNormEps = 1e-6;  // Transformer2DModel's GroupNorm eps is fixed in diffusers
 }
 
-Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& o, AttentionSettingsPtr settings)
+Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& o,
+                                               AttentionSettingsPtr settings)
     : options_(o) {
   const int64_t inner = o.heads * o.dim_head;
-  norm = register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.in_channels).eps(kNormEps)));
+  norm = register_module(
+      "norm",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.in_channels).eps(kNormEps)));
   if (o.use_linear_projection) {
     linear_in_ = torch::nn::Linear(o.in_channels, inner);
     linear_out_ = torch::nn::Linear(inner, o.in_channels);
@@ -34,8 +37,10 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& 
     transformer_blocks->push_back(blocks_.back());
   }
   // Registered after the blocks so named_parameters() lists them in diffusers' order.
-  if (o.use_linear_projection) proj_out = register_module("proj_out", linear_out_.ptr());
-  else proj_out = register_module("proj_out", conv_out_.ptr());
+  if (o.use_linear_projection)
+    proj_out = register_module("proj_out", linear_out_.ptr());
+  else
+    proj_out = register_module("proj_out", conv_out_.ptr());
 }
 
 at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor& context) {

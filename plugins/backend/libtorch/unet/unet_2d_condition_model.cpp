@@ -30,7 +30,8 @@ UNetBlockOptions common_options(const UNetConfig& c) {
 }
 
 [[noreturn]] void unsupported_block(const std::string& key, const std::string& type) {
-  throw sdk::Error(sdk::ErrorKind::model_error, "unet config: key '" + key + "': unsupported block type '" + type + "'");
+  throw sdk::Error(sdk::ErrorKind::model_error,
+                   "unet config: key '" + key + "': unsupported block type '" + type + "'");
 }
 
 }  // namespace
@@ -40,8 +41,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& cfg)
   const int64_t ch0 = cfg.block_out_channels.front();
   time_proj = register_module("time_proj", Timesteps(ch0, cfg.flip_sin_to_cos, cfg.freq_shift));
   time_embedding = register_module("time_embedding", TimestepEmbedding(ch0, cfg.time_embed_dim()));
-  conv_in = register_module("conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch0, cfg.conv_in_kernel)
-                                                             .padding((cfg.conv_in_kernel - 1) / 2)));
+  conv_in = register_module(
+      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch0, cfg.conv_in_kernel)
+                                       .padding((cfg.conv_in_kernel - 1) / 2)));
   build_down_blocks();
 
   UNetBlockOptions mid = common_options(cfg);
@@ -53,9 +55,11 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& cfg)
 
   build_up_blocks();
   conv_norm_out = register_module(
-      "conv_norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch0).eps(cfg.norm_eps)));
-  conv_out = register_module("conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch0, cfg.out_channels, cfg.conv_out_kernel)
-                                                               .padding(cfg.conv_out_kernel / 2)));
+      "conv_norm_out",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch0).eps(cfg.norm_eps)));
+  conv_out = register_module(
+      "conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch0, cfg.out_channels, cfg.conv_out_kernel)
+                                        .padding(cfg.conv_out_kernel / 2)));
 }
 
 void UNet2DConditionModelImpl::build_down_blocks() {
@@ -72,9 +76,12 @@ void UNet2DConditionModelImpl::build_down_blocks() {
     o.heads = cfg_.attention_heads[i];
     const std::string& type = cfg_.down_block_types[i];
     std::shared_ptr<DownBlockBase> block;
-    if (type == "DownBlock2D") block = std::make_shared<DownBlock2DImpl>(o, settings_);
-    else if (type == "CrossAttnDownBlock2D") block = std::make_shared<CrossAttnDownBlock2DImpl>(o, settings_);
-    else unsupported_block("down_block_types", type);
+    if (type == "DownBlock2D")
+      block = std::make_shared<DownBlock2DImpl>(o, settings_);
+    else if (type == "CrossAttnDownBlock2D")
+      block = std::make_shared<CrossAttnDownBlock2DImpl>(o, settings_);
+    else
+      unsupported_block("down_block_types", type);
     down_blocks->push_back(block);
     down_.push_back(block);
   }
@@ -98,9 +105,12 @@ void UNet2DConditionModelImpl::build_up_blocks() {
     o.heads = heads[i];
     const std::string& type = cfg_.up_block_types[i];
     std::shared_ptr<UpBlockBase> block;
-    if (type == "UpBlock2D") block = std::make_shared<UpBlock2DImpl>(o, settings_);
-    else if (type == "CrossAttnUpBlock2D") block = std::make_shared<CrossAttnUpBlock2DImpl>(o, settings_);
-    else unsupported_block("up_block_types", type);
+    if (type == "UpBlock2D")
+      block = std::make_shared<UpBlock2DImpl>(o, settings_);
+    else if (type == "CrossAttnUpBlock2D")
+      block = std::make_shared<CrossAttnUpBlock2DImpl>(o, settings_);
+    else
+      unsupported_block("up_block_types", type);
     up_blocks->push_back(block);
     up_.push_back(block);
     up_layers_.push_back(o.num_layers);
@@ -113,8 +123,8 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
   at::Tensor t = timestep.to(sample.device()).reshape({-1});
   if (t.size(0) == 1) t = t.expand({batch});
   if (t.size(0) != batch)
-    throw sdk::Error(sdk::ErrorKind::internal, "unet: " + std::to_string(t.size(0)) + " timesteps for a batch of " +
-                                                   std::to_string(batch));
+    throw sdk::Error(sdk::ErrorKind::internal, "unet: " + std::to_string(t.size(0)) +
+                                                   " timesteps for a batch of " + std::to_string(batch));
   at::Tensor emb = time_embedding(time_proj(t).to(sample.scalar_type()));
 
   at::Tensor h = cfg_.center_input_sample ? sample * 2.0 - 1.0 : sample;

@@ -14,11 +14,11 @@
 #include <memory>
 #include <vector>
 
-#include "io/model_configs.hpp"
 #include "nn/attention.hpp"
 #include "unet/timestep_embedding.hpp"
 #include "unet/timesteps.hpp"
 #include "unet/unet_blocks.hpp"
+#include "unet/unet_config.hpp"
 #include "unet/unet_mid_block_2d_cross_attn.hpp"
 
 namespace ftdr::torchbe {

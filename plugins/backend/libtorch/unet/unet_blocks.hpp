@@ -16,14 +16,14 @@
 namespace ftdr::torchbe {
 
 struct UNetBlockOptions {
-  int64_t num_layers = 2;            // resnets per block (up blocks: layers_per_block + 1)
+  int64_t num_layers = 2;  // resnets per block (up blocks: layers_per_block + 1)
   int64_t in_channels = 0;
   int64_t out_channels = 0;
-  int64_t prev_output_channel = 0;   // up blocks: channels coming from the block below
+  int64_t prev_output_channel = 0;  // up blocks: channels coming from the block below
   int64_t temb_channels = 0;
-  bool add_sample = false;           // add_downsample / add_upsample
-  double eps = 1e-5;                 // resnet GroupNorm eps (config norm_eps)
-  int64_t groups = 32;               // GroupNorm groups (config norm_num_groups)
+  bool add_sample = false;  // add_downsample / add_upsample
+  double eps = 1e-5;        // resnet GroupNorm eps (config norm_eps)
+  int64_t groups = 32;      // GroupNorm groups (config norm_num_groups)
   double output_scale_factor = 1.0;
   int64_t downsample_padding = 1;
   // Cross-attention blocks only.
@@ -48,8 +48,7 @@ class DownBlockBase : public torch::nn::Module {
  public:
   // Returns the block output and the states its up-block partner concatenates (one per resnet,
   // plus one after the downsampler).
-  virtual std::pair<at::Tensor, std::vector<at::Tensor>> forward(const at::Tensor& x,
-                                                                 const at::Tensor& temb,
+  virtual std::pair<at::Tensor, std::vector<at::Tensor>> forward(const at::Tensor& x, const at::Tensor& temb,
                                                                  const at::Tensor& context) = 0;
 };
 

@@ -1,9 +1,11 @@
-// unet/unet_mid_block_2d_cross_attn.cpp  (Ref: diffusers models/unets/unet_2d_blocks.py UNetMidBlock2DCrossAttn)
+// unet/unet_mid_block_2d_cross_attn.cpp  (Ref: diffusers models/unets/unet_2d_blocks.py
+// UNetMidBlock2DCrossAttn)
 #include "unet/unet_mid_block_2d_cross_attn.hpp"
 
 namespace ftdr::torchbe {
 
-UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions& o, AttentionSettingsPtr settings) {
+UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions& o,
+                                                         AttentionSettingsPtr settings) {
   UNetBlockOptions same = o;  // the mid block keeps its width: in_channels throughout
   same.out_channels = o.in_channels;
   const ResnetBlock2DOptions r = down_resnet_options(same, 0);
@@ -21,7 +23,8 @@ UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions&
   }
 }
 
-at::Tensor UNetMidBlock2DCrossAttnImpl::forward(const at::Tensor& x, const at::Tensor& temb, const at::Tensor& context) {
+at::Tensor UNetMidBlock2DCrossAttnImpl::forward(const at::Tensor& x, const at::Tensor& temb,
+                                                const at::Tensor& context) {
   at::Tensor h = resnets_[0](x, temb);
   for (size_t i = 0; i < attentions_.size(); ++i) {
     h = attentions_[i](h, context);

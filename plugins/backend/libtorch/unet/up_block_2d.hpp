@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "nn/upsample_2d.hpp"
 #include "nn/resnet_block_2d.hpp"
+#include "nn/upsample_2d.hpp"
 #include "unet/unet_blocks.hpp"
 
 namespace ftdr::torchbe {

@@ -1,4 +1,5 @@
-// vae/autoencoder_kl.cpp  (Ref: diffusers models/autoencoders/autoencoder_kl.py, vae.py DiagonalGaussianDistribution)
+// vae/autoencoder_kl.cpp  (Ref: diffusers models/autoencoders/autoencoder_kl.py, vae.py
+// DiagonalGaussianDistribution)
 #include "vae/autoencoder_kl.hpp"
 
 #include "nn/cpu_conv.hpp"
@@ -9,15 +10,17 @@ namespace {
 constexpr double kLogvarMin = -30.0, kLogvarMax = 20.0;  // DiagonalGaussianDistribution's clamp
 }
 
-AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg) : cfg_(cfg), settings_(std::make_shared<AttentionSettings>()) {
+AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg)
+    : cfg_(cfg), settings_(std::make_shared<AttentionSettings>()) {
   encoder = register_module("encoder", Encoder(cfg, settings_));
   decoder = register_module("decoder", Decoder(cfg, settings_));
   const int64_t moments = 2 * cfg.latent_channels;
   if (cfg.use_quant_conv)
-    quant_conv = register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
+    quant_conv =
+        register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
   if (cfg.use_post_quant_conv)
-    post_quant_conv = register_module(
-        "post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, cfg.latent_channels, 1)));
+    post_quant_conv = register_module("post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                             cfg.latent_channels, cfg.latent_channels, 1)));
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {

@@ -11,10 +11,10 @@
 
 #include <utility>
 
-#include "io/model_configs.hpp"
 #include "nn/attention.hpp"
 #include "vae/decoder.hpp"
 #include "vae/encoder.hpp"
+#include "vae/vae_config.hpp"
 
 namespace ftdr::torchbe {
 

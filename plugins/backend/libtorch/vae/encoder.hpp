@@ -5,9 +5,9 @@
 
 #include <vector>
 
-#include "io/model_configs.hpp"
 #include "vae/down_encoder_block_2d.hpp"
 #include "vae/unet_mid_block_2d.hpp"
+#include "vae/vae_config.hpp"
 
 namespace ftdr::torchbe {
 

@@ -12,7 +12,7 @@ namespace ftdr::torchbe {
 
 struct UNetMidBlock2DOptions {
   int64_t in_channels = 0;
-  int64_t num_layers = 1;        // (attention, resnet) pairs after the first resnet
+  int64_t num_layers = 1;  // (attention, resnet) pairs after the first resnet
   double eps = 1e-6;
   int64_t groups = 32;
   int64_t attention_head_dim = 0;  // 0 = in_channels (one head), as the VAE builds it

@@ -15,8 +15,8 @@ namespace ftdr::sdk {
 class Artifact {
  public:
   virtual ~Artifact() = default;
-  virtual std::string kind() const = 0;          // "conditioning" or "latents"
-  virtual std::uint64_t bytes() const = 0;       // memory held, for accounting
+  virtual std::string kind() const = 0;     // "conditioning" or "latents"
+  virtual std::uint64_t bytes() const = 0;  // memory held, for accounting
   // For latents: denoising steps already applied (0 = fresh noise); 0 for other kinds.
   virtual int steps_done() const = 0;
 };

@@ -18,7 +18,8 @@
 // PluginContext::config holds (both already marked read, so a backend may ignore them):
 //   host.device_budget_mb  integer, present when [memory] device_budget_mb > 0: the device memory
 //                          jobs may use; a backend can enforce it (libtorch caps the CUDA caching
-//                          allocator there). Read it as cfg.table(kHostTable)->get_int(kHostDeviceBudgetMb, 0).
+//                          allocator there). Read it as cfg.table(kHostTable)->get_int(kHostDeviceBudgetMb,
+//                          0).
 //   faults                 the config's top-level [faults] table (deliberate failures, to test
 //                          recovery), or absent. Its keys are the backend's own: any key the backend
 //                          does not read is reported as unknown, like its own table's.
@@ -37,32 +38,32 @@
 
 namespace ftdr::sdk {
 
-inline constexpr const char* kHostTable = "host";                     // the host's values (above)
+inline constexpr const char* kHostTable = "host";                       // the host's values (above)
 inline constexpr const char* kHostDeviceBudgetMb = "device_budget_mb";  // in kHostTable
 inline constexpr const char* kFaultsTable = "faults";
 
 // Returned by value (version.hpp rule 3: it may grow at the end; the host reads a field only from
 // backends whose minor has it).
 struct ModelInfo {
-  std::string name;              // the model folder's name, for PNG metadata
-  std::string family;            // "sd1", "sd2"
-  std::string default_sampler;   // from scheduler_config.json: "pndm", "ddim", ...
-  std::string prediction_type;   // "epsilon" or "v_prediction"
-  int vae_scale_factor = 8;      // image pixels per latent pixel
+  std::string name;             // the model folder's name, for PNG metadata
+  std::string family;           // "sd1", "sd2"
+  std::string default_sampler;  // from scheduler_config.json: "pndm", "ddim", ...
+  std::string prediction_type;  // "epsilon" or "v_prediction"
+  int vae_scale_factor = 8;     // image pixels per latent pixel
   int latent_channels = 4;
-  int default_size = 512;        // unet sample_size * vae_scale_factor
-  DType dtype = DType::f32;      // ABI 1.1: the dtype the weights run in (after any fallback, e.g.
-                                 // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here.
-                                 // Ignored (taken as f32) from a backend built for ABI 1.0.
+  int default_size = 512;    // unet sample_size * vae_scale_factor
+  DType dtype = DType::f32;  // ABI 1.1: the dtype the weights run in (after any fallback, e.g.
+                             // f16 -> f32 on a CPU); every job's RuntimeOptions::dtype starts here.
+                             // Ignored (taken as f32) from a backend built for ABI 1.0.
 };
 
 // Sent after every denoising step. The observer may throw Error (cancelled, timeout,
 // numerical_error) to stop the run; the backend lets it propagate unchanged.
 struct StepEvent {
-  int step = 0;            // steps done, 1..total
+  int step = 0;  // steps done, 1..total
   int total = 0;
-  double step_ms = 0;      // wall time of this step
-  bool finite = true;      // all latents finite (checked when health checks are on)
+  double step_ms = 0;                 // wall time of this step
+  bool finite = true;                 // all latents finite (checked when health checks are on)
   const Artifact* latents = nullptr;  // the state after this step, owned by the backend and valid
                                       // only during on_step (see StepObserver)
 };
@@ -81,10 +82,10 @@ class StepObserver {
   virtual void on_step(const StepEvent& event) = 0;
   // ABI 1.2, appended (hosts implement this class; a host only loads plugins whose minor is <= its
   // own, so a 1.2 backend never calls it on a 1.1 host's observer). Called by the backend on the
-  // thread running denoise() (or encode()/decode(), see ModelBackend::set_stop_observer) between network blocks: UNet
-  // down/mid/up blocks, VAE decoder blocks and tiles, CLIP layers. It may throw Error(cancelled) or
-  // Error(timeout) to stop the phase mid-step; the backend lets it propagate unchanged, as for
-  // on_step. It must be cheap (it runs dozens of times per step) and must not touch the latents.
+  // thread running denoise() (or encode()/decode(), see ModelBackend::set_stop_observer) between network
+  // blocks: UNet down/mid/up blocks, VAE decoder blocks and tiles, CLIP layers. It may throw Error(cancelled)
+  // or Error(timeout) to stop the phase mid-step; the backend lets it propagate unchanged, as for on_step. It
+  // must be cheap (it runs dozens of times per step) and must not touch the latents.
   virtual void check_stop() {}
 };
 
@@ -99,10 +100,10 @@ class FTDR_SDK_INTERFACE ModelBackend : public Plugin {
   // Placement. Components are named "text_encoder", "unet", "vae".
   virtual std::vector<ComponentInfo> components() const = 0;
   virtual void place(const std::string& component, Device where) = 0;
-  virtual Device device() const = 0;                 // where `place(..., Device::cuda)` puts things
+  virtual Device device() const = 0;  // where `place(..., Device::cuda)` puts things
   virtual MemoryStats memory_stats() const = 0;
   virtual void reset_peak_memory() = 0;
-  virtual void release_cached_memory() = 0;          // empty the CUDA cache / malloc_trim
+  virtual void release_cached_memory() = 0;  // empty the CUDA cache / malloc_trim
 
   // Estimated activation bytes (beyond weights) the phase needs at these parameters.
   virtual std::uint64_t estimate_activation_bytes(Phase phase, const GenerationParams& params) const = 0;

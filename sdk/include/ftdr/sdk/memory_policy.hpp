@@ -22,13 +22,13 @@ namespace ftdr::sdk {
 
 struct PlacementRequest {
   Phase next = Phase::encoding;
-  std::vector<std::string> needed;         // components the phase runs: {"unet"} for diffusion
-  std::vector<ComponentInfo> components;   // all components, with their current location
-  MemoryStats memory;                      // right now
-  std::uint64_t budget_bytes = 0;          // [memory] device_budget_mb; 0 = the device's free memory
+  std::vector<std::string> needed;               // components the phase runs: {"unet"} for diffusion
+  std::vector<ComponentInfo> components;         // all components, with their current location
+  MemoryStats memory;                            // right now
+  std::uint64_t budget_bytes = 0;                // [memory] device_budget_mb; 0 = the device's free memory
   std::uint64_t estimated_activation_bytes = 0;  // the job's estimate for this phase at `options`
   std::uint64_t estimated_activation_bytes_sliced = 0;  // the same with attention slicing on
-  RuntimeOptions options;                  // the options the phase would run with
+  RuntimeOptions options;                               // the options the phase would run with
 };
 
 struct Placement {

@@ -107,23 +107,23 @@ struct plugin_interface;
 // enumerator (scheduler, backend, ...); name/version/summary are string literals (see
 // PluginDescriptor); `factory` is callable as factory(const PluginContext&) and returns a
 // std::unique_ptr to the kind's interface (or a class derived from it).
-#define FTDR_DECLARE_PLUGIN(kind, name, version, summary, factory)                                   \
-  namespace {                                                                                       \
-  const ::ftdr::sdk::PluginDescriptor& ftdr_declared_describe() {                                   \
-    static const ::ftdr::sdk::PluginDescriptor descriptor{                                          \
+#define FTDR_DECLARE_PLUGIN(kind, name, version, summary, factory)                                      \
+  namespace {                                                                                           \
+  const ::ftdr::sdk::PluginDescriptor& ftdr_declared_describe() {                                       \
+    static const ::ftdr::sdk::PluginDescriptor descriptor{                                              \
         FTDR_SDK_ABI_MAJOR, FTDR_SDK_ABI_MINOR, ::ftdr::sdk::PluginKind::kind, name, version, summary}; \
-    return descriptor;                                                                              \
-  }                                                                                                 \
-  std::unique_ptr<::ftdr::sdk::Plugin> ftdr_declared_create(const ::ftdr::sdk::PluginContext& ctx) { \
-    using Interface = ::ftdr::sdk::plugin_interface<::ftdr::sdk::PluginKind::kind>::type;          \
-    std::unique_ptr<Interface> made = factory(ctx);                                                 \
-    return made;                                                                                    \
-  }                                                                                                 \
-  }                                                                                                 \
+    return descriptor;                                                                                  \
+  }                                                                                                     \
+  std::unique_ptr<::ftdr::sdk::Plugin> ftdr_declared_create(const ::ftdr::sdk::PluginContext& ctx) {    \
+    using Interface = ::ftdr::sdk::plugin_interface<::ftdr::sdk::PluginKind::kind>::type;               \
+    std::unique_ptr<Interface> made = factory(ctx);                                                     \
+    return made;                                                                                        \
+  }                                                                                                     \
+  }                                                                                                     \
   FTDR_PLUGIN_EXPORT(ftdr_declared_describe, ftdr_declared_create)
 
 // The two exports alone, for a plugin that writes its own describe/create (the loader's test
 // fixtures do, to build deliberately wrong plugins). FTDR_DECLARE_PLUGIN is the normal way.
-#define FTDR_PLUGIN_EXPORT(describe_fn, create_fn)      \
-  BOOST_DLL_ALIAS(describe_fn, ftdr_plugin_describe)    \
+#define FTDR_PLUGIN_EXPORT(describe_fn, create_fn)   \
+  BOOST_DLL_ALIAS(describe_fn, ftdr_plugin_describe) \
   BOOST_DLL_ALIAS(create_fn, ftdr_plugin_create)

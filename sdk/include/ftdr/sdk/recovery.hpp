@@ -25,15 +25,15 @@ namespace ftdr::sdk {
 struct Failure {
   ErrorKind kind = ErrorKind::internal;
   Phase phase = Phase::initializing;
-  int step = 0;           // diffusion steps completed when it failed
+  int step = 0;  // diffusion steps completed when it failed
   std::string message;
 };
 
 // One finished attempt, as recorded in the job's result.
 struct Attempt {
-  int number = 1;         // 1-based
+  int number = 1;  // 1-based
   Failure failure;
-  std::string change;     // what the next attempt changed ("" for the last)
+  std::string change;  // what the next attempt changed ("" for the last)
   std::int64_t delay_ms = 0;
 };
 

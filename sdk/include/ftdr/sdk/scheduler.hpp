@@ -37,8 +37,8 @@ inline constexpr std::string_view to_string(Priority p) noexcept {
 struct QueueEntry {
   std::uint64_t job_id = 0;
   Priority priority = Priority::normal;
-  std::uint64_t sequence = 0;      // submission order, strictly increasing
-  std::int64_t submitted_ms = 0;   // steady-clock milliseconds at submission
+  std::uint64_t sequence = 0;     // submission order, strictly increasing
+  std::int64_t submitted_ms = 0;  // steady-clock milliseconds at submission
 };
 
 class FTDR_SDK_INTERFACE JobScheduler : public Plugin {

@@ -17,20 +17,20 @@ namespace ftdr::sdk {
 // One text-to-image request, as the user asked for it.
 struct GenerationRequest {
   std::string prompt;
-  std::string negative_prompt;        // "" = unconditional
-  int width = 512;                    // pixels; a multiple of 8
+  std::string negative_prompt;  // "" = unconditional
+  int width = 512;              // pixels; a multiple of 8
   int height = 512;
-  int steps = 20;                     // denoising steps, >= 1
-  double cfg_scale = 7.5;             // classifier-free guidance; <= 1 disables the uncond pass
-  std::string sampler = "default";    // "default" = the model's scheduler_config; else one of the
-                                      // backend's ModelBackend::samplers() (libtorch: pndm, ddim,
-                                      // euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms)
-  std::uint64_t seed = 0;             // image i uses seed + i (identical alone or in a batch)
-  int batch = 1;                      // images per request
-  double eta = 0.0;                   // DDIM eta
-  int clip_skip = 0;                  // 0/1 = last layer; 2 = penultimate, ...
-  std::string output_dir = "outputs"; // where PNGs go
-  std::string output_prefix;          // file name prefix; "" = job id
+  int steps = 20;                      // denoising steps, >= 1
+  double cfg_scale = 7.5;              // classifier-free guidance; <= 1 disables the uncond pass
+  std::string sampler = "default";     // "default" = the model's scheduler_config; else one of the
+                                       // backend's ModelBackend::samplers() (libtorch: pndm, ddim,
+                                       // euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms)
+  std::uint64_t seed = 0;              // image i uses seed + i (identical alone or in a batch)
+  int batch = 1;                       // images per request
+  double eta = 0.0;                    // DDIM eta
+  int clip_skip = 0;                   // 0/1 = last layer; 2 = penultimate, ...
+  std::string output_dir = "outputs";  // where PNGs go
+  std::string output_prefix;           // file name prefix; "" = job id
 };
 
 enum class Device { cpu, cuda };
@@ -68,9 +68,9 @@ struct RuntimeOptions {
 struct GenerationParams {
   GenerationRequest request;
   RuntimeOptions options;
-  int first_image = 0;           // index of the first image of this sub-batch within the request
-  int batch = 1;                 // images in this sub-batch (recovery halves it)
-  int width = 512, height = 512; // may be lowered by degradation
+  int first_image = 0;            // index of the first image of this sub-batch within the request
+  int batch = 1;                  // images in this sub-batch (recovery halves it)
+  int width = 512, height = 512;  // may be lowered by degradation
 };
 
 // The phases a job passes through; also the recovery resume points.
@@ -87,8 +87,8 @@ inline constexpr std::string_view to_string(Phase p) noexcept {
 
 // A model component the backend can place on the CPU or the device.
 struct ComponentInfo {
-  std::string name;          // "text_encoder", "unet", "vae"
-  std::uint64_t bytes = 0;   // parameter + buffer bytes at the current dtype
+  std::string name;         // "text_encoder", "unet", "vae"
+  std::uint64_t bytes = 0;  // parameter + buffer bytes at the current dtype
   Device location = Device::cpu;
 };
 

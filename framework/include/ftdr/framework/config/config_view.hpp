@@ -52,8 +52,7 @@ class ConfigDocument : public std::enable_shared_from_this<ConfigDocument> {
 class TomlConfigView final : public sdk::ConfigView {
  public:
   // `table` may be null (the section is absent: every getter returns its fallback).
-  TomlConfigView(std::shared_ptr<const ConfigDocument> doc, const toml::table* table,
-                 std::string section);
+  TomlConfigView(std::shared_ptr<const ConfigDocument> doc, const toml::table* table, std::string section);
 
   bool has(const std::string& key) const override;
   std::string get_string(const std::string& key, const std::string& fallback) const override;

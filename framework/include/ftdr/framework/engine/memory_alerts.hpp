@@ -17,7 +17,8 @@ namespace ftdr::framework {
 
 struct MemoryAlert {
   bool critical = false;
-  std::string message;  // "diffusion (attempt 1): peak 3.61 GiB is 92.4% of the 3.91 GiB budget (warning_pct 85)"
+  std::string
+      message;  // "diffusion (attempt 1): peak 3.61 GiB is 92.4% of the 3.91 GiB budget (warning_pct 85)"
 };
 
 std::vector<MemoryAlert> memory_alerts(const std::vector<PhaseRecord>& phases, const MemoryConfig& memory);

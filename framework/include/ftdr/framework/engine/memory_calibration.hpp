@@ -35,10 +35,10 @@
 namespace ftdr::framework {
 
 struct CalibrationKey {
-  std::string model;                       // ModelInfo::name
+  std::string model;  // ModelInfo::name
   sdk::Phase phase = sdk::Phase::diffusion;
-  std::string mode;                        // attention mode for encoding/diffusion ("naive", "sliced",
-                                           // "sdpa", "auto"); "tiled" / "whole" for decoding
+  std::string mode;  // attention mode for encoding/diffusion ("naive", "sliced",
+                     // "sdpa", "auto"); "tiled" / "whole" for decoding
   sdk::DType dtype = sdk::DType::f32;
   sdk::Device device = sdk::Device::cpu;
 

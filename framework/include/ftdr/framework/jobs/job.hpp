@@ -40,8 +40,8 @@ using JobId = std::uint64_t;
 struct JobMetrics {
   std::vector<StateStamp> states;  // every state entered, oldest first (starts with IDLE)
   std::vector<PhaseRecord> phases;
-  double wait_ms = 0;   // submission → first INITIALIZING (0 if it never ran)
-  double run_ms = 0;    // first INITIALIZING → terminal state, retry delays included
+  double wait_ms = 0;                    // submission → first INITIALIZING (0 if it never ran)
+  double run_ms = 0;                     // first INITIALIZING → terminal state, retry delays included
   std::vector<std::string> checkpoints;  // checkpoint files written, oldest first
 };
 
@@ -49,14 +49,14 @@ struct JobMetrics {
 struct JobResult {
   JobId id = 0;
   ExecutionState state = ExecutionState::failed;
-  std::vector<sdk::Image> images;           // in image order (first_image 0, 1, ...); COMPLETED only
-  std::vector<std::string> written_paths;   // files the ImageSink wrote; empty without a sink
-  std::optional<sdk::ErrorKind> error_kind; // FAILED/CANCELLED: why
+  std::vector<sdk::Image> images;            // in image order (first_image 0, 1, ...); COMPLETED only
+  std::vector<std::string> written_paths;    // files the ImageSink wrote; empty without a sink
+  std::optional<sdk::ErrorKind> error_kind;  // FAILED/CANCELLED: why
   std::string error_message;
-  std::vector<sdk::Attempt> attempts;       // every failed attempt, oldest first (the last one's
-                                            // change is "" when the job gave up)
-  bool degraded = false;                    // recovery changed the output (e.g. resolution)
-  sdk::GenerationParams final_params;       // what the last attempt ran with
+  std::vector<sdk::Attempt> attempts;  // every failed attempt, oldest first (the last one's
+                                       // change is "" when the job gave up)
+  bool degraded = false;               // recovery changed the output (e.g. resolution)
+  sdk::GenerationParams final_params;  // what the last attempt ran with
   JobMetrics metrics;
 
   bool ok() const { return state == ExecutionState::completed; }

@@ -107,8 +107,8 @@ class JobWork {
   const std::vector<PhaseRecord>& phases() const { return phases_; }
 
   // ---- The result ----
-  std::vector<sdk::Image> images_in_order() const;     // finished sub-batches, by first_image
-  std::vector<std::string> written_in_order() const;   // the sink's paths, same order
+  std::vector<sdk::Image> images_in_order() const;    // finished sub-batches, by first_image
+  std::vector<std::string> written_in_order() const;  // the sink's paths, same order
   // The job ended: artifacts and images are released (the records stay).
   void release_artifacts();
 
@@ -116,15 +116,15 @@ class JobWork {
   std::vector<sdk::GenerationParams> sub_batches_;  // still to produce; front() runs next
   sdk::GenerationParams last_params_;
   sdk::ArtifactPtr conditioning_;
-  sdk::GenerationParams conditioning_params_;       // what the conditioning was encoded with
-  sdk::ArtifactPtr latents_;                        // the front sub-batch's (partial or complete)
+  sdk::GenerationParams conditioning_params_;  // what the conditioning was encoded with
+  sdk::ArtifactPtr latents_;                   // the front sub-batch's (partial or complete)
   bool latents_complete_ = false;
-  std::string checkpoint_path_;                     // newest checkpoint of the front sub-batch
+  std::string checkpoint_path_;  // newest checkpoint of the front sub-batch
   int checkpoint_steps_ = 0;
-  std::vector<std::string> checkpoints_;            // every checkpoint file written, oldest first
-  std::string job_dir_;                             // <state_dir>/jobs/<id>/ once the engine made it
-  bool job_dir_refused_ = false;                    // it existed before or could not be made
-  std::map<int, std::vector<sdk::Image>> images_;   // finished sub-batches by first_image
+  std::vector<std::string> checkpoints_;           // every checkpoint file written, oldest first
+  std::string job_dir_;                            // <state_dir>/jobs/<id>/ once the engine made it
+  bool job_dir_refused_ = false;                   // it existed before or could not be made
+  std::map<int, std::vector<sdk::Image>> images_;  // finished sub-batches by first_image
   std::map<int, std::vector<std::string>> written_;
   std::vector<sdk::Attempt> attempts_;
   int attempt_ = 1;

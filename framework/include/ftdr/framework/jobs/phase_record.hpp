@@ -11,7 +11,7 @@ namespace ftdr::framework {
 struct PhaseRecord {
   int attempt = 1;
   sdk::Phase phase = sdk::Phase::initializing;
-  int first_image = 0;           // the sub-batch it ran for
+  int first_image = 0;  // the sub-batch it ran for
   double ms = 0;
   sdk::MemoryStats before;
   sdk::MemoryStats after;        // after.peak_bytes = the phase's peak (peak reset before it)

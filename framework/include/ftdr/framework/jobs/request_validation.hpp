@@ -7,7 +7,8 @@
 // "default" is always accepted). The engine still calls ModelBackend::validate() during
 // INITIALIZING for model-specific limits, and for sampler names when the backend lists none.
 //
-//   validate_request(req, &engine.model_info(), &engine.samplers());   // throws sdk::Error(invalid_request, ...)
+//   validate_request(req, &engine.model_info(), &engine.samplers());   // throws sdk::Error(invalid_request,
+//   ...)
 #pragma once
 #include <string>
 #include <vector>

@@ -31,12 +31,13 @@ void write_png(const std::filesystem::path& file, const sdk::Image& image, const
 // no file in `dir` has, claimed atomically (rename without replace, or link), so writers in other
 // threads or processes racing for a name never lose an image. Returns the path written. Throws
 // sdk::Error(internal) after 10000 taken names.
-std::filesystem::path write_new_png(const std::filesystem::path& dir, const std::function<std::string(int)>& name,
-                                    const sdk::Image& image, const TextChunks& text_chunks);
+std::filesystem::path write_new_png(const std::filesystem::path& dir,
+                                    const std::function<std::string(int)>& name, const sdk::Image& image,
+                                    const TextChunks& text_chunks);
 
 struct PngContents {
-  sdk::Image image;   // converted to RGB8 whatever the file's format
-  TextChunks text;    // tEXt, zTXt and iTXt chunks in file order
+  sdk::Image image;  // converted to RGB8 whatever the file's format
+  TextChunks text;   // tEXt, zTXt and iTXt chunks in file order
 };
 // Throws sdk::Error(invalid_request) naming the file when it is missing or not a PNG.
 PngContents read_png(const std::filesystem::path& file);
@@ -49,7 +50,8 @@ PngContents read_png(const std::filesystem::path& file);
 // Escaped so that A1111's reader parses back the same prompt (a1111_parameters.cpp has the rule):
 // line breaks are "\n"; a prompt line starting with "Negative prompt:" gets a "\" before it;
 // settings with ',' or ':' in them are JSON strings.
-std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name, int image_index);
+std::string a1111_parameters(const sdk::GenerationParams& params, const std::string& model_name,
+                             int image_index);
 
 // The A1111 display name of a sampler ("euler_a" -> "Euler a"). A fixed table of the names A1111
 // knows, for the metadata only: it never decides which samplers exist (the backend does, see

@@ -29,7 +29,8 @@ decltype(auto) plugin_call(const std::string& plugin, const char* call, Fn&& fn)
                      "plugin '" + plugin + "' " + call + "(): host memory allocation failed");
   } catch (const std::exception& e) {
     throw sdk::Error(sdk::ErrorKind::plugin_error, "plugin '" + plugin + "' " + call + "() threw " +
-                                                       boost::core::demangle(typeid(e).name()) + ": " + e.what());
+                                                       boost::core::demangle(typeid(e).name()) + ": " +
+                                                       e.what());
   } catch (...) {
     throw sdk::Error(sdk::ErrorKind::plugin_error,
                      "plugin '" + plugin + "' " + call + "() threw something that is not a std::exception");

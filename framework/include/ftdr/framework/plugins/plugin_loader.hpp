@@ -30,12 +30,28 @@
 namespace ftdr::framework {
 
 // The kind each interface is created as.
-template <typename Interface> struct interface_kind;
-template <> struct interface_kind<sdk::ModelBackend> { static constexpr auto value = sdk::PluginKind::backend; };
-template <> struct interface_kind<sdk::MemoryPolicy> { static constexpr auto value = sdk::PluginKind::memory_policy; };
-template <> struct interface_kind<sdk::JobScheduler> { static constexpr auto value = sdk::PluginKind::scheduler; };
-template <> struct interface_kind<sdk::RecoveryStrategy> { static constexpr auto value = sdk::PluginKind::recovery; };
-template <> struct interface_kind<sdk::TilingStrategy> { static constexpr auto value = sdk::PluginKind::tiling; };
+template <typename Interface>
+struct interface_kind;
+template <>
+struct interface_kind<sdk::ModelBackend> {
+  static constexpr auto value = sdk::PluginKind::backend;
+};
+template <>
+struct interface_kind<sdk::MemoryPolicy> {
+  static constexpr auto value = sdk::PluginKind::memory_policy;
+};
+template <>
+struct interface_kind<sdk::JobScheduler> {
+  static constexpr auto value = sdk::PluginKind::scheduler;
+};
+template <>
+struct interface_kind<sdk::RecoveryStrategy> {
+  static constexpr auto value = sdk::PluginKind::recovery;
+};
+template <>
+struct interface_kind<sdk::TilingStrategy> {
+  static constexpr auto value = sdk::PluginKind::tiling;
+};
 
 // A created plugin object and what made it.
 struct PluginObject {

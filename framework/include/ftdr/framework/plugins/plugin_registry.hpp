@@ -20,7 +20,7 @@ namespace ftdr::framework {
 
 struct RefusedPlugin {
   std::filesystem::path file;
-  std::string reason;   // the full message (it names the file)
+  std::string reason;  // the full message (it names the file)
 };
 
 struct PluginListing {
