@@ -70,8 +70,10 @@ sdk::DType parse_dtype(const sdk::ConfigView& cfg, const at::Device& device,
 PromptSettings parse_prompt_settings(const sdk::ConfigView& cfg) {
   PromptSettings out;
   const std::string syntax = cfg.get_string("prompt_syntax", "diffusers");
-  if (syntax == "a1111") out.syntax = PromptSyntax::a1111;
-  else if (syntax != "diffusers") cfg.reject("prompt_syntax", "\"diffusers\" or \"a1111\"");
+  if (syntax == "a1111")
+    out.syntax = PromptSyntax::a1111;
+  else if (syntax != "diffusers")
+    cfg.reject("prompt_syntax", "\"diffusers\" or \"a1111\"");
   // A1111's setting is a slider 0..74: a comma further back than the chunk's start is no comma.
   const std::int64_t backtrack = cfg.get_int("prompt_comma_backtrack", 20);
   if (backtrack < 0 || backtrack > 74)

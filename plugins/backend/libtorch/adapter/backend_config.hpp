@@ -48,9 +48,9 @@ struct BackendConfig {
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;
-  PromptSettings prompt;                              // prompt_syntax, prompt_comma_backtrack
-  std::uint64_t device_budget_bytes = 0;              // host.device_budget_mb in bytes; 0 = none
-  std::vector<std::string> warnings;                  // fallbacks taken, for the logger
+  PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
+  std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none
+  std::vector<std::string> warnings;      // fallbacks taken, for the logger
 };
 
 // Reads and checks every key; throws sdk::Error(invalid_request) via cfg.reject() on bad values.

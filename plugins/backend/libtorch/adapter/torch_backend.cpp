@@ -177,7 +177,8 @@ std::vector<std::string> TorchBackend::diagnostics() const {
   lines.push_back(config_.prompt.syntax == PromptSyntax::a1111
                       ? "prompt_syntax: a1111 (comma backtrack " + backtrack + ")"
                       : std::string("prompt_syntax: diffusers"));
-  if (model_) lines.push_back("model: " + info_.name + " (" + info_.family + ", " + info_.prediction_type + ")");
+  if (model_)
+    lines.push_back("model: " + info_.name + " (" + info_.family + ", " + info_.prediction_type + ")");
   if (budget_bytes_ > 0) {
     char fraction[32];
     std::snprintf(fraction, sizeof fraction, "%.3f", memory_fraction_);

@@ -28,7 +28,8 @@ void pad_to_same_length(ConditioningArtifact& c, const CLIPTokenizer& tokenizer,
 
 }  // namespace
 
-std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
+std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer,
+                                                     CLIPTextModel& text_encoder,
                                                      const sdk::GenerationParams& params,
                                                      const PromptSettings& settings) {
   c10::InferenceMode inference;  // no autograd bookkeeping (version counters, views) per op
@@ -38,7 +39,8 @@ std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokeni
   out->cond = encode_prompt(tokenizer, text_encoder, r.prompt, settings, out->clip_skip, "prompt");
   if (r.cfg_scale > 1.0) {
     const int skip = out->clip_skip;
-    out->uncond = encode_prompt(tokenizer, text_encoder, r.negative_prompt, settings, skip, "negative_prompt");
+    out->uncond =
+        encode_prompt(tokenizer, text_encoder, r.negative_prompt, settings, skip, "negative_prompt");
     pad_to_same_length(*out, tokenizer, text_encoder, settings);
   }
   return out;

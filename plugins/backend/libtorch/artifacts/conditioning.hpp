@@ -34,7 +34,8 @@ class ConditioningArtifact final : public sdk::Artifact {
 };
 
 // Tokenizes and encodes on the device the text encoder's parameters are on.
-std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder,
+std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokenizer,
+                                                     CLIPTextModel& text_encoder,
                                                      const sdk::GenerationParams& params,
                                                      const PromptSettings& settings);
 
