@@ -1,0 +1,121 @@
+// `ftdr serve`'s journal on the real binary: accepted jobs survive kill -9 and a "cancel" shutdown
+// and run at the next start; finished jobs stay listable and downloadable; a journal that is not
+// one, or is from a newer FTDR, stops the start with an error naming the file.
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include "integration/serve_process.hpp"
+
+namespace ftdr::test {
+namespace {
+
+using nlohmann::json;
+
+std::string image_path(std::int64_t id, int i) { return "/v1/jobs/" + std::to_string(id) + "/images/" + std::to_string(i); }
+
+void expect_completed_with_png(int port, std::int64_t id) {
+  const json done = wait_for_state(port, id, "completed");
+  ASSERT_EQ(done["state"], "completed") << done.dump();
+  const HttpReply png = http(port, "GET", image_path(id, 0));
+  ASSERT_EQ(png.status, 200);
+  EXPECT_EQ(png_size(png.body), std::make_pair(16, 8));
+}
+
+TEST(ServeJournal, KilledServerRunsItsAcceptedJobsAfterRestart) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 10;
+  ServeProcess server(fresh_dir("serve_kill9"), o);
+  const std::int64_t running = submit_job(server.port(), {{"prompt", "interrupted"}});
+  wait_for_state(server.port(), running, "diffusion_running");
+  const std::int64_t queued = submit_job(server.port(), {{"prompt", "never started"}});
+  server.kill(SIGKILL);
+
+  server.start();
+  const json list = json_of(http(server.port(), "GET", "/v1/jobs"));
+  ASSERT_EQ(list["jobs"].size(), 2u) << list.dump();
+  expect_completed_with_png(server.port(), running);
+  expect_completed_with_png(server.port(), queued);
+  EXPECT_EQ(json_of(http(server.port(), "GET", "/v1/jobs"))["jobs"].size(), 2u);  // run once each
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 30;
+  o.shutdown = "cancel";
+  ServeProcess server(fresh_dir("serve_cancel_shutdown"), o);
+  const std::int64_t id = submit_job(server.port(), {{"prompt", "stopped by the shutdown"}});
+  wait_for_state(server.port(), id, "diffusion_running");
+  EXPECT_EQ(server.stop(), 0);
+  server.start();
+  expect_completed_with_png(server.port(), id);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, FinishedJobsAreListedAndDownloadableAfterRestart) {
+  ServeProcess server(fresh_dir("serve_restart"));
+  const std::int64_t a = submit_job(server.port(), {{"prompt", "first"}});
+  const std::int64_t b = submit_job(server.port(), {{"prompt", "second"}});
+  wait_for_state(server.port(), a, "completed");
+  wait_for_state(server.port(), b, "completed");
+  const std::string before = http(server.port(), "GET", image_path(a, 0)).body;
+  EXPECT_EQ(server.stop(), 0) << server.err();
+
+  server.start();
+  const json list = json_of(http(server.port(), "GET", "/v1/jobs?state=completed"));
+  ASSERT_EQ(list["jobs"].size(), 2u);
+  EXPECT_EQ(list["jobs"][0]["id"], a);
+  EXPECT_EQ(list["jobs"][1]["id"], b);
+  EXPECT_EQ(http(server.port(), "GET", image_path(a, 0)).body, before);
+  const json status = job_status(server.port(), a);
+  EXPECT_EQ(status["request"]["prompt"], "first");
+  EXPECT_EQ(status["attempts"], 1);
+  // Its event stream, after a restart, is the final state alone.
+  const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(a) + "/events").body;
+  EXPECT_NE(events.find("\"state\":\"completed\""), std::string::npos) << events;
+  // New ids continue after the journal's.
+  EXPECT_GT(submit_job(server.port(), {{"prompt", "third"}}), b);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// Runs `ftdr serve` with `dir`/state as its state folder; returns how it ended.
+CliResult serve_on_journal(const std::filesystem::path& dir) {
+  write_file(dir / "serve.toml", serve_config_text(dir, {}));
+  return run_ftdr({"serve", "--config", (dir / "serve.toml").string()}, {{"FTDR_PLUGIN_PATH", fixture_dir()}}, dir);
+}
+
+TEST(ServeJournal, CorruptJournalIsRefusedNamingTheFile) {
+  const auto dir = fresh_dir("serve_corrupt");
+  std::filesystem::create_directories(dir / "state");
+  const auto file = dir / "state" / "journal.sqlite";
+  write_file(file, std::string(4096, 'x'));
+  const CliResult r = serve_on_journal(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": cannot read: file is not a database"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::string(4096, 'x'), [&] {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }());  // never reset
+}
+
+TEST(ServeJournal, JournalFromANewerSchemaIsRefused) {
+  const auto dir = fresh_dir("serve_newer");
+  std::filesystem::create_directories(dir / "state");
+  const auto file = dir / "state" / "journal.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const CliResult r = serve_on_journal(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": schema version 7 is newer than this FTDR's (1)"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace ftdr::test
