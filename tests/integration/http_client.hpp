@@ -59,7 +59,8 @@ class Connection {
       if (n == 0) return out;
       if (n < 0) {
         if (errno == ECONNRESET) return out;
-        throw std::runtime_error("no end of the reply within 60 s (got " + std::to_string(out.size()) + " bytes)");
+        throw std::runtime_error("no end of the reply within 60 s (got " + std::to_string(out.size()) +
+                                 " bytes)");
       }
       out.append(buf, static_cast<std::size_t>(n));
     }
@@ -89,8 +90,8 @@ inline HttpReply parse_reply(const std::string& raw) {
   return r;
 }
 
-inline HttpReply http(int port, const std::string& method, const std::string& target, const std::string& body = "",
-                      const std::vector<std::string>& headers = {}) {
+inline HttpReply http(int port, const std::string& method, const std::string& target,
+                      const std::string& body = "", const std::vector<std::string>& headers = {}) {
   Connection c(port);
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& h : headers) request += h + "\r\n";
@@ -102,7 +103,8 @@ inline HttpReply http(int port, const std::string& method, const std::string& ta
 // Width and height from a PNG's IHDR; {0, 0} when the bytes are not a PNG.
 inline std::pair<int, int> png_size(const std::string& bytes) {
   static const std::string signature = "\x89PNG\r\n\x1a\n";
-  if (bytes.size() < 24 || bytes.compare(0, 8, signature) != 0 || bytes.compare(12, 4, "IHDR") != 0) return {0, 0};
+  if (bytes.size() < 24 || bytes.compare(0, 8, signature) != 0 || bytes.compare(12, 4, "IHDR") != 0)
+    return {0, 0};
   const auto be32 = [&](std::size_t at) {
     int v = 0;
     for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);

@@ -31,7 +31,8 @@ TEST_F(ServeApi, HealthAndReadiness) {
 }
 
 TEST_F(ServeApi, SubmitPollDownload) {
-  const HttpReply accepted = http(port(), "POST", "/v1/jobs", R"({"prompt": "a red circle", "batch": 2, "width": 24})");
+  const HttpReply accepted =
+      http(port(), "POST", "/v1/jobs", R"({"prompt": "a red circle", "batch": 2, "width": 24})");
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   const json body = json_of(accepted);
   const std::int64_t id = body["id"];
@@ -54,7 +55,8 @@ TEST_F(ServeApi, SubmitPollDownload) {
   }
   EXPECT_EQ(http(port(), "GET", "/v1/jobs/" + std::to_string(id) + "/images/2").status, 404);
   // The files are in the job's own folder under output_dir.
-  EXPECT_TRUE(std::filesystem::exists(server_->dir() / "out" / ("job-" + std::to_string(id)) / "image-0.png"));
+  EXPECT_TRUE(
+      std::filesystem::exists(server_->dir() / "out" / ("job-" + std::to_string(id)) / "image-0.png"));
 }
 
 TEST_F(ServeApi, EventsGiveEveryStateAndStepInOrder) {
@@ -73,8 +75,9 @@ TEST_F(ServeApi, EventsGiveEveryStateAndStepInOrder) {
                                          std::to_string(data["total"].get<int>()));
     at = data_at;
   }
-  const std::vector<std::string> expected{"queued", "initializing", "encoding_prompt", "diffusion_running", "1/4",
-                                          "2/4",    "3/4",          "4/4",             "decoding",          "completed"};
+  const std::vector<std::string> expected{
+      "queued", "initializing", "encoding_prompt", "diffusion_running", "1/4", "2/4",
+      "3/4",    "4/4",          "decoding",        "completed"};
   EXPECT_EQ(seen, expected) << events.body;
 }
 
@@ -86,12 +89,16 @@ TEST_F(ServeApi, BadRequestsNameTheField) {
   const std::vector<Case> cases{
       {R"({"prompt": "x", "stpes": 4})", "stpes", "unknown field 'stpes'"},
       {R"({"prompt": "x", "output_dir": "/etc"})", "output_dir", "unknown field 'output_dir'"},
-      {R"({"prompt": "x", "steps": "4"})", "steps", "request field 'steps': expected an integer (got string)"},
+      {R"({"prompt": "x", "steps": "4"})", "steps",
+       "request field 'steps': expected an integer (got string)"},
       {R"({"prompt": "x", "seed": -1})", "seed", "request field 'seed': expected an unsigned integer"},
       {R"({"prompt": "x", "width": 20})", "width", "request field 'width': expected a multiple of 8"},
-      {R"({"prompt": "x", "steps": 0})", "steps", "request field 'steps': expected an integer in [1, 1000], got 0"},
-      {R"({"prompt": "x", "cfg_scale": 1e30})", "cfg_scale", "request field 'cfg_scale': expected a number in [0, 100]"},
-      {R"({"prompt": "x", "sampler": "warp"})", "sampler", "request field 'sampler': expected one of default, pndm"},
+      {R"({"prompt": "x", "steps": 0})", "steps",
+       "request field 'steps': expected an integer in [1, 1000], got 0"},
+      {R"({"prompt": "x", "cfg_scale": 1e30})", "cfg_scale",
+       "request field 'cfg_scale': expected a number in [0, 100]"},
+      {R"({"prompt": "x", "sampler": "warp"})", "sampler",
+       "request field 'sampler': expected one of default, pndm"},
       {R"({"prompt": "x", "priority": "asap"})", "priority", "request field 'priority': expected \"urgent\""},
       {R"({"steps": 4})", "prompt", "request field 'prompt': required"},
   };
@@ -142,15 +149,17 @@ TEST_F(ServeApi, ModelSamplersPluginsOpenApiMetrics) {
 
   const json api = json_of(http(port(), "GET", "/openapi.json"));
   EXPECT_EQ(api["openapi"].get<std::string>().substr(0, 2), "3.");
-  for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/events",
-                           "/v1/jobs/{id}/images/{index}", "/v1/models", "/v1/samplers", "/v1/plugins"})
+  for (const char* path :
+       {"/healthz", "/readyz", "/metrics", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/events",
+        "/v1/jobs/{id}/images/{index}", "/v1/models", "/v1/samplers", "/v1/plugins"})
     EXPECT_TRUE(api["paths"].contains(path)) << path;
 
   const std::int64_t id = submit_job(port(), {{"prompt", "counted"}});
   wait_for_state(port(), id, "completed");
   const HttpReply metrics = http(port(), "GET", "/metrics");
   EXPECT_EQ(metrics.headers.at("content-type"), "text/plain; version=0.0.4");
-  for (const char* line : {"ftdr_ready 1\n", "ftdr_jobs_queued 0\n", "ftdr_attempts_failed_total{kind=\"out_of_memory\"} 0\n"})
+  for (const char* line :
+       {"ftdr_ready 1\n", "ftdr_jobs_queued 0\n", "ftdr_attempts_failed_total{kind=\"out_of_memory\"} 0\n"})
     EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
   EXPECT_NE(metrics.body.find("ftdr_jobs_finished_total{state=\"completed\"} "), std::string::npos);
 }

@@ -12,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string image_path(std::int64_t id, int i) { return "/v1/jobs/" + std::to_string(id) + "/images/" + std::to_string(i); }
+std::string image_path(std::int64_t id, int i) {
+  return "/v1/jobs/" + std::to_string(id) + "/images/" + std::to_string(i);
+}
 
 void expect_completed_with_png(int port, std::int64_t id) {
   const json done = wait_for_state(port, id, "completed");
@@ -84,7 +86,8 @@ TEST(ServeJournal, FinishedJobsAreListedAndDownloadableAfterRestart) {
 // Runs `ftdr serve` with `dir`/state as its state folder; returns how it ended.
 CliResult serve_on_journal(const std::filesystem::path& dir) {
   write_file(dir / "serve.toml", serve_config_text(dir, {}));
-  return run_ftdr({"serve", "--config", (dir / "serve.toml").string()}, {{"FTDR_PLUGIN_PATH", fixture_dir()}}, dir);
+  return run_ftdr({"serve", "--config", (dir / "serve.toml").string()}, {{"FTDR_PLUGIN_PATH", fixture_dir()}},
+                  dir);
 }
 
 TEST(ServeJournal, CorruptJournalIsRefusedNamingTheFile) {
@@ -94,7 +97,8 @@ TEST(ServeJournal, CorruptJournalIsRefusedNamingTheFile) {
   write_file(file, std::string(4096, 'x'));
   const CliResult r = serve_on_journal(dir);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("job journal " + file.string() + ": cannot read: file is not a database"), std::string::npos)
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": cannot read: file is not a database"),
+            std::string::npos)
       << r.err;
   EXPECT_EQ(std::string(4096, 'x'), [&] {
     std::ifstream in(file);

@@ -88,7 +88,8 @@ TEST(ServeLimits, BodyOverTheLimitIs413AndHalfSentRequestsTimeOut) {
   const HttpReply too_big = http(server.port(), "POST", "/v1/jobs", big);
   EXPECT_EQ(too_big.status, 413);
   EXPECT_EQ(json_of(too_big)["error"]["kind"], "payload_too_large");
-  EXPECT_NE(json_of(too_big)["error"]["message"].get<std::string>().find("limit of 1024 bytes"), std::string::npos);
+  EXPECT_NE(json_of(too_big)["error"]["message"].get<std::string>().find("limit of 1024 bytes"),
+            std::string::npos);
 
   // Headers never finished, and a body shorter than its Content-Length: the server closes both
   // connections (read_all() returns at the close) without an answer.

@@ -22,22 +22,25 @@
 namespace ftdr::test {
 
 struct ServeOptions {
-  int step_ms = 0;              // [backend.test_backend] step_ms: how long each step takes
-  int steps = 3;                // [generate] steps
+  int step_ms = 0;  // [backend.test_backend] step_ms: how long each step takes
+  int steps = 3;    // [generate] steps
   int queue_capacity = 64;
   std::string shutdown = "drain";
-  std::string server_extra;     // more [server] keys
-  std::string token;            // not empty: written to token.txt, named by [server] token_file
+  std::string server_extra;  // more [server] keys
+  std::string token;         // not empty: written to token.txt, named by [server] token_file
 };
 
 inline std::string serve_config_text(const std::filesystem::path& dir, const ServeOptions& o) {
-  return "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\noutput_dir = \"" + (dir / "out").string() +
-         "\"\nqueue_capacity = " + std::to_string(o.queue_capacity) + "\nshutdown = \"" + o.shutdown +
-         "\"\n[model]\npath = \"" + std::string(FTDR_SOURCE_DIR) + "/tests/fixtures/models/tiny\"\n" +
-         "[backend]\nplugin = \"test_backend\"\n[backend.test_backend]\nstep_ms = " + std::to_string(o.step_ms) +
+  return "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\noutput_dir = \"" +
+         (dir / "out").string() + "\"\nqueue_capacity = " + std::to_string(o.queue_capacity) +
+         "\nshutdown = \"" + o.shutdown + "\"\n[model]\npath = \"" + std::string(FTDR_SOURCE_DIR) +
+         "/tests/fixtures/models/tiny\"\n" +
+         "[backend]\nplugin = \"test_backend\"\n[backend.test_backend]\nstep_ms = " +
+         std::to_string(o.step_ms) +
          "\n[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n[server]\nlisten = "
-         "\"127.0.0.1:0\"\n" + o.server_extra + "[generate]\nwidth = 16\nheight = 8\nsteps = " +
-         std::to_string(o.steps) + "\nseed = 7\n";
+         "\"127.0.0.1:0\"\n" +
+         o.server_extra + "[generate]\nwidth = 16\nheight = 8\nsteps = " + std::to_string(o.steps) +
+         "\nseed = 7\n";
 }
 
 class ServeProcess {
@@ -118,7 +121,8 @@ class ServeProcess {
   }
   void wait_ready() {
     for (int i = 0; i < 3000; ++i) {
-      if (http(port_, "GET", "/readyz", "", auth_.empty() ? std::vector<std::string>{} : std::vector<std::string>{auth_})
+      if (http(port_, "GET", "/readyz", "",
+               auth_.empty() ? std::vector<std::string>{} : std::vector<std::string>{auth_})
               .status == 200)
         return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace ftdr::framework {
 namespace {
 
@@ -162,6 +164,7 @@ std::vector<std::int64_t> JobJournal::forget_finished(std::size_t keep) {
   int rc = 0;
   while (s.ok() && (rc = s.step()) == SQLITE_ROW) ids.push_back(s.integer(0));
   if (!s.ok() || rc != SQLITE_DONE) fail("cannot forget old jobs");
+  std::sort(ids.begin(), ids.end());  // RETURNING has no order
   return ids;
 }
 

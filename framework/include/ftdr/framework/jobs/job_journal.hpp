@@ -58,7 +58,7 @@ class JobJournal {
   void set_state(std::int64_t id, const std::string& state);
   void finish(std::int64_t id, const std::string& state, const std::string& result, std::int64_t now_ms);
   std::vector<JournalEntry> entries() const;
-  // Deletes the oldest finished jobs beyond `keep`; returns their ids.
+  // Deletes the oldest finished jobs beyond `keep`; returns their ids, oldest first.
   std::vector<std::int64_t> forget_finished(std::size_t keep);
 
  private:
