@@ -28,6 +28,8 @@ struct ServeOptions {
   std::string shutdown = "drain";
   std::string server_extra;  // more [server] keys
   std::string token;         // not empty: written to token.txt, named by [server] token_file
+  int load_ms = 0;           // [backend.test_backend] load_ms: how long the model takes to load
+  bool wait_ready = true;    // start() returns once /readyz answers 200 (else once the port is known)
 };
 
 inline std::string serve_config_text(const std::filesystem::path& dir, const ServeOptions& o) {
@@ -36,7 +38,7 @@ inline std::string serve_config_text(const std::filesystem::path& dir, const Ser
          "\nshutdown = \"" + o.shutdown + "\"\n[model]\npath = \"" + std::string(FTDR_SOURCE_DIR) +
          "/tests/fixtures/models/tiny\"\n" +
          "[backend]\nplugin = \"test_backend\"\n[backend.test_backend]\nstep_ms = " +
-         std::to_string(o.step_ms) +
+         std::to_string(o.step_ms) + "\nload_ms = " + std::to_string(o.load_ms) +
          "\n[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n[server]\nlisten = "
          "\"127.0.0.1:0\"\n" +
          o.server_extra + "[generate]\nwidth = 16\nheight = 8\nsteps = " + std::to_string(o.steps) +
@@ -55,6 +57,7 @@ class ServeProcess {
       auth_ = "Authorization: Bearer " + o.token;
     }
     write_file(config_, serve_config_text(dir, o));
+    wait_ready_ = o.wait_ready;
     start();
   }
   ~ServeProcess() {
@@ -79,7 +82,7 @@ class ServeProcess {
       ::_exit(127);
     }
     port_ = wait_for_port();
-    wait_ready();
+    if (wait_ready_) wait_ready();
   }
   void kill(int sig) {
     ::kill(pid_, sig);
@@ -91,6 +94,18 @@ class ServeProcess {
     return wait_exit();
   }
   std::string err() const { return read_text(err_); }
+  std::string out() const { return read_text(out_); }
+
+  void wait_ready() {
+    for (int i = 0; i < 3000; ++i) {
+      if (http(port_, "GET", "/readyz", "",
+               auth_.empty() ? std::vector<std::string>{} : std::vector<std::string>{auth_})
+              .status == 200)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("ftdr serve not ready within 30 s: " + read_text(err_));
+  }
 
  private:
   static std::string read_text(const std::filesystem::path& p) {
@@ -119,19 +134,10 @@ class ServeProcess {
     }
     throw std::runtime_error("ftdr serve printed no port within 30 s: " + read_text(err_));
   }
-  void wait_ready() {
-    for (int i = 0; i < 3000; ++i) {
-      if (http(port_, "GET", "/readyz", "",
-               auth_.empty() ? std::vector<std::string>{} : std::vector<std::string>{auth_})
-              .status == 200)
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    throw std::runtime_error("ftdr serve not ready within 30 s: " + read_text(err_));
-  }
 
   std::filesystem::path dir_, config_, out_, err_;
   std::string auth_;
+  bool wait_ready_ = true;
   pid_t pid_ = -1;
   int port_ = 0;
   int starts_ = 0;
