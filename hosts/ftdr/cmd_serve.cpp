@@ -135,9 +135,10 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       fw::JobManagerConfig jc = job_manager_config(host);
       jc.max_queue = 0;      // the service applies queue_capacity, so journal replays are never refused
       jc.keep_finished = 1;  // the service keeps finished jobs; the manager's copies hold images
-      auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, make_engine(host, plugins), jc);
+      auto engine = make_engine(host, plugins);
+      auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
       routes.set_model(plugins.backend->info(), plugins.backend->samplers(), plugins_json(plugins));
-      jobs.attach(manager);
+      jobs.attach(manager, engine);
       loaded.store(true);
       std::cout << "ftdr serve: ready" << std::endl;
     } catch (const std::exception& e) {

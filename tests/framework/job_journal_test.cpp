@@ -31,6 +31,7 @@ TEST(JobJournal, EntriesSurviveReopening) {
     a = j.add(R"({"prompt":"a"})", "high", 1000);
     b = j.add(R"({"prompt":"b"})", "normal", 2000);
     j.set_state(a, "diffusion_running");
+    j.set_job_dir(a, "/srv/ftdr-state/jobs/77");
     j.finish(b, "completed", R"({"images":["x.png"]})", 3000);
   }
   JobJournal j(file);
@@ -41,6 +42,8 @@ TEST(JobJournal, EntriesSurviveReopening) {
   EXPECT_EQ(entries[0].priority, "high");
   EXPECT_EQ(entries[0].state, "diffusion_running");
   EXPECT_EQ(entries[0].finished_ms, 0);
+  EXPECT_EQ(entries[0].job_dir, "/srv/ftdr-state/jobs/77");
+  EXPECT_EQ(entries[1].job_dir, "");
   EXPECT_EQ(entries[1].state, "completed");
   EXPECT_EQ(entries[1].result, R"({"images":["x.png"]})");
   EXPECT_EQ(entries[1].finished_ms, 3000);

@@ -43,6 +43,43 @@ TEST(ServeJournal, KilledServerRunsItsAcceptedJobsAfterRestart) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// The checkpoint files in <state_dir>/jobs/*/.
+std::vector<std::string> checkpoint_files(const std::filesystem::path& state) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(state / "jobs", ec))
+    for (const auto& file : std::filesystem::directory_iterator(dir.path()))
+      files.push_back(file.path().filename().string());
+  return files;
+}
+
+TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 10;
+  o.extra = "[checkpoint]\nevery_steps = 1\n";
+  ServeProcess server(fresh_dir("serve_resume"), o);
+  const std::int64_t id = submit_job(server.port(), {{"prompt", "resumed"}});
+  for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.kill(SIGKILL);
+  const auto left = checkpoint_files(server.dir() / "state");
+  ASSERT_EQ(left.size(), 1u);  // each checkpoint replaces the one before
+  const int saved = std::stoi(left[0].substr(std::string("latents_i0_step").size()));
+  EXPECT_GE(saved, 4);
+
+  server.start();
+  const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(id) + "/events").body;
+  // The first step this run reports is the one after the checkpoint, not step 1.
+  const std::string progress = "event: progress\ndata: {\"step\":";
+  const auto first = events.find(progress);
+  ASSERT_NE(first, std::string::npos) << events;
+  EXPECT_EQ(std::stoi(events.substr(first + progress.size())), saved + 1) << events;
+  expect_completed_with_png(server.port(), id);
+  EXPECT_TRUE(checkpoint_files(server.dir() / "state").empty());  // removed once the job completed
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
   ServeOptions o;
   o.step_ms = 100;

@@ -30,6 +30,7 @@ struct ServeOptions {
   std::string token;         // not empty: written to token.txt, named by [server] token_file
   int load_ms = 0;           // [backend.test_backend] load_ms: how long the model takes to load
   bool wait_ready = true;    // start() returns once /readyz answers 200 (else once the port is known)
+  std::string extra;         // more tables, at the end of the file
 };
 
 inline std::string serve_config_text(const std::filesystem::path& dir, const ServeOptions& o) {
@@ -42,7 +43,7 @@ inline std::string serve_config_text(const std::filesystem::path& dir, const Ser
          "\n[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n[server]\nlisten = "
          "\"127.0.0.1:0\"\n" +
          o.server_extra + "[generate]\nwidth = 16\nheight = 8\nsteps = " + std::to_string(o.steps) +
-         "\nseed = 7\n";
+         "\nseed = 7\n" + o.extra;
 }
 
 class ServeProcess {

@@ -42,7 +42,8 @@ constexpr const char* kCreate =
     " state TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL,"
     " finished_ms INTEGER NOT NULL DEFAULT 0,"
-    " result TEXT NOT NULL DEFAULT '')";
+    " result TEXT NOT NULL DEFAULT '',"
+    " job_dir TEXT NOT NULL DEFAULT '')";
 
 }  // namespace
 
@@ -130,6 +131,15 @@ void JobJournal::set_state(std::int64_t id, const std::string& state) {
   if (!s.ok() || s.step() != SQLITE_DONE) fail("cannot record the state of job " + std::to_string(id));
 }
 
+void JobJournal::set_job_dir(std::int64_t id, const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement s(db_, "UPDATE jobs SET job_dir = ? WHERE id = ?");
+  s.bind(1, dir);
+  s.bind(2, id);
+  if (!s.ok() || s.step() != SQLITE_DONE)
+    fail("cannot record the checkpoint folder of job " + std::to_string(id));
+}
+
 void JobJournal::finish(std::int64_t id, const std::string& state, const std::string& result,
                         std::int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -143,13 +153,15 @@ void JobJournal::finish(std::int64_t id, const std::string& state, const std::st
 
 std::vector<JournalEntry> JobJournal::entries() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_,
-              "SELECT id, request, priority, state, created_ms, finished_ms, result FROM jobs ORDER BY id");
+  Statement s(
+      db_,
+      "SELECT id, request, priority, state, created_ms, finished_ms, result, job_dir FROM jobs ORDER BY id");
   if (!s.ok()) fail("cannot read the jobs");
   std::vector<JournalEntry> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW)
-    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.integer(5), s.text(6)});
+    out.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.integer(5), s.text(6), s.text(7)});
   if (rc != SQLITE_DONE) fail("cannot read the jobs");
   return out;
 }

@@ -38,6 +38,7 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
     r.priority = priority_named(e.priority);
     r.created_ms = e.created_ms;
     r.finished_ms = e.finished_ms;
+    r.job_dir = e.job_dir;
     if (r.finished()) {
       r.state = e.state;
       r.result = json::parse(e.result);
@@ -46,9 +47,11 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
   }
 }
 
-void JobService::attach(std::shared_ptr<fw::JobManager> manager) {
+void JobService::attach(std::shared_ptr<fw::JobManager> manager,
+                        std::shared_ptr<fw::ExecutionEngine> engine) {
   std::lock_guard<std::mutex> lock(mutex_);
   manager_ = std::move(manager);
+  engine_ = std::move(engine);
   std::size_t resumed = 0;
   for (auto& [id, record] : records_) {
     if (record.finished()) continue;
@@ -80,7 +83,11 @@ void JobService::run(JobRecord& record) {
   request.output_dir = (settings_.output_dir / ("job-" + std::to_string(record.id))).string();
   request.output_prefix = "image";
   fw::check_output_folder(request.output_dir);
-  record.engine_id = manager_->submit(request, record.priority, callbacks_for(record.id));
+  record.engine_id = manager_->submit(request, record.priority, callbacks_for(record.id), record.job_dir);
+  if (record.job_dir.empty()) {  // its first run: the engine's folder for it, kept for every later run
+    record.job_dir = engine_->job_folder(record.engine_id);
+    if (!record.job_dir.empty()) journal_.set_job_dir(record.id, record.job_dir);
+  }
 }
 
 std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority priority) {

@@ -2,7 +2,7 @@
 // JobManager, the state every route reads, and the events SSE clients follow.
 //
 //   JobService jobs(journal, settings);      // reads the journal: finished jobs listable at once
-//   jobs.attach(manager, model_info, samplers);  // the model is loaded: unfinished jobs run again
+//   jobs.attach(manager, engine);            // the model is loaded: unfinished jobs run again
 //   std::int64_t id = jobs.submit(request, sdk::Priority::normal);  // journaled before it returns
 //   nlohmann::json status = *jobs.describe(id);
 //   jobs.shutdown(fw::ShutdownMode::drain);
@@ -42,6 +42,7 @@ struct JobRecord {
   sdk::Priority priority = sdk::Priority::normal;
   std::string state = "queued";    // api_state_name(); "queued" until it runs
   framework::JobId engine_id = 0;  // in this process's JobManager; 0 = not submitted
+  std::string job_dir;             // its checkpoint folder (set at its first run, journaled)
   bool cancel_asked = false;       // by a client (a shutdown's cancel keeps the job queued)
   int step = 0, total_steps = 0;
   std::int64_t created_ms = 0, finished_ms = 0;
@@ -62,7 +63,10 @@ class JobService {
  public:
   JobService(framework::JobJournal& journal, ServiceSettings settings);
 
-  void attach(std::shared_ptr<framework::JobManager> manager);
+  // The model is loaded: unfinished jobs from the journal are submitted again, resuming from the
+  // checkpoints in their folders.
+  void attach(std::shared_ptr<framework::JobManager> manager,
+              std::shared_ptr<framework::ExecutionEngine> engine);
   bool ready() const;
 
   // Throws ApiError: 503 before attach() or while shutting down, 429 on a full queue.
@@ -96,6 +100,7 @@ class JobService {
   mutable std::mutex mutex_;
   std::map<std::int64_t, JobRecord> records_;
   std::shared_ptr<framework::JobManager> manager_;
+  std::shared_ptr<framework::ExecutionEngine> engine_;
   bool shutting_down_ = false;
   ServiceCounts counts_;
 };

@@ -40,6 +40,7 @@ struct JournalEntry {
   std::string state;                             // "queued", a running state, or a final one
   std::int64_t created_ms = 0, finished_ms = 0;  // wall-clock ms since the epoch; 0 = not finished
   std::string result;                            // as given to finish() ("" before)
+  std::string job_dir;                           // as given to set_job_dir() ("" = none yet)
 };
 
 class JobJournal {
@@ -56,6 +57,8 @@ class JobJournal {
   std::int64_t add(const std::string& request, const std::string& priority, std::int64_t now_ms);
   void remove(std::int64_t id);  // a job that was refused after all (never acknowledged)
   void set_state(std::int64_t id, const std::string& state);
+  // Where the job's checkpoints go, so that a restart resumes from them.
+  void set_job_dir(std::int64_t id, const std::string& dir);
   void finish(std::int64_t id, const std::string& state, const std::string& result, std::int64_t now_ms);
   std::vector<JournalEntry> entries() const;
   // Deletes the oldest finished jobs beyond `keep`; returns their ids, oldest first.
