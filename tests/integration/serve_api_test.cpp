@@ -101,6 +101,8 @@ TEST_F(ServeApi, BadRequestsNameTheField) {
        "request field 'sampler': expected one of default, pndm"},
       {R"({"prompt": "x", "priority": "asap"})", "priority", "request field 'priority': expected \"urgent\""},
       {R"({"steps": 4})", "prompt", "request field 'prompt': required"},
+      {R"({"prompt": "x\u0001"})", "prompt",
+       "request field 'prompt': expected UTF-8 text without control characters"},
   };
   for (const auto& c : cases) {
     const HttpReply r = http(port(), "POST", "/v1/jobs", c.body);
@@ -110,7 +112,9 @@ TEST_F(ServeApi, BadRequestsNameTheField) {
     EXPECT_EQ(e["field"], c.field) << c.body;
     EXPECT_NE(e["message"].get<std::string>().find(c.message), std::string::npos) << c.body << " -> " << e;
   }
-  for (const std::string body : {"{\"prompt\": ", "[1, 2]", "\"prompt\""}) {
+  // Not JSON (cut short, a number beyond double, bytes that are not UTF-8) or not an object.
+  for (const std::string body : {"{\"prompt\": ", "[1, 2]", "\"prompt\"",
+                                 "{\"prompt\": \"x\", \"steps\": 1e400}", "{\"prompt\": \"\xff\xfe\"}"}) {
     const HttpReply r = http(port(), "POST", "/v1/jobs", body);
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_FALSE(json_of(r)["error"].contains("field")) << body;
@@ -162,6 +166,53 @@ TEST_F(ServeApi, ModelSamplersPluginsOpenApiMetrics) {
        {"ftdr_ready 1\n", "ftdr_jobs_queued 0\n", "ftdr_attempts_failed_total{kind=\"out_of_memory\"} 0\n"})
     EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
   EXPECT_NE(metrics.body.find("ftdr_jobs_finished_total{state=\"completed\"} "), std::string::npos);
+}
+
+// The OpenAPI document against real answers: a schema's required fields are in the answer, and
+// every field of the answer is one the schema declares.
+void expect_schema(const json& api, const std::string& name, const json& value) {
+  const json& schema = api["components"]["schemas"][name];
+  ASSERT_TRUE(schema.is_object()) << name;
+  for (const auto& key : schema.value("required", json::array()))
+    EXPECT_TRUE(value.contains(key.get<std::string>())) << name << " answer lacks " << key << ": " << value;
+  for (auto it = value.begin(); it != value.end(); ++it)
+    EXPECT_TRUE(schema["properties"].contains(it.key())) << name << " does not declare '" << it.key() << "'";
+}
+
+bool documented(const json& api, const std::string& path, const std::string& method, int status) {
+  return api["paths"][path][method]["responses"].contains(std::to_string(status));
+}
+
+TEST_F(ServeApi, OpenApiDescribesTheRealAnswers) {
+  const json api = json_of(http(port(), "GET", "/openapi.json"));
+  const HttpReply accepted =
+      http(port(), "POST", "/v1/jobs", R"({"prompt": "described", "priority": "high"})");
+  EXPECT_TRUE(documented(api, "/v1/jobs", "post", accepted.status));
+  expect_schema(api, "Accepted", json_of(accepted));
+  const std::int64_t id = json_of(accepted)["id"];
+  const json queued_or_running = job_status(port(), id);
+  expect_schema(api, "Job", queued_or_running);
+  const json done = wait_for_state(port(), id, "completed");
+  expect_schema(api, "Job", done);
+  for (const auto& attempt : done["attempt_history"]) expect_schema(api, "Attempt", attempt);
+  const std::vector<std::string> states = api["components"]["schemas"]["State"]["enum"];
+  EXPECT_NE(std::find(states.begin(), states.end(), done["state"]), states.end());
+  expect_schema(api, "JobList", json_of(http(port(), "GET", "/v1/jobs")));
+  expect_schema(api, "JobRequest", done["request"]);  // the request as a job shows it can be sent again
+
+  const HttpReply bad = http(port(), "POST", "/v1/jobs", R"({"prompt": 1})");
+  EXPECT_TRUE(documented(api, "/v1/jobs", "post", bad.status));
+  expect_schema(api, "Error", json_of(bad));
+  const json& error_schema = api["components"]["schemas"]["Error"]["properties"]["error"];
+  const json bad_error = json_of(bad)["error"];
+  for (auto it = bad_error.begin(); it != bad_error.end(); ++it)
+    EXPECT_TRUE(error_schema["properties"].contains(it.key())) << it.key();
+  const HttpReply missing = http(port(), "GET", "/v1/jobs/987654");
+  EXPECT_TRUE(documented(api, "/v1/jobs/{id}", "get", missing.status));
+  EXPECT_TRUE(documented(api, "/v1/jobs/{id}", "delete",
+                         http(port(), "DELETE", "/v1/jobs/" + std::to_string(id)).status));
+  EXPECT_TRUE(documented(api, "/v1/jobs/{id}/images/{index}", "get",
+                         http(port(), "GET", "/v1/jobs/" + std::to_string(id) + "/images/0").status));
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ JobRequest parse_job_request(const std::string& text, const sdk::GenerationReque
   json body;
   try {
     body = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e400
     refuse("", std::string("request body: not valid JSON: ") + e.what());
   }
   if (!body.is_object())
