@@ -166,6 +166,15 @@ TEST_F(ServeApi, ModelSamplersPluginsOpenApiMetrics) {
        {"ftdr_ready 1\n", "ftdr_jobs_queued 0\n", "ftdr_attempts_failed_total{kind=\"out_of_memory\"} 0\n"})
     EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
   EXPECT_NE(metrics.body.find("ftdr_jobs_finished_total{state=\"completed\"} "), std::string::npos);
+  EXPECT_NE(metrics.body.find("ftdr_jobs_queued_by_priority{priority=\"urgent\"} 0\n"), std::string::npos);
+  // The diffusion histogram: as many observations in +Inf as counted, at least the job above.
+  const auto value_of = [&](const std::string& series) {
+    const auto at = metrics.body.find(series + " ");
+    return at == std::string::npos ? -1L : std::stol(metrics.body.substr(at + series.size() + 1));
+  };
+  const long count = value_of("ftdr_phase_duration_seconds_count{phase=\"diffusion\"}");
+  EXPECT_GE(count, 1) << metrics.body;
+  EXPECT_EQ(value_of("ftdr_phase_duration_seconds_bucket{phase=\"diffusion\",le=\"+Inf\"}"), count);
 }
 
 // The OpenAPI document against real answers: a schema's required fields are in the answer, and

@@ -29,6 +29,13 @@ sdk::Priority priority_named(const std::string& name) {
 
 }  // namespace
 
+void DurationHistogram::observe(double seconds) {
+  for (std::size_t i = 0; i < std::size(kBounds); ++i)
+    if (seconds <= kBounds[i]) ++at_most[i];
+  ++count;
+  sum += seconds;
+}
+
 JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
     : journal_(journal), settings_(std::move(settings)) {
   for (const auto& e : journal_.entries()) {
@@ -229,6 +236,8 @@ void JobService::on_finished(std::int64_t id, const fw::JobResult& result) {
   ++counts_.finished_by_state[state];
   for (const auto& a : result.attempts)
     ++counts_.failed_attempts_by_kind[std::string(sdk::to_string(a.failure.kind))];
+  for (const auto& p : result.metrics.phases)
+    counts_.phase_seconds[std::string(sdk::to_string(p.phase))].observe(p.ms / 1000);
   publish(r, "state", final_event(r));
   close_streams(r);
   lock.unlock();
@@ -257,6 +266,8 @@ ServiceCounts JobService::counts() const {
   std::lock_guard<std::mutex> lock(mutex_);
   ServiceCounts c = counts_;
   if (manager_) c.manager = manager_->stats();
+  for (const auto& [id, record] : records_)
+    if (record.state == "queued") ++c.queued_by_priority[std::string(sdk::to_string(record.priority))];
   return c;
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,10 +54,21 @@ struct JobRecord {
 };
 
 // Counters for /metrics (this process's).
+// Phase durations of finished jobs, as a Prometheus histogram (seconds).
+struct DurationHistogram {
+  static constexpr double kBounds[] = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300};
+  std::uint64_t at_most[std::size(kBounds)] = {};  // cumulative: observations <= kBounds[i]
+  std::uint64_t count = 0;
+  double sum = 0;
+  void observe(double seconds);
+};
+
 struct ServiceCounts {
   framework::JobStats manager;
+  std::map<std::string, std::uint64_t> queued_by_priority;  // jobs waiting now
   std::map<std::string, std::uint64_t> finished_by_state;
   std::map<std::string, std::uint64_t> failed_attempts_by_kind;
+  std::map<std::string, DurationHistogram> phase_seconds;  // by phase
 };
 
 class JobService {

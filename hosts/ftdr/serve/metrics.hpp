@@ -6,9 +6,10 @@
 
 namespace ftdr::host::serve {
 
-// ftdr_ready, ftdr_jobs_queued / running / retry_pending (gauges), ftdr_jobs_submitted_total,
-// ftdr_jobs_rejected_total, ftdr_jobs_finished_total{state}, ftdr_attempts_failed_total{kind},
-// ftdr_retries_total: counts of this process since it started.
+// ftdr_ready, ftdr_jobs_queued, ftdr_jobs_queued_by_priority{priority}, ftdr_jobs_running,
+// ftdr_jobs_retry_pending (gauges); ftdr_jobs_submitted_total, ftdr_retries_total,
+// ftdr_jobs_finished_total{state}, ftdr_attempts_failed_total{kind} (counters) and
+// ftdr_phase_duration_seconds{phase} (histogram): this process's, since it started.
 std::string metrics_text(const ServiceCounts& counts, bool ready);
 
 }  // namespace ftdr::host::serve
