@@ -143,6 +143,43 @@ TEST(ServeJournal, CorruptJournalIsRefusedNamingTheFile) {
   }());  // never reset
 }
 
+// Rows written by hand into a journal the server made (the server is not running meanwhile).
+void add_rows(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(ServeJournal, AJournaledRequestTheServerRefusesFailsThatJobOnly) {
+  ServeProcess server(fresh_dir("serve_bad_row"));
+  EXPECT_EQ(server.stop(), 0);
+  add_rows(server.dir() / "state" / "journal.sqlite",
+           "INSERT INTO jobs (request, priority, state, created_ms) VALUES "
+           "('{\"prompt\": \"x\", \"width\": 7}', 'normal', 'queued', 1), "
+           "('{\"prompt\": \"fine\", \"width\": 16, \"height\": 8, \"steps\": 3}', 'normal', 'queued', 2)");
+  server.start();
+  const json bad = wait_for_state(server.port(), 1, "failed");
+  EXPECT_EQ(bad["state"], "failed");
+  EXPECT_EQ(bad["error"]["kind"], "invalid_request");
+  EXPECT_NE(bad["error"]["message"].get<std::string>().find("request field 'width'"), std::string::npos);
+  expect_completed_with_png(server.port(), 2);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, AnUnreadableRowStopsTheStartNamingTheJob) {
+  ServeProcess server(fresh_dir("serve_unreadable_row"));
+  EXPECT_EQ(server.stop(), 0);
+  const auto file = server.dir() / "state" / "journal.sqlite";
+  add_rows(
+      file,
+      "INSERT INTO jobs (request, priority, state, created_ms) VALUES ('not json', 'normal', 'queued', 1)");
+  const CliResult r = serve_on_journal(server.dir());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": job 1 cannot be read"), std::string::npos)
+      << r.err;
+}
+
 TEST(ServeJournal, JournalFromANewerSchemaIsRefused) {
   const auto dir = fresh_dir("serve_newer");
   std::filesystem::create_directories(dir / "state");

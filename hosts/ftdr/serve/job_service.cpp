@@ -41,15 +41,21 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
   for (const auto& e : journal_.entries()) {
     JobRecord r;
     r.id = e.id;
-    r.request = fw::request_from_json(json::parse(e.request));
     r.priority = priority_named(e.priority);
     r.created_ms = e.created_ms;
     r.finished_ms = e.finished_ms;
     r.job_dir = e.job_dir;
-    if (r.finished()) {
-      r.state = e.state;
-      r.result = json::parse(e.result);
-    }  // else: queued again when the model is loaded (attach)
+    try {
+      r.request = fw::request_from_json(json::parse(e.request));
+      if (r.finished()) {
+        r.state = e.state;
+        r.result = json::parse(e.result);
+      }                                      // else: queued again when the model is loaded (attach)
+    } catch (const std::exception& error) {  // a row FTDR did not write: never guessed at, never dropped
+      throw fw::JournalError("job journal " + journal_.file().string() + ": job " + std::to_string(e.id) +
+                             " cannot be read (" + error.what() +
+                             "); move the file away to start an empty journal");
+    }
     records_.emplace(r.id, std::move(r));
   }
 }
@@ -62,9 +68,15 @@ void JobService::attach(std::shared_ptr<fw::JobManager> manager,
   std::size_t resumed = 0;
   for (auto& [id, record] : records_) {
     if (record.finished()) continue;
-    journal_.set_state(id, "queued");
-    run(record);
-    ++resumed;
+    try {
+      journal_.set_state(id, "queued");
+      run(record);
+      ++resumed;
+    } catch (const sdk::Error& e) {  // e.g. a request this model refuses: that job fails, not the server
+      end_unrun(record, "failed", std::string(sdk::to_string(e.kind())), e.what());
+    } catch (const std::exception& e) {
+      end_unrun(record, "failed", "internal", e.what());
+    }
   }
   if (resumed > 0)
     fw::host_logger()->info("serve: {} unfinished job(s) from the journal queued again", resumed);
@@ -156,6 +168,7 @@ json JobService::list(const std::string& state, std::size_t limit, std::int64_t 
 
 bool JobService::cancel(std::int64_t id) {
   fw::JobId engine_id = 0;
+  std::shared_ptr<fw::JobManager> manager;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = records_.find(id);
@@ -163,9 +176,30 @@ bool JobService::cancel(std::int64_t id) {
     if (it->second.finished()) return false;
     it->second.cancel_asked = true;
     engine_id = it->second.engine_id;
+    manager = manager_;
+    if (engine_id == 0) {  // from the journal, not yet submitted (the model is loading)
+      end_unrun(it->second, "cancelled", "cancelled", "cancelled before it ran");
+      return true;
+    }
   }
   // Outside the lock: a queued job's CANCELLED callbacks run on this thread.
-  return manager_ && engine_id != 0 && manager_->cancel(engine_id);
+  return manager->cancel(engine_id);
+}
+
+// A job that never reached the JobManager ends here: journal, record, events.
+void JobService::end_unrun(JobRecord& r, const std::string& state, const std::string& kind,
+                           const std::string& message) {
+  r.result = {{"images", json::array()},
+              {"attempts", json::array()},
+              {"degraded", false},
+              {"timings", json::object()},
+              {"error", {{"kind", kind}, {"message", message}}}};
+  r.finished_ms = wall_ms();
+  r.state = state;
+  journal_.finish(r.id, state, r.result.dump(), r.finished_ms);
+  ++counts_.finished_by_state[state];
+  publish(r, "state", final_event(r));
+  close_streams(r);
 }
 
 std::optional<std::filesystem::path> JobService::image(std::int64_t id, std::size_t index) const {

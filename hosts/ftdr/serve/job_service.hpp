@@ -105,6 +105,8 @@ class JobService {
   void on_finished(std::int64_t id, const framework::JobResult& result);
   void publish(JobRecord& record, const std::string& event, const nlohmann::json& data);  // mutex_ held
   void close_streams(JobRecord& record);
+  void end_unrun(JobRecord& record, const std::string& state, const std::string& kind,
+                 const std::string& message);  // mutex_ held
   void forget_old();
 
   framework::JobJournal& journal_;
