@@ -61,6 +61,13 @@ class ServeProcess {
     wait_ready_ = o.wait_ready;
     start();
   }
+  // With a config of the test's own (it must listen on 127.0.0.1:0).
+  ServeProcess(const std::filesystem::path& dir, const std::string& config_text) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    config_ = dir / "serve.toml";
+    write_file(config_, config_text);
+    start();
+  }
   ~ServeProcess() {
     if (pid_ > 0) kill(SIGKILL);
   }
