@@ -27,6 +27,19 @@ sdk::Priority priority_named(const std::string& name) {
   return sdk::Priority::normal;
 }
 
+// A job's folder is the server's alone and a job that runs holds no image yet: PNGs found there are
+// from a run that was interrupted before its result was journaled, and would otherwise sit beside
+// the new run's (image-0.png, image-0-1.png).
+void remove_partial_images(const std::filesystem::path& folder) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code removed;
+    if (name.rfind("image-", 0) == 0 && it->path().extension() == ".png")
+      std::filesystem::remove(it->path(), removed);
+  }
+}
+
 }  // namespace
 
 void DurationHistogram::observe(double seconds) {
@@ -101,6 +114,7 @@ void JobService::run(JobRecord& record) {
   sdk::GenerationRequest request = record.request;
   request.output_dir = (settings_.output_dir / ("job-" + std::to_string(record.id))).string();
   request.output_prefix = "image";
+  remove_partial_images(request.output_dir);
   fw::check_output_folder(request.output_dir);
   record.engine_id = manager_->submit(request, record.priority, callbacks_for(record.id), record.job_dir);
   if (record.job_dir.empty()) {  // its first run: the engine's folder for it, kept for every later run
