@@ -20,7 +20,7 @@ std::string demo_config(const fs::path& dir) {
          "\"]\n[model]\npath = \"" + FTDR_SOURCE_DIR +
          "/models/ftdr-shapes\"\n[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\n"
          "device = \"cpu\"\n[memory]\npolicy = \"resident\"\n[checkpoint]\nevery_steps = 1\n[server]\n"
-         "listen = \"127.0.0.1:0\"\n[generate]\nwidth = 64\nheight = 64\nsteps = 12\nsampler = \"ddim\"\n";
+         "listen = \"127.0.0.1:0\"\n[generate]\nwidth = 64\nheight = 64\nsteps = 20\nsampler = \"ddim\"\n";
 }
 
 std::string png_of(int port, std::int64_t id) {

@@ -56,7 +56,7 @@ std::vector<std::string> checkpoint_files(const std::filesystem::path& state) {
 TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
   ServeOptions o;
   o.step_ms = 100;
-  o.steps = 10;
+  o.steps = 20;  // killed at step 4 or a little later: far from the end
   o.extra = "[checkpoint]\nevery_steps = 1\n";
   ServeProcess server(fresh_dir("serve_resume"), o);
   const std::int64_t id = submit_job(server.port(), {{"prompt", "resumed"}});

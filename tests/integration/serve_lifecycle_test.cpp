@@ -46,7 +46,8 @@ TEST(ServeLifecycle, UrgentJobOvertakesWaitingLowOnes) {
   o.step_ms = 50;
   o.steps = 4;
   ServeProcess server(fresh_dir("serve_priority"), o);
-  const std::int64_t first = submit_job(server.port(), {{"prompt", "running"}});
+  // 40 steps (2 s): it runs while the others are queued behind it, however slow the machine.
+  const std::int64_t first = submit_job(server.port(), {{"prompt", "running"}, {"steps", 40}});
   wait_for_state(server.port(), first, "diffusion_running");
   const std::int64_t low1 = submit_job(server.port(), {{"prompt", "low 1"}, {"priority", "low"}});
   const std::int64_t low2 = submit_job(server.port(), {{"prompt", "low 2"}, {"priority", "low"}});
