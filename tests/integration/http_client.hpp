@@ -50,6 +50,16 @@ class Connection {
       sent += static_cast<std::size_t>(n);
     }
   }
+  // Reads until what was received holds `marker` (an event stream's next event); false at the close.
+  bool read_until(const std::string& marker, std::string& received) {
+    char buf[4096];
+    while (received.find(marker) == std::string::npos) {
+      const auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
   // Everything until the server closes; throws when it stays open past the read timeout.
   std::string read_all() {
     std::string out;

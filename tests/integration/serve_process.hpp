@@ -73,6 +73,7 @@ class ServeProcess {
   }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::filesystem::path& dir() const { return dir_; }
 
   // Starts (again) with the same config and state folder.

@@ -124,27 +124,42 @@ void JobService::run(JobRecord& record) {
 }
 
 std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority priority) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!manager_)
-    throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
-  if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
-  if (manager_->stats().queued >= settings_.queue_capacity)
-    throw ApiError(429, "queue_full",
-                   std::to_string(settings_.queue_capacity) +
-                       " jobs are waiting ([runtime] queue_capacity); submit again later")
-        .header("Retry-After", "1");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!manager_)
+      throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
+    if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
+    if (manager_->stats().queued + reserved_ >= settings_.queue_capacity)
+      throw ApiError(429, "queue_full",
+                     std::to_string(settings_.queue_capacity) +
+                         " jobs are waiting ([runtime] queue_capacity); submit again later")
+          .header("Retry-After", "1");
+    ++reserved_;  // its place in the queue, held while it is journaled
+  }
+  // The commit (an fsync) runs outside the lock: other submissions and the jobs' events go on meanwhile.
   JobRecord record;
   record.request = request;
   record.priority = priority;
   record.created_ms = wall_ms();
-  record.id = journal_.add(stored_request(request), std::string(sdk::to_string(priority)), record.created_ms);
+  try {
+    record.id =
+        journal_.add(stored_request(request), std::string(sdk::to_string(priority)), record.created_ms);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --reserved_;
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  --reserved_;
   auto& stored = records_.emplace(record.id, std::move(record)).first->second;
   try {
+    if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
     run(stored);
   } catch (const std::exception& e) {
     const std::int64_t id = stored.id;  // never acknowledged: it leaves the journal again
     records_.erase(id);
     journal_.remove(id);
+    if (const auto* api = dynamic_cast<const ApiError*>(&e)) throw *api;
     throw ApiError(500, "internal", std::string("job not accepted: ") + e.what());
   }
   publish(stored, "state", {{"state", "queued"}});

@@ -116,6 +116,7 @@ class JobService {
   std::shared_ptr<framework::JobManager> manager_;
   std::shared_ptr<framework::ExecutionEngine> engine_;
   bool shutting_down_ = false;
+  std::size_t reserved_ = 0;  // submissions being journaled: they count against queue_capacity
   ServiceCounts counts_;
 };
 

@@ -2,8 +2,10 @@
 //
 // A job is written before the client hears "accepted", every state change and the result are
 // written as they happen, and a restart reads the journal back: what was queued or running runs
-// again, what finished stays listable. Every write is a committed transaction in WAL mode with
-// synchronous=FULL: once a call returns, the row survives a crash or a power cut.
+// again, what finished stays listable. Every write is a committed transaction in WAL mode; add(),
+// set_job_dir(), finish() and remove() with synchronous=FULL: once they return, the row survives a
+// crash or a power cut. set_state() (a running state) does not wait for the disk: a crash may lose
+// the newest one, which a restart treats the same (the job runs again).
 //
 //   JobJournal journal(state_dir / "journal.sqlite");   // opens or creates; throws JournalError
 //   std::int64_t id = journal.add(request_json, "normal", now_ms);    // state "queued"
