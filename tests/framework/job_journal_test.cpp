@@ -2,7 +2,10 @@
 // jobs only; a file that is not a journal, or is from a newer schema, is refused and left as it is.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -48,6 +51,33 @@ TEST(JobJournal, EntriesSurviveReopening) {
   EXPECT_EQ(entries[1].result, R"({"images":["x.png"]})");
   EXPECT_EQ(entries[1].finished_ms, 3000);
   EXPECT_GT(j.add("{}", "low", 4000), b);  // ids are never reused
+}
+
+// Concurrent additions share commits (group commit): each still gets its own id, and every one is
+// in the file after reopening.
+TEST(JobJournal, ConcurrentAddsAreAllCommittedWithDistinctIds) {
+  const fs::path file = fresh("concurrent");
+  std::vector<std::vector<std::int64_t>> ids(8);
+  {
+    JobJournal j(file);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < ids.size(); ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i)
+          ids[t].push_back(j.add("{\"t\":" + std::to_string(t) + "}", "normal", i));
+      });
+    for (auto& t : threads) t.join();
+  }
+  std::set<std::int64_t> all;
+  for (const auto& v : ids) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), 200u);
+  const auto entries = JobJournal(file).entries();
+  ASSERT_EQ(entries.size(), 200u);
+  for (const auto& e : entries) {
+    EXPECT_TRUE(all.count(e.id)) << e.id;
+    const std::size_t t = static_cast<std::size_t>(e.request[5] - '0');
+    EXPECT_NE(std::find(ids[t].begin(), ids[t].end(), e.id), ids[t].end()) << e.request;  // its own row
+  }
 }
 
 TEST(JobJournal, RemoveAndRetention) {

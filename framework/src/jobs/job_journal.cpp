@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <exception>
 
 namespace ftdr::framework {
 namespace {
@@ -106,14 +107,49 @@ void JobJournal::exec(const char* sql) const {
   }
 }
 
+// Group commit: additions that arrive while one commit is under way wait and go together in the
+// next transaction, one fsync for all of them. The first caller to find no commit running commits
+// everything waiting (its own addition included); the others wait for their row's outcome.
 std::int64_t JobJournal::add(const std::string& request, const std::string& priority, std::int64_t now_ms) {
+  PendingAdd mine{request, priority, now_ms, 0, nullptr, false};
+  std::unique_lock<std::mutex> lock(batch_mutex_);
+  waiting_.push_back(&mine);
+  while (!mine.done) {
+    if (committing_) {
+      batch_cv_.wait(lock);
+      continue;
+    }
+    committing_ = true;
+    std::vector<PendingAdd*> batch;
+    batch.swap(waiting_);
+    lock.unlock();
+    commit(batch);
+    lock.lock();
+    committing_ = false;
+    for (PendingAdd* p : batch) p->done = true;
+    batch_cv_.notify_all();
+  }
+  if (mine.error) std::rethrow_exception(mine.error);
+  return mine.id;
+}
+
+void JobJournal::commit(const std::vector<PendingAdd*>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_, "INSERT INTO jobs (request, priority, state, created_ms) VALUES (?, ?, 'queued', ?)");
-  s.bind(1, request);
-  s.bind(2, priority);
-  s.bind(3, now_ms);
-  if (!s.ok() || s.step() != SQLITE_DONE) fail("cannot add a job");
-  return sqlite3_last_insert_rowid(db_);
+  try {
+    exec("BEGIN IMMEDIATE");
+    for (PendingAdd* p : batch) {
+      Statement s(db_, "INSERT INTO jobs (request, priority, state, created_ms) VALUES (?, ?, 'queued', ?)");
+      s.bind(1, p->request);
+      s.bind(2, p->priority);
+      s.bind(3, p->now_ms);
+      if (!s.ok() || s.step() != SQLITE_DONE) fail("cannot add a job");
+      p->id = sqlite3_last_insert_rowid(db_);
+    }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // no row of the batch was added
+    for (PendingAdd* p : batch) p->error = std::current_exception();
+  }
 }
 
 void JobJournal::remove(std::int64_t id) {

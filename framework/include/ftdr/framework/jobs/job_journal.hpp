@@ -8,7 +8,8 @@
 // the newest one, which a restart treats the same (the job runs again).
 //
 //   JobJournal journal(state_dir / "journal.sqlite");   // opens or creates; throws JournalError
-//   std::int64_t id = journal.add(request_json, "normal", now_ms);    // state "queued"
+//   std::int64_t id = journal.add(request_json, "normal", now_ms);    // state "queued"; concurrent
+//                                                                     // adds share one commit
 //   journal.set_state(id, "initializing");
 //   journal.finish(id, "completed", result_json, now_ms);
 //   for (const JournalEntry& e : journal.entries()) ...                // oldest first
@@ -17,7 +18,9 @@
 // that is not a readable SQLite database is refused with a JournalError naming the file; the
 // journal is never reset silently. Thread-safe: calls are serialized.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -67,13 +70,26 @@ class JobJournal {
   std::vector<std::int64_t> forget_finished(std::size_t keep);
 
  private:
+  struct PendingAdd {
+    const std::string& request;
+    const std::string& priority;
+    std::int64_t now_ms;
+    std::int64_t id = 0;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  void commit(const std::vector<PendingAdd*>& batch);
   void check_readable() const;
   void exec(const char* sql) const;
   [[noreturn]] void fail(const std::string& what) const;
 
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // the connection
+  std::mutex batch_mutex_;    // additions waiting for the next group commit (add())
+  std::condition_variable batch_cv_;
+  std::vector<PendingAdd*> waiting_;
+  bool committing_ = false;
 };
 
 }  // namespace ftdr::framework
