@@ -173,13 +173,18 @@ void JobJournal::set_state(std::int64_t id, const std::string& state) {
   if (!ok) fail("cannot record the state of job " + std::to_string(id));
 }
 
+// Without an fsync, like set_state(): written before the job's first checkpoint, it survives a
+// killed process (the OS has it); only a power cut before the next commit can lose it, and then
+// the job runs again from its first step.
 void JobJournal::set_job_dir(std::int64_t id, const std::string& dir) {
   std::lock_guard<std::mutex> lock(mutex_);
+  exec("PRAGMA synchronous=NORMAL");
   Statement s(db_, "UPDATE jobs SET job_dir = ? WHERE id = ?");
   s.bind(1, dir);
   s.bind(2, id);
-  if (!s.ok() || s.step() != SQLITE_DONE)
-    fail("cannot record the checkpoint folder of job " + std::to_string(id));
+  const bool ok = s.ok() && s.step() == SQLITE_DONE;
+  exec("PRAGMA synchronous=FULL");
+  if (!ok) fail("cannot record the checkpoint folder of job " + std::to_string(id));
 }
 
 void JobJournal::finish(std::int64_t id, const std::string& state, const std::string& result,

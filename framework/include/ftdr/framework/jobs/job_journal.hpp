@@ -3,9 +3,10 @@
 // A job is written before the client hears "accepted", every state change and the result are
 // written as they happen, and a restart reads the journal back: what was queued or running runs
 // again, what finished stays listable. Every write is a committed transaction in WAL mode; add(),
-// set_job_dir(), finish() and remove() with synchronous=FULL: once they return, the row survives a
-// crash or a power cut. set_state() (a running state) does not wait for the disk: a crash may lose
-// the newest one, which a restart treats the same (the job runs again).
+// finish() and remove() with synchronous=FULL: once they return, the row survives a crash or a
+// power cut. set_state() (a running state) and set_job_dir() do not wait for the disk: a killed
+// process loses neither (the OS holds them), a power cut may lose the newest, and a restart then
+// does the same as without it (the job runs again, from its first step without its folder).
 //
 //   JobJournal journal(state_dir / "journal.sqlite");   // opens or creates; throws JournalError
 //   std::int64_t id = journal.add(request_json, "normal", now_ms);    // state "queued"; concurrent
