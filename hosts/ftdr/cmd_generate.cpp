@@ -1,26 +1,26 @@
 // `ftdr generate`: one request through the framework: config → plugins → ExecutionEngine →
 // JobManager (scheduler, workers, retries) → PNGs with metadata. SIGINT/SIGTERM exit 4 at any
 // point: at once before the job runs, by cancelling the job once it does.
-#include <atomic>
 #include <unistd.h>
+#include <atomic>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
 #include "cli.hpp"
+#include "ftdr/framework/engine/memory_alerts.hpp"
+#include "ftdr/framework/exit_codes.hpp"
+#include "ftdr/framework/jobs/job_manager.hpp"
+#include "ftdr/framework/jobs/request_validation.hpp"
+#include "ftdr/framework/logging.hpp"
+#include "ftdr/framework/output/png_sink.hpp"
+#include "ftdr/framework/plugins/plugin_call.hpp"
 #include "generate_request.hpp"
 #include "progress.hpp"
 #include "runtime_setup.hpp"
-#include "ftdr/framework/exit_codes.hpp"
-#include "ftdr/framework/jobs/job_manager.hpp"
-#include "ftdr/framework/logging.hpp"
-#include "ftdr/framework/engine/memory_alerts.hpp"
-#include "ftdr/framework/plugins/plugin_call.hpp"
-#include "ftdr/framework/output/png_sink.hpp"
-#include "ftdr/framework/jobs/request_validation.hpp"
 
 namespace ftdr::host {
 
@@ -59,7 +59,8 @@ void print_timings(const fw::JobResult& result) {
     std::snprintf(buf, sizeof buf, " %s %.1f ms,", std::string(sdk::to_string(phase)).c_str(), total);
     std::cout << buf;
   }
-  std::snprintf(buf, sizeof buf, " wait %.1f ms, run %.1f ms\n", result.metrics.wait_ms, result.metrics.run_ms);
+  std::snprintf(buf, sizeof buf, " wait %.1f ms, run %.1f ms\n", result.metrics.wait_ms,
+                result.metrics.run_ms);
   std::cout << buf;
 }
 
@@ -69,8 +70,9 @@ int report(const fw::JobResult& result) {
               << a.failure.message << (a.change.empty() ? "" : " → retry: " + a.change) << "\n";
   if (result.ok()) {
     for (const auto& path : result.written_paths) std::cout << path << "\n";
-    if (result.degraded) std::cerr << "note: recovery changed the output (" << result.final_params.width << "x"
-                                   << result.final_params.height << ")\n";
+    if (result.degraded)
+      std::cerr << "note: recovery changed the output (" << result.final_params.width << "x"
+                << result.final_params.height << ")\n";
     print_timings(result);
     return fw::kExitOk;
   }
@@ -90,12 +92,14 @@ void check_output(const sdk::GenerationRequest& request, const po::variables_map
   try {
     fw::check_output_folder(fw::output_folder(request));
   } catch (const sdk::Error& e) {
-    throw UsageError(std::string("generate: ") + (vm.count("out") ? "--out" : "[runtime] output_dir") + ": " + e.what());
+    throw UsageError(std::string("generate: ") + (vm.count("out") ? "--out" : "[runtime] output_dir") + ": " +
+                     e.what());
   }
 }
 
 // The checks that need the model (sizes the VAE takes, clip_skip against the text encoder's
-// layers, the backend's sampler names and the sampler's own limits), made here so that they exit 2 before the first step.
+// layers, the backend's sampler names and the sampler's own limits), made here so that they exit 2 before the
+// first step.
 void check_against_model(const sdk::GenerationRequest& request, const fw::PluginSet& plugins,
                          const std::string& backend, const po::variables_map& vm) {
   try {
@@ -154,8 +158,10 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   }
   progress.finish();
   for (const auto& alert : fw::memory_alerts(result->metrics.phases, host.memory)) {
-    if (alert.critical) fw::host_logger()->error("memory: {}", alert.message);
-    else fw::host_logger()->warn("memory: {}", alert.message);
+    if (alert.critical)
+      fw::host_logger()->error("memory: {}", alert.message);
+    else
+      fw::host_logger()->warn("memory: {}", alert.message);
   }
   return report(*result);
 }

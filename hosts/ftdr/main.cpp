@@ -26,7 +26,8 @@ void print_help(std::ostream& out) {
       << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n"
       << "  serve          run the HTTP API with a durable job queue (docs/serve.md)\n\n"
       << "Global options:\n"
-      << "  --config FILE      config file; default: $FTDR_CONFIG, else <prefix>/share/ftdr/configs/default.toml\n"
+      << "  --config FILE      config file; default: $FTDR_CONFIG, else "
+         "<prefix>/share/ftdr/configs/default.toml\n"
       << "                     (installed) or configs/default.toml (build tree), else built-in defaults\n"
       << "  --log-level LEVEL  trace, debug, info, warn, error or off [warn]\n"
       << "  --version          print the version and the plugin ABI\n"
@@ -48,8 +49,10 @@ bool take_global(std::vector<std::string>& args, std::size_t& i, host::GlobalOpt
     } else {
       continue;
     }
-    if (flag == "--config") global.config = value;
-    else global.log_level = value;
+    if (flag == "--config")
+      global.config = value;
+    else
+      global.log_level = value;
     return true;
   }
   return false;
@@ -84,7 +87,8 @@ int dispatch(std::vector<std::string> args) {
   if (command == "check-config") return host::cmd_check_config(global, rest);
   if (command == "doctor") return host::cmd_doctor(global, rest);
   if (command == "serve") return host::cmd_serve(global, rest);
-  throw host::UsageError("unknown command '" + command + "' (commands: generate, plugins, check-config, doctor, serve)");
+  throw host::UsageError("unknown command '" + command +
+                         "' (commands: generate, plugins, check-config, doctor, serve)");
 }
 
 }  // namespace
@@ -97,8 +101,8 @@ int main(int argc, char** argv) {
     return framework::kExitUsage;
   } catch (const sdk::Error& e) {
     std::cerr << "ftdr: " << e.what() << "\n";
-    const bool setup = e.kind() == sdk::ErrorKind::invalid_request || e.kind() == sdk::ErrorKind::plugin_error ||
-                       e.kind() == sdk::ErrorKind::model_error;
+    const bool setup = e.kind() == sdk::ErrorKind::invalid_request ||
+                       e.kind() == sdk::ErrorKind::plugin_error || e.kind() == sdk::ErrorKind::model_error;
     return setup ? framework::kExitUsage : framework::kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "ftdr: internal error: " << e.what() << "\n";

@@ -34,8 +34,8 @@ void collect(std::vector<std::string>& problems, const std::function<void()>& pa
   }
 }
 
-std::int64_t int_in(const TomlConfigView& v, const std::string& key, std::int64_t fallback,
-                    std::int64_t min, std::int64_t max) {
+std::int64_t int_in(const TomlConfigView& v, const std::string& key, std::int64_t fallback, std::int64_t min,
+                    std::int64_t max) {
   std::int64_t value = v.get_int(key, fallback);
   if (value < min || value > max)
     v.reject(key, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "] (got " +
@@ -46,7 +46,8 @@ std::int64_t int_in(const TomlConfigView& v, const std::string& key, std::int64_
 // An integer key held in an int: a value outside int's range is refused here, before the cast
 // could wrap it into an accepted one (steps = 4294967316 would read as 20).
 int int_key(const TomlConfigView& v, const std::string& key, int fallback) {
-  return static_cast<int>(int_in(v, key, fallback, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+  return static_cast<int>(
+      int_in(v, key, fallback, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
 }
 
 double double_in(const TomlConfigView& v, const std::string& key, double fallback, double min, double max) {
@@ -96,8 +97,8 @@ std::string parse_choice(const TomlConfigView& section, const std::string& choic
     if (key == name || !section.is_table(key)) continue;
     section.mark_known(key);  // reported here (or not at all), not as an unknown key
     if (chosen)
-      problems.push_back(section.where(key) + ": table [" + section.section() + "." + key + "] is not used: [" +
-                         section.section() + "] " + choice_key + " is '" + name + "'");
+      problems.push_back(section.where(key) + ": table [" + section.section() + "." + key +
+                         "] is not used: [" + section.section() + "] " + choice_key + " is '" + name + "'");
   }
   return name;
 }
@@ -111,9 +112,12 @@ void parse_runtime(const TomlConfigView& v, RuntimeConfig& r, std::vector<std::s
   });
   collect(problems, [&] {
     std::string shutdown = v.get_string("shutdown", "drain");
-    if (shutdown == "drain") r.shutdown = ShutdownPolicy::drain;
-    else if (shutdown == "cancel") r.shutdown = ShutdownPolicy::cancel;
-    else v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
+    if (shutdown == "drain")
+      r.shutdown = ShutdownPolicy::drain;
+    else if (shutdown == "cancel")
+      r.shutdown = ShutdownPolicy::cancel;
+    else
+      v.reject("shutdown", "\"drain\" or \"cancel\" (got \"" + shutdown + "\")");
   });
   collect(problems, [&] { r.state_dir = folder_key(v, "state_dir", r.state_dir); });
   collect(problems, [&] { r.output_dir = folder_key(v, "output_dir", r.output_dir); });
@@ -123,7 +127,8 @@ void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::str
   m.policy = parse_choice(v, "policy", m.policy, problems);
   const std::size_t before = problems.size();
   collect(problems, [&] {
-    m.device_budget_mb = static_cast<std::uint64_t>(int_in(v, "device_budget_mb", 0, 0, std::int64_t{1} << 40));
+    m.device_budget_mb =
+        static_cast<std::uint64_t>(int_in(v, "device_budget_mb", 0, 0, std::int64_t{1} << 40));
   });
   collect(problems, [&] { m.warning_pct = double_in(v, "warning_pct", m.warning_pct, 1, 100); });
   collect(problems, [&] { m.critical_pct = double_in(v, "critical_pct", m.critical_pct, 1, 100); });
@@ -135,7 +140,8 @@ void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::str
 }
 
 // [server]. token_file ships with the deployment, like the model: relative to the config's folder.
-void parse_server(const TomlConfigView& v, const fs::path& base, ServerConfig& s, std::vector<std::string>& problems) {
+void parse_server(const TomlConfigView& v, const fs::path& base, ServerConfig& s,
+                  std::vector<std::string>& problems) {
   collect(problems, [&] {
     s.listen = v.get_string("listen", s.listen);
     try {
@@ -145,8 +151,8 @@ void parse_server(const TomlConfigView& v, const fs::path& base, ServerConfig& s
     }
   });
   collect(problems, [&] {
-    s.max_body_bytes = static_cast<std::uint64_t>(
-        int_in(v, "max_body_bytes", static_cast<std::int64_t>(s.max_body_bytes), 1024, std::int64_t{1} << 30));
+    s.max_body_bytes = static_cast<std::uint64_t>(int_in(
+        v, "max_body_bytes", static_cast<std::int64_t>(s.max_body_bytes), 1024, std::int64_t{1} << 30));
   });
   collect(problems, [&] {
     s.request_timeout_s = static_cast<int>(int_in(v, "request_timeout_s", s.request_timeout_s, 1, 3600));
@@ -203,7 +209,7 @@ void attach_faults(const TomlConfigView& root, TomlConfigView& backend) {
   }
   if (backend.has("faults"))
     throw ConfigError({backend.where("faults") + ": faults are configured in the top-level [faults] table; "
-                       "remove this one or that one (found both)"});
+                                                 "remove this one or that one (found both)"});
   backend.attach("faults", root.child("faults"));
 }
 
@@ -255,13 +261,17 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
     std::string path = model->get_string("path", "");
     if (!path.empty()) h.model_path = resolve(base, path);
   });
-  collect(problems, [&] { h.backend = parse_choice(*root->child("backend"), "plugin", h.backend, problems); });
-  collect(problems, [&] { h.scheduler = parse_choice(*root->child("scheduler"), "plugin", h.scheduler, problems); });
+  collect(problems,
+          [&] { h.backend = parse_choice(*root->child("backend"), "plugin", h.backend, problems); });
+  collect(problems,
+          [&] { h.scheduler = parse_choice(*root->child("scheduler"), "plugin", h.scheduler, problems); });
   collect(problems, [&] { parse_memory(*root->child("memory"), h.memory, problems); });
-  collect(problems, [&] { h.recovery = parse_choice(*root->child("recovery"), "plugin", h.recovery, problems); });
+  collect(problems,
+          [&] { h.recovery = parse_choice(*root->child("recovery"), "plugin", h.recovery, problems); });
   collect(problems, [&] { h.tiling = parse_choice(*root->child("tiling"), "plugin", h.tiling, problems); });
   collect(problems, [&] {
-    h.checkpoint.every_steps = static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
+    h.checkpoint.every_steps =
+        static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
   });
   collect(problems, [&] { parse_server(*root->child("server"), base, h.server, problems); });
   root->mark_known("faults");  // the backend's (see attach_faults)

@@ -75,17 +75,18 @@ ExecutionEngine::ExecutionEngine(EnginePlugins plugins, EngineConfig config)
     throw Error(ErrorKind::invalid_request, "engine step_timeout_ms: expected a number >= 0");
   }
   if (config_.max_attempts < 1) {
-    throw Error(ErrorKind::invalid_request, "engine max_attempts: expected an integer >= 1, got " +
-                                                std::to_string(config_.max_attempts));
+    throw Error(ErrorKind::invalid_request,
+                "engine max_attempts: expected an integer >= 1, got " + std::to_string(config_.max_attempts));
   }
   info_ = plugins_.backend->info();  // through the guard: fields the backend's ABI lacks are defaults
   samplers_ = plugins_.backend->samplers();
   // Jobs compute at the model's dtype until recovery widens a phase to f32 (RuntimeOptions::dtype).
   config_.options.dtype = info_.dtype;
   if (config_.calibrate_memory) {
-    const std::string file = config_.state_dir.empty()
-                                 ? std::string()
-                                 : (std::filesystem::path(config_.state_dir) / "memory_calibration.json").string();
+    const std::string file =
+        config_.state_dir.empty()
+            ? std::string()
+            : (std::filesystem::path(config_.state_dir) / "memory_calibration.json").string();
     calibration_ = std::make_unique<MemoryCalibration>(file, config_.calibration);
   }
 }
@@ -173,8 +174,8 @@ void ExecutionEngine::run_diffusion(Job& job) {
       // A checkpoint read back from a file is not trusted: the backend refuses one made for another
       // request or model (invalid_request before any step), and the sub-batch starts afresh.
       if (!from_file || e.kind() != ErrorKind::invalid_request || w.cursor().step != resumed_at) throw;
-      spdlog::warn("job {}: checkpoint {} refused ({}); starting diffusion afresh", job.id(), w.checkpoint_path(),
-                   e.what());
+      spdlog::warn("job {}: checkpoint {} refused ({}); starting diffusion afresh", job.id(),
+                   w.checkpoint_path(), e.what());
       w.drop_latents();
       denoise(job, p);
     }
@@ -199,8 +200,8 @@ bool ExecutionEngine::load_newer_checkpoint(Job& job) {
     w.set_latents(plugins_.backend->load_artifact(w.checkpoint_path()));
     return true;
   } catch (const std::exception& e) {
-    spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(), w.checkpoint_path(),
-                 e.what());
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); starting diffusion afresh", job.id(),
+                 w.checkpoint_path(), e.what());
     w.drop_latents();
     return false;
   }
@@ -225,8 +226,8 @@ bool ExecutionEngine::load_final_checkpoint(Job& job) {
     w.set_latents(plugins_.backend->load_artifact(w.checkpoint_path()));
     return true;
   } catch (const std::exception& e) {
-    spdlog::warn("job {}: cannot load checkpoint {} ({}); running the sub-batch again", job.id(), w.checkpoint_path(),
-                 e.what());
+    spdlog::warn("job {}: cannot load checkpoint {} ({}); running the sub-batch again", job.id(),
+                 w.checkpoint_path(), e.what());
     w.drop_latents();
     return false;
   }
@@ -246,8 +247,8 @@ void ExecutionEngine::run_decoding(Job& job) {
       images = plugins_.backend->decode(p, *w.latents(), plan ? &*plan : nullptr);
     } catch (const Error& e) {
       if (!from_file || e.kind() != ErrorKind::invalid_request) throw;
-      spdlog::warn("job {}: checkpoint {} refused ({}); running the sub-batch again", job.id(), w.checkpoint_path(),
-                   e.what());
+      spdlog::warn("job {}: checkpoint {} refused ({}); running the sub-batch again", job.id(),
+                   w.checkpoint_path(), e.what());
       w.drop_latents();
       return;
     }
@@ -268,11 +269,13 @@ std::optional<sdk::TilePlan> ExecutionEngine::tile_plan(const Job& job, const sd
     tr.scale = info_.vae_scale_factor;
     tr.latent_height = p.height / tr.scale;
     tr.latent_width = p.width / tr.scale;
-    tr.memory_hint_bytes = config_.budget_bytes ? config_.budget_bytes : stats_or_empty(*plugins_.backend).free_bytes;
+    tr.memory_hint_bytes =
+        config_.budget_bytes ? config_.budget_bytes : stats_or_empty(*plugins_.backend).free_bytes;
     return plugins_.tiling->plan(tr);
   }
   if (p.options.vae_tiling) {
-    spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole", job.id());
+    spdlog::warn("job {}: VAE tiling asked for but no tiling strategy is configured; decoding whole",
+                 job.id());
   }
   return std::nullopt;
 }
@@ -289,9 +292,7 @@ std::string memory_saving(const sdk::RuntimeOptions& asked, const sdk::RuntimeOp
   return on;
 }
 
-std::string mib(std::uint64_t bytes) {
-  return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
-}
+std::string mib(std::uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
 
 bool same_memory_options(const sdk::RuntimeOptions& a, const sdk::RuntimeOptions& b) {
   return a.attention == b.attention && a.attention_slice_size == b.attention_slice_size &&
@@ -320,20 +321,22 @@ std::string ExecutionEngine::place_for(const Job& job, Phase phase, sdk::Generat
   std::string reason;
   if (plugins_.memory_policy) reason = run_policy(phase, params, record);
   record.memory_saving = memory_saving(asked, params.options);
-  record.ran_estimate_bytes = same_memory_options(asked, params.options) ? record.estimate_bytes
-                                                                          : b.estimate_activation_bytes(phase, params);
+  record.ran_estimate_bytes = same_memory_options(asked, params.options)
+                                  ? record.estimate_bytes
+                                  : b.estimate_activation_bytes(phase, params);
   record.calibration_key = calibration_key(info_.name, phase, params.options, device).str();
   const sdk::MemoryStats now = stats_or_empty(b);
   record.baseline_bytes = now.device == sdk::Device::cuda ? now.allocated_bytes : now.rss_bytes;
 
-  const std::string budget = config_.budget_bytes ? mib(config_.budget_bytes) : std::string("device free memory");
+  const std::string budget =
+      config_.budget_bytes ? mib(config_.budget_bytes) : std::string("device free memory");
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2f", record.calibration_ratio);
-  const std::string line = "job " + std::to_string(job.id()) + " " + std::string(sdk::to_string(phase)) +
-                           ": activation estimate " + mib(record.calibrated_estimate_bytes) + " (backend " +
-                           mib(record.estimate_bytes) + " x calibration " + ratio + "), budget " + budget + ": " +
-                           (record.memory_saving.empty() ? "no memory saving switched on"
-                                                         : record.memory_saving + " switched on");
+  const std::string line =
+      "job " + std::to_string(job.id()) + " " + std::string(sdk::to_string(phase)) +
+      ": activation estimate " + mib(record.calibrated_estimate_bytes) + " (backend " +
+      mib(record.estimate_bytes) + " x calibration " + ratio + "), budget " + budget + ": " +
+      (record.memory_saving.empty() ? "no memory saving switched on" : record.memory_saving + " switched on");
   if (record.memory_saving.empty()) {
     spdlog::debug("{}; {}", line, reason);
   } else {
@@ -343,7 +346,8 @@ std::string ExecutionEngine::place_for(const Job& job, Phase phase, sdk::Generat
 }
 
 // Asks the policy (with calibrated estimates) and carries its placement out; returns its reason.
-std::string ExecutionEngine::run_policy(Phase phase, sdk::GenerationParams& params, const PhaseRecord& record) {
+std::string ExecutionEngine::run_policy(Phase phase, sdk::GenerationParams& params,
+                                        const PhaseRecord& record) {
   sdk::ModelBackend& b = *plugins_.backend;
   sdk::PlacementRequest r;
   r.next = phase;
@@ -356,23 +360,29 @@ std::string ExecutionEngine::run_policy(Phase phase, sdk::GenerationParams& para
   sdk::GenerationParams sliced = params;
   sliced.options.attention = sdk::AttentionMode::sliced;
   const double sliced_ratio =
-      calibration_ ? calibration_->ratio(calibration_key(info_.name, phase, sliced.options, b.device())) : 1.0;
+      calibration_ ? calibration_->ratio(calibration_key(info_.name, phase, sliced.options, b.device()))
+                   : 1.0;
   r.estimated_activation_bytes_sliced = static_cast<std::uint64_t>(
       std::llround(static_cast<double>(b.estimate_activation_bytes(phase, sliced)) * sliced_ratio));
   sdk::Placement placement = plugins_.memory_policy->place(r);
   for (const std::string& needed : r.needed) {
-    if (std::find(placement.on_device.begin(), placement.on_device.end(), needed) == placement.on_device.end()) {
+    if (std::find(placement.on_device.begin(), placement.on_device.end(), needed) ==
+        placement.on_device.end()) {
       throw Error(ErrorKind::plugin_error, "memory policy left '" + needed + "' off the device for the " +
                                                std::string(sdk::to_string(phase)) + " phase");
     }
   }
   auto location = [&](const std::string& name) {
-    for (const auto& c : r.components) if (c.name == name) return std::optional<sdk::Device>(c.location);
+    for (const auto& c : r.components)
+      if (c.name == name) return std::optional<sdk::Device>(c.location);
     return std::optional<sdk::Device>();
   };
   bool moved_off = false;
   for (const std::string& c : placement.on_cpu) {
-    if (location(c) != sdk::Device::cpu) { b.place(c, sdk::Device::cpu); moved_off = true; }
+    if (location(c) != sdk::Device::cpu) {
+      b.place(c, sdk::Device::cpu);
+      moved_off = true;
+    }
   }
   if (moved_off && placement.release_cache) b.release_cached_memory();
   for (const std::string& c : placement.on_device) {

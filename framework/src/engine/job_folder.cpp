@@ -23,7 +23,8 @@ std::string claim_job_folder(Job& job, const std::string& state_dir) {
   if (!created) {
     w.refuse_job_dir();
     spdlog::warn("job {}: checkpoint folder {} {}; the job runs without checkpoints", job.id(), dir.string(),
-                 ec ? "cannot be created (" + ec.message() + ")" : std::string("already exists and is not this job's"));
+                 ec ? "cannot be created (" + ec.message() + ")"
+                    : std::string("already exists and is not this job's"));
     return {};
   }
   w.claim_job_dir(dir.string());
@@ -42,7 +43,8 @@ std::optional<int> first_sub_batch_steps(const std::string& name) {
   const std::string first = "latents_i0_step";
   if (name.rfind(first, 0) != 0) return -1;
   const std::string digits = name.substr(first.size(), name.size() - tail.size() - first.size());
-  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
   return std::stoi(digits);
 }
 
@@ -56,8 +58,10 @@ void adopt_job_folder(JobWork& w, const std::string& dir) {
     const auto steps = first_sub_batch_steps(it->path().filename().string());
     if (!steps) continue;
     std::error_code removed;  // not `ec`: that one ends the loop
-    if (*steps < 0) fs::remove(it->path(), removed);
-    else newest_last.emplace_back(*steps, it->path().string());
+    if (*steps < 0)
+      fs::remove(it->path(), removed);
+    else
+      newest_last.emplace_back(*steps, it->path().string());
   }
   std::sort(newest_last.begin(), newest_last.end());
   w.claim_job_dir(dir);

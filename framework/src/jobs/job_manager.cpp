@@ -32,7 +32,10 @@ JobId random_id_base() {
 
 JobManager::JobManager(std::shared_ptr<sdk::JobScheduler> scheduler, std::shared_ptr<ExecutionEngine> engine,
                        JobManagerConfig config)
-    : scheduler_(std::move(scheduler)), engine_(std::move(engine)), config_(config), next_id_(random_id_base()) {
+    : scheduler_(std::move(scheduler)),
+      engine_(std::move(engine)),
+      config_(config),
+      next_id_(random_id_base()) {
   if (!scheduler_) throw Error(ErrorKind::invalid_request, "JobManager: no scheduler given");
   if (!engine_) throw Error(ErrorKind::invalid_request, "JobManager: no execution engine given");
   if (config_.workers < 1) {
@@ -60,19 +63,19 @@ std::int64_t JobManager::now_ms() const {
 std::shared_ptr<Job> JobManager::find(JobId id) const {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
-    throw Error(ErrorKind::invalid_request,
-                "unknown job id " + std::to_string(id) + " (never submitted, or forgotten after keep_finished)");
+    throw Error(ErrorKind::invalid_request, "unknown job id " + std::to_string(id) +
+                                                " (never submitted, or forgotten after keep_finished)");
   }
   return it->second;
 }
 
-JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority priority, JobCallbacks callbacks,
-                         const std::string& resume_dir) {
+JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority priority,
+                         JobCallbacks callbacks, const std::string& resume_dir) {
   const int p = static_cast<int>(priority);
   try {
     if (p < 0 || p > static_cast<int>(sdk::Priority::low)) {
-      throw Error(ErrorKind::invalid_request, "priority: expected urgent, high, normal or low, got " +
-                                                  std::to_string(p));
+      throw Error(ErrorKind::invalid_request,
+                  "priority: expected urgent, high, normal or low, got " + std::to_string(p));
     }
     validate_request(request, &engine_->model_info(), &engine_->samplers());
   } catch (...) {

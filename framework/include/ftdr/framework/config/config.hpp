@@ -49,47 +49,47 @@ class ConfigError : public sdk::Error {
 enum class ShutdownPolicy { drain, cancel };  // drain: finish queued jobs; cancel: cancel them
 
 struct RuntimeConfig {
-  int workers = 1;                        // worker threads, each with its own backend object
-  int queue_capacity = 64;                // queued jobs beyond this are refused
+  int workers = 1;          // worker threads, each with its own backend object
+  int queue_capacity = 64;  // queued jobs beyond this are refused
   ShutdownPolicy shutdown = ShutdownPolicy::drain;
   std::filesystem::path state_dir = "ftdr-state";  // checkpoints (jobs/<id>/), calibration, plugin state
   std::filesystem::path output_dir = "outputs";    // PNGs (a request may name another folder)
 };
 
 struct MemoryConfig {
-  std::string policy = "adaptive";        // memory policy plugin
-  std::uint64_t device_budget_mb = 0;     // 0 = the device's free memory
-  double warning_pct = 85;                // a phase peaking above this share of the budget (or of the
-  double critical_pct = 95;               // device when the budget is 0) is logged as a warning, above
-                                          // critical_pct as an error (memory_alerts.hpp)
+  std::string policy = "adaptive";     // memory policy plugin
+  std::uint64_t device_budget_mb = 0;  // 0 = the device's free memory
+  double warning_pct = 85;             // a phase peaking above this share of the budget (or of the
+  double critical_pct = 95;            // device when the budget is 0) is logged as a warning, above
+                                       // critical_pct as an error (memory_alerts.hpp)
 };
 
 struct CheckpointConfig {
-  int every_steps = 0;                    // save latents every N diffusion steps; 0 = never
+  int every_steps = 0;  // save latents every N diffusion steps; 0 = never
 };
 
 // [server]: what `ftdr serve` listens on and the limits it applies to every request.
 struct ServerConfig {
-  std::string listen = "127.0.0.1:7860";     // HOST:PORT (loopback by default); port 0 = any free port
-  std::uint64_t max_body_bytes = 1 << 20;    // larger request bodies get 413
-  int request_timeout_s = 30;                // a request not fully read by then closes the connection
-  std::filesystem::path token_file;          // absolute; empty = no token (open to anyone who connects)
-  int keep_finished = 1000;                  // finished jobs kept in the journal (oldest forgotten first)
+  std::string listen = "127.0.0.1:7860";   // HOST:PORT (loopback by default); port 0 = any free port
+  std::uint64_t max_body_bytes = 1 << 20;  // larger request bodies get 413
+  int request_timeout_s = 30;              // a request not fully read by then closes the connection
+  std::filesystem::path token_file;        // absolute; empty = no token (open to anyone who connects)
+  int keep_finished = 1000;                // finished jobs kept in the journal (oldest forgotten first)
 };
 
 struct HostConfig {
-  std::filesystem::path file;             // the config file, absolute
+  std::filesystem::path file;  // the config file, absolute
   RuntimeConfig runtime;
   std::vector<std::filesystem::path> plugin_search_path;  // absolute, in order
-  std::filesystem::path model_path;       // absolute; empty = none configured
-  std::string backend = "libtorch";       // [backend] plugin
-  std::string scheduler = "priority";     // [scheduler] plugin
-  std::string recovery = "progressive";   // [recovery] plugin
-  std::string tiling = "overlap";         // [tiling] plugin
-  MemoryConfig memory;                    // [memory] policy names the memory policy plugin
+  std::filesystem::path model_path;                       // absolute; empty = none configured
+  std::string backend = "libtorch";                       // [backend] plugin
+  std::string scheduler = "priority";                     // [scheduler] plugin
+  std::string recovery = "progressive";                   // [recovery] plugin
+  std::string tiling = "overlap";                         // [tiling] plugin
+  MemoryConfig memory;                                    // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
-  ServerConfig server;                    // [server], read by `ftdr serve`
-  sdk::GenerationRequest generate;        // [generate]: defaults for requests (prompt empty)
+  ServerConfig server;              // [server], read by `ftdr serve`
+  sdk::GenerationRequest generate;  // [generate]: defaults for requests (prompt empty)
 
   // The plugin chosen for a kind (memory_policy -> memory.policy).
   const std::string& plugin_name(sdk::PluginKind kind) const;

@@ -51,8 +51,8 @@
 #include <string>
 #include <vector>
 
-#include "ftdr/framework/jobs/job.hpp"
 #include "ftdr/framework/engine/memory_calibration.hpp"
+#include "ftdr/framework/jobs/job.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
 #include "ftdr/sdk/recovery.hpp"
@@ -64,23 +64,23 @@ namespace ftdr::framework {
 // writer here (png_writer.hpp, with the generation parameters as metadata); without a sink the
 // images are only returned in the JobResult. Called from the worker, under the engine's lock.
 // Throwing fails the attempt in DECODING (the latents are kept, so a retry only decodes again).
-using ImageSink = std::function<std::vector<std::string>(
-    const Job& job, const sdk::GenerationParams& params, const std::vector<sdk::Image>& images)>;
+using ImageSink = std::function<std::vector<std::string>(const Job& job, const sdk::GenerationParams& params,
+                                                         const std::vector<sdk::Image>& images)>;
 
 struct EngineConfig {
-  int checkpoint_every = 0;        // save the latents every K steps (and at the end); 0 = never
-  std::string state_dir;           // checkpoints go to <state_dir>/jobs/<job id>/; "" = none
-  double step_timeout_ms = 0;      // watchdog: a step slower than this fails with timeout; 0 = off
-  bool health_checks = true;       // StepEvent::finite == false fails with numerical_error
-  std::uint64_t budget_bytes = 0;  // PlacementRequest::budget_bytes ([memory] device_budget_mb)
-  int max_attempts = 8;            // hard cap on attempts per job, whatever the strategy says
-  bool keep_checkpoints = false;   // keep the job's folder after COMPLETED (FAILED keeps it)
-  bool calibrate_memory = true;    // learn measured/estimate per key (memory_calibration.hpp) in
-                                   // <state_dir>/memory_calibration.json (in memory without a
-                                   // state_dir) and give the policy calibrated estimates
-  CalibrationSettings calibration; // its moving average and clamp
-  sdk::RuntimeOptions options;     // the runtime options every job's first attempt starts with
-  ImageSink image_sink;            // optional, see above
+  int checkpoint_every = 0;         // save the latents every K steps (and at the end); 0 = never
+  std::string state_dir;            // checkpoints go to <state_dir>/jobs/<job id>/; "" = none
+  double step_timeout_ms = 0;       // watchdog: a step slower than this fails with timeout; 0 = off
+  bool health_checks = true;        // StepEvent::finite == false fails with numerical_error
+  std::uint64_t budget_bytes = 0;   // PlacementRequest::budget_bytes ([memory] device_budget_mb)
+  int max_attempts = 8;             // hard cap on attempts per job, whatever the strategy says
+  bool keep_checkpoints = false;    // keep the job's folder after COMPLETED (FAILED keeps it)
+  bool calibrate_memory = true;     // learn measured/estimate per key (memory_calibration.hpp) in
+                                    // <state_dir>/memory_calibration.json (in memory without a
+                                    // state_dir) and give the policy calibrated estimates
+  CalibrationSettings calibration;  // its moving average and clamp
+  sdk::RuntimeOptions options;      // the runtime options every job's first attempt starts with
+  ImageSink image_sink;             // optional, see above
 };
 
 // The plugins an engine drives. Shared pointers: the loader's deleters keep each plugin's library
@@ -146,7 +146,8 @@ class ExecutionEngine {
   std::string run_policy(sdk::Phase phase, sdk::GenerationParams& params, const PhaseRecord& record);
   void learn_memory(PhaseRecord& record);
   AttemptOutcome handle_failure(Job& job, std::exception_ptr error);  // engine_recovery.cpp
-  sdk::RecoveryDecision decide_recovery(const JobWork& work, const sdk::Failure& failure, std::string& why_not);
+  sdk::RecoveryDecision decide_recovery(const JobWork& work, const sdk::Failure& failure,
+                                        std::string& why_not);
   AttemptOutcome finish(Job& job, ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
                         const std::string& message);
 

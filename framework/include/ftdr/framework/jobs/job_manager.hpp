@@ -62,12 +62,12 @@ enum class ShutdownMode {
 };
 
 struct JobManagerConfig {
-  int workers = 1;                         // worker threads, >= 1
-  std::size_t max_queue = 1024;            // jobs waiting in the scheduler; 0 = unbounded
+  int workers = 1;                                   // worker threads, >= 1
+  std::size_t max_queue = 1024;                      // jobs waiting in the scheduler; 0 = unbounded
   ShutdownMode shutdown_mode = ShutdownMode::drain;  // what the destructor does
-  std::size_t keep_finished = 256;         // finished jobs kept for status()/result() (with their
-                                           // images: a 512x512 image is 768 KiB); the oldest are
-                                           // forgotten first (0 = keep all)
+  std::size_t keep_finished = 256;                   // finished jobs kept for status()/result() (with their
+                                                     // images: a 512x512 image is 768 KiB); the oldest are
+                                                     // forgotten first (0 = keep all)
 };
 
 // submit() on a full queue. kind() is invalid_request.
@@ -79,13 +79,13 @@ class QueueFullError : public sdk::Error {
 struct JobStatus {
   JobId id = 0;
   ExecutionState state = ExecutionState::idle;
-  std::optional<sdk::Phase> phase;         // while running
+  std::optional<sdk::Phase> phase;  // while running
   sdk::Priority priority = sdk::Priority::normal;
-  int step = 0, total_steps = 0;           // diffusion progress of the current sub-batch
+  int step = 0, total_steps = 0;              // diffusion progress of the current sub-batch
   std::optional<std::size_t> queue_position;  // 0 = runs next; only while in the scheduler
-  int attempts = 0;                        // attempts started
-  double wait_ms = 0;                      // submission → first INITIALIZING (or → now)
-  double run_ms = 0;                       // first INITIALIZING → terminal (or → now)
+  int attempts = 0;                           // attempts started
+  double wait_ms = 0;                         // submission → first INITIALIZING (or → now)
+  double run_ms = 0;                          // first INITIALIZING → terminal (or → now)
 };
 
 class JobManager {
@@ -139,16 +139,16 @@ class JobManager {
   std::condition_variable idle_cv_;  // a job finished
   std::unordered_map<JobId, std::shared_ptr<Job>> jobs_;
   std::deque<JobId> finished_order_;
-  JobId next_id_;                    // the next job's id: random base + count (see above)
+  JobId next_id_;  // the next job's id: random base + count (see above)
   std::uint64_t next_sequence_ = 1;
   bool accepting_ = true;
   bool cancelling_all_ = false;
   bool stop_workers_ = false;
   bool shut_down_ = false;
-  std::size_t outstanding_ = 0;      // accepted, not yet terminal
+  std::size_t outstanding_ = 0;  // accepted, not yet terminal
   std::size_t running_ = 0;
-  std::size_t retry_pending_ = 0;    // on a timer
-  JobStats totals_;                  // cumulative counters; the live ones are filled in stats()
+  std::size_t retry_pending_ = 0;  // on a timer
+  JobStats totals_;                // cumulative counters; the live ones are filled in stats()
   double wait_sum_ms_ = 0, run_sum_ms_ = 0;
   std::uint64_t ran_count_ = 0;
 
