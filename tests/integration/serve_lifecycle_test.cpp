@@ -62,5 +62,27 @@ TEST(ServeLifecycle, UrgentJobOvertakesWaitingLowOnes) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+TEST(ServeLifecycle, BadOrTakenListenAddressExits2NamingIt) {
+  const auto dir = fresh_dir("serve_listen");
+  write_file(dir / "serve.toml", serve_config_text(dir, {}));
+  const std::map<std::string, std::string> env{{"FTDR_PLUGIN_PATH", fixture_dir()}};
+  const CliResult bad =
+      run_ftdr({"serve", "--config", (dir / "serve.toml").string(), "--listen", "localhost:80"}, env, dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--listen: expected HOST:PORT with an IP address and a port in [0, 65535] (got "
+                         "'localhost:80')"),
+            std::string::npos)
+      << bad.err;
+
+  ServeProcess first(dir / "first");
+  const std::string taken = "127.0.0.1:" + std::to_string(first.port());
+  const CliResult second =
+      run_ftdr({"serve", "--config", (dir / "serve.toml").string(), "--listen", taken}, env, dir);
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.err.find("cannot listen on " + taken + ": Address already in use"), std::string::npos)
+      << second.err;
+  EXPECT_EQ(first.stop(), 0);
+}
+
 }  // namespace
 }  // namespace ftdr::test
