@@ -18,9 +18,9 @@
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
 #include "ftdr/framework/plugins/plugin_call.hpp"
-#include "ftdr/framework/plugins/plugin_set.hpp"
 #include "generate_request.hpp"
 #include "progress.hpp"
+#include "runtime_setup.hpp"
 
 namespace ftdr::host {
 
@@ -130,35 +130,17 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   const sdk::GenerationRequest request = request_from(vm, cfg.host().generate);
   check_output(request, vm);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
-  if (auto problems = fw::model_path_problems(cfg.host()); !problems.empty())
-    throw sdk::Error(sdk::ErrorKind::model_error, problems.front());
-
   const fw::HostConfig& host = cfg.host();
-  std::vector<std::string> problems;
-  fw::PluginSet plugins = fw::create_plugins(cfg, fw::make_loader(host), problems);
-  if (!problems.empty()) {
-    for (const auto& p : problems) std::cerr << "error: " << p << "\n";
+  fw::PluginSet plugins;
+  try {
+    plugins = create_plugin_set(cfg);
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
     return fw::kExitUsage;
   }
-  fw::host_logger()->info("loading the model {}", host.model_path.string());
-  fw::plugin_call(host.backend, "load", [&] { plugins.backend->load(host.model_path.string()); });
-  const auto& backend = plugins.backend;  // faults: the backend reads [faults] itself (config.hpp)
-  for (const auto& line : backend->diagnostics()) fw::host_logger()->info("backend: {}", line);
+  load_backend(host, plugins);
   check_against_model(request, plugins, host.backend, vm);
-
-  fw::EngineConfig ec;
-  ec.checkpoint_every = host.checkpoint.every_steps;
-  ec.state_dir = host.runtime.state_dir.string();
-  ec.budget_bytes = host.memory.device_budget_mb * 1024 * 1024;
-  ec.image_sink = fw::make_png_sink(backend->info());
-  auto engine = std::make_shared<fw::ExecutionEngine>(
-      fw::EnginePlugins{backend, plugins.memory_policy, plugins.recovery, plugins.tiling}, ec);
-  fw::JobManagerConfig jc;
-  jc.workers = host.runtime.workers;
-  jc.max_queue = static_cast<std::size_t>(host.runtime.queue_capacity);
-  jc.shutdown_mode = host.runtime.shutdown == fw::ShutdownPolicy::cancel ? fw::ShutdownMode::cancel
-                                                                         : fw::ShutdownMode::drain;
-  fw::JobManager jobs(plugins.scheduler, engine, jc);
+  fw::JobManager jobs(plugins.scheduler, make_engine(host, plugins), job_manager_config(host));
 
   ProgressDisplay progress;
   fw::JobCallbacks callbacks;

@@ -22,7 +22,8 @@ void print_help(std::ostream& out) {
       << "  generate       generate images from a prompt\n"
       << "  plugins        list the plugins found (kind, name, version, ABI, file) and the refused ones\n"
       << "  check-config   validate a config file, loading every plugin it names\n"
-      << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n\n"
+      << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n"
+      << "  serve          run the HTTP API with a durable job queue (docs/serve.md)\n\n"
       << "Global options:\n"
       << "  --config FILE      config file; default: $FTDR_CONFIG, else "
          "<prefix>/share/ftdr/configs/default.toml\n"
@@ -84,8 +85,9 @@ int dispatch(std::vector<std::string> args) {
   if (command == "plugins") return host::cmd_plugins(global, rest);
   if (command == "check-config") return host::cmd_check_config(global, rest);
   if (command == "doctor") return host::cmd_doctor(global, rest);
+  if (command == "serve") return host::cmd_serve(global, rest);
   throw host::UsageError("unknown command '" + command +
-                         "' (commands: generate, plugins, check-config, doctor)");
+                         "' (commands: generate, plugins, check-config, doctor, serve)");
 }
 
 }  // namespace

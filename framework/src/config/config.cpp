@@ -2,6 +2,7 @@
 #include "ftdr/framework/config/config.hpp"
 
 #include "ftdr/framework/jobs/request_validation.hpp"
+#include "ftdr/framework/server/listen_address.hpp"
 
 #include <cmath>
 #include <functional>
@@ -138,6 +139,34 @@ void parse_memory(const TomlConfigView& v, MemoryConfig& m, std::vector<std::str
     });
 }
 
+// [server]. token_file ships with the deployment, like the model: relative to the config's folder.
+void parse_server(const TomlConfigView& v, const fs::path& base, ServerConfig& s,
+                  std::vector<std::string>& problems) {
+  collect(problems, [&] {
+    s.listen = v.get_string("listen", s.listen);
+    try {
+      parse_listen_address(s.listen);
+    } catch (const Error& e) {
+      v.reject("listen", e.what());
+    }
+  });
+  collect(problems, [&] {
+    s.max_body_bytes = static_cast<std::uint64_t>(int_in(
+        v, "max_body_bytes", static_cast<std::int64_t>(s.max_body_bytes), 1024, std::int64_t{1} << 30));
+  });
+  collect(problems, [&] {
+    s.request_timeout_s = static_cast<int>(int_in(v, "request_timeout_s", s.request_timeout_s, 1, 3600));
+  });
+  collect(problems, [&] {
+    const std::string token = v.get_string("token_file", "");
+    if (v.has("token_file") && token.empty()) v.reject("token_file", "a file path (got an empty string)");
+    if (!token.empty()) s.token_file = resolve(base, token);
+  });
+  collect(problems, [&] {
+    s.keep_finished = static_cast<int>(int_in(v, "keep_finished", s.keep_finished, 1, 10000000));
+  });
+}
+
 // The same rules as a request's (request_validation.hpp), reported at the config key. A key that
 // could not be read kept its default, so only the user's own values are judged here.
 void validate_generate(const TomlConfigView& v, const sdk::GenerationRequest& g) {
@@ -244,6 +273,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
     h.checkpoint.every_steps =
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
   });
+  collect(problems, [&] { parse_server(*root->child("server"), base, h.server, problems); });
   root->mark_known("faults");  // the backend's (see attach_faults)
   collect(problems, [&] { parse_generate(*root->child("generate"), h.generate, problems); });
   h.generate.output_dir = h.runtime.output_dir.string();

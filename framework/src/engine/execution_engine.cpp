@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ftdr/framework/jobs/request_validation.hpp"
+#include "job_folder.hpp"
 #include "step_watch.hpp"
 
 namespace ftdr::framework {
@@ -183,6 +184,15 @@ void ExecutionEngine::run_diffusion(Job& job) {
 
 // Loads the newest checkpoint when it is ahead of the latents in memory; true when it did. One that
 // cannot be read is dropped (diffusion then starts afresh).
+std::string ExecutionEngine::job_folder(JobId id) const {
+  if (config_.state_dir.empty()) return "";
+  return (std::filesystem::path(config_.state_dir) / "jobs" / std::to_string(id)).string();
+}
+
+void ExecutionEngine::adopt_job_folder(Job& job, const std::string& dir) {
+  if (!config_.state_dir.empty()) detail::adopt_job_folder(job.work(), dir);
+}
+
 bool ExecutionEngine::load_newer_checkpoint(Job& job) {
   JobWork& w = job.work();
   if (w.checkpoint_path().empty() || w.checkpoint_steps() <= w.latents_steps()) return false;

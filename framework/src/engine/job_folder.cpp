@@ -1,6 +1,10 @@
 #include "job_folder.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +29,46 @@ std::string claim_job_folder(Job& job, const std::string& state_dir) {
   }
   w.claim_job_dir(dir.string());
   return w.job_dir();
+}
+
+namespace {
+
+// N from "latents_i<first>_step<N>.ckpt" (the name StepWatch::save gives) when first == 0; -1 for a
+// checkpoint of a later sub-batch; nothing for any other file.
+std::optional<int> first_sub_batch_steps(const std::string& name) {
+  const std::string head = "latents_i", tail = ".ckpt";
+  if (name.rfind(head, 0) != 0 || name.size() <= head.size() + tail.size() ||
+      name.compare(name.size() - tail.size(), tail.size(), tail) != 0)
+    return std::nullopt;
+  const std::string first = "latents_i0_step";
+  if (name.rfind(first, 0) != 0) return -1;
+  const std::string digits = name.substr(first.size(), name.size() - tail.size() - first.size());
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stoi(digits);
+}
+
+}  // namespace
+
+void adopt_job_folder(JobWork& w, const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty() || !fs::is_directory(dir, ec)) return;
+  std::vector<std::pair<int, std::string>> newest_last;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto steps = first_sub_batch_steps(it->path().filename().string());
+    if (!steps) continue;
+    std::error_code removed;  // not `ec`: that one ends the loop
+    if (*steps < 0)
+      fs::remove(it->path(), removed);
+    else
+      newest_last.emplace_back(*steps, it->path().string());
+  }
+  std::sort(newest_last.begin(), newest_last.end());
+  w.claim_job_dir(dir);
+  for (const auto& [steps, path] : newest_last) w.record_checkpoint(path, steps);  // removes the older one
+  if (!newest_last.empty())
+    spdlog::info("resuming from checkpoint {} (step {})", newest_last.back().second,
+                 newest_last.back().first);
 }
 
 void release_job_folder(JobWork& w) {

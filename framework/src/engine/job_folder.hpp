@@ -17,6 +17,11 @@ namespace ftdr::framework::detail {
 // folder cannot be had (it existed before, or creating it failed: logged once).
 std::string claim_job_folder(Job& job, const std::string& state_dir);
 
+// Takes over `dir`, the folder an earlier run of the same job made (a process that ended before
+// the job did): its newest checkpoint of the first sub-batch becomes the job's, so diffusion resumes
+// there; older ones and those of later sub-batches (the job starts again as one) are removed.
+// Nothing when the folder does not exist.
+void adopt_job_folder(JobWork& work, const std::string& dir);
 // Removes the checkpoint files the job wrote, then its folder when empty. Nothing when the engine
 // did not create one.
 void release_job_folder(JobWork& work);

@@ -70,7 +70,7 @@ std::shared_ptr<Job> JobManager::find(JobId id) const {
 }
 
 JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority priority,
-                         JobCallbacks callbacks) {
+                         JobCallbacks callbacks, const std::string& resume_dir) {
   const int p = static_cast<int>(priority);
   try {
     if (p < 0 || p > static_cast<int>(sdk::Priority::low)) {
@@ -97,6 +97,7 @@ JobId JobManager::submit(const sdk::GenerationRequest& request, sdk::Priority pr
     if (next_id_ == 0) ++next_id_;  // 0 means "no job" in JobStatus and JobResult
     id = next_id_++;
     auto job = std::make_shared<Job>(id, request, priority, std::move(callbacks));
+    if (!resume_dir.empty()) engine_->adopt_job_folder(*job, resume_dir);
     sdk::QueueEntry entry{id, priority, next_sequence_++, now_ms()};
     try {
       scheduler_->push(entry);

@@ -68,6 +68,15 @@ struct CheckpointConfig {
   int every_steps = 0;  // save latents every N diffusion steps; 0 = never
 };
 
+// [server]: what `ftdr serve` listens on and the limits it applies to every request.
+struct ServerConfig {
+  std::string listen = "127.0.0.1:7860";   // HOST:PORT (loopback by default); port 0 = any free port
+  std::uint64_t max_body_bytes = 1 << 20;  // larger request bodies get 413
+  int request_timeout_s = 30;              // a request not fully read by then closes the connection
+  std::filesystem::path token_file;        // absolute; empty = no token (open to anyone who connects)
+  int keep_finished = 1000;                // finished jobs kept in the journal (oldest forgotten first)
+};
+
 struct HostConfig {
   std::filesystem::path file;  // the config file, absolute
   RuntimeConfig runtime;
@@ -79,6 +88,7 @@ struct HostConfig {
   std::string tiling = "overlap";                         // [tiling] plugin
   MemoryConfig memory;                                    // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
+  ServerConfig server;              // [server], read by `ftdr serve`
   sdk::GenerationRequest generate;  // [generate]: defaults for requests (prompt empty)
 
   // The plugin chosen for a kind (memory_policy -> memory.policy).

@@ -118,6 +118,13 @@ class ExecutionEngine {
   // (the caller publishes it).
   AttemptOutcome run_attempt(Job& job);
 
+  // <state_dir>/jobs/<id>: where job `id`'s checkpoints go; "" without a state_dir.
+  std::string job_folder(JobId id) const;
+  // Before a job's first attempt: takes over the checkpoint folder an earlier run of the same request
+  // made (job_folder() of that run's id, before a restart), so diffusion resumes from its newest
+  // checkpoint, checked by the backend like any checkpoint read back. Nothing when it does not exist.
+  void adopt_job_folder(Job& job, const std::string& dir);
+
   // Ends a job that is not running (IDLE, or RETRY_PENDING off the queue) as CANCELLED and returns
   // its result. Takes no engine lock: the caller guarantees no attempt of this job is running.
   JobResult cancel_waiting(Job& job, const std::string& message);

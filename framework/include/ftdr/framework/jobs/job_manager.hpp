@@ -99,9 +99,11 @@ class JobManager {
   JobManager& operator=(const JobManager&) = delete;
 
   // Validates, then queues. Throws sdk::Error(invalid_request) for a bad request or after shutdown
-  // began, QueueFullError when max_queue jobs wait. Thread-safe.
+  // began, QueueFullError when max_queue jobs wait. Thread-safe. `resume_dir`: the checkpoint folder
+  // of an earlier run of this same request (ExecutionEngine::job_folder of its id, e.g. before a
+  // restart); the job takes it over and resumes from its newest checkpoint (adopt_job_folder).
   JobId submit(const sdk::GenerationRequest& request, sdk::Priority priority = sdk::Priority::normal,
-               JobCallbacks callbacks = {});
+               JobCallbacks callbacks = {}, const std::string& resume_dir = "");
 
   // Throws sdk::Error(invalid_request) for an id never submitted or already forgotten.
   JobStatus status(JobId id) const;

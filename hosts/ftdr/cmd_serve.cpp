@@ -1,0 +1,177 @@
+// `ftdr serve`: a long-running server with the native HTTP API (serve/api_routes.hpp), a durable
+// job journal (<state_dir>/journal.sqlite) and one loaded model.
+//
+// Start-up: config, journal, plugins; then the server listens (/healthz 200, /readyz 503) and
+// prints "ftdr serve: listening on http://HOST:PORT" while the model loads on another thread; once
+// loaded, unfinished jobs from the journal run again, /readyz turns 200 and "ftdr serve: ready" is
+// printed. SIGINT/SIGTERM: stop accepting connections, refuse new jobs, then drain or cancel per
+// [runtime] shutdown (cancelled jobs stay queued in the journal and run at the next start), exit 0.
+// A second signal exits at once (exit 4); the journal still holds every accepted job.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli.hpp"
+#include "ftdr/framework/exit_codes.hpp"
+#include "ftdr/framework/logging.hpp"
+#include "ftdr/framework/output/png_sink.hpp"
+#include "ftdr/framework/plugins/plugin_guard.hpp"
+#include "ftdr/framework/server/http_server.hpp"
+#include "runtime_setup.hpp"
+#include "serve/api_routes.hpp"
+#include "serve/job_service.hpp"
+
+namespace ftdr::host {
+
+namespace po = boost::program_options;
+namespace fw = ftdr::framework;
+
+namespace {
+
+po::options_description serve_options() {
+  po::options_description o(
+      "ftdr serve: run the HTTP API (docs/serve.md)\n\n"
+      "usage: ftdr serve [--config FILE] [--listen HOST:PORT]\n\nOptions");
+  o.add_options()("listen", po::value<std::string>()->value_name("HOST:PORT"),
+                  "address to listen on, over [server] listen (port 0: any free port)");
+  add_common_options(o);
+  return o;
+}
+
+std::string read_token(const std::filesystem::path& file) {
+  if (file.empty()) return "";
+  std::ifstream in(file);
+  if (!in) throw UsageError("serve: [server] token_file: cannot read '" + file.string() + "'");
+  std::string token((std::istreambuf_iterator<char>(in)), {});
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) throw UsageError("serve: [server] token_file: '" + file.string() + "' is empty");
+  return token;
+}
+
+nlohmann::json plugins_json(const fw::PluginSet& set) {
+  nlohmann::json out = nlohmann::json::array();
+  const sdk::Plugin* objects[] = {set.backend.get(), set.scheduler.get(), set.memory_policy.get(),
+                                  set.recovery.get(), set.tiling.get()};
+  for (const sdk::Plugin* object : objects) {
+    const fw::PluginInfo* info = object ? fw::plugin_info_of(*object) : nullptr;
+    if (!info) continue;
+    out.push_back({{"kind", std::string(sdk::to_string(info->kind))},
+                   {"name", info->name},
+                   {"version", info->version},
+                   {"summary", info->summary},
+                   {"abi", std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor)}});
+  }
+  return out;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
+}  // namespace
+
+int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
+  const po::options_description options = serve_options();
+  auto vm = parse_command("serve", args, options);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return fw::kExitOk;
+  }
+  apply_common_options(vm, global);
+  const fw::Config cfg = load_config(global);
+  const fw::HostConfig& host = cfg.host();
+  fw::HttpServerConfig server_config;
+  try {
+    server_config.listen =
+        fw::parse_listen_address(vm.count("listen") ? vm["listen"].as<std::string>() : host.server.listen);
+  } catch (const sdk::Error& e) {
+    throw UsageError(std::string("serve: --listen: expected ") + e.what());
+  }
+  server_config.max_body_bytes = host.server.max_body_bytes;
+  server_config.request_timeout = std::chrono::seconds(host.server.request_timeout_s);
+  server_config.token = read_token(host.server.token_file);
+  server_config.threads = 8;  // handlers block on the journal commit; more of them share one (group commit)
+  try {
+    fw::check_output_folder(host.runtime.output_dir);
+  } catch (const sdk::Error& e) {
+    throw UsageError(std::string("serve: [runtime] output_dir: ") + e.what());
+  }
+
+  // Signals go to sigwait() below, never to a handler: every thread made from here on blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  fw::JobJournal journal(host.runtime.state_dir / "journal.sqlite");
+  fw::PluginSet plugins;
+  try {
+    plugins = create_plugin_set(cfg);
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return fw::kExitUsage;
+  }
+  serve::JobService jobs(journal,
+                         {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
+                          static_cast<std::size_t>(host.server.keep_finished)});
+  serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
+  fw::HttpServer server(server_config, [&routes](const fw::HttpRequest& r) { return routes.handle(r); });
+  server.start();
+  std::cout << "ftdr serve: listening on http://" << url_host(server_config.listen.host) << ":"
+            << server.port() << std::endl;
+
+  // The model loads beside the signal wait, so a signal during a long load is answered at once.
+  std::atomic<bool> loaded{false};
+  std::string load_error;
+  std::thread loader([&] {
+    try {
+      load_backend(host, plugins);
+      fw::JobManagerConfig jc = job_manager_config(host);
+      jc.max_queue = 0;      // the service applies queue_capacity, so journal replays are never refused
+      jc.keep_finished = 1;  // the service keeps finished jobs; the manager's copies hold images
+      auto engine = make_engine(host, plugins);
+      auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
+      routes.set_model(plugins.backend->info(), plugins.backend->samplers(), plugins_json(plugins));
+      jobs.attach(manager, engine);
+      loaded.store(true);
+      std::cout << "ftdr serve: ready" << std::endl;
+    } catch (const std::exception& e) {
+      load_error = e.what();
+      ::kill(::getpid(), SIGUSR1);
+    }
+  });
+  int sig = 0;
+  sigwait(&signals, &sig);
+  if (sig == SIGUSR1) {
+    loader.join();
+    std::cerr << "ftdr serve: " << load_error << "\n";
+    return fw::kExitUsage;
+  }
+  server.stop_accepting();
+  if (!loaded.load()) {
+    std::cerr << "ftdr serve: signal " << sig << " while loading the model: exiting\n";
+    std::_Exit(fw::kExitOk);  // the loader is inside backend.load(); no job was accepted yet
+  }
+  loader.join();
+  std::thread([signals]() mutable {
+    int again = 0;
+    sigwait(&signals, &again);
+    std::cerr << "ftdr serve: signal " << again << " again: exiting without waiting for the jobs\n";
+    std::_Exit(fw::kExitCancelled);
+  }).detach();
+  const bool drain = host.runtime.shutdown == fw::ShutdownPolicy::drain;
+  std::cerr << "ftdr serve: signal " << sig << ": " << (drain ? "finishing" : "cancelling")
+            << " the jobs, then exiting\n";
+  jobs.shutdown(drain ? fw::ShutdownMode::drain : fw::ShutdownMode::cancel);
+  server.stop();
+  std::cerr << "ftdr serve: stopped\n";
+  return fw::kExitOk;
+}
+
+}  // namespace ftdr::host

@@ -1,0 +1,70 @@
+// Prometheus text for /metrics (see metrics.hpp).
+#include "metrics.hpp"
+
+#include <cstdio>
+#include <iterator>
+
+#include "ftdr/sdk/error.hpp"
+
+namespace ftdr::host::serve {
+
+namespace {
+
+void metric(std::string& out, const std::string& name, const std::string& type, const std::string& help) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string metrics_text(const ServiceCounts& c, bool ready) {
+  std::string out;
+  metric(out, "ftdr_ready", "gauge", "1 once the model is loaded and jobs are accepted");
+  out += "ftdr_ready " + std::to_string(ready ? 1 : 0) + "\n";
+  metric(out, "ftdr_jobs_queued", "gauge", "jobs waiting for a worker (queue depth)");
+  out += "ftdr_jobs_queued " + std::to_string(c.manager.queued) + "\n";
+  metric(out, "ftdr_jobs_queued_by_priority", "gauge", "jobs waiting, by priority");
+  for (const char* p : {"urgent", "high", "normal", "low"}) {
+    auto it = c.queued_by_priority.find(p);
+    out += std::string("ftdr_jobs_queued_by_priority{priority=\"") + p + "\"} " +
+           std::to_string(it == c.queued_by_priority.end() ? 0 : it->second) + "\n";
+  }
+  metric(out, "ftdr_jobs_running", "gauge", "jobs in an attempt now");
+  out += "ftdr_jobs_running " + std::to_string(c.manager.running) + "\n";
+  metric(out, "ftdr_jobs_retry_pending", "gauge", "jobs waiting on a retry timer");
+  out += "ftdr_jobs_retry_pending " + std::to_string(c.manager.retry_pending) + "\n";
+  metric(out, "ftdr_jobs_submitted_total", "counter", "jobs accepted");
+  out += "ftdr_jobs_submitted_total " + std::to_string(c.manager.submitted) + "\n";
+  metric(out, "ftdr_retries_total", "counter", "attempts that ended in a retry");
+  out += "ftdr_retries_total " + std::to_string(c.manager.retries) + "\n";
+  metric(out, "ftdr_jobs_finished_total", "counter", "jobs by final state");
+  for (const char* state : {"completed", "failed", "cancelled"}) {
+    auto it = c.finished_by_state.find(state);
+    out += std::string("ftdr_jobs_finished_total{state=\"") + state + "\"} " +
+           std::to_string(it == c.finished_by_state.end() ? 0 : it->second) + "\n";
+  }
+  metric(out, "ftdr_attempts_failed_total", "counter", "failed attempts of finished jobs by error kind");
+  for (int k = 0; k <= static_cast<int>(sdk::ErrorKind::internal); ++k) {
+    const std::string kind(sdk::to_string(static_cast<sdk::ErrorKind>(k)));
+    auto it = c.failed_attempts_by_kind.find(kind);
+    out += "ftdr_attempts_failed_total{kind=\"" + kind + "\"} " +
+           std::to_string(it == c.failed_attempts_by_kind.end() ? 0 : it->second) + "\n";
+  }
+  metric(out, "ftdr_phase_duration_seconds", "histogram", "phase durations of finished jobs");
+  for (const auto& [phase, h] : c.phase_seconds) {
+    const std::string label = "ftdr_phase_duration_seconds_bucket{phase=\"" + phase + "\",le=\"";
+    for (std::size_t i = 0; i < std::size(DurationHistogram::kBounds); ++i)
+      out += label + number(DurationHistogram::kBounds[i]) + "\"} " + std::to_string(h.at_most[i]) + "\n";
+    out += label + "+Inf\"} " + std::to_string(h.count) + "\n";
+    out += "ftdr_phase_duration_seconds_sum{phase=\"" + phase + "\"} " + number(h.sum) + "\n";
+    out += "ftdr_phase_duration_seconds_count{phase=\"" + phase + "\"} " + std::to_string(h.count) + "\n";
+  }
+  return out;
+}
+
+}  // namespace ftdr::host::serve

@@ -1,0 +1,199 @@
+// `ftdr serve`'s journal on the real binary: accepted jobs survive kill -9 and a "cancel" shutdown
+// and run at the next start; finished jobs stay listable and downloadable; a journal that is not
+// one, or is from a newer FTDR, stops the start with an error naming the file.
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include "integration/serve_process.hpp"
+
+namespace ftdr::test {
+namespace {
+
+using nlohmann::json;
+
+std::string image_path(std::int64_t id, int i) {
+  return "/v1/jobs/" + std::to_string(id) + "/images/" + std::to_string(i);
+}
+
+void expect_completed_with_png(int port, std::int64_t id) {
+  const json done = wait_for_state(port, id, "completed");
+  ASSERT_EQ(done["state"], "completed") << done.dump();
+  const HttpReply png = http(port, "GET", image_path(id, 0));
+  ASSERT_EQ(png.status, 200);
+  EXPECT_EQ(png_size(png.body), std::make_pair(16, 8));
+}
+
+TEST(ServeJournal, KilledServerRunsItsAcceptedJobsAfterRestart) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 10;
+  ServeProcess server(fresh_dir("serve_kill9"), o);
+  const std::int64_t running = submit_job(server.port(), {{"prompt", "interrupted"}});
+  wait_for_state(server.port(), running, "diffusion_running");
+  const std::int64_t queued = submit_job(server.port(), {{"prompt", "never started"}});
+  server.kill(SIGKILL);
+
+  server.start();
+  const json list = json_of(http(server.port(), "GET", "/v1/jobs"));
+  ASSERT_EQ(list["jobs"].size(), 2u) << list.dump();
+  expect_completed_with_png(server.port(), running);
+  expect_completed_with_png(server.port(), queued);
+  EXPECT_EQ(json_of(http(server.port(), "GET", "/v1/jobs"))["jobs"].size(), 2u);  // run once each
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// The checkpoint files in <state_dir>/jobs/*/.
+std::vector<std::string> checkpoint_files(const std::filesystem::path& state) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(state / "jobs", ec))
+    for (const auto& file : std::filesystem::directory_iterator(dir.path()))
+      files.push_back(file.path().filename().string());
+  return files;
+}
+
+TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 20;  // killed at step 4 or a little later: far from the end
+  o.extra = "[checkpoint]\nevery_steps = 1\n";
+  ServeProcess server(fresh_dir("serve_resume"), o);
+  const std::int64_t id = submit_job(server.port(), {{"prompt", "resumed"}});
+  for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.kill(SIGKILL);
+  const auto left = checkpoint_files(server.dir() / "state");
+  ASSERT_EQ(left.size(), 1u);  // each checkpoint replaces the one before
+  const int saved = std::stoi(left[0].substr(std::string("latents_i0_step").size()));
+  EXPECT_GE(saved, 4);
+
+  server.start();
+  const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(id) + "/events").body;
+  // The first step this run reports is the one after the checkpoint, not step 1.
+  const std::string progress = "event: progress\ndata: {\"step\":";
+  const auto first = events.find(progress);
+  ASSERT_NE(first, std::string::npos) << events;
+  EXPECT_EQ(std::stoi(events.substr(first + progress.size())), saved + 1) << events;
+  expect_completed_with_png(server.port(), id);
+  EXPECT_TRUE(checkpoint_files(server.dir() / "state").empty());  // removed once the job completed
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
+  ServeOptions o;
+  o.step_ms = 100;
+  o.steps = 30;
+  o.shutdown = "cancel";
+  ServeProcess server(fresh_dir("serve_cancel_shutdown"), o);
+  const std::int64_t id = submit_job(server.port(), {{"prompt", "stopped by the shutdown"}});
+  wait_for_state(server.port(), id, "diffusion_running");
+  EXPECT_EQ(server.stop(), 0);
+  server.start();
+  expect_completed_with_png(server.port(), id);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, FinishedJobsAreListedAndDownloadableAfterRestart) {
+  ServeProcess server(fresh_dir("serve_restart"));
+  const std::int64_t a = submit_job(server.port(), {{"prompt", "first"}});
+  const std::int64_t b = submit_job(server.port(), {{"prompt", "second"}});
+  wait_for_state(server.port(), a, "completed");
+  wait_for_state(server.port(), b, "completed");
+  const std::string before = http(server.port(), "GET", image_path(a, 0)).body;
+  EXPECT_EQ(server.stop(), 0) << server.err();
+
+  server.start();
+  const json list = json_of(http(server.port(), "GET", "/v1/jobs?state=completed"));
+  ASSERT_EQ(list["jobs"].size(), 2u);
+  EXPECT_EQ(list["jobs"][0]["id"], a);
+  EXPECT_EQ(list["jobs"][1]["id"], b);
+  EXPECT_EQ(http(server.port(), "GET", image_path(a, 0)).body, before);
+  const json status = job_status(server.port(), a);
+  EXPECT_EQ(status["request"]["prompt"], "first");
+  EXPECT_EQ(status["attempts"], 1);
+  // Its event stream, after a restart, is the final state alone.
+  const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(a) + "/events").body;
+  EXPECT_NE(events.find("\"state\":\"completed\""), std::string::npos) << events;
+  // New ids continue after the journal's.
+  EXPECT_GT(submit_job(server.port(), {{"prompt", "third"}}), b);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// Runs `ftdr serve` with `dir`/state as its state folder; returns how it ended.
+CliResult serve_on_journal(const std::filesystem::path& dir) {
+  write_file(dir / "serve.toml", serve_config_text(dir, {}));
+  return run_ftdr({"serve", "--config", (dir / "serve.toml").string()}, {{"FTDR_PLUGIN_PATH", fixture_dir()}},
+                  dir);
+}
+
+TEST(ServeJournal, CorruptJournalIsRefusedNamingTheFile) {
+  const auto dir = fresh_dir("serve_corrupt");
+  std::filesystem::create_directories(dir / "state");
+  const auto file = dir / "state" / "journal.sqlite";
+  write_file(file, std::string(4096, 'x'));
+  const CliResult r = serve_on_journal(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": cannot read: file is not a database"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::string(4096, 'x'), [&] {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }());  // never reset
+}
+
+// Rows written by hand into a journal the server made (the server is not running meanwhile).
+void add_rows(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(ServeJournal, AJournaledRequestTheServerRefusesFailsThatJobOnly) {
+  ServeProcess server(fresh_dir("serve_bad_row"));
+  EXPECT_EQ(server.stop(), 0);
+  add_rows(server.dir() / "state" / "journal.sqlite",
+           "INSERT INTO jobs (request, priority, state, created_ms) VALUES "
+           "('{\"prompt\": \"x\", \"width\": 7}', 'normal', 'queued', 1), "
+           "('{\"prompt\": \"fine\", \"width\": 16, \"height\": 8, \"steps\": 3}', 'normal', 'queued', 2)");
+  server.start();
+  const json bad = wait_for_state(server.port(), 1, "failed");
+  EXPECT_EQ(bad["state"], "failed");
+  EXPECT_EQ(bad["error"]["kind"], "invalid_request");
+  EXPECT_NE(bad["error"]["message"].get<std::string>().find("request field 'width'"), std::string::npos);
+  expect_completed_with_png(server.port(), 2);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, AnUnreadableRowStopsTheStartNamingTheJob) {
+  ServeProcess server(fresh_dir("serve_unreadable_row"));
+  EXPECT_EQ(server.stop(), 0);
+  const auto file = server.dir() / "state" / "journal.sqlite";
+  add_rows(
+      file,
+      "INSERT INTO jobs (request, priority, state, created_ms) VALUES ('not json', 'normal', 'queued', 1)");
+  const CliResult r = serve_on_journal(server.dir());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": job 1 cannot be read"), std::string::npos)
+      << r.err;
+}
+
+TEST(ServeJournal, JournalFromANewerSchemaIsRefused) {
+  const auto dir = fresh_dir("serve_newer");
+  std::filesystem::create_directories(dir / "state");
+  const auto file = dir / "state" / "journal.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const CliResult r = serve_on_journal(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": schema version 7 is newer than this FTDR's (1)"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace ftdr::test
