@@ -20,6 +20,7 @@ build=${BUILD_DIR:-$root/build/release}
 # An existing build folder keeps its cache: set the option there too.
 [ ! -f "$build/build.ninja" ] || cmake "$build" -DFTDR_WERROR="$werror" >/dev/null
 FTDR_CMAKE_ARGS="${FTDR_CMAKE_ARGS:-} -DFTDR_WERROR=$werror" "$root/scripts/build.sh"
+"$root/scripts/test-clients.sh"  # build/venv-clients: the pinned A1111 client (webuiapi) for CTest
 (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900)
 [ "${FTDR_QUICK:-0}" = 1 ] && exit 0
 

@@ -24,6 +24,7 @@
 #include "ftdr/framework/plugins/plugin_guard.hpp"
 #include "ftdr/framework/server/http_server.hpp"
 #include "runtime_setup.hpp"
+#include "serve/a1111_routes.hpp"
 #include "serve/api_routes.hpp"
 #include "serve/job_service.hpp"
 
@@ -121,7 +122,10 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
                          {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
                           static_cast<std::size_t>(host.server.keep_finished)});
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
-  fw::HttpServer server(server_config, [&routes](const fw::HttpRequest& r) { return routes.handle(r); });
+  serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
+  fw::HttpServer server(server_config, [&routes, &a1111](const fw::HttpRequest& r) {
+    return serve::A1111Routes::owns(r.path) ? a1111.handle(r) : routes.handle(r);
+  });
   server.start();
   std::cout << "ftdr serve: listening on http://" << url_host(server_config.listen.host) << ":"
             << server.port() << std::endl;
@@ -138,6 +142,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       auto engine = make_engine(host, plugins);
       auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
       routes.set_model(plugins.backend->info(), plugins.backend->samplers(), plugins_json(plugins));
+      a1111.set_model(plugins.backend->info(), plugins.backend->samplers());
       jobs.attach(manager, engine);
       loaded.store(true);
       std::cout << "ftdr serve: ready" << std::endl;
