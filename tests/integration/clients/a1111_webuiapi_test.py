@@ -38,16 +38,21 @@ def check(condition, what, got=None):
     print("ok: " + what)
 
 
-def start_server(exe, plugins, source, work):
+def start_server(exe, plugins, source, work, token=None):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     config = os.path.join(work, "serve.toml")
+    server_extra = ""
+    if token:
+        with open(os.path.join(work, "token.txt"), "w") as f:
+            f.write(token + "\n")
+        server_extra = 'token_file = "token.txt"\n'
     with open(config, "w") as f:
         f.write(
             '[runtime]\nstate_dir = "%s/state"\noutput_dir = "%s/out"\n[plugins]\nsearch_path = ["%s"]\n'
             '[model]\npath = "%s/models/ftdr-shapes"\n[backend]\nplugin = "libtorch"\n[backend.libtorch]\n'
-            'device = "cpu"\n[server]\nlisten = "127.0.0.1:0"\n[generate]\nwidth = 64\nheight = 64\n'
-            % (work, work, plugins, source))
+            'device = "cpu"\n[server]\nlisten = "127.0.0.1:0"\n%s[generate]\nwidth = 64\nheight = 64\n'
+            % (work, work, plugins, source, server_extra))
     server = subprocess.Popen([exe, "serve", "--config", config], stdout=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     prefix = "ftdr serve: listening on http://127.0.0.1:"
@@ -154,6 +159,22 @@ def check_progress_and_interrupt(api):
           "get_progress reports the interruption", after)
 
 
+def check_token(exe, plugins, source, work):
+    """With [server] token_file the A1111 routes need the bearer token like the native API."""
+    server, port = start_server(exe, plugins, source, work, token="s3cret")
+    try:
+        api = webuiapi.WebUIApi(host="127.0.0.1", port=port, sampler="Euler a", steps=2)
+        status, body = client_error(lambda: api.txt2img(prompt="x", width=64, height=64))
+        check(status == 401, "without the token txt2img is 401", (status, body))
+        api.session.headers["Authorization"] = "Bearer s3cret"
+        r = api.txt2img(prompt="x", seed=3, width=64, height=64)
+        check(len(r.images) == 1 and r.info["all_seeds"] == [3], "with the bearer token txt2img works",
+              r.info["all_seeds"])
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main():
     exe, plugins, source, work = sys.argv[1:5]
     if not os.path.exists(os.path.join(plugins, "ftdr_plugin_libtorch.so")):
@@ -170,6 +191,7 @@ def main():
     finally:
         server.terminate()
         server.wait()
+    check_token(exe, plugins, source, work + "-token")
     print("all checks passed")
 
 
