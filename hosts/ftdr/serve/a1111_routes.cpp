@@ -132,8 +132,12 @@ bool A1111Routes::run_job(const sdk::GenerationRequest& request, std::vector<std
     if (interrupted_) jobs_.cancel(id);
   }
   std::string state = "queued";
+  json status;
   for (;;) {  // A1111 answers when the images exist; the job runs in the JobService's queue
-    state = jobs_.describe(id)->at("state").get<std::string>();
+    auto now = jobs_.describe(id);
+    status = now ? *now : json::object();
+    state = status.value("state", "forgotten");  // a job forgotten by [server] keep_finished
+    if (state == "forgotten") break;
     if (is_final_state_name(state)) break;
     if (!jobs_.ready() && state == "queued") break;  // shutting down: the journal keeps the job
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -145,11 +149,13 @@ bool A1111Routes::run_job(const sdk::GenerationRequest& request, std::vector<std
     ++counted;
   }
   if (state == "cancelled") return false;
+  if (state == "forgotten")
+    throw A1111Error(500,
+                     "job " + std::to_string(id) + " is no longer in the journal ([server] keep_finished)");
   if (state == "queued")
     throw A1111Error(503,
                      "the server is shutting down; job " + std::to_string(id) + " runs at its next start");
   if (state == "failed") {
-    const json status = *jobs_.describe(id);
     throw A1111Error(
         500, "job " + std::to_string(id) + " failed: " + status.value("error", json::object()).dump());
   }
