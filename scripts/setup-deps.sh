@@ -10,7 +10,8 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
       libgtest-dev libgmock-dev
       clang libclang-rt-14-dev   # the fuzz step: clang and its libFuzzer/sanitizer runtimes
-      clang-format clang-tidy)   # scripts/format.sh --check (test.sh) and .clang-tidy
+      clang-format clang-tidy    # scripts/format.sh --check (test.sh) and .clang-tidy
+      chromium chromium-driver python3-venv)  # the status page's headless-browser test
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

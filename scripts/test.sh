@@ -16,6 +16,7 @@ jobs=${FTDR_JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 "$root/scripts/setup-deps.sh"
+"$root/scripts/test-clients.sh"  # the Python packages of the client tests (build/venv-clients)
 build=${BUILD_DIR:-$root/build/release}
 # An existing build folder keeps its cache: set the option there too.
 [ ! -f "$build/build.ninja" ] || cmake "$build" -DFTDR_WERROR="$werror" >/dev/null
