@@ -11,7 +11,8 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libgtest-dev libgmock-dev
       clang libclang-rt-14-dev   # the fuzz step: clang and its libFuzzer/sanitizer runtimes
       clang-format clang-tidy    # scripts/format.sh --check (test.sh) and .clang-tidy
-      python3-venv)              # scripts/test-clients.sh: the venv of the HTTP client tests
+      python3-venv               # scripts/test-clients.sh: the venv of the HTTP client tests
+      chromium chromium-driver)  # the status page's headless-browser test (Selenium drives it)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

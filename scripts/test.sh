@@ -16,11 +16,11 @@ jobs=${FTDR_JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 "$root/scripts/setup-deps.sh"
+"$root/scripts/test-clients.sh"  # the Python packages of the client tests (build/venv-clients)
 build=${BUILD_DIR:-$root/build/release}
 # An existing build folder keeps its cache: set the option there too.
 [ ! -f "$build/build.ninja" ] || cmake "$build" -DFTDR_WERROR="$werror" >/dev/null
 FTDR_CMAKE_ARGS="${FTDR_CMAKE_ARGS:-} -DFTDR_WERROR=$werror" "$root/scripts/build.sh"
-"$root/scripts/test-clients.sh"  # build/venv-clients: the pinned A1111 client (webuiapi) for CTest
 (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900)
 [ "${FTDR_QUICK:-0}" = 1 ] && exit 0
 

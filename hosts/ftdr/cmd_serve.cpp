@@ -97,6 +97,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
   server_config.max_body_bytes = host.server.max_body_bytes;
   server_config.request_timeout = std::chrono::seconds(host.server.request_timeout_s);
   server_config.token = read_token(host.server.token_file);
+  server_config.open_paths.push_back("/");  // the status page: no data in it, it asks for the token
   server_config.threads = 8;  // handlers block on the journal commit; more of them share one (group commit)
   try {
     fw::check_output_folder(host.runtime.output_dir);

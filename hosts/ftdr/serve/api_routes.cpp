@@ -9,6 +9,7 @@
 #include "job_json.hpp"
 #include "metrics.hpp"
 #include "openapi.hpp"
+#include "status_page.hpp"
 
 namespace ftdr::host::serve {
 
@@ -104,6 +105,9 @@ HttpResponse ApiRoutes::route(const HttpRequest& r) {
     return jobs_.ready() ? HttpResponse::json(200, {{"status", "ready"}})
                          : HttpResponse::json(503, {{"status", "not ready"}});
   }
+  if (r.path == "/")
+    return get ? HttpResponse::text(200, status_page_html(), "text/html; charset=utf-8")
+               : method_not_allowed("GET");
   if (r.path == "/openapi.json")
     return get ? HttpResponse::text(200, openapi_document(), "application/json") : method_not_allowed("GET");
   if (r.path == "/metrics")

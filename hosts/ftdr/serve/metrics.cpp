@@ -1,7 +1,10 @@
 // Prometheus text for /metrics (see metrics.hpp).
 #include "metrics.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 #include <iterator>
 
 #include "ftdr/sdk/error.hpp"
@@ -20,12 +23,22 @@ std::string number(double v) {
   return buf;
 }
 
+// The server's resident set now (/proc/self/statm's second field, in pages); 0 where unreadable.
+std::uint64_t host_resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
 }  // namespace
 
 std::string metrics_text(const ServiceCounts& c, bool ready) {
   std::string out;
   metric(out, "ftdr_ready", "gauge", "1 once the model is loaded and jobs are accepted");
   out += "ftdr_ready " + std::to_string(ready ? 1 : 0) + "\n";
+  metric(out, "ftdr_host_resident_bytes", "gauge", "resident host memory of the server process now");
+  out += "ftdr_host_resident_bytes " + std::to_string(host_resident_bytes()) + "\n";
   metric(out, "ftdr_jobs_queued", "gauge", "jobs waiting for a worker (queue depth)");
   out += "ftdr_jobs_queued " + std::to_string(c.manager.queued) + "\n";
   metric(out, "ftdr_jobs_queued_by_priority", "gauge", "jobs waiting, by priority");
