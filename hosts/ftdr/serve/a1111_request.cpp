@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "api_request.hpp"
 #include "ftdr/framework/jobs/request_validation.hpp"
 #include "ftdr/framework/output/png_writer.hpp"
 #include "ftdr/sdk/error.hpp"
@@ -87,12 +88,7 @@ void validate(const sdk::GenerationRequest& r, const sdk::ModelInfo& model,
     fw::validate_request(r, &model, &samplers);
   } catch (const sdk::Error& e) {
     const std::string message = e.what();
-    const std::string head = "request field '";
-    std::string field;
-    if (const auto at = message.find(head); at != std::string::npos) {
-      const auto start = at + head.size();
-      field = message.substr(start, message.find('\'', start) - start);
-    }
+    std::string field = field_named_in(message);
     if (field == "batch") field = "batch_size";
     if (field == "sampler") field = "sampler_name";
     throw a1111_field_error(field, message, "value_error");

@@ -23,16 +23,9 @@ constexpr const char* kFields[] = {"prompt",    "negative_prompt", "width", "hei
   throw ApiError(400, "invalid_request", message, field);
 }
 
-// The framework's messages name their field first: "request field 'width': expected ...".
 [[noreturn]] void refuse_framework(const sdk::Error& e) {
   const std::string message = e.what();
-  const std::string head = "request field '";
-  std::string field;
-  if (const auto at = message.find(head); at != std::string::npos) {
-    const auto start = at + head.size();
-    field = message.substr(start, message.find('\'', start) - start);
-  }
-  refuse(field, message);
+  refuse(field_named_in(message), message);
 }
 
 sdk::Priority read_priority(const json& body) {
@@ -57,6 +50,15 @@ void check_fields(const json& body) {
 }
 
 }  // namespace
+
+// The framework's messages name their field first: "request field 'width': expected ...".
+std::string field_named_in(const std::string& message) {
+  const std::string head = "request field '";
+  const auto at = message.find(head);
+  if (at == std::string::npos) return {};
+  const auto start = at + head.size();
+  return message.substr(start, message.find('\'', start) - start);
+}
 
 JobRequest parse_job_request(const std::string& text, const sdk::GenerationRequest& defaults,
                              const sdk::ModelInfo& model, const std::vector<std::string>& samplers) {

@@ -22,6 +22,10 @@ struct JobRequest {
   sdk::Priority priority = sdk::Priority::normal;
 };
 
+// The field a framework refusal names ("request field 'width': expected ..." -> "width"); empty
+// when the message names none. Both APIs report it in their own error shape.
+std::string field_named_in(const std::string& message);
+
 JobRequest parse_job_request(const std::string& body, const sdk::GenerationRequest& defaults,
                              const sdk::ModelInfo& model, const std::vector<std::string>& samplers);
 
