@@ -68,6 +68,43 @@ HttpResponse HttpResponse::error(int status, const std::string& kind, const std:
   return json(status, {{"error", e}});
 }
 
+HttpResponse HttpResponse::later(std::shared_ptr<DeferredResponse> deferred) {
+  HttpResponse r;
+  r.deferred = std::move(deferred);
+  return r;
+}
+
+DeferredResponse::~DeferredResponse() {
+  if (!done_ && then_)
+    then_(HttpResponse::error(500, "internal", "the server dropped this request without an answer"));
+}
+
+void DeferredResponse::complete(HttpResponse response) {
+  std::function<void(HttpResponse)> then;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (done_) return;
+    done_ = true;
+    if (!then_) {
+      response_ = std::move(response);
+      return;
+    }
+    then = std::move(then_);
+  }
+  then(std::move(response));
+}
+
+void DeferredResponse::on_complete(std::function<void(HttpResponse)> then) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!done_) {
+      then_ = std::move(then);
+      return;
+    }
+  }
+  then(std::move(response_));
+}
+
 bool percent_decode(const std::string& in, std::string& out, bool plus_is_space) {
   out.clear();
   const auto hex = [](char c) -> int {

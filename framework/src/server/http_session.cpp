@@ -62,9 +62,26 @@ void HttpSession::on_read(beast::error_code ec) {
   if (ec)
     return respond(HttpResponse::error(400, "invalid_request", "malformed HTTP request: " + ec.message()),
                    false);
+  const bool keep_alive = parser_->get().keep_alive();
   HttpResponse response = handle();
+  if (response.deferred) return await(std::move(response.deferred), keep_alive);
+  answer(std::move(response), keep_alive);
+}
+
+void HttpSession::answer(HttpResponse response, bool keep_alive) {
   if (response.stream) return start_stream(response);
-  respond(std::move(response), parser_->get().keep_alive());
+  respond(std::move(response), keep_alive);
+}
+
+// No timer while the work runs (a job may take minutes); the answer is written on this
+// connection's strand like every other step.
+void HttpSession::await(std::shared_ptr<DeferredResponse> deferred, bool keep_alive) {
+  stream_.expires_never();
+  deferred->on_complete([self = shared_from_this(), keep_alive](HttpResponse response) {
+    net::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+      self->answer(std::move(response), keep_alive);
+    });
+  });
 }
 
 bool HttpSession::authorized(const std::string& path) const {

@@ -31,6 +31,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read();
   void on_read(boost::beast::error_code ec);
   HttpResponse handle();
+  void answer(HttpResponse response, bool keep_alive);
+  void await(std::shared_ptr<DeferredResponse> deferred, bool keep_alive);
   bool authorized(const std::string& path) const;
   void respond(HttpResponse response, bool keep_alive);
   void on_write(bool close, boost::beast::error_code ec);

@@ -2,6 +2,7 @@
 #include "job_service.hpp"
 
 #include <chrono>
+#include <future>
 
 #include "api_error.hpp"
 #include "ftdr/framework/jobs/request_json.hpp"
@@ -73,6 +74,11 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
   }
 }
 
+JobService::~JobService() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  unreserved_.wait(lock, [this] { return reserved_ == 0; });
+}
+
 void JobService::attach(std::shared_ptr<fw::JobManager> manager,
                         std::shared_ptr<fw::ExecutionEngine> engine) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -123,47 +129,82 @@ void JobService::run(JobRecord& record) {
   }
 }
 
-std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority priority) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!manager_)
-      throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
-    if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
-    if (manager_->stats().queued + reserved_ >= settings_.queue_capacity)
-      throw ApiError(429, "queue_full",
-                     std::to_string(settings_.queue_capacity) +
-                         " jobs are waiting ([runtime] queue_capacity); submit again later")
-          .header("Retry-After", "1");
-    ++reserved_;  // its place in the queue, held while it is journaled
-  }
-  // The commit (an fsync) runs outside the lock: other submissions and the jobs' events go on meanwhile.
-  JobRecord record;
-  record.request = request;
-  record.priority = priority;
-  record.created_ms = wall_ms();
-  try {
-    record.id =
-        journal_.add(stored_request(request), std::string(sdk::to_string(priority)), record.created_ms);
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --reserved_;
-    throw;
-  }
+// Its place in the queue, held while the job is journaled (it counts against queue_capacity).
+void JobService::reserve() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!manager_)
+    throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
+  if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
+  if (manager_->stats().queued + reserved_ >= settings_.queue_capacity)
+    throw ApiError(429, "queue_full",
+                   std::to_string(settings_.queue_capacity) +
+                       " jobs are waiting ([runtime] queue_capacity); submit again later")
+        .header("Retry-After", "1");
+  ++reserved_;
+}
+
+void JobService::unreserve() {
   --reserved_;
-  auto& stored = records_.emplace(record.id, std::move(record)).first->second;
+  if (reserved_ == 0) unreserved_.notify_all();
+}
+
+std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority priority) {
+  std::promise<std::int64_t> accepted;
+  submit_async(std::move(request), priority, [&accepted](std::int64_t id, std::exception_ptr error) {
+    if (error)
+      accepted.set_exception(error);
+    else
+      accepted.set_value(id);
+  });
+  return accepted.get_future().get();
+}
+
+// The commit (an fsync) runs on the journal's thread: the caller's thread goes on at once, and
+// submissions that arrive during one commit share the next.
+void JobService::submit_async(sdk::GenerationRequest request, sdk::Priority priority, Accepted done) {
+  reserve();
+  const std::int64_t created = wall_ms();
+  const std::string stored = stored_request(request);
+  journal_.add_async(stored, std::string(sdk::to_string(priority)), created,
+                     [this, request = std::move(request), priority, created, done = std::move(done)](
+                         std::int64_t id, std::exception_ptr error) mutable {
+                       error = accept(id, error, std::move(request), priority, created);
+                       if (!error) return done(id, nullptr);
+                       try {
+                         std::rethrow_exception(error);
+                       } catch (const ApiError&) {
+                         done(0, error);
+                       } catch (const std::exception& e) {
+                         done(0, std::make_exception_ptr(ApiError(
+                                     500, "internal", std::string("job not accepted: ") + e.what())));
+                       }
+                     });
+}
+
+// The journal's answer: the job joins the records and the queue, or leaves the journal again when
+// the queue refuses it (it was never acknowledged). Returns the refusal (or the journal's error).
+std::exception_ptr JobService::accept(std::int64_t id, std::exception_ptr journaled,
+                                      sdk::GenerationRequest request, sdk::Priority priority,
+                                      std::int64_t created_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  unreserve();
+  if (journaled) return journaled;
+  JobRecord record;
+  record.id = id;
+  record.request = std::move(request);
+  record.priority = priority;
+  record.created_ms = created_ms;
+  auto& stored = records_.emplace(id, std::move(record)).first->second;
   try {
     if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
     run(stored);
-  } catch (const std::exception& e) {
-    const std::int64_t id = stored.id;  // never acknowledged: it leaves the journal again
+  } catch (...) {
     records_.erase(id);
     journal_.remove(id);
-    if (const auto* api = dynamic_cast<const ApiError*>(&e)) throw *api;
-    throw ApiError(500, "internal", std::string("job not accepted: ") + e.what());
+    return std::current_exception();
   }
   publish(stored, "state", {{"state", "queued"}});
-  return stored.id;
+  return nullptr;
 }
 
 std::optional<json> JobService::describe(std::int64_t id) const {

@@ -9,6 +9,10 @@
 //
 // A response with a `stream` is sent as its headers, then every chunk pushed to the stream as it
 // arrives, until the stream is closed (Server-Sent Events: content type text/event-stream).
+//
+// A handler whose answer waits for other work (a journal commit, a job) returns
+// HttpResponse::later(d) and whoever finishes that work calls d->complete(response), on any thread.
+// The connection then holds no server thread while it waits.
 #pragma once
 #include <functional>
 #include <map>
@@ -48,12 +52,15 @@ class EventStream {
   std::function<void()> waker_;
 };
 
+class DeferredResponse;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones ("Retry-After", "3")
   std::shared_ptr<EventStream> stream;                       // set: an event stream, see above
+  std::shared_ptr<DeferredResponse> deferred;                // set: the answer comes later, see above
 
   static HttpResponse json(int status, const nlohmann::json& body);
   static HttpResponse text(int status, std::string body,
@@ -61,6 +68,25 @@ struct HttpResponse {
   // {"error": {"kind": kind, "message": message, "field": field}} ("field" only when not empty).
   static HttpResponse error(int status, const std::string& kind, const std::string& message,
                             const std::string& field = "");
+  static HttpResponse later(std::shared_ptr<DeferredResponse> deferred);
+};
+
+// The answer of a handler that returned HttpResponse::later(). complete() from any thread; the
+// first call counts. Dropped without complete() (a bug), it answers 500 rather than leave the
+// client waiting forever.
+class DeferredResponse {
+ public:
+  ~DeferredResponse();
+  void complete(HttpResponse response);
+  // Called once (on any thread) with the response: at complete(), or at once when it already ran.
+  // The session uses it to write the answer.
+  void on_complete(std::function<void(HttpResponse)> then);
+
+ private:
+  std::mutex mutex_;
+  bool done_ = false;
+  HttpResponse response_;
+  std::function<void(HttpResponse)> then_;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
