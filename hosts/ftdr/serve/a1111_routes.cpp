@@ -5,7 +5,6 @@
 #include <fstream>
 #include <iterator>
 #include <random>
-#include <thread>
 
 #include "a1111_base64.hpp"
 #include "api_error.hpp"
@@ -42,6 +41,20 @@ HttpResponse detail(int status, const std::string& message) {
   return HttpResponse::json(status, {{"detail", message}});
 }
 
+// A refusal as A1111 words it: {"detail": ...}, with the status and headers of the JobService's
+// ApiError (429 full queue, 503 shutting down) where it is one.
+HttpResponse a1111_error_response(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const A1111Error& e) {
+    return e.response();
+  } catch (const ApiError& e) {
+    HttpResponse r = e.response();
+    r.body = json{{"detail", e.what()}}.dump();
+    return r;
+  }
+}
+
 }  // namespace
 
 A1111Routes::A1111Routes(JobService& jobs, sdk::GenerationRequest defaults)
@@ -64,12 +77,8 @@ sdk::ModelInfo A1111Routes::model(std::vector<std::string>* samplers) const {
 HttpResponse A1111Routes::handle(const HttpRequest& request) {
   try {
     return route(request);
-  } catch (const A1111Error& e) {
-    return e.response();
-  } catch (const ApiError& e) {  // the JobService's 429 (full queue) and 503 (shutting down)
-    HttpResponse r = e.response();
-    r.body = json{{"detail", e.what()}}.dump();
-    return r;
+  } catch (...) {
+    return a1111_error_response(std::current_exception());
   }
 }
 
@@ -87,11 +96,13 @@ HttpResponse A1111Routes::route(const HttpRequest& r) {
   return detail(404, "Not Found");
 }
 
+// The call's answer waits for its jobs (HttpResponse::later); no server thread waits with it.
 HttpResponse A1111Routes::txt2img(const HttpRequest& r) {
   std::vector<std::string> samplers;
   const sdk::ModelInfo info = model(&samplers);
-  A1111Txt2Img t = parse_a1111_txt2img(r.body, defaults_, info, samplers);
-  if (t.random_seed) t.request.seed = random_seed();
+  auto call = std::make_shared<Txt2ImgCall>();
+  call->t = parse_a1111_txt2img(r.body, defaults_, info, samplers);
+  if (call->t.random_seed) call->t.request.seed = random_seed();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (job_count_ == job_no_) {  // no call in progress: A1111's state starts again
@@ -99,66 +110,82 @@ HttpResponse A1111Routes::txt2img(const HttpRequest& r) {
       interrupted_ = false;
       started_ = std::chrono::steady_clock::now();
     }
-    job_count_ += t.n_iter;
+    job_count_ += call->t.n_iter;
   }
-  std::vector<std::string> images, infotexts;
-  int counted = 0;  // jobs of this call counted in job_no_ (run or refused)
   try {
-    for (int n = 0; n < t.n_iter; ++n) {
-      sdk::GenerationRequest job = t.request;
-      job.seed = t.request.seed + static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(t.request.batch);
-      if (!run_job(job, images, infotexts, counted)) break;
-    }
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_count_ -= t.n_iter - counted;
+    submit_next(call);
+  } catch (...) {  // the first job was refused at once (full queue, shutting down): nothing runs
+    end_call(*call);
     throw;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_count_ -= t.n_iter - counted;  // the jobs an interruption left unsubmitted
-  }
-  return HttpResponse::json(200, {{"images", images},
-                                  {"parameters", t.parameters},
-                                  {"info", info_json(t, t.request.seed, infotexts).dump()}});
+  return HttpResponse::later(call->answer);
 }
 
-bool A1111Routes::run_job(const sdk::GenerationRequest& request, std::vector<std::string>& images,
-                          std::vector<std::string>& infotexts, int& counted) {
-  const std::int64_t id = jobs_.submit(request, sdk::Priority::normal);
+// Job number call->submitted, or the answer when the call is done (or interrupted).
+void A1111Routes::submit_next(const std::shared_ptr<Txt2ImgCall>& call) {
+  const A1111Txt2Img& t = call->t;
+  if (call->submitted == t.n_iter || interrupted()) return finish_call(call);
+  sdk::GenerationRequest job = t.request;
+  job.seed = t.request.seed +
+             static_cast<std::uint64_t>(call->submitted) * static_cast<std::uint64_t>(t.request.batch);
+  ++call->submitted;
+  const std::int64_t id = jobs_.submit(job, sdk::Priority::normal);  // throws its refusal
+  follow_job(call, id);
+}
+
+// Waits (on no thread) for the job's event stream to close: the job ended, or the server shuts down.
+void A1111Routes::follow_job(const std::shared_ptr<Txt2ImgCall>& call, std::int64_t id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_.push_back(id);
-    if (interrupted_) jobs_.cancel(id);
   }
-  std::string state = "queued";
-  json status;
-  for (;;) {  // A1111 answers when the images exist; the job runs in the JobService's queue
-    auto now = jobs_.describe(id);
-    status = now ? *now : json::object();
-    state = status.value("state", "forgotten");  // a job forgotten by [server] keep_finished
-    if (state == "forgotten") break;
-    if (is_final_state_name(state)) break;
-    if (!jobs_.ready() && state == "queued") break;  // shutting down: the journal keeps the job
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  if (interrupted()) jobs_.cancel(id);  // /interrupt came while it was being journaled
+  auto stream = jobs_.subscribe(id);
+  if (!stream) return continuations_.post([this, call, id] { job_ended(call, id); });
+  wait_for_close(stream,
+                 [this, call, id] { continuations_.post([this, call, id] { job_ended(call, id); }); });
+}
+
+// The waker runs on whichever thread closed the stream, which may hold the JobService's lock: the
+// work goes to continuations_.
+void A1111Routes::wait_for_close(const std::shared_ptr<fw::EventStream>& stream,
+                                 std::function<void()> closed) {
+  std::string ignored;
+  if (stream->take(ignored)) return closed();
+  stream->on_ready([this, stream, closed] { wait_for_close(stream, closed); });
+}
+
+void A1111Routes::job_ended(const std::shared_ptr<Txt2ImgCall>& call, std::int64_t id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_.erase(std::find(running_.begin(), running_.end(), id));
     ++job_no_;
-    ++counted;
+    ++call->counted;
   }
+  try {
+    if (!collect_images(id, call->images, call->infotexts)) return finish_call(call);  // interrupted
+    submit_next(call);
+  } catch (...) {
+    fail_call(call, std::current_exception());
+  }
+}
+
+// The job's images and infotexts; false when it was cancelled (/interrupt). Throws A1111Error.
+bool A1111Routes::collect_images(std::int64_t id, std::vector<std::string>& images,
+                                 std::vector<std::string>& infotexts) {
+  const auto now = jobs_.describe(id);
+  const json status = now ? *now : json::object();
+  const std::string state = status.value("state", "forgotten");  // a job forgotten by [server] keep_finished
   if (state == "cancelled") return false;
   if (state == "forgotten")
     throw A1111Error(500,
                      "job " + std::to_string(id) + " is no longer in the journal ([server] keep_finished)");
-  if (state == "queued")
-    throw A1111Error(503,
-                     "the server is shutting down; job " + std::to_string(id) + " runs at its next start");
-  if (state == "failed") {
+  if (state == "failed")
     throw A1111Error(
         500, "job " + std::to_string(id) + " failed: " + status.value("error", json::object()).dump());
-  }
+  if (state != "completed")  // its stream closed without an end: the server shuts down
+    throw A1111Error(503,
+                     "the server is shutting down; job " + std::to_string(id) + " runs at its next start");
   for (std::size_t i = 0;; ++i) {
     const auto file = jobs_.image(id, i);
     if (!file) break;
@@ -169,6 +196,31 @@ bool A1111Routes::run_job(const sdk::GenerationRequest& request, std::vector<std
     infotexts.push_back(parameters_text(*file));
   }
   return true;
+}
+
+bool A1111Routes::interrupted() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return interrupted_;
+}
+
+// The jobs an interruption or an error left unsubmitted leave A1111's job count.
+void A1111Routes::end_call(const Txt2ImgCall& call) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  job_count_ -= call.t.n_iter - call.counted;
+}
+
+void A1111Routes::finish_call(const std::shared_ptr<Txt2ImgCall>& call) {
+  end_call(*call);
+  const A1111Txt2Img& t = call->t;
+  call->answer->complete(
+      HttpResponse::json(200, {{"images", call->images},
+                               {"parameters", t.parameters},
+                               {"info", info_json(t, t.request.seed, call->infotexts).dump()}}));
+}
+
+void A1111Routes::fail_call(const std::shared_ptr<Txt2ImgCall>& call, std::exception_ptr error) {
+  end_call(*call);
+  call->answer->complete(a1111_error_response(error));
 }
 
 json A1111Routes::info_json(const A1111Txt2Img& t, std::uint64_t seed,

@@ -1,7 +1,6 @@
 // hosts/ftdr/serve/api_error.hpp: a refusal the API turns into an HTTP error response:
 // {"error": {"kind": ..., "message": ..., "field": ...}} with `status` and any extra headers.
 #pragma once
-#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -30,17 +29,5 @@ class ApiError : public std::runtime_error {
   std::string kind_, field_;
   std::vector<std::pair<std::string, std::string>> headers_;
 };
-
-// The response for an error passed on as an exception_ptr (an answer that came later): the
-// ApiError's own, else a 500 with the message.
-inline framework::HttpResponse api_error_response(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const ApiError& e) {
-    return e.response();
-  } catch (const std::exception& e) {
-    return framework::HttpResponse::error(500, "internal", e.what());
-  }
-}
 
 }  // namespace ftdr::host::serve

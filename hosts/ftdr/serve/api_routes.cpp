@@ -159,15 +159,10 @@ HttpResponse ApiRoutes::submit(const HttpRequest& r) {
     throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200")
         .header("Retry-After", "1");
   const JobRequest job = parse_job_request(r.body, defaults_, info, samplers);
-  // 202 once the job is in the journal; the server thread serves other clients meanwhile.
-  auto answer = std::make_shared<fw::DeferredResponse>();
-  jobs_.submit_async(job.request, job.priority, [answer](std::int64_t id, std::exception_ptr error) {
-    if (error) return answer->complete(api_error_response(error));
-    HttpResponse res = HttpResponse::json(202, {{"id", id}, {"status_url", status_url(id)}});
-    res.headers.emplace_back("Location", status_url(id));
-    answer->complete(std::move(res));
-  });
-  return HttpResponse::later(answer);
+  const std::int64_t id = jobs_.submit(job.request, job.priority);
+  HttpResponse res = HttpResponse::json(202, {{"id", id}, {"status_url", status_url(id)}});
+  res.headers.emplace_back("Location", status_url(id));
+  return res;
 }
 
 HttpResponse ApiRoutes::list(const HttpRequest& r) {

@@ -2,7 +2,6 @@
 #include "job_service.hpp"
 
 #include <chrono>
-#include <future>
 
 #include "api_error.hpp"
 #include "ftdr/framework/jobs/request_json.hpp"
@@ -74,11 +73,6 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
   }
 }
 
-JobService::~JobService() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  unreserved_.wait(lock, [this] { return reserved_ == 0; });
-}
-
 void JobService::attach(std::shared_ptr<fw::JobManager> manager,
                         std::shared_ptr<fw::ExecutionEngine> engine) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -129,82 +123,47 @@ void JobService::run(JobRecord& record) {
   }
 }
 
-// Its place in the queue, held while the job is journaled (it counts against queue_capacity).
-void JobService::reserve() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!manager_)
-    throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
-  if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
-  if (manager_->stats().queued + reserved_ >= settings_.queue_capacity)
-    throw ApiError(429, "queue_full",
-                   std::to_string(settings_.queue_capacity) +
-                       " jobs are waiting ([runtime] queue_capacity); submit again later")
-        .header("Retry-After", "1");
-  ++reserved_;
-}
-
-void JobService::unreserve() {
-  --reserved_;
-  if (reserved_ == 0) unreserved_.notify_all();
-}
-
 std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority priority) {
-  std::promise<std::int64_t> accepted;
-  submit_async(std::move(request), priority, [&accepted](std::int64_t id, std::exception_ptr error) {
-    if (error)
-      accepted.set_exception(error);
-    else
-      accepted.set_value(id);
-  });
-  return accepted.get_future().get();
-}
-
-// The commit (an fsync) runs on the journal's thread: the caller's thread goes on at once, and
-// submissions that arrive during one commit share the next.
-void JobService::submit_async(sdk::GenerationRequest request, sdk::Priority priority, Accepted done) {
-  reserve();
-  const std::int64_t created = wall_ms();
-  const std::string stored = stored_request(request);
-  journal_.add_async(stored, std::string(sdk::to_string(priority)), created,
-                     [this, request = std::move(request), priority, created, done = std::move(done)](
-                         std::int64_t id, std::exception_ptr error) mutable {
-                       error = accept(id, error, std::move(request), priority, created);
-                       if (!error) return done(id, nullptr);
-                       try {
-                         std::rethrow_exception(error);
-                       } catch (const ApiError&) {
-                         done(0, error);
-                       } catch (const std::exception& e) {
-                         done(0, std::make_exception_ptr(ApiError(
-                                     500, "internal", std::string("job not accepted: ") + e.what())));
-                       }
-                     });
-}
-
-// The journal's answer: the job joins the records and the queue, or leaves the journal again when
-// the queue refuses it (it was never acknowledged). Returns the refusal (or the journal's error).
-std::exception_ptr JobService::accept(std::int64_t id, std::exception_ptr journaled,
-                                      sdk::GenerationRequest request, sdk::Priority priority,
-                                      std::int64_t created_ms) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  unreserve();
-  if (journaled) return journaled;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!manager_)
+      throw ApiError(503, "not_ready", "the model is still loading; try again when /readyz answers 200");
+    if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
+    if (manager_->stats().queued + reserved_ >= settings_.queue_capacity)
+      throw ApiError(429, "queue_full",
+                     std::to_string(settings_.queue_capacity) +
+                         " jobs are waiting ([runtime] queue_capacity); submit again later")
+          .header("Retry-After", "1");
+    ++reserved_;  // its place in the queue, held while it is journaled
+  }
+  // The commit (an fsync) runs outside the lock: other submissions and the jobs' events go on meanwhile.
   JobRecord record;
-  record.id = id;
-  record.request = std::move(request);
+  record.request = request;
   record.priority = priority;
-  record.created_ms = created_ms;
-  auto& stored = records_.emplace(id, std::move(record)).first->second;
+  record.created_ms = wall_ms();
+  try {
+    record.id =
+        journal_.add(stored_request(request), std::string(sdk::to_string(priority)), record.created_ms);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --reserved_;
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  --reserved_;
+  auto& stored = records_.emplace(record.id, std::move(record)).first->second;
   try {
     if (shutting_down_) throw ApiError(503, "shutting_down", "the server is shutting down; no new jobs");
     run(stored);
-  } catch (...) {
+  } catch (const std::exception& e) {
+    const std::int64_t id = stored.id;  // never acknowledged: it leaves the journal again
     records_.erase(id);
     journal_.remove(id);
-    return std::current_exception();
+    if (const auto* api = dynamic_cast<const ApiError*>(&e)) throw *api;
+    throw ApiError(500, "internal", std::string("job not accepted: ") + e.what());
   }
   publish(stored, "state", {{"state", "queued"}});
-  return nullptr;
+  return stored.id;
 }
 
 std::optional<json> JobService::describe(std::int64_t id) const {
@@ -317,23 +276,31 @@ void JobService::on_progress(std::int64_t id, int step, int total) {
   publish(it->second, "progress", {{"step", step}, {"total", total}});
 }
 
+// The journal's commit (an fsync) runs outside the lock: routes reading other jobs go on meanwhile.
 void JobService::on_finished(std::int64_t id, const fw::JobResult& result) {
   const std::string state = api_state_name(result.state);
+  bool requeue = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = records_.find(id);
+    if (it == records_.end()) return;
+    // Stopped by the shutdown, not by a client: it runs at the next start.
+    requeue = result.state == fw::ExecutionState::cancelled && shutting_down_ && !it->second.cancel_asked;
+  }
+  const json stored = result_json(result);
+  const std::int64_t now = wall_ms();
+  if (requeue)
+    journal_.set_state(id, "queued");
+  else
+    journal_.finish(id, state, stored.dump(), now);
   std::unique_lock<std::mutex> lock(mutex_);
   auto it = records_.find(id);
   if (it == records_.end()) return;
   JobRecord& r = it->second;
-  if (result.state == fw::ExecutionState::cancelled && shutting_down_ && !r.cancel_asked) {
-    lock.unlock();
-    journal_.set_state(id, "queued");  // stopped by the shutdown, not by a client: runs at the next start
-    lock.lock();
+  if (requeue) {
     r.state = "queued";
-    close_streams(r);
-    return;
+    return close_streams(r);
   }
-  const json stored = result_json(result);
-  const std::int64_t now = wall_ms();
-  journal_.finish(id, state, stored.dump(), now);
   r.state = state;
   r.result = stored;
   r.finished_ms = now;

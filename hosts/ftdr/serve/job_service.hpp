@@ -4,7 +4,6 @@
 //   JobService jobs(journal, settings);      // reads the journal: finished jobs listable at once
 //   jobs.attach(manager, engine);            // the model is loaded: unfinished jobs run again
 //   std::int64_t id = jobs.submit(request, sdk::Priority::normal);  // journaled before it returns
-//   jobs.submit_async(request, priority, [](std::int64_t id, std::exception_ptr e) { ... });
 //   nlohmann::json status = *jobs.describe(id);
 //   jobs.shutdown(fw::ShutdownMode::drain);
 //
@@ -13,11 +12,8 @@
 // server paths. A job cancelled by a "cancel" shutdown (not by a client) stays queued in the
 // journal, so the next start runs it again. Thread-safe.
 #pragma once
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
 #include <filesystem>
-#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -78,7 +74,6 @@ struct ServiceCounts {
 class JobService {
  public:
   JobService(framework::JobJournal& journal, ServiceSettings settings);
-  ~JobService();  // waits for the submissions the journal is still committing
 
   // The model is loaded: unfinished jobs from the journal are submitted again, resuming from the
   // checkpoints in their folders.
@@ -88,10 +83,6 @@ class JobService {
 
   // Throws ApiError: 503 before attach() or while shutting down, 429 on a full queue.
   std::int64_t submit(sdk::GenerationRequest request, sdk::Priority priority);
-  // The same without waiting for the journal's commit: throws those refusals at once, then `done`
-  // runs on the journal's thread with the id, or with 0 and an ApiError.
-  using Accepted = std::function<void(std::int64_t id, std::exception_ptr error)>;
-  void submit_async(sdk::GenerationRequest request, sdk::Priority priority, Accepted done);
   std::optional<nlohmann::json> describe(std::int64_t id) const;
   // Jobs with id > after, oldest first, at most `limit`; `state` "" = any.
   nlohmann::json list(const std::string& state, std::size_t limit, std::int64_t after) const;
@@ -107,10 +98,6 @@ class JobService {
   void shutdown(framework::ShutdownMode mode);
 
  private:
-  void reserve();
-  void unreserve();  // mutex_ held
-  std::exception_ptr accept(std::int64_t id, std::exception_ptr journaled, sdk::GenerationRequest request,
-                            sdk::Priority priority, std::int64_t created_ms);
   framework::JobCallbacks callbacks_for(std::int64_t id);
   void run(JobRecord& record);  // submits to the manager; call with mutex_ held
   void on_state(std::int64_t id, framework::ExecutionState to);
@@ -129,8 +116,7 @@ class JobService {
   std::shared_ptr<framework::JobManager> manager_;
   std::shared_ptr<framework::ExecutionEngine> engine_;
   bool shutting_down_ = false;
-  std::size_t reserved_ = 0;            // submissions being journaled: they count against queue_capacity
-  std::condition_variable unreserved_;  // reserved_ fell to 0
+  std::size_t reserved_ = 0;  // submissions being journaled: they count against queue_capacity
   ServiceCounts counts_;
 };
 

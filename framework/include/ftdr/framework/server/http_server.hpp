@@ -18,9 +18,9 @@
 // running, so a slow client holds a socket, never a thread; a malformed request gets 400. After an
 // error response the server stops sending, reads what the client still sends (at most a second)
 // and closes, so the client reads the response instead of a reset connection.
-// Handlers run on the server's threads and must not block: work that waits (a journal commit, a
-// job) answers through HttpResponse::later(). An exception escaping a handler becomes a 500 with
-// its message.
+// Handlers run on the server's threads and may block briefly (a database commit); work that waits
+// longer (a job) answers through HttpResponse::later(), holding no thread. An exception escaping a
+// handler becomes a 500 with its message.
 #pragma once
 #include <chrono>
 #include <cstdint>
