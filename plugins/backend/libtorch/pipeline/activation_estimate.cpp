@@ -54,8 +54,8 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
     if (i < u.down_block_types.size() && is_cross_attention_block(u.down_block_types[i])) {
       const double heads = static_cast<double>(i < u.attention_heads.size() ? u.attention_heads[i] : 8);
       level += 12.0 * bu * c * n * e;
-      level +=
-          2.0 * bu * heads * score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native) * n * e;
+      const double rows = score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native);
+      level += 2.0 * bu * heads * rows * (n + ctx.context_positions) * e;  // self- and cross-attention
     }
     work = std::max(work, level);
   }

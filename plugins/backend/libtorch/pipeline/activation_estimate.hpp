@@ -18,6 +18,8 @@
 //                                         rows x n_i x e, rows = n_i (naive), the slice size (sliced;
 //                                         0 = n_i / 2), or 0 with sdpa on libtorch >= 2 (fused
 //                                         kernels keep no score matrix; 1.x falls back to naive)
+//                                       + cross-attention scores: 2 x Bu x heads_i x rows x T x e,
+//                                         T = context positions (77, or 77 per A1111 chunk)
 //                          + latents: 4 x Bu x C x h x w x 4 (f32 sampler state, noise, guidance)
 //  VAE decode (decoding):    on a tile when vae_tiling is on (64 x 64 latent pixels at most, the
 //                            overlap tiler's default), else the whole latent; e is f32 when the VAE
@@ -37,6 +39,7 @@ struct EstimateContext {
   sdk::DType run_dtype = sdk::DType::f32;                                // the backend's configured dtype
   sdk::AttentionMode default_attention = sdk::AttentionMode::automatic;  // resolves options "auto"
   bool sdpa_native = false;                                              // libtorch >= 2
+  double context_positions = 77;  // text positions the UNet attends to (context_positions())
 };
 
 std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx,

@@ -40,6 +40,19 @@ at::Tensor encode_prompt(const CLIPTokenizer& tokenizer, CLIPTextModel& text_enc
   return encode_ids(text_encoder, tokenizer.encode(text), clip_skip);
 }
 
+int64_t context_positions(const CLIPTokenizer& tokenizer, const sdk::GenerationRequest& request,
+                          const PromptSettings& settings) {
+  const int64_t length = tokenizer.max_length();
+  if (settings.syntax != PromptSyntax::a1111) return length;
+  std::size_t chunks = 1;
+  for (const auto& [text, field] :
+       {std::pair{&request.prompt, "prompt"}, {&request.negative_prompt, "negative_prompt"}})
+    chunks = std::max(
+        chunks,
+        chunk_prompt(tokenizer, parse_prompt_attention(*text, field), settings.comma_backtrack).size());
+  return length * static_cast<int64_t>(chunks);
+}
+
 void check_prompt_syntax(const sdk::GenerationRequest& request, const PromptSettings& settings) {
   if (settings.syntax != PromptSyntax::a1111) return;
   parse_prompt_attention(request.prompt, "prompt");

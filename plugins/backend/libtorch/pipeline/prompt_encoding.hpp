@@ -34,6 +34,12 @@ struct PromptSettings {
 at::Tensor encode_prompt(const CLIPTokenizer& tokenizer, CLIPTextModel& text_encoder, const std::string& text,
                          const PromptSettings& settings, int clip_skip, const std::string& field);
 
+// The positions of the text embeddings the UNet attends to for this request: max_length (77) with
+// the diffusers syntax; 77 per chunk of the longer of prompt and negative prompt with a1111 (the
+// shorter is padded to it). For the memory estimate: cross-attention scores grow with it.
+int64_t context_positions(const CLIPTokenizer& tokenizer, const sdk::GenerationRequest& request,
+                          const PromptSettings& settings);
+
 // Parses prompt and negative prompt under settings.syntax, for validate(): the errors encode would give.
 void check_prompt_syntax(const sdk::GenerationRequest& request, const PromptSettings& settings);
 

@@ -132,6 +132,32 @@ TEST_F(PromptBackend, LongPromptRunsEndToEndWithItsNegativePromptPadded) {
   EXPECT_EQ(images[0].rgb.size(), static_cast<std::size_t>(p.width * p.height * 3));
 }
 
+// The UNet attends to 77 positions per chunk: the diffusion estimate grows with the longer of the
+// prompt and the negative prompt (cross-attention scores), and nothing else does.
+TEST_F(PromptBackend, DiffusionEstimateCountsEveryChunkOfTheLongerPrompt) {
+  sdk::GenerationParams p = run_->params;
+  p.options.attention = sdk::AttentionMode::naive;
+  p.request.prompt = "a cat";
+  p.request.negative_prompt = "";
+  const auto one = backend_->estimate_activation_bytes(sdk::Phase::diffusion, p);
+  auto three = p;
+  three.request.prompt = "a cat BREAK a dog BREAK a bird";
+  const auto three_bytes = backend_->estimate_activation_bytes(sdk::Phase::diffusion, three);
+  EXPECT_GT(three_bytes, one);
+  auto negative = p;
+  negative.request.negative_prompt = three.request.prompt;
+  EXPECT_EQ(backend_->estimate_activation_bytes(sdk::Phase::diffusion, negative), three_bytes);
+  auto four = p;
+  four.request.prompt = "a BREAK b BREAK c BREAK d";
+  EXPECT_GT(backend_->estimate_activation_bytes(sdk::Phase::diffusion, four), three_bytes);
+  EXPECT_EQ(backend_->estimate_activation_bytes(sdk::Phase::encoding, four),
+            backend_->estimate_activation_bytes(sdk::Phase::encoding, p))
+      << "the text encoder runs one chunk at a time";
+  auto unparsable = p;
+  unparsable.request.prompt = "(a cat:";  // validate() refuses it; the estimate stays that of one chunk
+  EXPECT_NO_THROW(backend_->estimate_activation_bytes(sdk::Phase::diffusion, unparsable));
+}
+
 TEST_F(PromptBackend, ConditioningOfSeveralChunksIsSavedAndLoadedBitForBit) {
   sdk::GenerationParams p = run_->params;
   p.request.prompt = "a cat BREAK a dog BREAK a (bird:1.3)";
