@@ -109,6 +109,18 @@ TEST(ServeWorkers, APeerOfAnotherMajorVersionIsRefusedAndABadFrameClosesOnlyItsC
   EXPECT_EQ(server.stop(), 0);
 }
 
+TEST(ServeWorkers, WhenNoWorkerCanLoadTheModelTheServerExits2WithTheWorkersError) {
+  const auto dir = fresh_dir("workers_no_model");
+  const auto file = write_fixture_config(  // the workers refuse their plugin's config
+      dir,
+      "[backend.test_backend]\nno_such_key = 1\n[server]\nlisten = \"127.0.0.1:0\"\n[workers]\ncount = 1\n");
+  const CliResult r = run_ftdr({"serve", "--config", file.string()}, fixture_env(), dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no_such_key"));  // the worker's own error, on the shared stderr
+  EXPECT_THAT(r.err, HasSubstr("ftdr serve: no worker loaded the model: worker 0 (pid "));
+  EXPECT_THAT(r.err, HasSubstr("exited with code 2 (its own error is printed above)"));
+}
+
 TEST(ServeWorkers, BadWorkersValuesAreRefusedNamingTheKey) {
   const auto dir = fresh_dir("workers_config");
   const auto file = write_fixture_config(
