@@ -35,6 +35,9 @@ struct DemoFault {
   std::string faults, workers_extra, cause, phase, says;
 };
 
+// Names the case in test listings (CTest shows GetParam()), not its bytes.
+void PrintTo(const DemoFault& c, std::ostream* out) { *out << c.name; }
+
 class DemoWorkerFault : public testing::TestWithParam<DemoFault> {};
 
 TEST_P(DemoWorkerFault, JobResumesOnARestartedWorkerToTheSamePng) {

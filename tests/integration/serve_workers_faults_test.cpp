@@ -23,6 +23,9 @@ struct FaultCase {
   std::string says;         // in that attempt's message
 };
 
+// Names the case in test listings (CTest shows GetParam()), not its bytes.
+void PrintTo(const FaultCase& c, std::ostream* out) { *out << c.name; }
+
 class WorkerFault : public testing::TestWithParam<FaultCase> {};
 
 TEST_P(WorkerFault, JobResumesOnARestartedWorkerToTheSamePng) {
@@ -62,8 +65,8 @@ INSTANTIATE_TEST_SUITE_P(
                               "diffusion", "killed by signal 6 (SIGABRT)"},
                     FaultCase{"crash_decode", "crash = \"decode\"", "", "crash", "internal", "decoding",
                               "killed by signal 6 (SIGABRT)"},
-                    FaultCase{"hang_decode", "hang = \"decode\"", "step_timeout_s = 1\n", "hang", "timeout",
-                              "decoding", "made no progress on its job for 1 s ([workers] step_timeout_s)"},
+                    FaultCase{"hang_decode", "hang = \"decode\"", "step_timeout_s = 2\n", "hang", "timeout",
+                              "decoding", "made no progress on its job for 2 s ([workers] step_timeout_s)"},
                     FaultCase{"sticky_diffusion", "sticky_device_error = \"diffusion:step=2\"", "", "sticky",
                               "device_error", "diffusion", "reported a sticky device error"}),
     [](const auto& info) { return std::string(info.param.name); });
