@@ -1,6 +1,6 @@
 // `ftdr serve` with a worker process on the test backend: what clients see of a job keeps working
-// when it runs in a worker — its events across a worker crash, cancel, and a kill -9 of the server
-// (the workers die with it; the restarted server resumes the job from its checkpoint).
+// when it runs in a worker — its events across a worker crash, cancel, a "cancel" shutdown, and a kill -9 of
+// the server (the workers die with it; the restarted server resumes the job from its checkpoint).
 #include <algorithm>
 
 #include <gmock/gmock.h>
@@ -88,6 +88,25 @@ TEST(ServeWorkerJobs, AKilledServerTakesItsWorkersAlongAndTheJobResumesAtTheNext
                                        [](const std::string& e) { return e.find('/') != std::string::npos; });
   ASSERT_NE(first_step, events.end());
   EXPECT_GT(std::stoi(*first_step), 1) << testing::PrintToString(events);  // from its checkpoint
+  EXPECT_EQ(resumed, png_of_job(server.port(), submit_job(server.port(), request)));
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// As in-process: the cancelled run's checkpoints go with it, and the job runs again from the start.
+TEST(ServeWorkerJobs, ACancelShutdownStopsTheWorkersJobAndTheNextStartFinishesIt) {
+  ServeOptions o = worker_options("");
+  o.step_ms = 40;
+  o.steps = 30;
+  o.shutdown = "cancel";
+  ServeProcess server(fresh_dir("workers_cancel_shutdown"), o);
+  const json request{{"prompt", "later"}, {"seed", 9}};
+  const std::int64_t id = submit_job(server.port(), request);
+  for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server.stop(), 0);
+  server.start();
+  const std::string resumed = png_of_job(server.port(), id);
+  EXPECT_EQ(job_status(server.port(), id)["attempt_history"], json::array());  // a shutdown is no failure
   EXPECT_EQ(resumed, png_of_job(server.port(), submit_job(server.port(), request)));
   EXPECT_EQ(server.stop(), 0);
 }
