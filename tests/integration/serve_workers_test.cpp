@@ -121,6 +121,20 @@ TEST(ServeWorkers, WhenNoWorkerCanLoadTheModelTheServerExits2WithTheWorkersError
   EXPECT_THAT(r.err, HasSubstr("exited with code 2 (its own error is printed above)"));
 }
 
+TEST(ServeWorkers, AWorkerWithoutAServerSaysWhatIsMissing) {
+  const auto dir = fresh_dir("workers_cli");
+  const auto file = write_fixture_config(dir);
+  const CliResult none = run_ftdr({"worker", "--config", file.string()}, fixture_env(), dir);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, HasSubstr("--connect SOCKET is required (the server's worker socket)"));
+  const std::string socket = (dir / "no.sock").string();
+  const CliResult absent =
+      run_ftdr({"worker", "--config", file.string(), "--connect", socket}, fixture_env(), dir);
+  EXPECT_EQ(absent.exit_code, 2);
+  EXPECT_THAT(absent.err, HasSubstr("--connect: cannot connect to the worker socket '" + socket +
+                                    "': No such file or directory"));
+}
+
 TEST(ServeWorkers, BadWorkersValuesAreRefusedNamingTheKey) {
   const auto dir = fresh_dir("workers_config");
   const auto file = write_fixture_config(
