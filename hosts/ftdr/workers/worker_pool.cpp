@@ -63,40 +63,35 @@ WorkerModel WorkerPool::wait_ready() {
 
 fw::JobId WorkerPool::submit(const sdk::GenerationRequest& request, sdk::Priority priority,
                              fw::JobCallbacks callbacks, const std::string& resume_dir) {
-  Events events;
-  fw::JobId id = 0;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    try {
-      if (!accepting_ || !model_)
-        throw sdk::Error(sdk::ErrorKind::invalid_request, "the worker pool is not accepting jobs");
-      fw::validate_request(request, &model_->info, &model_->samplers);
-    } catch (const sdk::Error&) {
-      ++totals_.rejected;
-      throw;
-    }
-    if (next_id_ == 0) ++next_id_;  // 0 means "no job"
-    id = next_id_++;
-    auto job = std::make_unique<PoolJob>();
-    job->id = id;
-    job->request = request;
-    job->priority = priority;
-    job->callbacks = std::move(callbacks);
-    job->job_dir =
-        resume_dir.empty() ? (settings_.state_dir / "jobs" / std::to_string(id)).string() : resume_dir;
-    std::error_code ec;
-    fs::create_directories(job->job_dir, ec);  // the workers adopt it: checkpoints land there
-    if (ec)
-      throw sdk::Error(sdk::ErrorKind::internal,
-                       "cannot create the job folder " + job->job_dir + ": " + ec.message());
-    job->submitted = Clock::now();
-    job->sequence = next_sequence_++;
-    queue_.emplace(static_cast<int>(priority), job->sequence, id);
-    jobs_.emplace(id, std::move(job));
-    ++totals_.submitted;
-    dispatch(events);
+  std::lock_guard<std::mutex> lock(mutex_);
+  try {
+    if (!accepting_ || !model_)
+      throw sdk::Error(sdk::ErrorKind::invalid_request, "the worker pool is not accepting jobs");
+    fw::validate_request(request, &model_->info, &model_->samplers);
+  } catch (const sdk::Error&) {
+    ++totals_.rejected;
+    throw;
   }
-  run_events(events);
+  if (next_id_ == 0) ++next_id_;  // 0 means "no job"
+  const fw::JobId id = next_id_++;
+  auto job = std::make_unique<PoolJob>();
+  job->id = id;
+  job->request = request;
+  job->priority = priority;
+  job->callbacks = std::move(callbacks);
+  job->job_dir =
+      resume_dir.empty() ? (settings_.state_dir / "jobs" / std::to_string(id)).string() : resume_dir;
+  std::error_code ec;
+  fs::create_directories(job->job_dir, ec);  // the workers adopt it: checkpoints land there
+  if (ec)
+    throw sdk::Error(sdk::ErrorKind::internal,
+                     "cannot create the job folder " + job->job_dir + ": " + ec.message());
+  job->submitted = Clock::now();
+  job->sequence = next_sequence_++;
+  queue_.emplace(static_cast<int>(priority), job->sequence, id);
+  jobs_.emplace(id, std::move(job));
+  ++totals_.submitted;
+  dispatch();
   return id;
 }
 
@@ -144,7 +139,7 @@ fw::JobStats WorkerPool::stats() const {
 }
 
 // Idle workers take the first queued jobs.
-void WorkerPool::dispatch(Events& events) {
+void WorkerPool::dispatch() {
   for (auto& slot : slots_) {
     if (queue_.empty()) return;
     if (slot->state != SlotState::idle || !slot->channel) continue;
@@ -166,7 +161,6 @@ void WorkerPool::dispatch(Events& events) {
     fw::host_logger()->info("workers: job {} to worker {} (pid {}), run {}", id, slot->index, slot->pid,
                             job.runs);
   }
-  (void)events;
 }
 
 void WorkerPool::on_job_message(Slot& slot, const json& message, Events& events) {
@@ -199,7 +193,7 @@ void WorkerPool::on_job_message(Slot& slot, const json& message, Events& events)
     slot.state = SlotState::idle;
     slot.crashes_in_row = 0;
     finish(job, std::move(result), events);
-    dispatch(events);
+    dispatch();
   }
 }
 

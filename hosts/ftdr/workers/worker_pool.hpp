@@ -94,7 +94,7 @@ class WorkerPool : public serve::JobRunner {
   using Events = std::vector<std::function<void()>>;  // callbacks, run after the lock is released
 
   // worker_pool.cpp: the jobs
-  void dispatch(Events& events);  // mutex_ held
+  void dispatch();  // mutex_ held
   void requeue_or_fail(PoolJob& job, Slot& slot, const std::string& cause, const std::string& detail,
                        Events& events);                                    // mutex_ held
   void finish(PoolJob& job, framework::JobResult result, Events& events);  // mutex_ held

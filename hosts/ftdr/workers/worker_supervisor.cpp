@@ -166,7 +166,7 @@ void WorkerPool::handle(Slot& slot, const json& message, Events& events) {
     slot.state = SlotState::idle;
     slot.was_ready = true;
     changed_.notify_all();
-    dispatch(events);
+    dispatch();
   } catch (const std::exception& e) {
     fw::host_logger()->error("workers: worker {} (pid {}): {}", slot.index, slot.pid, e.what());
   }
@@ -265,7 +265,7 @@ void WorkerPool::worker_gone(Slot& slot, const std::string& cause, const std::st
       start_failure_ = "no worker loaded the model: worker " + std::to_string(slot.index) + " (pid " +
                        std::to_string(pid) + ") " + detail + " (its own error is printed above)";
     changed_.notify_all();
-    return dispatch(events);
+    return dispatch();
   }
   const auto delay = backoff_for(slot.crashes_in_row++);
   ++slot.restarts;
@@ -274,7 +274,7 @@ void WorkerPool::worker_gone(Slot& slot, const std::string& cause, const std::st
   slot.restart_at = Clock::now() + delay;
   fw::host_logger()->warn("workers: worker {} (pid {}) {} [{}]; restarting it in {} ms", slot.index, pid,
                           detail, cause, delay.count());
-  dispatch(events);
+  dispatch();
 }
 
 void WorkerPool::check_timeouts() {
