@@ -51,5 +51,6 @@ int cmd_plugins(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_serve(GlobalOptions global, const std::vector<std::string>& args);
+int cmd_worker(GlobalOptions global, const std::vector<std::string>& args);
 
 }  // namespace ftdr::host

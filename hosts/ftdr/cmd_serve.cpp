@@ -27,6 +27,7 @@
 #include "serve/a1111_routes.hpp"
 #include "serve/api_routes.hpp"
 #include "serve/job_service.hpp"
+#include "workers/worker_pool.hpp"
 
 namespace ftdr::host {
 
@@ -55,20 +56,27 @@ std::string read_token(const std::filesystem::path& file) {
   return token;
 }
 
-nlohmann::json plugins_json(const fw::PluginSet& set) {
-  nlohmann::json out = nlohmann::json::array();
-  const sdk::Plugin* objects[] = {set.backend.get(), set.scheduler.get(), set.memory_policy.get(),
-                                  set.recovery.get(), set.tiling.get()};
-  for (const sdk::Plugin* object : objects) {
-    const fw::PluginInfo* info = object ? fw::plugin_info_of(*object) : nullptr;
-    if (!info) continue;
-    out.push_back({{"kind", std::string(sdk::to_string(info->kind))},
-                   {"name", info->name},
-                   {"version", info->version},
-                   {"summary", info->summary},
-                   {"abi", std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor)}});
-  }
-  return out;
+workers::PoolSettings pool_settings(const fw::HostConfig& host, const GlobalOptions& global) {
+  workers::PoolSettings p;
+  p.worker_args = {"--config", host.file.string(), "--log-level", global.log_level};
+  p.state_dir = host.runtime.state_dir;
+  p.count = host.workers.count;
+  p.step_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(host.workers.step_timeout_s * 1000));
+  p.backoff = std::chrono::milliseconds(host.workers.restart_backoff_ms);
+  p.backoff_max = std::chrono::milliseconds(host.workers.restart_backoff_max_ms);
+  p.max_crashes_per_job = host.workers.max_crashes_per_job;
+  return p;
+}
+
+// GET /v1/workers: each worker's job as the API numbers it.
+nlohmann::json workers_json(const workers::WorkerPool& pool, const serve::JobService& jobs) {
+  nlohmann::json list = pool.workers_json();
+  for (auto& w : list)
+    if (!w["job"].is_null()) {
+      const auto id = jobs.api_id(w["job"].get<fw::JobId>());
+      w["job"] = id ? nlohmann::json(*id) : nlohmann::json();
+    }
+  return list;
 }
 
 std::string url_host(const std::string& host) {
@@ -116,8 +124,15 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
 
   fw::JobJournal journal(host.runtime.state_dir / "journal.sqlite");
   fw::PluginSet plugins;
+  std::shared_ptr<workers::WorkerPool> pool;  // [workers] count > 0: no plugin is loaded here
   try {
-    plugins = create_plugin_set(cfg);
+    if (host.workers.count > 0) {
+      if (auto problems = fw::model_path_problems(host); !problems.empty())
+        throw UsageError(problems.front());
+      pool = std::make_shared<workers::WorkerPool>(pool_settings(host, global));
+    } else {
+      plugins = create_plugin_set(cfg);
+    }
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return fw::kExitUsage;
@@ -127,6 +142,9 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
                           static_cast<std::size_t>(host.server.keep_finished)});
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
   serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
+  if (pool)
+    routes.set_workers([&jobs, pool] { return workers_json(*pool, jobs); },
+                       [pool] { return pool->metrics_text(); });
   fw::HttpServer server(server_config, [&routes, &a1111](const fw::HttpRequest& r) {
     return serve::A1111Routes::owns(r.path) ? a1111.handle(r) : routes.handle(r);
   });
@@ -139,6 +157,16 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
   std::string load_error;
   std::thread loader([&] {
     try {
+      if (pool) {
+        pool->start();
+        const workers::WorkerModel model = pool->wait_ready();
+        routes.set_model(model.info, model.samplers, model.plugins);
+        a1111.set_model(model.info, model.samplers);
+        jobs.attach(pool);
+        loaded.store(true);
+        std::cout << "ftdr serve: ready (" << host.workers.count << " worker processes)" << std::endl;
+        return;
+      }
       load_backend(host, plugins);
       fw::JobManagerConfig jc = job_manager_config(host);
       jc.max_queue = 0;      // the service applies queue_capacity, so journal replays are never refused

@@ -23,7 +23,8 @@ void print_help(std::ostream& out) {
       << "  plugins        list the plugins found (kind, name, version, ABI, file) and the refused ones\n"
       << "  check-config   validate a config file, loading every plugin it names\n"
       << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n"
-      << "  serve          run the HTTP API with a durable job queue (docs/serve.md)\n\n"
+      << "  serve          run the HTTP API with a durable job queue (docs/serve.md)\n"
+      << "  worker         run jobs for `ftdr serve` in a separate process (docs/workers.md)\n\n"
       << "Global options:\n"
       << "  --config FILE      config file; default: $FTDR_CONFIG, else "
          "<prefix>/share/ftdr/configs/default.toml\n"
@@ -86,8 +87,9 @@ int dispatch(std::vector<std::string> args) {
   if (command == "check-config") return host::cmd_check_config(global, rest);
   if (command == "doctor") return host::cmd_doctor(global, rest);
   if (command == "serve") return host::cmd_serve(global, rest);
+  if (command == "worker") return host::cmd_worker(global, rest);
   throw host::UsageError("unknown command '" + command +
-                         "' (commands: generate, plugins, check-config, doctor, serve)");
+                         "' (commands: generate, plugins, check-config, doctor, serve, worker)");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
 #include "ftdr/framework/plugins/plugin_call.hpp"
+#include "ftdr/framework/plugins/plugin_guard.hpp"
 
 namespace ftdr::host {
 
@@ -47,6 +48,22 @@ fw::JobManagerConfig job_manager_config(const fw::HostConfig& host) {
   jc.shutdown_mode = host.runtime.shutdown == fw::ShutdownPolicy::cancel ? fw::ShutdownMode::cancel
                                                                          : fw::ShutdownMode::drain;
   return jc;
+}
+
+nlohmann::json plugins_json(const fw::PluginSet& set) {
+  nlohmann::json out = nlohmann::json::array();
+  const sdk::Plugin* objects[] = {set.backend.get(), set.scheduler.get(), set.memory_policy.get(),
+                                  set.recovery.get(), set.tiling.get()};
+  for (const sdk::Plugin* object : objects) {
+    const fw::PluginInfo* info = object ? fw::plugin_info_of(*object) : nullptr;
+    if (!info) continue;
+    out.push_back({{"kind", std::string(sdk::to_string(info->kind))},
+                   {"name", info->name},
+                   {"version", info->version},
+                   {"summary", info->summary},
+                   {"abi", std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor)}});
+  }
+  return out;
 }
 
 }  // namespace ftdr::host

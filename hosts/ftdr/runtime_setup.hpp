@@ -8,6 +8,8 @@
 #pragma once
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/framework/engine/execution_engine.hpp"
 #include "ftdr/framework/jobs/job_manager.hpp"
@@ -23,5 +25,7 @@ void load_backend(const framework::HostConfig& host, framework::PluginSet& plugi
 std::shared_ptr<framework::ExecutionEngine> make_engine(const framework::HostConfig& host,
                                                         const framework::PluginSet& plugins);
 framework::JobManagerConfig job_manager_config(const framework::HostConfig& host);
+// /v1/plugins: kind, name, version, summary and ABI of each plugin of the set.
+nlohmann::json plugins_json(const framework::PluginSet& plugins);
 
 }  // namespace ftdr::host

@@ -318,6 +318,33 @@ TEST(ConfigView, NestedTablesAndListsAndWhere) {
   EXPECT_THROW(inner->get_int("flag", 0), sdk::Error);
 }
 
+TEST(Config, WorkersTableIsReadWithItsDefaults) {
+  const WorkersConfig defaults = Config::parse("", kFile).host().workers;
+  EXPECT_EQ(defaults.count, 0);  // jobs run in the server process
+  EXPECT_EQ(defaults.step_timeout_s, 120);
+  EXPECT_EQ(defaults.restart_backoff_ms, 500);
+  EXPECT_EQ(defaults.restart_backoff_max_ms, 30000);
+  EXPECT_EQ(defaults.max_crashes_per_job, 3);
+  const WorkersConfig w = Config::parse(
+                              "[workers]\ncount = 4\nstep_timeout_s = 2.5\nrestart_backoff_ms = 0\n"
+                              "restart_backoff_max_ms = 0\nmax_crashes_per_job = 1\n",
+                              kFile)
+                              .host()
+                              .workers;
+  EXPECT_EQ(w.count, 4);
+  EXPECT_EQ(w.step_timeout_s, 2.5);
+  EXPECT_EQ(w.restart_backoff_ms, 0);
+  EXPECT_EQ(w.restart_backoff_max_ms, 0);
+  EXPECT_EQ(w.max_crashes_per_job, 1);
+  try {
+    Config::parse("[workers]\ncount = \"two\"\nsteps = 3\n", kFile);
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'workers.count'"));
+    EXPECT_THAT(e.what(), HasSubstr("'workers.steps'"));  // unknown keys are named too
+  }
+}
+
 TEST(Config, ShippedConfigsParse) {
   for (const char* name : {"default.toml", "lowvram.toml", "cpu.toml"}) {
     SCOPED_TRACE(name);

@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <atomic>
+
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "faults/fault_plan.hpp"
@@ -107,8 +110,10 @@ TEST(FaultPlan, BadSpecsNameTheKeyTheValueAndTheExpectedForm) {
   auto slow = parse_error("slow_step=diffusion:step=2");
   EXPECT_THAT(slow, HasSubstr("'slow_step': expected \"<phase>[:step=N]:ms=N[:times=N|always]\""));
   EXPECT_THAT(slow, HasSubstr("(ms=N is required)"));
-  EXPECT_THAT(parse_error("ooom=decode"),
-              HasSubstr("'ooom': expected a fault kind: one of oom, device_error, nan, slow_step, chaos"));
+  EXPECT_THAT(
+      parse_error("ooom=decode"),
+      HasSubstr("'ooom': expected a fault kind: one of oom, device_error, nan, slow_step, crash, hang, "
+                "sticky_device_error, chaos"));
   EXPECT_THAT(parse_error("oom decode"), HasSubstr("expected <kind>=<spec> entries separated by ';'"));
   auto chaos = parse_error("chaos=seed=1:p=1.5");
   EXPECT_THAT(chaos, HasSubstr("'chaos': expected \"seed=N:p=P[:kinds=K+K...]"));
@@ -231,6 +236,53 @@ TEST(FaultPlan, FaultKindNamesAreStable) {
   EXPECT_EQ(torchbe::to_string(FaultKind::device_error), "device_error");
   EXPECT_EQ(torchbe::to_string(FaultKind::nan), "nan");
   EXPECT_EQ(torchbe::to_string(FaultKind::slow), "slow");
+}
+
+TEST(FaultPlan, StickyDeviceErrorFailsEveryLaterCheck) {
+  auto plan = FaultPlan::parse("sticky_device_error=diffusion:step=5");
+  EXPECT_THAT(run_job(plan, 6), ElementsAre("step5:sticky_device_error", "step6:sticky_device_error",
+                                            "decode:sticky_device_error"));
+  EXPECT_THAT(run_job(plan, 1), ElementsAre("encode:sticky_device_error", "step1:sticky_device_error",
+                                            "decode:sticky_device_error"));  // until the process ends
+  const sdk::Error e = torchbe::as_error(*plan.check(Phase::encoding, 0));
+  EXPECT_EQ(e.kind(), sdk::ErrorKind::device_error);
+  EXPECT_THAT(e.what(), HasSubstr("an illegal memory access was encountered"));
+  EXPECT_THAT(e.what(), HasSubstr("[sticky: the CUDA context is lost"));
+  EXPECT_THAT(e.what(), HasSubstr("injected sticky_device_error at diffusion step 5"));
+  EXPECT_THAT(torchbe::as_error(*FaultPlan::parse("device_error=decode").check(Phase::decoding, 0)).what(),
+              testing::Not(HasSubstr("[sticky:")));
+}
+
+TEST(FaultPlan, CrashAndHangAreFatalKindsThatParseLikeTheOthers) {
+  auto plan = FaultPlan::parse("crash=diffusion:step=7;hang=decode:times=2");
+  EXPECT_THAT(plan.describe(),
+              ElementsAre("crash = \"diffusion:step=7\" (1 left)", "hang = \"decode:times=2\" (2 left)"));
+  EXPECT_THAT(run_job(plan), ElementsAre("step7:crash", "decode:hang"));
+  EXPECT_TRUE(torchbe::is_fatal(FaultKind::crash));
+  EXPECT_TRUE(torchbe::is_fatal(FaultKind::hang));
+  EXPECT_FALSE(torchbe::is_fatal(FaultKind::sticky));
+  EXPECT_THROW(torchbe::carry_out_fatal({FaultKind::oom, 0, ""}), std::logic_error);
+  EXPECT_THAT(parse_error("crash=decode:ms=5"), HasSubstr("(ms= is only valid for slow_step)"));
+}
+
+// FTDR_FAULT_COUNTS: two plans (two worker processes) share one count, so times=1 fires once in all.
+TEST(FaultPlan, SharedCountsFileMakesTimesATotalAcrossPlans) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ftdr_fault_counts_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "counts";
+  ::setenv("FTDR_FAULT_COUNTS", file.c_str(), 1);
+  auto first = FaultPlan::parse("crash=diffusion:step=3;oom=decode:times=2");
+  auto second = FaultPlan::parse("crash=diffusion:step=3;oom=decode:times=2");
+  ::unsetenv("FTDR_FAULT_COUNTS");
+  EXPECT_THAT(run_job(first), ElementsAre("step3:crash", "decode:oom"));
+  EXPECT_THAT(run_job(second), ElementsAre("decode:oom"));  // the crash already fired once
+  EXPECT_THAT(run_job(second), ElementsAre());
+  EXPECT_THAT(run_job(first), ElementsAre());
+  auto alone = FaultPlan::parse("crash=diffusion:step=3");  // no file: counts by itself
+  EXPECT_THAT(run_job(alone), ElementsAre("step3:crash"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

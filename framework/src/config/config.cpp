@@ -167,6 +167,26 @@ void parse_server(const TomlConfigView& v, const fs::path& base, ServerConfig& s
   });
 }
 
+// [workers]: each key checked on its own, so every bad one is reported.
+void parse_workers(const TomlConfigView& v, WorkersConfig& w, std::vector<std::string>& problems) {
+  collect(problems, [&] { w.count = static_cast<int>(int_in(v, "count", w.count, 0, 64)); });
+  collect(problems, [&] { w.step_timeout_s = double_in(v, "step_timeout_s", w.step_timeout_s, 0.1, 86400); });
+  collect(problems, [&] {
+    w.restart_backoff_ms = static_cast<int>(int_in(v, "restart_backoff_ms", w.restart_backoff_ms, 0, 600000));
+  });
+  collect(problems, [&] {
+    w.restart_backoff_max_ms =
+        static_cast<int>(int_in(v, "restart_backoff_max_ms", w.restart_backoff_max_ms, 0, 3600000));
+    if (w.restart_backoff_max_ms < w.restart_backoff_ms)
+      v.reject("restart_backoff_max_ms", "an integer >= restart_backoff_ms (" +
+                                             std::to_string(w.restart_backoff_ms) + "), got " +
+                                             std::to_string(w.restart_backoff_max_ms));
+  });
+  collect(problems, [&] {
+    w.max_crashes_per_job = static_cast<int>(int_in(v, "max_crashes_per_job", w.max_crashes_per_job, 1, 100));
+  });
+}
+
 // The same rules as a request's (request_validation.hpp), reported at the config key. A key that
 // could not be read kept its default, so only the user's own values are judged here.
 void validate_generate(const TomlConfigView& v, const sdk::GenerationRequest& g) {
@@ -274,6 +294,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
   });
   collect(problems, [&] { parse_server(*root->child("server"), base, h.server, problems); });
+  collect(problems, [&] { parse_workers(*root->child("workers"), h.workers, problems); });
   root->mark_known("faults");  // the backend's (see attach_faults)
   collect(problems, [&] { parse_generate(*root->child("generate"), h.generate, problems); });
   h.generate.output_dir = h.runtime.output_dir.string();

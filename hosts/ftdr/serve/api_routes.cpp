@@ -87,6 +87,11 @@ bool ApiRoutes::model_known(sdk::ModelInfo& info, std::vector<std::string>& samp
   return model_set_;
 }
 
+void ApiRoutes::set_workers(std::function<nlohmann::json()> list, std::function<std::string()> metrics) {
+  workers_list_ = std::move(list);
+  workers_metrics_ = std::move(metrics);
+}
+
 HttpResponse ApiRoutes::handle(const HttpRequest& request) {
   try {
     return route(request);
@@ -111,8 +116,15 @@ HttpResponse ApiRoutes::route(const HttpRequest& r) {
   if (r.path == "/openapi.json")
     return get ? HttpResponse::text(200, openapi_document(), "application/json") : method_not_allowed("GET");
   if (r.path == "/metrics")
-    return get ? HttpResponse::text(200, metrics_text(jobs_.counts(), jobs_.ready()),
+    return get ? HttpResponse::text(200,
+                                    metrics_text(jobs_.counts(), jobs_.ready()) +
+                                        (workers_metrics_ ? workers_metrics_() : std::string()),
                                     "text/plain; version=0.0.4")
+               : method_not_allowed("GET");
+  if (r.path == "/v1/workers")
+    return get ? HttpResponse::json(200,
+                                    {{"workers", workers_list_ ? workers_list_() : nlohmann::json::array()},
+                                     {"in_process", !workers_list_}})
                : method_not_allowed("GET");
   if (parts.size() == 2 && parts[0] == "v1" &&
       (parts[1] == "models" || parts[1] == "samplers" || parts[1] == "plugins"))

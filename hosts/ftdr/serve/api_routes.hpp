@@ -7,6 +7,7 @@
 //   routes.set_model(info, samplers, plugins_json);   // /v1/models etc. answer from here on
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ class ApiRoutes {
   ApiRoutes(JobService& jobs, sdk::GenerationRequest defaults, std::filesystem::path output_dir);
 
   void set_model(sdk::ModelInfo info, std::vector<std::string> samplers, nlohmann::json plugins);
+  // With worker processes ([workers] count > 0): GET /v1/workers answers list() (without: an empty
+  // list), and /metrics ends with metrics(). Call before the server starts.
+  void set_workers(std::function<nlohmann::json()> list, std::function<std::string()> metrics);
   framework::HttpResponse handle(const framework::HttpRequest& request);
 
  private:
@@ -44,6 +48,8 @@ class ApiRoutes {
   sdk::ModelInfo info_;
   std::vector<std::string> samplers_;
   nlohmann::json plugins_;
+  std::function<nlohmann::json()> workers_list_;
+  std::function<std::string()> workers_metrics_;
 };
 
 }  // namespace ftdr::host::serve

@@ -75,9 +75,12 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
 
 void JobService::attach(std::shared_ptr<fw::JobManager> manager,
                         std::shared_ptr<fw::ExecutionEngine> engine) {
+  attach(in_process_runner(std::move(manager), std::move(engine)));
+}
+
+void JobService::attach(std::shared_ptr<JobRunner> runner) {
   std::lock_guard<std::mutex> lock(mutex_);
-  manager_ = std::move(manager);
-  engine_ = std::move(engine);
+  manager_ = std::move(runner);
   std::size_t resumed = 0;
   for (auto& [id, record] : records_) {
     if (record.finished()) continue;
@@ -118,7 +121,7 @@ void JobService::run(JobRecord& record) {
   fw::check_output_folder(request.output_dir);
   record.engine_id = manager_->submit(request, record.priority, callbacks_for(record.id), record.job_dir);
   if (record.job_dir.empty()) {  // its first run: the engine's folder for it, kept for every later run
-    record.job_dir = engine_->job_folder(record.engine_id);
+    record.job_dir = manager_->job_folder(record.engine_id);
     if (!record.job_dir.empty()) journal_.set_job_dir(record.id, record.job_dir);
   }
 }
@@ -197,7 +200,7 @@ json JobService::list(const std::string& state, std::size_t limit, std::int64_t 
 
 bool JobService::cancel(std::int64_t id) {
   fw::JobId engine_id = 0;
-  std::shared_ptr<fw::JobManager> manager;
+  std::shared_ptr<JobRunner> manager;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = records_.find(id);
@@ -342,8 +345,15 @@ ServiceCounts JobService::counts() const {
   return c;
 }
 
+std::optional<std::int64_t> JobService::api_id(fw::JobId engine_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, record] : records_)
+    if (record.engine_id == engine_id && !record.finished()) return id;
+  return std::nullopt;
+}
+
 void JobService::shutdown(fw::ShutdownMode mode) {
-  std::shared_ptr<fw::JobManager> manager;
+  std::shared_ptr<JobRunner> manager;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     shutting_down_ = true;

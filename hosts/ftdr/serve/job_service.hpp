@@ -3,6 +3,7 @@
 //
 //   JobService jobs(journal, settings);      // reads the journal: finished jobs listable at once
 //   jobs.attach(manager, engine);            // the model is loaded: unfinished jobs run again
+//   jobs.attach(runner);                     // or: through a JobRunner (job_runner.hpp: worker processes)
 //   std::int64_t id = jobs.submit(request, sdk::Priority::normal);  // journaled before it returns
 //   nlohmann::json status = *jobs.describe(id);
 //   jobs.shutdown(fw::ShutdownMode::drain);
@@ -27,6 +28,7 @@
 #include "ftdr/framework/jobs/job_journal.hpp"
 #include "ftdr/framework/jobs/job_manager.hpp"
 #include "ftdr/framework/server/http_message.hpp"
+#include "job_runner.hpp"
 
 namespace ftdr::host::serve {
 
@@ -79,6 +81,7 @@ class JobService {
   // checkpoints in their folders.
   void attach(std::shared_ptr<framework::JobManager> manager,
               std::shared_ptr<framework::ExecutionEngine> engine);
+  void attach(std::shared_ptr<JobRunner> runner);
   bool ready() const;
 
   // Throws ApiError: 503 before attach() or while shutting down, 429 on a full queue.
@@ -93,6 +96,8 @@ class JobService {
   // Every event of the job so far, then the new ones; closed after the final state. Null: unknown.
   std::shared_ptr<framework::EventStream> subscribe(std::int64_t id);
   ServiceCounts counts() const;
+  // The API id of the job the runner knows as `engine_id` (GET /v1/workers); nothing when none.
+  std::optional<std::int64_t> api_id(framework::JobId engine_id) const;
 
   // Refuses new jobs, lets the JobManager drain or cancel, closes every event stream.
   void shutdown(framework::ShutdownMode mode);
@@ -113,8 +118,7 @@ class JobService {
   ServiceSettings settings_;
   mutable std::mutex mutex_;
   std::map<std::int64_t, JobRecord> records_;
-  std::shared_ptr<framework::JobManager> manager_;
-  std::shared_ptr<framework::ExecutionEngine> engine_;
+  std::shared_ptr<JobRunner> manager_;  // runs the jobs: in this process or in worker processes
   bool shutting_down_ = false;
   std::size_t reserved_ = 0;  // submissions being journaled: they count against queue_capacity
   ServiceCounts counts_;

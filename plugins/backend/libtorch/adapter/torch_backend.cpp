@@ -131,6 +131,9 @@ bool TorchBackend::fault_point(const std::string& point, sdk::Phase phase, int s
   if (action->kind == FaultKind::oom)
     C10_THROW_ERROR(OutOfMemoryError, "CUDA out of memory. " + action->message);
   if (action->kind == FaultKind::device_error) C10_THROW_ERROR(Error, "CUDA error: " + action->message);
+  if (action->kind == FaultKind::sticky)  // CUDA's words, which the classifier marks sticky
+    C10_THROW_ERROR(Error, "CUDA error: an illegal memory access was encountered (" + action->message + ")");
+  if (is_fatal(action->kind)) carry_out_fatal(*action);
   if (action->kind == FaultKind::slow) std::this_thread::sleep_for(std::chrono::milliseconds(action->ms));
   return action->kind == FaultKind::nan;
 }

@@ -1,20 +1,30 @@
 // faults/fault_plan.cpp: see fault_plan.h for the spec grammar and the semantics of check().
 #include "faults/fault_plan.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 namespace ftdr::torchbe {
 namespace {
 
 constexpr int kAlways = -1;  // `times=always`
-constexpr std::string_view kKeys = "oom, device_error, nan, slow_step, chaos";
+constexpr std::string_view kKeys =
+    "oom, device_error, nan, slow_step, crash, hang, sticky_device_error, chaos";
+// The tag adapter/error_classifier.cpp gives a lost CUDA context; hosts restart the process on it.
+constexpr std::string_view kStickyTag =
+    "[sticky: the CUDA context is lost; the device is unusable until the process restarts]";
 constexpr std::string_view kRuleForm =
     "\"<phase>[:step=N][:times=N|always]\" with phase encode, diffusion or decode (step: diffusion only)";
 constexpr std::string_view kSlowForm =
@@ -183,6 +193,9 @@ std::optional<FaultKind> rule_kind(std::string_view key) {
   if (key == "device_error") return FaultKind::device_error;
   if (key == "nan") return FaultKind::nan;
   if (key == "slow_step") return FaultKind::slow;
+  if (key == "crash") return FaultKind::crash;
+  if (key == "hang") return FaultKind::hang;
+  if (key == "sticky_device_error") return FaultKind::sticky;
   return std::nullopt;
 }
 
@@ -197,12 +210,60 @@ std::string count_text(int fired, int times) {
 
 double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
+// One firing of the rule `key` counted in the shared file (FTDR_FAULT_COUNTS): its new count, 0 when
+// the rule is spent, -1 when the file cannot be used (the rule then counts in this process alone).
+// Lines "<count> <key>"; read, changed and rewritten under an exclusive flock.
+int fire_shared(const std::string& file, const std::string& key, int times) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  ::flock(fd, LOCK_EX);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  std::string out;
+  int count = 0;
+  for (auto line : split(text, '\n')) {
+    const auto space = line.find(' ');
+    if (space == std::string_view::npos) continue;
+    if (line.substr(space + 1) == key)
+      count = std::atoi(std::string(line.substr(0, space)).c_str());
+    else
+      out += std::string(line) + "\n";
+  }
+  const bool spent = times != kAlways && count >= times;
+  if (!spent) ++count;
+  out += std::to_string(count) + " " + key + "\n";
+  bool written =
+      ::ftruncate(fd, 0) == 0 && ::pwrite(fd, out.data(), out.size(), 0) == static_cast<ssize_t>(out.size());
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  if (!written) return -1;
+  return spent ? 0 : count;
+}
+
 }  // namespace
 
 struct FaultPlan::State {
   std::mutex mutex;
   std::vector<Rule> rules;
   std::optional<Chaos> chaos;
+  std::optional<FaultAction> sticky;  // once a sticky fault fired: what every later check answers
+  std::string counts_file = [] {
+    const char* f = std::getenv("FTDR_FAULT_COUNTS");
+    return std::string(f ? f : "");
+  }();
+
+  // Counts one firing of `r`; false when it is spent (shared count).
+  bool fire(Rule& r) {
+    if (r.times != kAlways && r.fired >= r.times) return false;
+    const int shared = counts_file.empty() ? -1 : fire_shared(counts_file, r.origin, r.times);
+    if (shared == 0) {
+      r.fired = r.times;
+      return false;
+    }
+    r.fired = shared > 0 ? shared : r.fired + 1;
+    return true;
+  }
 
   // Parses one `key = value` entry (value: one or more specs separated by ',').
   void add(const std::string& key, std::string_view value, const Reject& reject) {
@@ -230,17 +291,35 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::device_error: return "device_error";
     case FaultKind::nan: return "nan";
     case FaultKind::slow: return "slow";
+    case FaultKind::crash: return "crash";
+    case FaultKind::hang: return "hang";
+    case FaultKind::sticky: return "sticky_device_error";
   }
   return "oom";
 }
 
-bool is_error(FaultKind kind) { return kind == FaultKind::oom || kind == FaultKind::device_error; }
+bool is_error(FaultKind kind) {
+  return kind == FaultKind::oom || kind == FaultKind::device_error || kind == FaultKind::sticky;
+}
 
 sdk::Error as_error(const FaultAction& action) {
   if (action.kind == FaultKind::oom)
     return sdk::Error(sdk::ErrorKind::out_of_memory, "out of memory: " + action.message);
   if (action.kind == FaultKind::device_error) return sdk::Error(sdk::ErrorKind::device_error, action.message);
+  if (action.kind == FaultKind::sticky)
+    return sdk::Error(sdk::ErrorKind::device_error, "an illegal memory access was encountered (" +
+                                                        action.message + ") " + std::string(kStickyTag));
   throw std::logic_error("as_error: a " + std::string(to_string(action.kind)) + " fault is not an error");
+}
+
+bool is_fatal(FaultKind kind) { return kind == FaultKind::crash || kind == FaultKind::hang; }
+
+void carry_out_fatal(const FaultAction& action) {
+  if (action.kind == FaultKind::crash) std::abort();
+  if (action.kind != FaultKind::hang)
+    throw std::logic_error("carry_out_fatal: a " + std::string(to_string(action.kind)) +
+                           " fault is not fatal");
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // a driver call that never returns
 }
 
 FaultPlan::FaultPlan() : state_(std::make_unique<State>()) {}
@@ -317,13 +396,14 @@ std::vector<std::string> FaultPlan::describe() const {
 std::optional<FaultAction> FaultPlan::check(sdk::Phase phase, int step) {
   if (!state_) return std::nullopt;
   std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->sticky) return state_->sticky;
   for (auto& r : state_->rules) {
-    const bool spent = r.times != kAlways && r.fired >= r.times;
-    if (spent || r.phase != phase || (r.step != 0 && r.step != step)) continue;
-    ++r.fired;
-    return FaultAction{r.kind, r.ms,
+    if (r.phase != phase || (r.step != 0 && r.step != step) || !state_->fire(r)) continue;
+    FaultAction action{r.kind, r.ms,
                        "injected " + std::string(to_string(r.kind)) + " at " + place(phase, step) + " (" +
                            r.origin + ", firing " + count_text(r.fired, r.times) + ")"};
+    if (r.kind == FaultKind::sticky) state_->sticky = action;
+    return action;
   }
   if (!state_->chaos) return std::nullopt;
   Chaos& c = *state_->chaos;

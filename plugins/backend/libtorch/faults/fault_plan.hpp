@@ -10,7 +10,12 @@
 //   check(Phase::decoding, 0)   before decoding
 // and carries out the answer: oom -> throw as_error(action) (ErrorKind::out_of_memory),
 // device_error -> throw as_error(action), nan -> poison the latents/images with NaN so the health
-// check reports a numerical_error, slow -> sleep action.ms before the step.
+// check reports a numerical_error, slow -> sleep action.ms before the step, crash -> std::abort(),
+// hang -> block forever, sticky -> throw as_error(action), a device_error tagged sticky
+// ("[sticky: ...]", as adapter/error_classifier.cpp tags a lost CUDA context): from then on every check of
+// this plan answers the same sticky error, as a lost CUDA context fails every later call until the process
+// exits. crash, hang and sticky_device_error are for `ftdr serve` with [workers] (docs/workers.md): the
+// supervisor restarts the worker process; in one process they end it, hang it or fail every job.
 //
 // Config form (every value a string; several specs for one kind separated by ','):
 //   oom          = "diffusion:step=7"            fail step 7 once
@@ -18,6 +23,9 @@
 //   nan          = "diffusion:step=3:times=2"    twice (a retry that reaches step 3 fails again)
 //   slow_step    = "diffusion:step=2:ms=500"     sleep 500 ms before step 2
 //   chaos        = "seed=1:p=0.05"               seeded random faults (below)
+//   crash        = "diffusion:step=7"            abort() the process before step 7
+//   hang         = "decode"                      block forever before decoding
+//   sticky_device_error = "diffusion:step=5"     a sticky device error at step 5 and at every later point
 // Rule spec: <phase>[:step=N][:times=N|always][:ms=N]
 //   phase  encode | diffusion | decode
 //   step   diffusion only, N >= 1; absent = the first diffusion check (any step)
@@ -29,6 +37,10 @@
 //   fires; `times` caps the total (default always); `ms` is the slow delay (default 100). The draws
 //   come from one std::mt19937_64 seeded with `seed`: the same sequence of checks gives the same
 //   faults. Fixed rules are tried first; chaos only when none fired.
+// Counting across processes: with the environment variable FTDR_FAULT_COUNTS naming a file, a fixed
+// rule's firings are counted in that file (under flock), so `times` is the total over every process
+// that shares it: `ftdr serve` points its worker processes at <state_dir>/worker-fault-counts, and a
+// crash with times=1 fires once, not once per restarted worker. Unset: each plan counts alone.
 // Environment form: FTDR_FAULTS="oom=diffusion:step=7;nan=diffusion:step=3" (entries separated by
 // ';', each <kind>=<spec> as above).
 //
@@ -48,7 +60,7 @@
 
 namespace ftdr::torchbe {
 
-enum class FaultKind { oom, device_error, nan, slow };
+enum class FaultKind { oom, device_error, nan, slow, crash, hang, sticky };
 
 std::string_view to_string(FaultKind kind);
 
@@ -58,11 +70,18 @@ struct FaultAction {
   std::string message;  // "injected oom at diffusion step 7 (oom = \"diffusion:step=7\", firing 1 of 1)"
 };
 
-// True for the kinds the backend throws (oom, device_error).
+// True for the kinds the backend throws (oom, device_error, sticky).
 bool is_error(FaultKind kind);
-// The Error to throw for an oom or device_error action (kind out_of_memory / device_error; the message
-// says "out of memory" for oom, as CUDA's does). Throws std::logic_error for the other kinds.
+// The Error to throw for an oom, device_error or sticky action (kind out_of_memory / device_error; the
+// message says "out of memory" for oom, as CUDA's does, and carries the "[sticky: ...]" tag for
+// sticky). Throws std::logic_error for the other kinds.
 sdk::Error as_error(const FaultAction& action);
+
+// True for crash and hang, which end or stop the process instead of failing the call.
+bool is_fatal(FaultKind kind);
+// Carries out a crash (std::abort()) or a hang (blocks the calling thread forever). Throws
+// std::logic_error for the other kinds.
+void carry_out_fatal(const FaultAction& action);
 
 class FaultPlan {
  public:
@@ -71,7 +90,8 @@ class FaultPlan {
   FaultPlan& operator=(FaultPlan&&) noexcept;
   ~FaultPlan();
 
-  // The config's [faults] table (the backend's `faults`): keys oom, device_error, nan, slow_step, chaos.
+  // The config's [faults] table (the backend's `faults`): keys oom, device_error, nan, slow_step, crash,
+  // hang, sticky_device_error, chaos.
   // Unknown keys and bad specs are rejected through ConfigView::reject (file:line:col, key, expected form).
   static FaultPlan parse(const sdk::ConfigView& table);
   // The FTDR_FAULTS form; `source` names the text in error messages.

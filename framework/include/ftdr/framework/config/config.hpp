@@ -77,6 +77,16 @@ struct ServerConfig {
   int keep_finished = 1000;                // finished jobs kept in the journal (oldest forgotten first)
 };
 
+// [workers]: `ftdr serve` runs jobs in supervised `ftdr worker` processes (docs/workers.md).
+struct WorkersConfig {
+  int count = 0;                 // worker processes; 0 = run jobs in the server process itself
+  double step_timeout_s = 120;   // a running job without progress (a step, a phase) or a worker
+                                 // without a heartbeat for this long is killed and restarted
+  int restart_backoff_ms = 500;  // before restarting a crashed worker, doubling per crash in a row
+  int restart_backoff_max_ms = 30000;
+  int max_crashes_per_job = 3;  // a job that brings down this many workers in a row ends FAILED
+};
+
 struct HostConfig {
   std::filesystem::path file;  // the config file, absolute
   RuntimeConfig runtime;
@@ -89,6 +99,7 @@ struct HostConfig {
   MemoryConfig memory;                                    // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
   ServerConfig server;              // [server], read by `ftdr serve`
+  WorkersConfig workers;            // [workers], read by `ftdr serve`
   sdk::GenerationRequest generate;  // [generate]: defaults for requests (prompt empty)
 
   // The plugin chosen for a kind (memory_policy -> memory.policy).
