@@ -172,7 +172,7 @@ std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority pr
 }
 
 std::optional<json> JobService::describe(std::int64_t id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   auto it = records_.find(id);
   if (it == records_.end()) return std::nullopt;
   std::optional<fw::JobStatus> live;
@@ -182,7 +182,19 @@ std::optional<json> JobService::describe(std::int64_t id) const {
     } catch (const sdk::Error&) {
     }  // already forgotten by the manager: the record says all
   }
-  return job_json(it->second, live);
+  std::optional<sdk::MemoryStats> memory;
+  if (live && live->phase && backend_) {  // running: the backend's figures, asked outside the lock
+    const auto backend = backend_;
+    lock.unlock();
+    try {
+      memory = backend->memory_stats();
+    } catch (const std::exception&) {
+    }  // no figure: peak_bytes null
+    lock.lock();
+    it = records_.find(id);
+    if (it == records_.end()) return std::nullopt;  // forgotten meanwhile (retention)
+  }
+  return job_json(it->second, live, memory);
 }
 
 json JobService::list(const std::string& state, std::size_t limit, std::int64_t after) const {
