@@ -36,18 +36,17 @@ json phase_json(const fw::PhaseRecord& p) {
 }
 
 // While a job runs: the phase runs that ended, then the running one with its time and the backend's
-// peak so far (the engine reset the peak when the phase began).
+// peak so far (the engine reset the peak when the phase began). Without `memory` (the job runs in a
+// worker process, or the backend could not be asked) there is no running entry: no figure is made up.
 json live_phases(const fw::JobStatus& live, const std::optional<sdk::MemoryStats>& memory) {
   json phases = json::array();
   for (const auto& p : live.phases) phases.push_back(phase_json(p));
-  if (live.phase && !fw::is_terminal(live.state)) {
-    json running{{"attempt", live.attempts},
-                 {"phase", std::string(sdk::to_string(*live.phase))},
-                 {"ms", live.state_ms},
-                 {"running", true}};
-    running["peak_bytes"] = memory ? json(memory->peak_bytes) : json(nullptr);
-    phases.push_back(running);
-  }
+  if (live.phase && memory && !fw::is_terminal(live.state))
+    phases.push_back({{"attempt", live.attempts},
+                      {"phase", std::string(sdk::to_string(*live.phase))},
+                      {"ms", live.state_ms},
+                      {"peak_bytes", memory->peak_bytes},
+                      {"running", true}});
   return phases;
 }
 

@@ -189,7 +189,7 @@ std::optional<json> JobService::describe(std::int64_t id) const {
     try {
       memory = backend->memory_stats();
     } catch (const std::exception&) {
-    }  // no figure: peak_bytes null
+    }  // no figure: no running entry in timings.phases
     lock.lock();
     it = records_.find(id);
     if (it == records_.end()) return std::nullopt;  // forgotten meanwhile (retention)
