@@ -137,9 +137,10 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
     std::cerr << "error: " << e.what() << "\n";
     return fw::kExitUsage;
   }
-  serve::JobService jobs(journal,
-                         {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
-                          static_cast<std::size_t>(host.server.keep_finished)});
+  serve::JobService jobs(
+      journal, {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
+                static_cast<std::size_t>(host.server.keep_finished),
+                host.workers.count > 0 ? 0 : host.runtime.workers});  // threads; the pool counts its own
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
   serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
   if (pool)
@@ -175,7 +176,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
       routes.set_model(plugins.backend->info(), plugins.backend->samplers(), plugins_json(plugins));
       a1111.set_model(plugins.backend->info(), plugins.backend->samplers());
-      jobs.attach(manager, engine);
+      jobs.attach(manager, engine, plugins.backend);
       loaded.store(true);
       std::cout << "ftdr serve: ready" << std::endl;
     } catch (const std::exception& e) {

@@ -60,9 +60,20 @@ class Connection {
     }
     return true;
   }
+  // True once the server closed the connection (reads nothing, waits for nothing; bytes it sent
+  // are kept for read_all()).
+  bool closed_by_server() {
+    char buf[4096];
+    for (;;) {
+      const auto n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+      if (n < 0) return false;  // EAGAIN: still open
+      unread_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
   // Everything until the server closes; throws when it stays open past the read timeout.
   std::string read_all() {
-    std::string out;
+    std::string out = std::move(unread_);
     char buf[65536];
     for (;;) {
       const auto n = ::recv(fd_, buf, sizeof buf, 0);
@@ -78,6 +89,7 @@ class Connection {
 
  private:
   int fd_ = -1;
+  std::string unread_;  // received by closed_by_server()
 };
 
 inline HttpReply parse_reply(const std::string& raw) {

@@ -14,12 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string png_of(int port, std::int64_t id) {
-  const json done = wait_for_state(port, id, "completed");
-  EXPECT_EQ(done["state"], "completed") << done.dump();
-  return http(port, "GET", "/v1/jobs/" + std::to_string(id) + "/images/0").body;
-}
-
 TEST(ServeCrashSoak, EveryAcceptedJobCompletesExactlyOnce) {
   ServeOptions o;
   o.step_ms = 20;

@@ -1,9 +1,11 @@
 // `ftdr serve` on the real libtorch plugin and the embedded demo model (models/ftdr-shapes): the
 // same request gives byte-identical PNGs, and a job killed (kill -9) in the middle of diffusion
-// resumes from its checkpoint at the next start and ends with the PNG an uninterrupted run gives.
+// resumes from its checkpoint at the next start and ends with the PNG an uninterrupted run gives;
+// while it ran, its status showed the memory of each phase so far.
 // Needs the libtorch plugin: skipped in builds without libtorch (FTDR_WITH_LIBTORCH off).
 #include <gtest/gtest.h>
 
+#include "integration/serve_demo.hpp"
 #include "integration/serve_process.hpp"
 
 namespace ftdr::test {
@@ -12,25 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kPlugin = fs::path(FTDR_PLUGIN_BUILD_DIR) / "ftdr_plugin_libtorch.so";
-
-std::string demo_config(const fs::path& dir) {
-  return "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\noutput_dir = \"" +
-         (dir / "out").string() + "\"\n[plugins]\nsearch_path = [\"" + FTDR_PLUGIN_BUILD_DIR +
-         "\"]\n[model]\npath = \"" + FTDR_SOURCE_DIR +
-         "/models/ftdr-shapes\"\n[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\n"
-         "device = \"cpu\"\n[memory]\npolicy = \"resident\"\n[checkpoint]\nevery_steps = 1\n[server]\n"
-         "listen = \"127.0.0.1:0\"\n[generate]\nwidth = 64\nheight = 64\nsteps = 20\nsampler = \"ddim\"\n";
-}
-
-std::string png_of(int port, std::int64_t id) {
-  const json done = wait_for_state(port, id, "completed");
-  EXPECT_EQ(done["state"], "completed") << done.dump();
-  return http(port, "GET", "/v1/jobs/" + std::to_string(id) + "/images/0").body;
-}
-
 TEST(ServeDemoModel, KilledJobResumesToTheSamePngAsAnUninterruptedRun) {
-  if (!fs::exists(kPlugin)) GTEST_SKIP() << "no libtorch plugin at " << kPlugin;
+  if (!demo_plugin_built()) GTEST_SKIP() << "no libtorch plugin at " << demo_plugin();
   const auto dir = fresh_dir("serve_demo");
   ServeProcess server(dir, demo_config(dir));
   const json request{{"prompt", "a red circle"}, {"seed", 42}};
@@ -39,8 +24,20 @@ TEST(ServeDemoModel, KilledJobResumesToTheSamePngAsAnUninterruptedRun) {
   EXPECT_EQ(png_of(server.port(), submit_job(server.port(), request)), whole);  // byte for byte
 
   const std::int64_t id = submit_job(server.port(), request);
-  for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 5; ++i)
+  json running = job_status(server.port(), id);
+  for (int i = 0; i < 6000 && running["step"].get<int>() < 5; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    running = job_status(server.port(), id);
+  }
+  // Memory per phase while it runs: the libtorch backend on the CPU reports the process's peak RSS
+  // in each phase, the running one's so far.
+  const json phases = running["timings"]["phases"];
+  ASSERT_EQ(phases.size(), 3u) << running.dump();
+  EXPECT_EQ(phases[1]["phase"], "encoding");
+  EXPECT_GT(phases[1]["peak_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(phases[2]["phase"], "diffusion");
+  EXPECT_EQ(phases[2]["running"], true);
+  EXPECT_GT(phases[2]["peak_bytes"].get<std::uint64_t>(), 0u);
   server.kill(SIGKILL);
   server.start();
   const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(id) + "/events").body;

@@ -176,4 +176,12 @@ inline nlohmann::json wait_for_state(int port, std::int64_t id, const std::strin
   throw std::runtime_error("job " + std::to_string(id) + " not " + state + " within 60 s");
 }
 
+// The PNG of image 0 of a job, once it completed; throws when it ends otherwise.
+inline std::string png_of(int port, std::int64_t id) {
+  const nlohmann::json done = wait_for_state(port, id, "completed");
+  if (done["state"] != "completed")
+    throw std::runtime_error("job " + std::to_string(id) + ": " + done.dump());
+  return http(port, "GET", "/v1/jobs/" + std::to_string(id) + "/images/0").body;
+}
+
 }  // namespace ftdr::test

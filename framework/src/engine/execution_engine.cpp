@@ -54,12 +54,12 @@ void recorded(Job& job, sdk::ModelBackend& backend, Phase phase, Fn&& fn, Learn&
     r.placement_reason = fn(r);
   } catch (...) {
     close();
-    w.record_phase(r);
+    job.record_phase(r);
     throw;
   }
   close();
   learn(r);
-  w.record_phase(r);
+  job.record_phase(r);
 }
 
 }  // namespace

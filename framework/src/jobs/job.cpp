@@ -40,6 +40,17 @@ std::vector<StateStamp> Job::state_history() const {
   return machine_.history();
 }
 
+void Job::record_phase(const PhaseRecord& record) {
+  work_.record_phase(record);
+  std::lock_guard<std::mutex> lock(mutex_);
+  phase_records_.push_back(record);
+}
+
+std::vector<PhaseRecord> Job::phase_records() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return phase_records_;
+}
+
 ExecutionState Job::transition(ExecutionState to) {
   ExecutionState from;
   {

@@ -133,9 +133,11 @@ JobStatus JobManager::status(JobId id) const {
   s.step = job->step();
   s.total_steps = job->total_steps();
   s.attempts = job->attempts_started();
+  s.phases = job->phase_records();
   const auto history = job->state_history();
   const auto now = std::chrono::steady_clock::now();
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  s.state_ms = is_terminal(s.state) ? 0 : ms(history.back().steady, now);
   auto started = std::find_if(history.begin(), history.end(),
                               [](const StateStamp& st) { return st.state == ExecutionState::initializing; });
   if (started == history.end()) {

@@ -26,6 +26,32 @@ std::string image_url(std::int64_t id, std::size_t index) {
   return status_url(id) + "/images/" + std::to_string(index);
 }
 
+namespace {
+
+json phase_json(const fw::PhaseRecord& p) {
+  return {{"attempt", p.attempt},
+          {"phase", std::string(sdk::to_string(p.phase))},
+          {"ms", p.ms},
+          {"peak_bytes", p.after.peak_bytes}};
+}
+
+// While a job runs: the phase runs that ended, then the running one with its time and the backend's
+// peak so far (the engine reset the peak when the phase began). Without `memory` (the job runs in a
+// worker process, or the backend could not be asked) there is no running entry: no figure is made up.
+json live_phases(const fw::JobStatus& live, const std::optional<sdk::MemoryStats>& memory) {
+  json phases = json::array();
+  for (const auto& p : live.phases) phases.push_back(phase_json(p));
+  if (live.phase && memory && !fw::is_terminal(live.state))
+    phases.push_back({{"attempt", live.attempts},
+                      {"phase", std::string(sdk::to_string(*live.phase))},
+                      {"ms", live.state_ms},
+                      {"peak_bytes", memory->peak_bytes},
+                      {"running", true}});
+  return phases;
+}
+
+}  // namespace
+
 json result_json(const fw::JobResult& r) {
   json attempts = json::array();
   for (const auto& a : r.attempts)
@@ -37,11 +63,7 @@ json result_json(const fw::JobResult& r) {
                         {"change", a.change},
                         {"delay_ms", a.delay_ms}});
   json phases = json::array();
-  for (const auto& p : r.metrics.phases)
-    phases.push_back({{"attempt", p.attempt},
-                      {"phase", std::string(sdk::to_string(p.phase))},
-                      {"ms", p.ms},
-                      {"peak_bytes", p.after.peak_bytes}});
+  for (const auto& p : r.metrics.phases) phases.push_back(phase_json(p));
   json out{{"images", r.written_paths},
            {"attempts", attempts},
            {"degraded", r.degraded},
@@ -77,7 +99,8 @@ json public_request(const JobRecord& r) {
 
 }  // namespace
 
-json job_json(const JobRecord& r, const std::optional<fw::JobStatus>& live) {
+json job_json(const JobRecord& r, const std::optional<fw::JobStatus>& live,
+              const std::optional<sdk::MemoryStats>& memory) {
   json j{{"id", r.id},
          {"status_url", status_url(r.id)},
          {"state", r.state},
@@ -94,7 +117,8 @@ json job_json(const JobRecord& r, const std::optional<fw::JobStatus>& live) {
     if (live->phase) j["phase"] = std::string(sdk::to_string(*live->phase));
     if (live->queue_position) j["queue_position"] = *live->queue_position;
     j["attempts"] = live->attempts;
-    j["timings"] = {{"wait_ms", live->wait_ms}, {"run_ms", live->run_ms}};
+    j["timings"] = {
+        {"wait_ms", live->wait_ms}, {"run_ms", live->run_ms}, {"phases", live_phases(*live, memory)}};
   }
   if (r.finished()) {
     const std::size_t failed = r.result.value("attempts", json::array()).size();

@@ -25,7 +25,9 @@ nlohmann::json result_json(const framework::JobResult& result);
 std::string stored_request(const sdk::GenerationRequest& request);
 
 // GET /v1/jobs/{id}. `live`: the JobManager's status while the job is in this process's queue.
-nlohmann::json job_json(const JobRecord& record, const std::optional<framework::JobStatus>& live);
+// `memory`: the backend's memory_stats() now, for the running phase's peak so far.
+nlohmann::json job_json(const JobRecord& record, const std::optional<framework::JobStatus>& live,
+                        const std::optional<sdk::MemoryStats>& memory = std::nullopt);
 // One line of GET /v1/jobs.
 nlohmann::json job_summary(const JobRecord& record);
 // The final-state SSE event's data.

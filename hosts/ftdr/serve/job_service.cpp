@@ -8,6 +8,7 @@
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
 #include "job_json.hpp"
+#include "recovery_action.hpp"
 
 namespace ftdr::host::serve {
 
@@ -73,14 +74,15 @@ JobService::JobService(fw::JobJournal& journal, ServiceSettings settings)
   }
 }
 
-void JobService::attach(std::shared_ptr<fw::JobManager> manager,
-                        std::shared_ptr<fw::ExecutionEngine> engine) {
-  attach(in_process_runner(std::move(manager), std::move(engine)));
+void JobService::attach(std::shared_ptr<fw::JobManager> manager, std::shared_ptr<fw::ExecutionEngine> engine,
+                        std::shared_ptr<sdk::ModelBackend> backend) {
+  attach(in_process_runner(std::move(manager), std::move(engine)), std::move(backend));
 }
 
-void JobService::attach(std::shared_ptr<JobRunner> runner) {
+void JobService::attach(std::shared_ptr<JobRunner> runner, std::shared_ptr<sdk::ModelBackend> backend) {
   std::lock_guard<std::mutex> lock(mutex_);
   manager_ = std::move(runner);
+  backend_ = std::move(backend);
   std::size_t resumed = 0;
   for (auto& [id, record] : records_) {
     if (record.finished()) continue;
@@ -170,7 +172,7 @@ std::int64_t JobService::submit(sdk::GenerationRequest request, sdk::Priority pr
 }
 
 std::optional<json> JobService::describe(std::int64_t id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   auto it = records_.find(id);
   if (it == records_.end()) return std::nullopt;
   std::optional<fw::JobStatus> live;
@@ -180,7 +182,19 @@ std::optional<json> JobService::describe(std::int64_t id) const {
     } catch (const sdk::Error&) {
     }  // already forgotten by the manager: the record says all
   }
-  return job_json(it->second, live);
+  std::optional<sdk::MemoryStats> memory;
+  if (live && live->phase && backend_) {  // running: the backend's figures, asked outside the lock
+    const auto backend = backend_;
+    lock.unlock();
+    try {
+      memory = backend->memory_stats();
+    } catch (const std::exception&) {
+    }  // no figure: no running entry in timings.phases
+    lock.lock();
+    it = records_.find(id);
+    if (it == records_.end()) return std::nullopt;  // forgotten meanwhile (retention)
+  }
+  return job_json(it->second, live, memory);
 }
 
 json JobService::list(const std::string& state, std::size_t limit, std::int64_t after) const {
@@ -308,8 +322,11 @@ void JobService::on_finished(std::int64_t id, const fw::JobResult& result) {
   r.result = stored;
   r.finished_ms = now;
   ++counts_.finished_by_state[state];
-  for (const auto& a : result.attempts)
-    ++counts_.failed_attempts_by_kind[std::string(sdk::to_string(a.failure.kind))];
+  for (const auto& a : result.attempts) {
+    const std::string kind(sdk::to_string(a.failure.kind));
+    ++counts_.failed_attempts_by_kind[kind];
+    if (!a.change.empty()) ++counts_.recoveries[{kind, recovery_action(a.change)}];
+  }
   for (const auto& p : result.metrics.phases)
     counts_.phase_seconds[std::string(sdk::to_string(p.phase))].observe(p.ms / 1000);
   publish(r, "state", final_event(r));
@@ -337,11 +354,22 @@ void JobService::forget_old() {
 }
 
 ServiceCounts JobService::counts() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ServiceCounts c = counts_;
-  if (manager_) c.manager = manager_->stats();
-  for (const auto& [id, record] : records_)
-    if (record.state == "queued") ++c.queued_by_priority[std::string(sdk::to_string(record.priority))];
+  ServiceCounts c;
+  std::shared_ptr<sdk::ModelBackend> backend;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    c = counts_;
+    if (manager_) c.manager = manager_->stats();
+    for (const auto& [id, record] : records_)
+      if (record.state == "queued") ++c.queued_by_priority[std::string(sdk::to_string(record.priority))];
+    backend = backend_;
+  }
+  c.workers = settings_.workers;
+  try {  // outside the lock: a device query may take a while, and may fail (then no figure)
+    if (backend) c.memory = backend->memory_stats();
+  } catch (const std::exception& e) {
+    fw::host_logger()->warn("serve: /metrics: the backend's memory_stats() failed: {}", e.what());
+  }
   return c;
 }
 

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@
 #include "ftdr/framework/jobs/job_journal.hpp"
 #include "ftdr/framework/jobs/job_manager.hpp"
 #include "ftdr/framework/server/http_message.hpp"
+#include "ftdr/sdk/backend.hpp"
 #include "job_runner.hpp"
 
 namespace ftdr::host::serve {
@@ -36,6 +38,8 @@ struct ServiceSettings {
   std::filesystem::path output_dir;  // per-job folders go under it
   std::size_t queue_capacity = 64;   // jobs waiting beyond this: 429
   std::size_t keep_finished = 1000;  // finished jobs kept (journal and memory)
+  int workers = 1;  // the JobManager's worker threads ([runtime] workers) for /metrics; 0 = jobs run in
+                    // worker processes, whose pool reports ftdr_workers itself
 };
 
 // One job as the API sees it.
@@ -71,6 +75,10 @@ struct ServiceCounts {
   std::map<std::string, std::uint64_t> finished_by_state;
   std::map<std::string, std::uint64_t> failed_attempts_by_kind;
   std::map<std::string, DurationHistogram> phase_seconds;  // by phase
+  // Retried attempts of finished jobs by (error kind, recovery_action() of the change).
+  std::map<std::pair<std::string, std::string>, std::uint64_t> recoveries;
+  int workers = 0;
+  std::optional<sdk::MemoryStats> memory;  // the backend's memory_stats() now; none before the load
 };
 
 class JobService {
@@ -78,10 +86,12 @@ class JobService {
   JobService(framework::JobJournal& journal, ServiceSettings settings);
 
   // The model is loaded: unfinished jobs from the journal are submitted again, resuming from the
-  // checkpoints in their folders.
+  // checkpoints in their folders. `backend` (optional): whose memory_stats() /metrics reports.
   void attach(std::shared_ptr<framework::JobManager> manager,
-              std::shared_ptr<framework::ExecutionEngine> engine);
-  void attach(std::shared_ptr<JobRunner> runner);
+              std::shared_ptr<framework::ExecutionEngine> engine,
+              std::shared_ptr<sdk::ModelBackend> backend = nullptr);
+  // Jobs run through `runner` (worker processes: no backend in this process, so no device memory).
+  void attach(std::shared_ptr<JobRunner> runner, std::shared_ptr<sdk::ModelBackend> backend = nullptr);
   bool ready() const;
 
   // Throws ApiError: 503 before attach() or while shutting down, 429 on a full queue.
@@ -119,6 +129,7 @@ class JobService {
   mutable std::mutex mutex_;
   std::map<std::int64_t, JobRecord> records_;
   std::shared_ptr<JobRunner> manager_;  // runs the jobs: in this process or in worker processes
+  std::shared_ptr<sdk::ModelBackend> backend_;
   bool shutting_down_ = false;
   std::size_t reserved_ = 0;  // submissions being journaled: they count against queue_capacity
   ServiceCounts counts_;

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -31,6 +32,48 @@ std::uint64_t host_resident_bytes() {
   return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// Device memory as the backend reports it. On the CPU there is no device memory beside the host's
+// (the backend reports allocated 0 and RSS as the peak): no series then, rather than a made-up 0.
+void device_memory(std::string& out, const std::optional<sdk::MemoryStats>& memory) {
+  if (!memory || memory->device == sdk::Device::cpu) return;
+  const std::string label = "{device=\"" + std::string(sdk::to_string(memory->device)) + "\"} ";
+  struct Series {
+    const char* name;
+    const char* help;
+    std::uint64_t bytes;
+  };
+  const Series series[] = {
+      {"ftdr_device_allocated_bytes", "device memory in live tensors now", memory->allocated_bytes},
+      {"ftdr_device_reserved_bytes", "device memory the backend's caching allocator holds now",
+       memory->reserved_bytes},
+      {"ftdr_device_peak_allocated_bytes",
+       "peak device memory in live tensors since the running (or last) phase began", memory->peak_bytes},
+      {"ftdr_device_free_bytes", "free device memory now", memory->free_bytes},
+      {"ftdr_device_total_bytes", "the device's memory", memory->total_bytes}};
+  for (const auto& s : series) {
+    metric(out, s.name, "gauge", std::string(s.help) + ", as the backend reports it");
+    out += s.name + label + std::to_string(s.bytes) + "\n";
+  }
+}
+
+void workers(std::string& out, const ServiceCounts& c) {
+  if (c.workers == 0) return;  // worker processes: their pool's ftdr_workers{state} (workers.md)
+  metric(out, "ftdr_workers", "gauge",
+         "worker threads by state (busy: running an attempt); worker processes with [workers] count > 0");
+  const auto total = static_cast<std::uint64_t>(c.workers);
+  const std::uint64_t busy = std::min<std::uint64_t>(c.manager.running, total);
+  out += "ftdr_workers{state=\"busy\"} " + std::to_string(busy) + "\n";
+  out += "ftdr_workers{state=\"idle\"} " + std::to_string(total - busy) + "\n";
+}
+
+void recoveries(std::string& out, const ServiceCounts& c) {
+  metric(out, "ftdr_recoveries_total", "counter",
+         "retried attempts of finished jobs by error kind and recovery action");
+  for (const auto& [key, n] : c.recoveries)
+    out += "ftdr_recoveries_total{kind=\"" + key.first + "\",action=\"" + key.second + "\"} " +
+           std::to_string(n) + "\n";
+}
+
 }  // namespace
 
 std::string metrics_text(const ServiceCounts& c, bool ready) {
@@ -39,6 +82,7 @@ std::string metrics_text(const ServiceCounts& c, bool ready) {
   out += "ftdr_ready " + std::to_string(ready ? 1 : 0) + "\n";
   metric(out, "ftdr_host_resident_bytes", "gauge", "resident host memory of the server process now");
   out += "ftdr_host_resident_bytes " + std::to_string(host_resident_bytes()) + "\n";
+  device_memory(out, c.memory);
   metric(out, "ftdr_jobs_queued", "gauge", "jobs waiting for a worker (queue depth)");
   out += "ftdr_jobs_queued " + std::to_string(c.manager.queued) + "\n";
   metric(out, "ftdr_jobs_queued_by_priority", "gauge", "jobs waiting, by priority");
@@ -49,6 +93,7 @@ std::string metrics_text(const ServiceCounts& c, bool ready) {
   }
   metric(out, "ftdr_jobs_running", "gauge", "jobs in an attempt now");
   out += "ftdr_jobs_running " + std::to_string(c.manager.running) + "\n";
+  workers(out, c);
   metric(out, "ftdr_jobs_retry_pending", "gauge", "jobs waiting on a retry timer");
   out += "ftdr_jobs_retry_pending " + std::to_string(c.manager.retry_pending) + "\n";
   metric(out, "ftdr_jobs_submitted_total", "counter", "jobs accepted");
@@ -68,6 +113,7 @@ std::string metrics_text(const ServiceCounts& c, bool ready) {
     out += "ftdr_attempts_failed_total{kind=\"" + kind + "\"} " +
            std::to_string(it == c.failed_attempts_by_kind.end() ? 0 : it->second) + "\n";
   }
+  recoveries(out, c);
   metric(out, "ftdr_phase_duration_seconds", "histogram", "phase durations of finished jobs");
   for (const auto& [phase, h] : c.phase_seconds) {
     const std::string label = "ftdr_phase_duration_seconds_bucket{phase=\"" + phase + "\",le=\"";

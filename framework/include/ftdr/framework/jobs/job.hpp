@@ -101,6 +101,10 @@ class Job {
 
   JobWork& work() { return work_; }
   const JobWork& work() const { return work_; }
+  // A phase run ended: kept in work() for the result and in a copy any thread may read
+  // (phase_records()) while the job runs; work() itself belongs to the running attempt's thread.
+  void record_phase(const PhaseRecord& record);
+  std::vector<PhaseRecord> phase_records() const;
 
   // A result for a terminal state from what the job holds now (images, attempts, metrics).
   JobResult make_result(ExecutionState terminal, std::optional<sdk::ErrorKind> kind,
@@ -131,6 +135,7 @@ class Job {
   mutable std::condition_variable result_cv_;
   StateMachine machine_;
   std::optional<JobResult> result_;
+  std::vector<PhaseRecord> phase_records_;  // copies of work_'s, for readers on other threads
   std::atomic<bool> cancel_requested_{false};
   std::atomic<int> step_{0};
   std::atomic<int> total_steps_{0};

@@ -86,6 +86,8 @@ struct JobStatus {
   int attempts = 0;                           // attempts started
   double wait_ms = 0;                         // submission → first INITIALIZING (or → now)
   double run_ms = 0;                          // first INITIALIZING → terminal (or → now)
+  double state_ms = 0;                        // in the current state so far (the phase's time)
+  std::vector<PhaseRecord> phases;            // the phase runs that ended, every attempt's
 };
 
 class JobManager {
