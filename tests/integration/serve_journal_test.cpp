@@ -80,17 +80,32 @@ TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// SIGTERM with shutdown = "cancel": the running job stops at a step boundary, stays queued in the
+// journal and keeps its checkpoint, and the next start resumes it from there (not from step 1).
 TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
   ServeOptions o;
   o.step_ms = 100;
   o.steps = 30;
   o.shutdown = "cancel";
+  o.extra = "[checkpoint]\nevery_steps = 1\n";
   ServeProcess server(fresh_dir("serve_cancel_shutdown"), o);
   const std::int64_t id = submit_job(server.port(), {{"prompt", "stopped by the shutdown"}});
-  wait_for_state(server.port(), id, "diffusion_running");
+  for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server.stop(), 0);
+  const auto left = checkpoint_files(server.dir() / "state");
+  ASSERT_EQ(left.size(), 1u) << "the stopped job's checkpoint stays for the next start";
+  const int saved = std::stoi(left[0].substr(std::string("latents_i0_step").size()));
+  EXPECT_GE(saved, 4);
+
   server.start();
+  const std::string events = http(server.port(), "GET", "/v1/jobs/" + std::to_string(id) + "/events").body;
+  const std::string progress = "event: progress\ndata: {\"step\":";
+  const auto first = events.find(progress);
+  ASSERT_NE(first, std::string::npos) << events;
+  EXPECT_EQ(std::stoi(events.substr(first + progress.size())), saved + 1) << events;
   expect_completed_with_png(server.port(), id);
+  EXPECT_TRUE(checkpoint_files(server.dir() / "state").empty());
   EXPECT_EQ(server.stop(), 0);
 }
 

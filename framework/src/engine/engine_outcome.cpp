@@ -13,8 +13,10 @@ AttemptOutcome ExecutionEngine::finish(Job& job, ExecutionState terminal, std::o
   JobWork& w = job.work();
   JobResult result = job.make_result(terminal, kind, message, w.last_params());
   w.release_artifacts();
-  // Only what the engine made goes (job_folder.hpp); a FAILED job's checkpoints stay for a look.
-  if (terminal != ExecutionState::failed &&
+  // Only what the engine made goes (job_folder.hpp); a FAILED job's checkpoints stay for a look, a
+  // job stopped by a shutdown keeps them for the next start.
+  const bool resumes_later = terminal == ExecutionState::cancelled && job.stopped_for_restart();
+  if (terminal != ExecutionState::failed && !resumes_later &&
       !(terminal == ExecutionState::completed && config_.keep_checkpoints)) {
     detail::release_job_folder(w);
   }

@@ -112,13 +112,17 @@ void JobManager::finalize(const std::shared_ptr<Job>& job, JobResult result, boo
   job->publish_result(std::move(result));
 }
 
+// A shutdown's cancel: every job stops to run again at the next start (its checkpoints stay).
 void JobManager::cancel_everything() {
   std::vector<JobId> ids;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelling_all_ = true;
     ids.reserve(jobs_.size());
-    for (const auto& [id, job] : jobs_) ids.push_back(id);
+    for (const auto& [id, job] : jobs_) {
+      if (!is_terminal(job->state()) && !job->has_result()) job->request_stop_for_restart();
+      ids.push_back(id);
+    }
   }
   for (JobId id : ids) cancel(id);
 }

@@ -92,6 +92,13 @@ class Job {
   // Cancellation is cooperative: the engine checks it between phases and at step boundaries.
   void request_cancel() { cancel_requested_.store(true); }
   bool cancel_requested() const { return cancel_requested_.load(); }
+  // Cancelled by a shutdown, to run again at the next start (a "cancel" shutdown of `ftdr serve`):
+  // its checkpoint folder stays, so that run resumes from the newest checkpoint.
+  void request_stop_for_restart() {
+    stop_for_restart_.store(true);
+    request_cancel();
+  }
+  bool stopped_for_restart() const { return stop_for_restart_.load(); }
 
   void set_progress(int step, int total);  // stores, then on_progress
   int step() const { return step_.load(); }
@@ -137,6 +144,7 @@ class Job {
   std::optional<JobResult> result_;
   std::vector<PhaseRecord> phase_records_;  // copies of work_'s, for readers on other threads
   std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> stop_for_restart_{false};
   std::atomic<int> step_{0};
   std::atomic<int> total_steps_{0};
   std::atomic<int> attempts_started_{0};
