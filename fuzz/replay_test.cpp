@@ -19,6 +19,7 @@ FTDR_FUZZ_DECLARE(clip_tokenizer_folder);
 FTDR_FUZZ_DECLARE(model_configs);
 FTDR_FUZZ_DECLARE(scheduler_config);
 FTDR_FUZZ_DECLARE(prompt_weights);
+FTDR_FUZZ_DECLARE(pickle_checkpoint);
 
 namespace {
 
@@ -61,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(FuzzCorpus, Replay,
                                            Case{"clip_tokenizer_folder", ftdr_fuzz_clip_tokenizer_folder},
                                            Case{"model_configs", ftdr_fuzz_model_configs},
                                            Case{"scheduler_config", ftdr_fuzz_scheduler_config},
-                                           Case{"prompt_weights", ftdr_fuzz_prompt_weights}),
+                                           Case{"prompt_weights", ftdr_fuzz_prompt_weights},
+                                           Case{"pickle_checkpoint", ftdr_fuzz_pickle_checkpoint}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
