@@ -20,6 +20,7 @@ FTDR_FUZZ_DECLARE(model_configs);
 FTDR_FUZZ_DECLARE(scheduler_config);
 FTDR_FUZZ_DECLARE(prompt_weights);
 FTDR_FUZZ_DECLARE(worker_frame);
+FTDR_FUZZ_DECLARE(pickle_checkpoint);
 
 namespace {
 
@@ -63,7 +64,8 @@ INSTANTIATE_TEST_SUITE_P(FuzzCorpus, Replay,
                                            Case{"model_configs", ftdr_fuzz_model_configs},
                                            Case{"scheduler_config", ftdr_fuzz_scheduler_config},
                                            Case{"prompt_weights", ftdr_fuzz_prompt_weights},
-                                           Case{"worker_frame", ftdr_fuzz_worker_frame}),
+                                           Case{"worker_frame", ftdr_fuzz_worker_frame},
+                                           Case{"pickle_checkpoint", ftdr_fuzz_pickle_checkpoint}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

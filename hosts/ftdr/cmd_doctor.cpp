@@ -27,11 +27,12 @@ void print_memory(const sdk::MemoryStats& m) {
 int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args) {
   po::options_description options(
       "ftdr doctor: load the backend and print its diagnostics\n\n"
-      "usage: ftdr doctor [--config FILE] [--model DIR] [--no-model]\n\n"
+      "usage: ftdr doctor [--config FILE] [--model PATH] [--vae FILE] [--no-model]\n\n"
       "Options");
   add_common_options(options);
-  options.add_options()("model", po::value<std::string>()->value_name("DIR"),
-                        "model folder (overrides [model] path)")(
+  options.add_options()("model", po::value<std::string>()->value_name("PATH"),
+                        "model folder or single-file checkpoint (overrides [model] path)")(
+      "vae", po::value<std::string>()->value_name("FILE"), "separate VAE file (overrides [model] vae)")(
       "no-model", "do not load the model (diagnostics of the bare backend only)");
   auto vm = parse_command("doctor", args, options);
   if (vm.count("help")) {
@@ -41,7 +42,9 @@ int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args) {
   apply_common_options(vm, global);
   framework::Config cfg = load_config(global);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
+  if (vm.count("vae")) cfg.host().model_vae = std::filesystem::absolute(vm["vae"].as<std::string>());
   const auto& host = cfg.host();
+  framework::attach_host_values(cfg);
   std::cout << "ftdr " << framework::ftdr_version() << ", plugin SDK ABI " << sdk::kAbiMajor << "."
             << sdk::kAbiMinor << "\nconfig: " << host.file.string() << "\n";
   framework::PluginLoader loader = framework::make_loader(host);

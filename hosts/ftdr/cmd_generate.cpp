@@ -130,6 +130,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   const sdk::GenerationRequest request = request_from(vm, cfg.host().generate);
   check_output(request, vm);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
+  if (vm.count("vae")) cfg.host().model_vae = std::filesystem::absolute(vm["vae"].as<std::string>());
   const fw::HostConfig& host = cfg.host();
   fw::PluginSet plugins;
   try {

@@ -68,9 +68,10 @@ po::options_description generate_options() {
   o.add_options()("prompt,p", po::value<std::string>()->value_name("TEXT"),
                   "what to draw (required; quote it: -p \"a red circle\")")(
       "negative-prompt", po::value<std::string>()->value_name("TEXT"), "what to avoid")(
-      "model", po::value<std::string>()->value_name("DIR"),
-      "diffusers model folder (overrides [model] path)")("steps", po::value<int>()->value_name("N"),
-                                                         "denoising steps, 1..1000")(
+      "model", po::value<std::string>()->value_name("PATH"),
+      "diffusers model folder or single-file checkpoint (.safetensors, .ckpt; overrides [model] path)")(
+      "vae", po::value<std::string>()->value_name("FILE"), "separate VAE file (overrides [model] vae)")(
+      "steps", po::value<int>()->value_name("N"), "denoising steps, 1..1000")(
       "cfg", po::value<double>()->value_name("X"), "classifier-free guidance scale, 0..100")(
       "sampler", po::value<std::string>()->value_name("NAME"),
       "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "

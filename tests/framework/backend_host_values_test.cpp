@@ -46,3 +46,24 @@ TEST(BackendHostValues, NoBudgetNoHostTable) {
   EXPECT_TRUE(problems.empty()) << (problems.empty() ? "" : problems.front());
   EXPECT_FALSE(cfg.plugin_table(ftdr::sdk::PluginKind::backend)->has("host"));
 }
+
+// [model] vae, config and prediction_type reach the backend as host.model_* (paths resolved against
+// the config file's folder, any character kept).
+TEST(BackendHostValues, ModelOptionsReachTheBackendTable) {
+  Config cfg = Config::parse(
+      "[backend]\nplugin = \"test_backend\"\n[scheduler]\nplugin = \"fifo\"\n[memory]\npolicy = "
+      "\"sequential\"\n"
+      "[model]\npath = \"m.safetensors\"\nvae = \"vae \\\"x\\\".ckpt\"\nconfig = \"/cfg\"\nprediction_type = "
+      "\"v_prediction\"\n",
+      fs::path("/etc/ftdr") / "host_values.toml");
+  std::vector<std::string> problems;
+  PluginSet set = create_plugins(cfg, fixture_loader(), problems);
+  EXPECT_TRUE(problems.empty()) << (problems.empty() ? "" : problems.front());
+  auto host = cfg.plugin_table(ftdr::sdk::PluginKind::backend)->table("host");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->get_string(ftdr::sdk::kHostModelVae, ""), "/etc/ftdr/vae \"x\".ckpt");
+  EXPECT_EQ(host->get_string(ftdr::sdk::kHostModelConfig, ""), "/cfg");
+  EXPECT_EQ(host->get_string(ftdr::sdk::kHostModelPredictionType, ""), "v_prediction");
+  EXPECT_FALSE(host->has(ftdr::sdk::kHostDeviceBudgetMb));
+  EXPECT_TRUE(cfg.plugin_table(ftdr::sdk::PluginKind::backend)->unknown_keys().empty());
+}

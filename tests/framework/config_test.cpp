@@ -355,5 +355,20 @@ TEST(Config, ShippedConfigsParse) {
   }
 }
 
+TEST(Config, ModelOptionsAreReadAndChecked) {
+  Config cfg = Config::parse(
+      "[model]\npath = \"sd.safetensors\"\nvae = \"v.ckpt\"\nconfig = \"cfg\"\n"
+      "prediction_type = \"epsilon\"\n",
+      kFile);
+  EXPECT_EQ(cfg.host().model_path, fs::path("/etc/ftdr/sd.safetensors"));
+  EXPECT_EQ(cfg.host().model_vae, fs::path("/etc/ftdr/v.ckpt"));
+  EXPECT_EQ(cfg.host().model_config, fs::path("/etc/ftdr/cfg"));
+  EXPECT_EQ(cfg.host().model_prediction_type, "epsilon");
+  EXPECT_EQ(
+      only_problem("[model]\nprediction_type = \"v\"\n"),
+      "/etc/ftdr/test.toml:2:19: key 'model.prediction_type': expected \"epsilon\" or \"v_prediction\" (or "
+      "absent: the model's own; got \"v\")");
+}
+
 }  // namespace
 }  // namespace ftdr::framework

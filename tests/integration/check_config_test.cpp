@@ -114,8 +114,8 @@ TEST_F(CheckConfig, MissingModelFolder) {
   auto r = check(text);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(file() + ": [model] path: "));
-  EXPECT_THAT(r.err,
-              HasSubstr("tests/fixtures/models/none is not a folder (expected a diffusers model folder)"));
+  EXPECT_THAT(r.err, HasSubstr("tests/fixtures/models/none is not a folder or a file (expected a diffusers "
+                               "model folder or a single-file checkpoint)"));
 }
 
 // Issue 15, defect 5: a wrong type is one problem, not one plus every later key "unknown".

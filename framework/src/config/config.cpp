@@ -280,6 +280,14 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
     auto model = root->child("model");
     std::string path = model->get_string("path", "");
     if (!path.empty()) h.model_path = resolve(base, path);
+    const std::string vae = model->get_string("vae", ""), config = model->get_string("config", "");
+    if (!vae.empty()) h.model_vae = resolve(base, vae);
+    if (!config.empty()) h.model_config = resolve(base, config);
+    h.model_prediction_type = model->get_string("prediction_type", "");
+    if (!h.model_prediction_type.empty() && h.model_prediction_type != "epsilon" &&
+        h.model_prediction_type != "v_prediction")
+      model->reject("prediction_type", "\"epsilon\" or \"v_prediction\" (or absent: the model's own; got \"" +
+                                           h.model_prediction_type + "\")");
   });
   collect(problems,
           [&] { h.backend = parse_choice(*root->child("backend"), "plugin", h.backend, problems); });

@@ -107,6 +107,9 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
     const std::int64_t budget_mb = host->get_int(sdk::kHostDeviceBudgetMb, 0);
     if (budget_mb < 0) host->reject(sdk::kHostDeviceBudgetMb, "an integer >= 0 (MiB; 0 = no budget)");
     out.device_budget_bytes = static_cast<std::uint64_t>(budget_mb) * 1024 * 1024;
+    out.model_options.vae = host->get_string(sdk::kHostModelVae, "");
+    out.model_options.config = host->get_string(sdk::kHostModelConfig, "");
+    out.model_options.prediction_type = host->get_string(sdk::kHostModelPredictionType, "");
   }
   return out;
 }

@@ -17,6 +17,8 @@
 //
 // Passed by the host, not written in the file (framework/plugin_set.hpp attaches them as the
 // `host` sub-table of this table):
+//   host.model_vae, host.model_config, host.model_prediction_type   [model] vae, config,
+//                            prediction_type (and --vae): how load() reads the model (io/single_file.hpp)
 //   host.device_budget_mb    [memory] device_budget_mb; on CUDA the backend caps its caching
 //                            allocator there (memory_stats.h: cap_device_memory), so an overrun is a
 //                            real out_of_memory that recovery handles; on the CPU it is only shown
@@ -37,6 +39,7 @@
 
 #include "ftdr/sdk/config_view.hpp"
 #include "ftdr/sdk/types.hpp"
+#include "io/model_folder.hpp"
 #include "pipeline/prompt_encoding.hpp"
 
 namespace ftdr::torchbe {
@@ -50,6 +53,7 @@ struct BackendConfig {
   bool health_check = true;
   PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
   std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none
+  ModelOptions model_options;             // host.model_vae, host.model_config, host.model_prediction_type
   std::vector<std::string> warnings;      // fallbacks taken, for the logger
 };
 

@@ -4,10 +4,14 @@
 #include <map>
 
 #include "ftdr/sdk/error.hpp"
+#include "io/single_file.hpp"
 
 namespace ftdr::torchbe {
 
 std::string detect_family(const ModelFolder& folder) {
+  // A single file's family is its text encoder's layout (io/single_file.hpp).
+  if (folder.checkpoint && folder.checkpoint->model)
+    return folder.checkpoint->text == TextEncoderKind::open_clip ? "sd2" : "sd1";
   if (folder.unet.cross_attention_dim == 768) return "sd1";
   if (folder.unet.cross_attention_dim == 1024) return "sd2";
   int sd2_votes = 0;
@@ -32,7 +36,10 @@ std::string default_sampler_name(const ModelFolder& folder) {
   if (it == by_class.end()) {
     throw sdk::Error(
         sdk::ErrorKind::model_error,
-        (folder.root / "scheduler" / "scheduler_config.json").string() + ": _class_name \"" + cls +
+        (folder.checkpoint && folder.checkpoint->model
+             ? folder.root.string() + " (scheduler config)"
+             : (folder.root / "scheduler" / "scheduler_config.json").string()) +
+            ": _class_name \"" + cls +
             "\" is not a supported scheduler (expected PNDMScheduler, DDIMScheduler, "
             "EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler "
             "or LMSDiscreteScheduler)");

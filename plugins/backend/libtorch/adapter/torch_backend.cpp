@@ -141,7 +141,7 @@ bool TorchBackend::fault_point(const std::string& point, sdk::Phase phase, int s
 void TorchBackend::load(const std::string& model_dir) {
   run_classified("load", [&] {
     try {
-      model_ = load_model(model_dir, to_scalar_type(config_.dtype));
+      model_ = load_model(model_dir, to_scalar_type(config_.dtype), config_.model_options);
       info_ = make_model_info(model_->folder);
       info_.dtype = config_.dtype;
       model_identity_ = model_identity(model_->folder, config_.dtype);

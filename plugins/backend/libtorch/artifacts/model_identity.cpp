@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "io/single_file.hpp"
+
 namespace ftdr::torchbe {
 namespace fs = std::filesystem;
 namespace {
@@ -21,11 +23,13 @@ std::string describe(const fs::path& file) {
 }
 
 std::vector<fs::path> files_read(const ModelFolder& m) {
+  if (!m.files_read.empty()) return m.files_read;  // a single file (+ its VAE, sidecar, configs)
   std::vector<fs::path> files{m.root / "model_index.json", m.root / "scheduler" / "scheduler_config.json"};
   for (const fs::path& weights : {m.text_encoder_weights, m.unet_weights, m.vae_weights}) {
     files.push_back(weights.parent_path() / "config.json");
     files.push_back(weights);
   }
+  if (m.checkpoint && m.checkpoint->vae) files.push_back(m.checkpoint->vae->path());
   std::vector<fs::path> tokenizer;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(m.tokenizer_dir, ec))

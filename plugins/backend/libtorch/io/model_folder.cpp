@@ -33,6 +33,11 @@ void check_component_class(const nlohmann::json& index, const fs::path& file, co
 
 }  // namespace
 
+std::string ModelFolder::config_name(const std::string& component) const {
+  if (config_root.empty()) return root.string() + " (" + component + " config inferred from its shapes)";
+  return (config_root / component / "config.json").string();
+}
+
 nlohmann::json read_json_file(const fs::path& path) {
   if (!fs::is_regular_file(path)) fail("missing file " + path.string());
   std::ifstream in(path, std::ios::binary);
@@ -61,6 +66,7 @@ ModelFolder read_model_folder(const fs::path& root) {
   if (!fs::is_directory(root)) fail("model folder " + root.string() + " does not exist or is not a folder");
   ModelFolder m;
   m.root = root;
+  m.config_root = root;
   const fs::path index_file = root / "model_index.json";
   m.model_index = read_json_file(index_file);
   if (!m.model_index.is_object()) fail(index_file.string() + ": expected a JSON object");

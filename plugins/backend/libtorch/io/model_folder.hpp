@@ -15,6 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "clip/clip_text_config.hpp"
 #include "unet/unet_config.hpp"
@@ -22,14 +25,33 @@
 
 namespace ftdr::torchbe {
 
+struct CheckpointFiles;  // io/single_file.hpp
+
+// What a model is read from besides its path ([model] vae, config, prediction_type; --vae).
+struct ModelOptions {
+  std::filesystem::path vae;     // a separate VAE file; empty = the model's own
+  std::filesystem::path config;  // a diffusers folder whose configs describe a single file
+  std::string prediction_type;   // "epsilon" | "v_prediction"; empty = the model's (or its sidecar .yaml)
+};
+
+// A diffusers folder or (io/single_file.hpp) a single-file checkpoint, described the same way.
 struct ModelFolder {
-  std::filesystem::path root;
+  std::filesystem::path root;  // the folder, or the single file
   nlohmann::json model_index;
   CLIPTextConfig text_encoder;
   UNetConfig unet;
   VaeConfig vae;
   nlohmann::json scheduler_config;
   std::filesystem::path tokenizer_dir, text_encoder_weights, unet_weights, vae_weights;
+  // Set for a single-file checkpoint or a separate VAE: where the weights are and how they are named.
+  std::shared_ptr<const CheckpointFiles> checkpoint;
+  // Set for a single file: every file it was read from (the model identity's inputs).
+  std::vector<std::filesystem::path> files_read;
+  // The folder the component configs were read from: root for a folder, [model] config for a
+  // single file (empty: inferred from its shapes).
+  std::filesystem::path config_root;
+  // Where each network's config came from, for messages ("<root>/unet/config.json" for a folder).
+  std::string config_name(const std::string& component) const;
 };
 
 ModelFolder read_model_folder(const std::filesystem::path& root);

@@ -8,6 +8,7 @@
 
 #include "ftdr/sdk/error.hpp"
 #include "io/safetensors.hpp"
+#include "io/single_file.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -161,17 +162,22 @@ NetworkSize network_size(const CLIPTextConfig& c) {
 }
 
 std::vector<ComponentSize> component_sizes(const ModelFolder& f) {
-  return {{(f.root / "text_encoder" / "config.json").string(), f.text_encoder_weights.string(),
+  // A single file holds all three networks (their keys and shapes are checked one by one instead);
+  // a separate VAE file may hold training leftovers: no whole-file count for either.
+  const bool single = f.checkpoint && f.checkpoint->model;
+  const bool vae_file = f.checkpoint && f.checkpoint->vae;
+  return {{f.config_name("text_encoder"), single ? "" : f.text_encoder_weights.string(),
            network_size(f.text_encoder)},
-          {(f.root / "unet" / "config.json").string(), f.unet_weights.string(), network_size(f.unet)},
-          {(f.root / "vae" / "config.json").string(), f.vae_weights.string(), network_size(f.vae)}};
+          {f.config_name("unet"), single ? "" : f.unet_weights.string(), network_size(f.unet)},
+          {f.config_name("vae"), single || vae_file ? "" : f.vae_weights.string(), network_size(f.vae)}};
 }
 
 void check_component_sizes(const std::vector<ComponentSize>& components, at::ScalarType dtype,
                            u64 available_bytes) {
   u64 total = 0;
   for (const auto& c : components) {
-    const u64 in_file = file_values(SafeTensorsFile::open(c.weights_file));
+    const u64 in_file =
+        c.weights_file.empty() ? c.size.values() : file_values(SafeTensorsFile::open(c.weights_file));
     if (in_file != c.size.values()) {
       throw sdk::Error(sdk::ErrorKind::model_error,
                        c.config_file + " describes a network of " + std::to_string(c.size.values()) +

@@ -35,7 +35,7 @@ NetworkSize network_size(const CLIPTextConfig& c);
 // One network as the check sees it: its config file, its weights file and its size from the config.
 struct ComponentSize {
   std::string config_file;
-  std::string weights_file;
+  std::string weights_file;  // empty: not counted (a single file's networks share it)
   NetworkSize size;
 };
 

@@ -41,6 +41,18 @@ bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
     out = at::kBFloat16;
   else if (dtype == "I64")
     out = at::kLong;
+  else if (dtype == "F64")
+    out = at::kDouble;
+  else if (dtype == "I32")
+    out = at::kInt;
+  else if (dtype == "I16")
+    out = at::kShort;
+  else if (dtype == "I8")
+    out = at::kChar;
+  else if (dtype == "U8")
+    out = at::kByte;
+  else if (dtype == "BOOL")
+    out = at::kBool;
   else
     return false;
   return true;
@@ -57,6 +69,10 @@ struct SafeTensorsFile::Mapping {
 };
 
 SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path) {
+  return open(path, &parse_safetensors_header);
+}
+
+SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path, HeaderParser parser) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
@@ -71,7 +87,7 @@ SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path) {
   if (mapping->size > 0 && mapping->base == MAP_FAILED)
     fail(path, std::string("mmap failed: ") + std::strerror(errno));
   const auto* bytes = static_cast<const uint8_t*>(mapping->base);
-  SafeTensorsHeader header = parse_safetensors_header(bytes, mapping->size, path);
+  SafeTensorsHeader header = parser(bytes, mapping->size, path);
   SafeTensorsFile file;
   file.path_ = path;
   file.mapping_ = mapping;
@@ -96,13 +112,38 @@ const SafeTensorsFile::TensorInfo& SafeTensorsFile::info(const std::string& key)
   return it->second;
 }
 
-at::Tensor SafeTensorsFile::load(const std::string& key) const {
+// Drops the pages of [begin, end) from this process (they are re-read from the file if touched
+// again): after a tensor is copied out, its bytes in the mapping are only RSS.
+static void release_pages(const uint8_t* begin, const uint8_t* end) {
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
+  const uintptr_t last = (reinterpret_cast<uintptr_t>(end) + page - 1) & ~(page - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+at::Tensor SafeTensorsFile::load(const std::string& key) const { return load_rows(key, 0, 1); }
+at::Tensor SafeTensorsFile::load_rows(const std::string& key, int64_t part, int64_t parts) const {
   const TensorInfo& ti = info(key);
   at::ScalarType stored;
   if (!scalar_type_of(ti.dtype, stored))
-    fail_key(path_, key, "dtype " + ti.dtype + " cannot be loaded (supported: F32, F16, BF16, I64)");
-  at::Tensor out = at::empty(ti.shape, at::TensorOptions().dtype(stored));
-  if (ti.end > ti.begin) std::memcpy(out.data_ptr(), data_ + ti.begin, ti.end - ti.begin);
+    fail_key(path_, key,
+             "dtype " + ti.dtype +
+                 " cannot be loaded (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
+  std::vector<int64_t> shape = ti.shape;
+  uint64_t begin = ti.begin, bytes = ti.end - ti.begin;
+  if (parts != 1) {
+    if (shape.empty() || parts < 1 || part < 0 || part >= parts || shape[0] % parts != 0)
+      fail_key(path_, key,
+               "cannot be cut into " + std::to_string(parts) + " parts along its first dimension");
+    shape[0] /= parts;
+    bytes /= static_cast<uint64_t>(parts);
+    begin += bytes * static_cast<uint64_t>(part);
+  }
+  at::Tensor out = at::empty(shape, at::TensorOptions().dtype(stored));
+  if (bytes > 0) {
+    std::memcpy(out.data_ptr(), data_ + begin, bytes);
+    release_pages(data_ + begin, data_ + begin + bytes);
+  }
   return out;
 }
 
@@ -121,6 +162,8 @@ std::string safetensors_dtype_name(at::ScalarType type) {
     case at::kInt: return "I32";
     case at::kByte: return "U8";
     case at::kBool: return "BOOL";
+    case at::kShort: return "I16";
+    case at::kChar: return "I8";
     default:
       throw Error(ErrorKind::model_error,
                   std::string("safetensors: no dtype name for ") + c10::toString(type));

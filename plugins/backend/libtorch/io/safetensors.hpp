@@ -11,7 +11,9 @@
 // truncated file, a header length past the end, bad JSON, an unknown dtype, offsets out of range or
 // overlapping, or shape x dtype size != byte length is an sdk::Error(model_error) naming the file
 // and the tensor key.
-// Tensors are copied out of the mapping on load(), so returned tensors never alias the file.
+// Tensors are copied out of the mapping on load(), so returned tensors never alias the file; the
+// pages copied from are then given back (madvise MADV_DONTNEED), so loading a model keeps one copy
+// of the weights in memory, not the weights plus the file (a file mapping's pages count as RSS).
 #pragma once
 #include <ATen/ATen.h>
 
@@ -33,6 +35,11 @@ class SafeTensorsFile {
 
   // Maps and validates the file; throws sdk::Error(model_error) naming the path on any problem.
   static SafeTensorsFile open(const std::filesystem::path& path);
+  // The same with another reader of the mapped bytes (a .ckpt: io/pickle_checkpoint.hpp), whose
+  // tensors' [begin, end) are relative to bytes + data_offset.
+  using HeaderParser = SafeTensorsHeader (*)(const uint8_t* bytes, size_t size,
+                                             const std::filesystem::path& path);
+  static SafeTensorsFile open(const std::filesystem::path& path, HeaderParser parser);
 
   const std::filesystem::path& path() const { return path_; }
   // Tensor names, sorted by name (never "__metadata__").
@@ -44,10 +51,14 @@ class SafeTensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   // Copies the tensor out of the mapping and converts it to `dtype`. Supported stored dtypes:
-  // F32, F16, BF16, I64 (others throw model_error naming file and key). Result is contiguous, CPU.
+  // F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL (others throw model_error naming file and key). Result
+  // is contiguous, CPU.
   at::Tensor load(const std::string& key, at::ScalarType dtype) const;
   // Same, keeping the stored dtype.
   at::Tensor load(const std::string& key) const;
+  // Rows [part * n / parts, (part + 1) * n / parts) of dimension 0 (n divisible by parts), stored
+  // dtype: a fused tensor's piece without copying the rest (OpenCLIP's in_proj holds q, k, v).
+  at::Tensor load_rows(const std::string& key, int64_t part, int64_t parts) const;
 
  private:
   struct Mapping;

@@ -4,6 +4,7 @@
 #include "ftdr/sdk/error.hpp"
 #include "io/model_size.hpp"
 #include "io/safetensors.hpp"
+#include "io/single_file.hpp"
 #include "io/weights.hpp"
 
 namespace ftdr::torchbe {
@@ -61,45 +62,64 @@ namespace {
 // The tokenizer's ids and lengths index the text encoder's embeddings: checked at load, not when the
 // first prompt runs past them.
 void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const ModelFolder& folder) {
-  const std::string te_config = (folder.root / "text_encoder" / "config.json").string();
+  const std::string te_config = folder.config_name("text_encoder");
   if (tokenizer.max_length() > folder.text_encoder.max_position_embeddings) {
-    throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.tokenizer_dir / "tokenizer_config.json").string() +
-                         ": key 'model_max_length': " + std::to_string(tokenizer.max_length()) +
-                         " is more than the text encoder's " + "max_position_embeddings " +
-                         std::to_string(folder.text_encoder.max_position_embeddings) + " (" + te_config +
-                         ")");
+    throw sdk::Error(
+        sdk::ErrorKind::model_error,
+        (folder.tokenizer_dir.empty() ? std::string("the built-in CLIP tokenizer")
+                                      : (folder.tokenizer_dir / "tokenizer_config.json").string()) +
+            ": key 'model_max_length': " + std::to_string(tokenizer.max_length()) +
+            " is more than the text encoder's " + "max_position_embeddings " +
+            std::to_string(folder.text_encoder.max_position_embeddings) + " (" + te_config + ")");
   }
   if (tokenizer.max_id() >= folder.text_encoder.vocab_size) {
     throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.tokenizer_dir / "vocab.json").string() + ": token id " +
-                         std::to_string(tokenizer.max_id()) + " is past the text encoder's vocab_size " +
+                     (folder.tokenizer_dir.empty() ? std::string("the built-in CLIP vocabulary")
+                                                   : (folder.tokenizer_dir / "vocab.json").string()) +
+                         ": token id " + std::to_string(tokenizer.max_id()) +
+                         " is past the text encoder's vocab_size " +
                          std::to_string(folder.text_encoder.vocab_size) + " (" + te_config + ")");
   }
 }
 
-template <class Net>
-void load_weights(Net& net, const std::filesystem::path& file, at::ScalarType dtype) {
-  cast_floating(*net, dtype);
-  load_module_weights(*net, SafeTensorsFile::open(file), dtype);
-  net->eval();
+// Every network's weights are checked before any is loaded, so a single file with problems in
+// several networks gets one error listing them all.
+void check_all_weights(LoadedModel& m) {
+  std::string problems;
+  for (const auto& name : component_names()) {
+    const std::string p = check_module_weights(m.component(name), weights_of(m.folder, name));
+    if (!p.empty()) problems += "\n" + name + ": " + p;
+  }
+  if (!problems.empty())
+    throw sdk::Error(sdk::ErrorKind::model_error, "model " + m.folder.root.string() + ":" + problems);
+}
+
+void load_weights(LoadedModel& m, const std::string& name, at::ScalarType dtype) {
+  torch::nn::Module& net = m.component(name);
+  cast_floating(net, dtype);
+  load_module_weights(net, weights_of(m.folder, name), dtype);
+  net.eval();
+}
+
+CLIPTokenizer make_tokenizer(const ModelFolder& folder) {
+  if (!folder.tokenizer_dir.empty()) return CLIPTokenizer::from_folder(folder.tokenizer_dir);
+  return CLIPTokenizer::standard(folder.checkpoint && folder.checkpoint->text == TextEncoderKind::open_clip);
 }
 
 }  // namespace
 
-LoadedModel load_model(const std::filesystem::path& dir, at::ScalarType dtype) {
+LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype, const ModelOptions& options) {
   LoadedModel m;
-  m.folder = read_model_folder(dir);
+  m.folder = read_model(path, options);
   m.dtype = dtype;
-  m.tokenizer = CLIPTokenizer::from_folder(m.folder.tokenizer_dir);
+  m.tokenizer = make_tokenizer(m.folder);
   check_tokenizer_fits(m.tokenizer, m.folder);
   check_model_size(m.folder, dtype);  // before any module allocates
   m.text_encoder = CLIPTextModel(m.folder.text_encoder);
   m.unet = UNet2DConditionModel(m.folder.unet);
   m.vae = AutoencoderKL(m.folder.vae);
-  load_weights(m.text_encoder, m.folder.text_encoder_weights, dtype);
-  load_weights(m.unet, m.folder.unet_weights, dtype);
-  load_weights(m.vae, m.folder.vae_weights, dtype);
+  if (m.folder.checkpoint) check_all_weights(m);
+  for (const auto& name : component_names()) load_weights(m, name, dtype);
   return m;
 }
 

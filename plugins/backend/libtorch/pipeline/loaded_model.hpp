@@ -1,4 +1,5 @@
-// pipeline/loaded_model.hpp: a model folder loaded into memory: tokenizer + the three networks.
+// pipeline/loaded_model.hpp: a model (folder or single file) loaded into memory: tokenizer + the three
+// networks.
 //
 //   LoadedModel m = load_model("models/tiny-sd1", at::kFloat);   // weights on the CPU
 //   m.place("unet", at::Device(at::kCUDA, 0));
@@ -45,9 +46,10 @@ inline const std::vector<std::string>& component_names() {
   return names;
 }
 
-// Reads the folder, builds the networks and loads weights to the CPU at `dtype`. Every problem is an
-// sdk::Error(model_error) naming the file.
-LoadedModel load_model(const std::filesystem::path& dir, at::ScalarType dtype);
+// Reads the folder or single-file checkpoint (io/single_file.hpp), builds the networks and loads
+// weights to the CPU at `dtype`. Every problem is an sdk::Error(model_error) naming the file.
+LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype,
+                       const ModelOptions& options = {});
 
 // Casts the floating parameters and buffers to `dtype` in place; integer buffers (CLIP's
 // position_ids) keep theirs, which Module::to(dtype) would not do.

@@ -122,13 +122,26 @@ std::u32string normalise(const std::string& text) {
 
 CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
   if (!fs::is_directory(dir)) fail("tokenizer: folder " + dir.string() + " does not exist");
+  TokenizerTexts t;
+  t.vocab_file = dir / "vocab.json";
+  t.merges_file = dir / "merges.txt";
+  t.map_file = dir / "special_tokens_map.json";
+  t.config_file = dir / "tokenizer_config.json";
+  t.vocab_json = read_text(t.vocab_file);
+  t.merges_txt = read_text(t.merges_file);
+  t.special_tokens_map = read_json_or_empty(t.map_file);
+  t.tokenizer_config = read_json_or_empty(t.config_file);
+  return from_texts(t);
+}
+
+CLIPTokenizer CLIPTokenizer::from_texts(const TokenizerTexts& t) {
   CLIPTokenizer tok;
   tok.byte_to_unicode_ = make_byte_to_unicode();
 
-  const fs::path vocab_file = dir / "vocab.json";
+  const fs::path& vocab_file = t.vocab_file;
   nlohmann::json vocab;
   try {
-    vocab = nlohmann::json::parse(read_text(vocab_file));
+    vocab = nlohmann::json::parse(t.vocab_json);
   } catch (const nlohmann::json::exception& e) {
     fail("tokenizer: " + vocab_file.string() + ": not valid JSON: " + e.what());
   }
@@ -142,8 +155,8 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
     tok.max_id_ = std::max(tok.max_id_, it->get<int64_t>());
   }
 
-  const fs::path merges_file = dir / "merges.txt";
-  std::istringstream merges(read_text(merges_file));
+  const fs::path& merges_file = t.merges_file;
+  std::istringstream merges(t.merges_txt);
   std::string line;
   size_t line_no = 0;
   while (std::getline(merges, line) && tok.merge_ranks_.size() < kMaxMerges) {
@@ -158,8 +171,8 @@ CLIPTokenizer CLIPTokenizer::from_folder(const fs::path& dir) {
   if (tok.merge_ranks_.empty())
     fail("tokenizer: " + merges_file.string() + ": no merges (expected one \"a b\" pair per line)");
 
-  const fs::path map_file = dir / "special_tokens_map.json", config_file = dir / "tokenizer_config.json";
-  const nlohmann::json map = read_json_or_empty(map_file), config = read_json_or_empty(config_file);
+  const fs::path &map_file = t.map_file, &config_file = t.config_file;
+  const nlohmann::json &map = t.special_tokens_map, &config = t.tokenizer_config;
   auto special_id = [&](const std::string& key, const std::string& fallback) -> int64_t {
     std::string content = fallback;
     fs::path from = map_file;

@@ -17,6 +17,8 @@
 // Invalid UTF-8 bytes are replaced by U+FFFD. The object is immutable after from_folder(): encode()
 // may be called from several threads.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -26,8 +28,20 @@
 
 namespace ftdr::torchbe {
 
+// The texts of a tokenizer folder; the paths only name them in messages.
+struct TokenizerTexts {
+  std::string vocab_json, merges_txt;
+  nlohmann::json special_tokens_map, tokenizer_config;  // null or {} when absent
+  std::filesystem::path vocab_file, merges_file, map_file, config_file;
+};
+
 class CLIPTokenizer {
  public:
+  // The same from texts already read.
+  static CLIPTokenizer from_texts(const TokenizerTexts& texts);
+  // The standard CLIP BPE vocabulary built into the plugin (tokenizer/clip_vocabulary.hpp): SD 1.x
+  // pads with <|endoftext|>, SD 2.x (stabilityai's tokenizer, as OpenCLIP) with "!" (id 0).
+  static CLIPTokenizer standard(bool pad_with_exclamation);
   // Reads vocab.json, merges.txt, and special tokens from special_tokens_map.json /
   // tokenizer_config.json (bos, eos, pad, model_max_length). model_error naming the file when missing
   // or malformed.

@@ -2,7 +2,8 @@
 //
 // The engine drives the backend object (one per process, shared by the job manager's workers,
 // one attempt at a time) through the phases of a job:
-//   load(dir) once → per job: validate → [place components] → encode → denoise → decode.
+//   load(path) once (a model folder or single file) → per job: validate → [place components] → encode →
+//   denoise → decode.
 // Intermediate results cross the boundary as opaque Artifacts (artifact.hpp) that the backend can
 // save and load, which is how checkpoints and resume work. Calls come from one worker thread at a
 // time (the engine serialises them per backend object); memory_stats() may come from any thread.
@@ -20,6 +21,10 @@
 //                          jobs may use; a backend can enforce it (libtorch caps the CUDA caching
 //                          allocator there). Read it as cfg.table(kHostTable)->get_int(kHostDeviceBudgetMb,
 //                          0).
+//   host.model_vae, host.model_config, host.model_prediction_type  strings, present when [model]
+//                          vae / config / prediction_type (or --vae) are set: a separate VAE file, a
+//                          diffusers folder whose configs describe a single-file model, and
+//                          "epsilon" | "v_prediction" over the model's own. Paths are absolute.
 //   faults                 the config's top-level [faults] table (deliberate failures, to test
 //                          recovery), or absent. Its keys are the backend's own: any key the backend
 //                          does not read is reported as unknown, like its own table's.
@@ -38,8 +43,11 @@
 
 namespace ftdr::sdk {
 
-inline constexpr const char* kHostTable = "host";                       // the host's values (above)
-inline constexpr const char* kHostDeviceBudgetMb = "device_budget_mb";  // in kHostTable
+inline constexpr const char* kHostTable = "host";                                 // the host's values (above)
+inline constexpr const char* kHostDeviceBudgetMb = "device_budget_mb";            // in kHostTable
+inline constexpr const char* kHostModelVae = "model_vae";                         // in kHostTable
+inline constexpr const char* kHostModelConfig = "model_config";                   // in kHostTable
+inline constexpr const char* kHostModelPredictionType = "model_prediction_type";  // in kHostTable
 inline constexpr const char* kFaultsTable = "faults";
 
 // Returned by value (version.hpp rule 3: it may grow at the end; the host reads a field only from

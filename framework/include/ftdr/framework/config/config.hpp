@@ -92,11 +92,15 @@ struct HostConfig {
   RuntimeConfig runtime;
   std::vector<std::filesystem::path> plugin_search_path;  // absolute, in order
   std::filesystem::path model_path;                       // absolute; empty = none configured
-  std::string backend = "libtorch";                       // [backend] plugin
-  std::string scheduler = "priority";                     // [scheduler] plugin
-  std::string recovery = "progressive";                   // [recovery] plugin
-  std::string tiling = "overlap";                         // [tiling] plugin
-  MemoryConfig memory;                                    // [memory] policy names the memory policy plugin
+  // [model] vae / config / prediction_type (passed to the backend as host.model_*; see sdk/backend.hpp)
+  std::filesystem::path model_vae;       // a separate VAE file, absolute; empty = the model's
+  std::filesystem::path model_config;    // a diffusers folder describing a single file; empty = inferred
+  std::string model_prediction_type;     // "epsilon" | "v_prediction"; empty = the model's
+  std::string backend = "libtorch";      // [backend] plugin
+  std::string scheduler = "priority";    // [scheduler] plugin
+  std::string recovery = "progressive";  // [recovery] plugin
+  std::string tiling = "overlap";        // [tiling] plugin
+  MemoryConfig memory;                   // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
   ServerConfig server;              // [server], read by `ftdr serve`
   WorkersConfig workers;            // [workers], read by `ftdr serve`

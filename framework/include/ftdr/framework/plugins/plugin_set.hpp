@@ -44,7 +44,13 @@ PluginLoader make_loader(const HostConfig& host);
 // Creates each plugin; a plugin that fails is left null and its error appended to `problems`.
 PluginSet create_plugins(const Config& cfg, const PluginLoader& loader, std::vector<std::string>& problems);
 
-// Problems with [model] path that need no backend: unset, missing folder, no model_index.json.
+// Attaches the host's values ([memory] device_budget_mb; [model] vae, config, prediction_type) as
+// the backend table's `host` sub-table (sdk/backend.hpp). create_plugins() does it; a command that
+// creates the backend alone calls it first.
+void attach_host_values(const Config& cfg);
+
+// Problems with [model] path that need no backend: unset, neither a file nor a folder, a folder
+// without model_index.json; [model] vae not a file, [model] config not a folder.
 std::vector<std::string> model_path_problems(const HostConfig& host);
 
 }  // namespace ftdr::framework
