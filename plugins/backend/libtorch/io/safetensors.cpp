@@ -48,6 +48,18 @@ bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
 
 }  // namespace
 
+// Drops the mapping's pages that lie wholly inside [begin, end) from this process's memory. The
+// mapping is private and read-only, so they are clean copies of the file: a later read faults them
+// in again. Without this every page a load touched stayed resident until the file was closed, and
+// loading a component peaked at its weights twice (parameters + mapped file: 6.7 GB for an
+// SD-1.5 UNet whose weights are 3.4 GB).
+static void release_pages(const uint8_t* begin, const uint8_t* end) {
+  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+  const std::uintptr_t last = reinterpret_cast<std::uintptr_t>(end) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 struct SafeTensorsFile::Mapping {
   void* base = MAP_FAILED;
   size_t size = 0;
@@ -103,6 +115,7 @@ at::Tensor SafeTensorsFile::load(const std::string& key) const {
     fail_key(path_, key, "dtype " + ti.dtype + " cannot be loaded (supported: F32, F16, BF16, I64)");
   at::Tensor out = at::empty(ti.shape, at::TensorOptions().dtype(stored));
   if (ti.end > ti.begin) std::memcpy(out.data_ptr(), data_ + ti.begin, ti.end - ti.begin);
+  release_pages(data_ + ti.begin, data_ + ti.end);
   return out;
 }
 
