@@ -90,7 +90,8 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
   out.dtype = parse_dtype(cfg, out.device, out.warnings);
 
   const std::int64_t threads = cfg.get_int("threads", 0);
-  if (threads < 0 || threads > 1024) cfg.reject("threads", "an integer in 0..1024 (0 = libtorch's default)");
+  if (threads < 0 || threads > 1024)
+    cfg.reject("threads", "an integer in 0..1024 (0 = measured for the model)");
   out.threads = static_cast<int>(threads);
 
   if (!parse_attention_mode(cfg.get_string("attention", "auto"), out.attention))

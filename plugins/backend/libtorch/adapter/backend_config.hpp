@@ -3,7 +3,8 @@
 //   [backend.libtorch]
 //   device = "auto"          # "cpu" | "cuda" | "auto" (cuda when a CUDA device is present, else cpu)
 //   dtype = "f32"            # "f32" | "f16" | "bf16" — the dtype weights and activations run in
-//   threads = 0              # at::set_num_threads; 0 leaves libtorch's default
+//   threads = 0              # at::set_num_threads; 0 = the intra-op / BLAS split measured fastest
+//                            # for the model's size (threads/thread_setup.hpp), chosen at load()
 //   attention = "auto"       # "auto" | "naive" | "sliced" | "sdpa": the default when a job's
 //                            # RuntimeOptions leave attention on "auto"
 //   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
@@ -47,7 +48,7 @@ namespace ftdr::torchbe {
 struct BackendConfig {
   at::Device device = at::kCPU;        // resolved: never "auto"
   sdk::DType dtype = sdk::DType::f32;  // resolved: f16 on CPU already -> f32
-  int threads = 0;                     // 0 = libtorch default
+  int threads = 0;                     // 0 = measured at load() (threads/thread_setup.hpp)
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;

@@ -80,6 +80,15 @@ bool set_openblas_threads(int threads) {
   return set;
 }
 
+int openblas_threads() {
+  int threads = 0;
+  with_openblas(loaded_blas().openblas, [&](void* handle) {
+    using GetFn = int (*)();
+    if (auto fn = reinterpret_cast<GetFn>(dlsym(handle, "openblas_get_num_threads"))) threads = fn();
+  });
+  return threads;
+}
+
 std::string describe_blas() {
   const LoadedBlas found = loaded_blas();
   const std::string flavour = found.libblas.empty() ? std::string() : flavour_of(found.libblas);

@@ -23,4 +23,7 @@ std::string describe_blas();
 // loaded (MKL, reference BLAS): nothing was changed.
 bool set_openblas_threads(int threads);
 
+// The loaded OpenBLAS's thread count (openblas_get_num_threads); 0 when no OpenBLAS is loaded.
+int openblas_threads();
+
 }  // namespace ftdr::torchbe

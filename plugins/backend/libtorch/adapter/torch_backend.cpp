@@ -101,7 +101,7 @@ bool wants_f32(const sdk::RuntimeOptions& options) { return options.dtype == sdk
 
 }  // namespace
 
-TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger) {
+TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger), state_dir_(ctx.state_dir) {
   const EmptyConfig empty;
   const sdk::ConfigView& cfg = ctx.config ? *ctx.config : static_cast<const sdk::ConfigView&>(empty);
   config_ = parse_backend_config(cfg, cuda_is_available());
@@ -145,6 +145,7 @@ void TorchBackend::load(const std::string& model_dir) {
       info_ = make_model_info(model_->folder);
       info_.dtype = config_.dtype;
       model_identity_ = model_identity(model_->folder, config_.dtype);
+      choose_threads_for_model();
     } catch (const nlohmann::json::exception& e) {
       model_.reset();
       throw sdk::Error(sdk::ErrorKind::model_error,
@@ -158,6 +159,26 @@ void TorchBackend::load(const std::string& model_dir) {
   });
 }
 
+void TorchBackend::choose_threads_for_model() {
+  if (config_.threads > 0 || !config_.device.is_cpu()) return;
+  threads_ = choose_threads(calibration_workload(model_->folder.unet, model_->dtype), state_dir_);
+  if (logger_) logger_->info("threads = 0: " + to_string(threads_->split) + " (" + threads_->how + ")");
+}
+
+std::string TorchBackend::thread_choice_line() const {
+  std::string line = "thread choice: ";
+  if (config_.threads > 0)
+    return line + "threads = " + std::to_string(config_.threads) +
+           " in the config (BLAS threads as OPENBLAS_NUM_THREADS or the library's default)";
+  if (!config_.device.is_cpu()) return line + "threads = 0: libtorch's default (the model runs on CUDA)";
+  if (!threads_) return line + "threads = 0: measured when a model is loaded (libtorch's default until then)";
+  line += "threads = 0: " + to_string(threads_->split) + ", " + threads_->how;
+  if (!threads_->decision.empty()) line += "; " + threads_->decision;
+  if (!threads_->timings.empty())
+    line += "; per round (intra-op/BLAS): " + summarize_timings(threads_->timings);
+  return line;
+}
+
 sdk::ModelInfo TorchBackend::info() const {
   model();
   return info_;
@@ -169,8 +190,13 @@ std::vector<std::string> TorchBackend::diagnostics() const {
                   (cuda_is_available() ? " (CUDA available)" : " (no CUDA)"));
   lines.push_back("device: " + config_.device.str());
   lines.push_back("dtype: " + std::string(sdk::to_string(config_.dtype)));
+  const int blas_threads = openblas_threads();
   lines.push_back("threads: " + std::to_string(at::get_num_threads()) + " intra-op, " +
-                  std::to_string(at::get_num_interop_threads()) + " inter-op");
+                  std::to_string(at::get_num_interop_threads()) + " inter-op, " +
+                  (blas_threads > 0 ? std::to_string(blas_threads) + " BLAS (OpenBLAS)"
+                                    : std::string("BLAS threads not known (not OpenBLAS)")) +
+                  ", " + std::to_string(usable_cores()) + " usable cores");
+  lines.push_back(thread_choice_line());
   lines.push_back(describe_blas());
   lines.push_back(
       "attention: " + std::string(sdk::to_string(config_.attention)) +

@@ -17,6 +17,9 @@
 // from a file is checked against the params before denoise resumes it or decode uses it.
 // RuntimeOptions::dtype is not used (weights are loaded once; converting them per attempt would
 // double host memory); RuntimeOptions::upcast_vae runs the VAE in float32 for one decode.
+// threads = 0 on the CPU: load() picks the intra-op / BLAS thread split for the model's sizes
+// (threads/thread_setup.hpp: measured once per machine and model size, cached in state_dir);
+// diagnostics() says which and why.
 // Threads: as sdk/backend.hpp says, one worker thread at a time; memory_stats() from any thread.
 #pragma once
 #include <functional>
@@ -30,6 +33,7 @@
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/logger.hpp"
 #include "pipeline/loaded_model.hpp"
+#include "threads/thread_setup.hpp"
 
 namespace ftdr::torchbe {
 
@@ -96,6 +100,8 @@ class TorchBackend final : public sdk::ModelBackend {
   bool fault_point(const std::string& point, sdk::Phase phase, int step);
   void apply_attention(const sdk::RuntimeOptions& options);
   std::string resolved_sampler(const sdk::GenerationParams& params) const;
+  void choose_threads_for_model();
+  std::string thread_choice_line() const;
 
   BackendConfig config_;
   std::shared_ptr<sdk::Logger> logger_;
@@ -107,6 +113,8 @@ class TorchBackend final : public sdk::ModelBackend {
   std::uint64_t budget_bytes_ = 0;
   double memory_fraction_ = 0;
   sdk::StepObserver* stop_observer_ = nullptr;
+  std::string state_dir_;                // PluginContext::state_dir: the thread decision's cache
+  std::optional<ThreadReport> threads_;  // threads = 0 on the CPU, once a model is loaded
 };
 
 }  // namespace ftdr::torchbe

@@ -60,6 +60,18 @@ bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
 
 }  // namespace
 
+// Drops the mapping's pages that lie wholly inside [begin, end) from this process's memory. The
+// mapping is private and read-only, so they are clean copies of the file: a later read faults them
+// in again. Without this every page a load touched stayed resident until the file was closed, and
+// loading a component peaked at its weights twice (parameters + mapped file: 6.7 GB for an
+// SD-1.5 UNet whose weights are 3.4 GB).
+static void release_pages(const uint8_t* begin, const uint8_t* end) {
+  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+  const std::uintptr_t last = reinterpret_cast<std::uintptr_t>(end) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 struct SafeTensorsFile::Mapping {
   void* base = MAP_FAILED;
   size_t size = 0;
@@ -110,15 +122,6 @@ const SafeTensorsFile::TensorInfo& SafeTensorsFile::info(const std::string& key)
   auto it = tensors_.find(key);
   if (it == tensors_.end()) fail_key(path_, key, "not in the file");
   return it->second;
-}
-
-// Drops the pages of [begin, end) from this process (they are re-read from the file if touched
-// again): after a tensor is copied out, its bytes in the mapping are only RSS.
-static void release_pages(const uint8_t* begin, const uint8_t* end) {
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t first = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
-  const uintptr_t last = (reinterpret_cast<uintptr_t>(end) + page - 1) & ~(page - 1);
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 at::Tensor SafeTensorsFile::load(const std::string& key) const { return load_rows(key, 0, 1); }

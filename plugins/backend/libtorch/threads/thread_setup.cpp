@@ -1,0 +1,128 @@
+// threads/thread_setup.cpp: see thread_setup.hpp.
+#include "threads/thread_setup.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "adapter/blas_info.hpp"
+
+namespace ftdr::torchbe {
+namespace {
+
+namespace fs = std::filesystem;
+
+ThreadCache read_cache(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return ThreadCache::from_json(doc);
+}
+
+// "" when written, else why not.
+std::string write_cache(const std::string& path, const ThreadCache& cache) {
+  const fs::path target(path);
+  const fs::path tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    fs::create_directories(target.parent_path());
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << cache.to_json().dump(2) << "\n";
+      out.flush();
+      if (!out) return "cannot write " + tmp.string();
+    }
+    fs::rename(tmp, target);
+    return "";
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return e.what();
+  }
+}
+
+std::string seconds_text(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", s);
+  return text;
+}
+
+ThreadReport measure(const CalibrationWorkload& workload, const MachineKey& machine, bool blas_settable,
+                     const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  ThreadReport report;
+  report.timings = time_splits(workload, candidate_splits(machine.cores, blas_settable));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto decision = choose_split(report.timings);
+  if (!decision) {  // no usable sample at all: leave one intra-op thread, BLAS as it was
+    report.split = {1, 0};
+    report.how = "measured now in " + seconds_text(took) + ", no usable timing";
+    return report;
+  }
+  report.split = decision->split;
+  report.decision = decision->reason;
+  report.how = "measured now in " + seconds_text(took);
+  if (path.empty()) return report;
+  if (!decision->reliable) {
+    report.how += "; not cached (too noisy), measured again at the next start";
+    return report;
+  }
+  ThreadCache cache = read_cache(path);
+  cache.put({machine, workload.key(), decision->split, report.timings});
+  const std::string problem = write_cache(path, cache);
+  report.how += problem.empty() ? ", cached in " + path : "; not cached: " + problem;
+  return report;
+}
+
+}  // namespace
+
+std::string thread_cache_path(const std::string& state_dir) {
+  return state_dir.empty() ? std::string() : (fs::path(state_dir) / "libtorch_threads.json").string();
+}
+
+std::string summarize_timings(const std::vector<SplitTiming>& timings) {
+  std::string out;
+  for (const auto& t : timings) {
+    const auto median = median_seconds(t);
+    if (!median) continue;
+    char text[64];
+    std::snprintf(text, sizeof text, "%s%d/%d %.1f ms", out.empty() ? "" : ", ", t.split.intra_op,
+                  t.split.blas, *median * 1e3);
+    out += text;
+  }
+  return out;
+}
+
+ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir) {
+  static std::mutex mutex;
+  static std::map<std::string, ThreadReport> decided;  // per cache file and workload, this process
+  std::lock_guard<std::mutex> lock(mutex);
+  const std::string path = thread_cache_path(state_dir);
+  const std::string key = workload.key();
+  const std::string memo_key = path + "\n" + key;
+  if (auto it = decided.find(memo_key); it != decided.end()) {
+    apply_split(it->second.split);
+    return it->second;
+  }
+  const MachineKey machine = this_machine();
+  const bool blas_settable = openblas_threads() > 0;
+  ThreadReport report;
+  if (auto hit = path.empty() ? std::nullopt : read_cache(path).find(machine, key, blas_settable)) {
+    report.split = hit->split;
+    report.how = "from " + path;
+    if (auto d = choose_split(hit->timings)) report.decision = d->reason;
+    report.timings = hit->timings;
+  } else {
+    report = measure(workload, machine, blas_settable, path);
+  }
+  apply_split(report.split);
+  decided[memo_key] = report;
+  return report;
+}
+
+}  // namespace ftdr::torchbe
