@@ -64,7 +64,9 @@ TEST_F(ThreadSetup, ACachedDecisionForThisMachineAndModelIsAppliedWithoutMeasuri
   torchbe::TorchBackend backend(ctx);
   backend.load((root / "tiny-sd1").string());
   EXPECT_EQ(at::get_num_threads(), split.intra_op);
-  if (blas_settable) EXPECT_EQ(torchbe::openblas_threads(), split.blas);
+  if (blas_settable) {
+    EXPECT_EQ(torchbe::openblas_threads(), split.blas);
+  }
   const auto lines = backend.diagnostics();
   EXPECT_EQ(line_starting(lines, "thread choice: "),
             "thread choice: threads = 0: " + torchbe::to_string(split) + ", from " + path + "; " +
@@ -74,11 +76,12 @@ TEST_F(ThreadSetup, ACachedDecisionForThisMachineAndModelIsAppliedWithoutMeasuri
                 .rfind("threads: " + std::to_string(split.intra_op) + " intra-op, ", 0),
             0u)
       << ::testing::PrintToString(lines);
-  if (blas_settable)
+  if (blas_settable) {
     EXPECT_NE(
         line_starting(lines, "threads: ").find(", " + std::to_string(split.blas) + " BLAS (OpenBLAS), "),
         std::string::npos)
         << ::testing::PrintToString(lines);
+  }
 }
 
 TEST_F(ThreadSetup, WithoutACachedDecisionTheBackendMeasuresAndCachesAReliableOne) {

@@ -8,7 +8,7 @@
 //   auto candidates = candidate_splits(cores, /*blas_settable=*/true);
 //   ... time each candidate a few times, interleaved ...
 //   ThreadDecision d = choose_split(timings);            // d.split, d.reliable
-//   if (d.reliable) cache.put(entry);                    // else measured again at the next load
+//   cache.put(entry);                                    // d.reliable or not (thread_setup.cpp)
 //   if (auto hit = cache.find(machine, workload)) ...    // a later load on the same machine
 //
 // The rules:
@@ -18,7 +18,8 @@
 //     wins (intra-op + BLAS, then intra-op): on a shared machine fewer threads leave cores to others
 //     and suffer less when a spinning pool loses a core;
 //   - the decision is reliable when every candidate's samples spread less than kMaxSpread of its
-//     median; an unreliable one is used but not cached;
+//     median; an unreliable one is used and cached all the same (the split changes the pixels, so
+//     it must not change between the processes that run one job), and `ftdr doctor` says so;
 //   - a cached entry counts only for the same machine (CPU model, usable cores, libtorch version,
 //     BLAS library), the same workload (the model's sizes and dtype), the current format, and a
 //     split that is still one of the candidates.
@@ -61,7 +62,7 @@ inline constexpr double kDropFactor = 1.5;
 std::vector<bool> worth_more_rounds(const std::vector<SplitTiming>& first_round, double factor = kDropFactor);
 
 inline constexpr double kTieTolerance = 0.05;  // within 5% of the fastest median: a tie
-inline constexpr double kMaxSpread = 0.5;      // (max - min) / median above this: too noisy to cache
+inline constexpr double kMaxSpread = 0.5;      // (max - min) / median above this: noisy (said, still cached)
 
 struct ThreadDecision {
   ThreadSplit split;

@@ -68,10 +68,10 @@ ThreadReport measure(const CalibrationWorkload& workload, const MachineKey& mach
   report.decision = decision->reason;
   report.how = "measured now in " + seconds_text(took);
   if (path.empty()) return report;
-  if (!decision->reliable) {
-    report.how += "; not cached (too noisy), measured again at the next start";
-    return report;
-  }
+  // Cached even when the timings were noisy: the split changes the pixels (reductions are cut
+  // differently), so a job resumed by a later process must run with the split it started with.
+  // A choice made on a busy machine stays until the file is removed.
+  if (!decision->reliable) report.how += " (noisy timings: remove the cache file to measure again)";
   ThreadCache cache = read_cache(path);
   cache.put({machine, workload.key(), decision->split, report.timings});
   const std::string problem = write_cache(path, cache);

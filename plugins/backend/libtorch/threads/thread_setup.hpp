@@ -6,9 +6,10 @@
 // The decision is looked up, in order, in this process (every backend of a process shares the
 // threads, and a second worker must not time while the first does), then in
 // <state_dir>/libtorch_threads.json (thread_choice.hpp: ThreadCache, keyed by machine and
-// workload), and is measured (thread_calibration.hpp) only when neither has it. A reliable
-// measurement is written back to the file (temporary file + rename, so a reader never sees half
-// of it); a file that cannot be written costs a measurement at the next start, nothing else.
+// workload), and is measured (thread_calibration.hpp) only when neither has it. The measurement,
+// noisy or not (the split must not change between the processes of one job), is written to the
+// file (temporary file + rename, so a reader never sees half of it); a file that cannot be written
+// costs a measurement at the next start, nothing else.
 // Without a state_dir the decision lives in this process only.
 #pragma once
 #include <string>
