@@ -78,7 +78,7 @@ TEST(ThreadChoice, ADecisionFromNoisyTimingsIsUsedButNotReliable) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->split, (ThreadSplit{2, 1}));
   EXPECT_FALSE(d->reliable);
-  EXPECT_EQ(d->reason, "2 intra-op / 1 BLAS: 610.0 ms per round; timings too noisy to cache");
+  EXPECT_EQ(d->reason, "2 intra-op / 1 BLAS: 610.0 ms per round; noisy timings");
   EXPECT_TRUE(choose_split({{{1, 1}, {0.50, 0.74, 0.70}}, {{2, 1}, {0.60, 0.61, 0.62}}})->reliable);
 }
 

@@ -133,7 +133,7 @@ std::optional<ThreadDecision> choose_split(const std::vector<SplitTiming>& timin
     d.reason += " (" + std::to_string(ties) + " splits within " +
                 std::to_string(std::lround(tie_tolerance * 100)) + "% of the fastest, " + ms(fastest) +
                 ": the fewest threads win)";
-  if (!reliable) d.reason += "; timings too noisy to cache";
+  if (!reliable) d.reason += "; noisy timings";
   return d;
 }
 

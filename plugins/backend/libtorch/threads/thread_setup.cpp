@@ -70,8 +70,7 @@ ThreadReport measure(const CalibrationWorkload& workload, const MachineKey& mach
   if (path.empty()) return report;
   // Cached even when the timings were noisy: the split changes the pixels (reductions are cut
   // differently), so a job resumed by a later process must run with the split it started with.
-  // A choice made on a busy machine stays until the file is removed.
-  if (!decision->reliable) report.how += " (noisy timings: remove the cache file to measure again)";
+  // A choice made on a busy machine (its reason says "noisy timings") stays until the file is removed.
   ThreadCache cache = read_cache(path);
   cache.put({machine, workload.key(), decision->split, report.timings});
   const std::string problem = write_cache(path, cache);
