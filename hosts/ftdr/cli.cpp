@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include <cstdlib>
+#include <iostream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
@@ -73,6 +74,20 @@ void apply_common_options(const po::variables_map& vm, GlobalOptions& global) {
   } catch (const sdk::Error& e) {
     throw UsageError(e.what());
   }
+}
+
+std::optional<po::variables_map> parse_command_or_help(const std::string& command,
+                                                       const std::vector<std::string>& args,
+                                                       const po::options_description& options,
+                                                       GlobalOptions& global,
+                                                       const po::positional_options_description* positional) {
+  po::variables_map vm = parse_command(command, args, options, positional);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return std::nullopt;
+  }
+  apply_common_options(vm, global);
+  return vm;
 }
 
 }  // namespace ftdr::host

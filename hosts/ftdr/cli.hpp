@@ -45,6 +45,12 @@ boost::program_options::variables_map parse_command(
 void add_common_options(boost::program_options::options_description& options);
 // Applies the command's --config/--log-level over the global ones (and sets the log level).
 void apply_common_options(const boost::program_options::variables_map& vm, GlobalOptions& global);
+// The start every command shares: parse_command, then with --help the options printed and nothing
+// returned (the command exits 0), else the common options applied over `global`.
+std::optional<boost::program_options::variables_map> parse_command_or_help(
+    const std::string& command, const std::vector<std::string>& args,
+    const boost::program_options::options_description& options, GlobalOptions& global,
+    const boost::program_options::positional_options_description* positional = nullptr);
 
 int cmd_generate(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_plugins(GlobalOptions global, const std::vector<std::string>& args);

@@ -23,12 +23,9 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
   options.add_options()("file", po::value<std::string>()->value_name("FILE"), "the config file to check");
   po::positional_options_description positional;
   positional.add("file", 1);
-  auto vm = parse_command("check-config", args, options, &positional);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return framework::kExitOk;
-  }
-  apply_common_options(vm, global);
+  const auto parsed = parse_command_or_help("check-config", args, options, global, &positional);
+  if (!parsed) return framework::kExitOk;  // --help
+  const auto& vm = *parsed;
   if (vm.count("file")) global.config = vm["file"].as<std::string>();
   if (!global.config)
     throw UsageError("check-config: expected a config FILE (see `ftdr check-config --help`)");

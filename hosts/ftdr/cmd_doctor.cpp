@@ -34,12 +34,9 @@ int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args) {
                         "model folder or single-file checkpoint (overrides [model] path)")(
       "vae", po::value<std::string>()->value_name("FILE"), "separate VAE file (overrides [model] vae)")(
       "no-model", "do not load the model (diagnostics of the bare backend only)");
-  auto vm = parse_command("doctor", args, options);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return framework::kExitOk;
-  }
-  apply_common_options(vm, global);
+  const auto parsed = parse_command_or_help("doctor", args, options, global);
+  if (!parsed) return framework::kExitOk;  // --help
+  const auto& vm = *parsed;
   framework::Config cfg = load_config(global);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
   if (vm.count("vae")) cfg.host().model_vae = std::filesystem::absolute(vm["vae"].as<std::string>());

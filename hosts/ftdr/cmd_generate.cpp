@@ -119,12 +119,9 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const po::options_description options = generate_options();
-  auto vm = parse_command("generate", args, options);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return fw::kExitOk;
-  }
-  apply_common_options(vm, global);
+  const auto parsed = parse_command_or_help("generate", args, options, global);
+  if (!parsed) return fw::kExitOk;  // --help
+  const auto& vm = *parsed;
   fw::Config cfg = load_config(global);
   const sdk::Priority priority = parse_priority(vm["priority"].as<std::string>());
   const sdk::GenerationRequest request = request_from(vm, cfg.host().generate);

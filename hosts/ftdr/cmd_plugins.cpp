@@ -19,12 +19,7 @@ int cmd_plugins(GlobalOptions global, const std::vector<std::string>& args) {
       "be used (other ABI, missing export, not loadable) is listed with the reason.\n\n"
       "Options");
   add_common_options(options);
-  auto vm = parse_command("plugins", args, options);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return framework::kExitOk;
-  }
-  apply_common_options(vm, global);
+  if (!parse_command_or_help("plugins", args, options, global)) return framework::kExitOk;  // --help
   framework::Config cfg = load_config(global);
   framework::PluginLoader loader = framework::make_loader(cfg.host());
   framework::PluginListing listing = loader.registry().scan();

@@ -87,12 +87,9 @@ std::string url_host(const std::string& host) {
 
 int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
   const po::options_description options = serve_options();
-  auto vm = parse_command("serve", args, options);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return fw::kExitOk;
-  }
-  apply_common_options(vm, global);
+  const auto parsed = parse_command_or_help("serve", args, options, global);
+  if (!parsed) return fw::kExitOk;  // --help
+  const auto& vm = *parsed;
   const fw::Config cfg = load_config(global);
   const fw::HostConfig& host = cfg.host();
   fw::HttpServerConfig server_config;

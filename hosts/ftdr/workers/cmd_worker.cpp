@@ -121,12 +121,9 @@ void serve_jobs(fw::FrameChannel& channel, workers::WorkerSession& session) {
 
 int cmd_worker(GlobalOptions global, const std::vector<std::string>& args) {
   const po::options_description options = worker_options();
-  auto vm = parse_command("worker", args, options);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return fw::kExitOk;
-  }
-  apply_common_options(vm, global);
+  const auto parsed = parse_command_or_help("worker", args, options, global);
+  if (!parsed) return fw::kExitOk;  // --help
+  const auto& vm = *parsed;
   workers::die_with_parent_if_supervised();
   if (!vm.count("connect")) throw UsageError("--connect SOCKET is required (the server's worker socket)");
   const fw::Config cfg = load_config(global);

@@ -261,10 +261,12 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
   ctx.run_dtype = config_.dtype;
   ctx.default_attention = config_.attention;
   ctx.sdpa_native = sdpa_available();
-  try {
-    ctx.context_positions =
-        static_cast<double>(context_positions(model().tokenizer, params.request, config_.prompt));
-  } catch (const sdk::Error&) {  // a prompt that does not parse: validate() says so; estimate for one chunk
+  if (phase == sdk::Phase::diffusion) {  // the only estimate that uses it; it tokenizes the prompts
+    try {
+      ctx.context_positions =
+          static_cast<double>(context_positions(model().tokenizer, params.request, config_.prompt));
+    } catch (const sdk::Error&) {  // a prompt that does not parse: validate() says so; estimate for one chunk
+    }
   }
   return torchbe::estimate_activation_bytes(model().folder, ctx, phase, params);
 }
