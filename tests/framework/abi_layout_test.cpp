@@ -172,7 +172,7 @@ static_assert(offsetof(ModelInfo, dtype) + sizeof(DType) == sizeof(ModelInfo),
 #endif
 
 // A new, removed or reordered enumerator is a MAJOR bump: pin each enum's last one.
-static_assert(static_cast<int>(PluginKind::tiling) == 4, "PluginKind changed");
+static_assert(static_cast<int>(PluginKind::queue) == 5, "PluginKind changed");  // queue: 1.3, rule 5
 static_assert(static_cast<int>(ErrorKind::internal) == 8, "ErrorKind changed");
 static_assert(static_cast<int>(Phase::decoding) == 3, "Phase changed");
 static_assert(static_cast<int>(Device::cuda) == 1, "Device changed");

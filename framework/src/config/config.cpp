@@ -249,6 +249,7 @@ const std::string& HostConfig::plugin_name(PluginKind kind) const {
     case PluginKind::scheduler: return scheduler;
     case PluginKind::recovery: return recovery;
     case PluginKind::tiling: return tiling;
+    case PluginKind::queue: return queue;
   }
   return backend;
 }
@@ -297,6 +298,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   collect(problems,
           [&] { h.recovery = parse_choice(*root->child("recovery"), "plugin", h.recovery, problems); });
   collect(problems, [&] { h.tiling = parse_choice(*root->child("tiling"), "plugin", h.tiling, problems); });
+  collect(problems, [&] { h.queue = parse_choice(*root->child("queue"), "plugin", h.queue, problems); });
   collect(problems, [&] {
     h.checkpoint.every_steps =
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));
@@ -312,7 +314,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   });
   if (!problems.empty()) throw ConfigError(problems);
   for (auto kind : {PluginKind::backend, PluginKind::memory_policy, PluginKind::scheduler,
-                    PluginKind::recovery, PluginKind::tiling})
+                    PluginKind::recovery, PluginKind::tiling, PluginKind::queue})
     cfg.tables_[kind] = cfg.doc_->view(plugin_section(kind) + "." + h.plugin_name(kind));
   attach_faults(*root, *cfg.tables_.at(PluginKind::backend));
   cfg.root_ = root;

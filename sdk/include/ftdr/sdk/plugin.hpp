@@ -50,7 +50,8 @@
 
 namespace ftdr::sdk {
 
-enum class PluginKind { backend, memory_policy, scheduler, recovery, tiling };
+// queue: ABI 1.3 (version.hpp rule 5).
+enum class PluginKind { backend, memory_policy, scheduler, recovery, tiling, queue };
 
 inline constexpr std::string_view to_string(PluginKind k) noexcept {
   switch (k) {
@@ -59,6 +60,7 @@ inline constexpr std::string_view to_string(PluginKind k) noexcept {
     case PluginKind::scheduler: return "scheduler";
     case PluginKind::recovery: return "recovery";
     case PluginKind::tiling: return "tiling";
+    case PluginKind::queue: return "queue";
   }
   return "unknown";
 }

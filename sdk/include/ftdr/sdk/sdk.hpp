@@ -7,6 +7,7 @@
 #include "ftdr/sdk/logger.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
 #include "ftdr/sdk/plugin.hpp"
+#include "ftdr/sdk/queue.hpp"
 #include "ftdr/sdk/recovery.hpp"
 #include "ftdr/sdk/scheduler.hpp"
 #include "ftdr/sdk/tiling.hpp"

@@ -22,14 +22,18 @@
 //      it and uses the documented default otherwise.
 //   4. A new field at the END of PluginContext, which only the host creates and which a plugin only
 //      reads (by reference).
+//   5. A new plugin kind: a PluginKind enumerator at the END, with its own interface header. Only
+//      plugins of that kind use it, and they are built for the minor that has it, so an older host
+//      refuses them by their minor before it reads the kind; older plugins never name it.
 // Everything else is a MAJOR bump: any change to a struct copied by both sides or held in a vector
 // (GenerationRequest, RuntimeOptions, GenerationParams, StepEvent, ComponentInfo, MemoryStats, Image,
 // Tile, TilePlan, TileRequest, PlacementRequest, Placement, Failure, Attempt, RecoveryDecision,
-// QueueEntry, PluginDescriptor); a field that is not at the end, or that shifts one inside another
-// struct (RuntimeOptions sits inside GenerationParams); a new, removed or reordered enumerator;
-// removing or reordering a virtual; changing what a call means.
+// QueueEntry, QueuedJob, Lease, QueueEvent, QueueDepth, PluginDescriptor); a field that is not at
+// the end, or that shifts one inside another struct (RuntimeOptions sits inside GenerationParams);
+// a new, removed or reordered enumerator (but rule 5); removing or reordering a virtual; changing
+// what a call means.
 // tests/framework/abi_layout_test.cpp pins sizeof/offsetof of every boundary struct and the last
-// enumerators: when it fails, the change is a MAJOR bump, or one of the four above (then update the
+// enumerators: when it fails, the change is a MAJOR bump, or one of the five above (then update the
 // test, bump the minor and add the history line).
 //
 // History:
@@ -42,10 +46,13 @@
 //       1): the backend asks between network blocks whether to stop. ModelBackend::
 //       set_stop_observer() (rule 2; called on >= 1.2 backends only): the observer encode() and
 //       decode() ask the same between their blocks.
+//   1.3 PluginKind::queue and sdk/queue.hpp (rule 5): JobQueue plugins, chosen by [queue] plugin,
+//       keep a server's jobs and lease them to runners (`local`: SQLite; `redis`: Redis Streams).
+//       QueuedJob, Lease, QueueEvent and QueueDepth are frozen from 1.3 like the structs above.
 #pragma once
 
 #define FTDR_SDK_ABI_MAJOR 1
-#define FTDR_SDK_ABI_MINOR 2
+#define FTDR_SDK_ABI_MINOR 3
 
 namespace ftdr::sdk {
 inline constexpr unsigned kAbiMajor = FTDR_SDK_ABI_MAJOR;
@@ -55,4 +62,5 @@ inline constexpr unsigned kAbiMinor = FTDR_SDK_ABI_MINOR;
 inline constexpr unsigned kAbiMinorModelInfoDtype = 1;
 inline constexpr unsigned kAbiMinorBackendSamplers = 2;
 inline constexpr unsigned kAbiMinorBackendStopObserver = 2;
+inline constexpr unsigned kAbiMinorQueuePlugins = 3;
 }  // namespace ftdr::sdk

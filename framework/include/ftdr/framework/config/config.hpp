@@ -100,6 +100,7 @@ struct HostConfig {
   std::string scheduler = "priority";    // [scheduler] plugin
   std::string recovery = "progressive";  // [recovery] plugin
   std::string tiling = "overlap";        // [tiling] plugin
+  std::string queue = "local";           // [queue] plugin (ftdr serve / ftdr worker; sdk/queue.hpp)
   MemoryConfig memory;                   // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
   ServerConfig server;              // [server], read by `ftdr serve`
@@ -110,7 +111,7 @@ struct HostConfig {
   const std::string& plugin_name(sdk::PluginKind kind) const;
 };
 
-// The section holding a kind's choice: "backend", "memory", "scheduler", "recovery", "tiling".
+// The section holding a kind's choice: "backend", "memory", "scheduler", "recovery", "tiling", "queue".
 std::string plugin_section(sdk::PluginKind kind);
 
 class Config {

@@ -23,6 +23,7 @@
 #include "ftdr/framework/plugins/plugin_registry.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
+#include "ftdr/sdk/queue.hpp"
 #include "ftdr/sdk/recovery.hpp"
 #include "ftdr/sdk/scheduler.hpp"
 #include "ftdr/sdk/tiling.hpp"
@@ -51,6 +52,10 @@ struct interface_kind<sdk::RecoveryStrategy> {
 template <>
 struct interface_kind<sdk::TilingStrategy> {
   static constexpr auto value = sdk::PluginKind::tiling;
+};
+template <>
+struct interface_kind<sdk::JobQueue> {
+  static constexpr auto value = sdk::PluginKind::queue;
 };
 
 // A created plugin object and what made it.
