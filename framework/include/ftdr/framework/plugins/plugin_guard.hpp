@@ -23,6 +23,7 @@
 #include "ftdr/framework/plugins/plugin_library.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
+#include "ftdr/sdk/queue.hpp"
 #include "ftdr/sdk/recovery.hpp"
 #include "ftdr/sdk/scheduler.hpp"
 #include "ftdr/sdk/tiling.hpp"
@@ -54,6 +55,8 @@ std::shared_ptr<sdk::MemoryPolicy> guard(std::shared_ptr<sdk::MemoryPolicy> obje
 std::shared_ptr<sdk::JobScheduler> guard(std::shared_ptr<sdk::JobScheduler> object, const PluginInfo& info);
 std::shared_ptr<sdk::RecoveryStrategy> guard(std::shared_ptr<sdk::RecoveryStrategy> object,
                                              const PluginInfo& info);
+std::shared_ptr<sdk::JobQueue> guard(std::shared_ptr<sdk::JobQueue> object,
+                                     const PluginInfo& info);  // guarded_queue.cpp
 std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object,
                                            const PluginInfo& info);
 
