@@ -82,13 +82,15 @@ TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
 
 // SIGTERM with shutdown = "cancel": the running job stops at a step boundary, stays queued in the
 // journal and keeps its checkpoint, and the next start resumes it from there (not from step 1).
-TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
+// A "cancel" shutdown stops the running job for a restart: its newest checkpoint stays, and the next
+// start resumes from the step after it. `extra`: more config (worker processes).
+void expect_cancel_shutdown_resumes(const std::string& name, const std::string& extra) {
   ServeOptions o;
   o.step_ms = 100;
   o.steps = 30;
   o.shutdown = "cancel";
-  o.extra = "[checkpoint]\nevery_steps = 1\n";
-  ServeProcess server(fresh_dir("serve_cancel_shutdown"), o);
+  o.extra = "[checkpoint]\nevery_steps = 1\n" + extra;
+  ServeProcess server(fresh_dir(name), o);
   const std::int64_t id = submit_job(server.port(), {{"prompt", "stopped by the shutdown"}});
   for (int i = 0; i < 6000 && job_status(server.port(), id)["step"].get<int>() < 4; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -107,6 +109,16 @@ TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
   expect_completed_with_png(server.port(), id);
   EXPECT_TRUE(checkpoint_files(server.dir() / "state").empty());
   EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServeJournal, CancelShutdownKeepsJobsQueuedForTheNextStart) {
+  expect_cancel_shutdown_resumes("serve_cancel_shutdown", "");
+}
+
+// With worker processes the server tells the worker to stop the job for a restart (protocol 1.1
+// cancel.for_restart), so the worker keeps the checkpoints too.
+TEST(ServeJournal, CancelShutdownWithWorkersKeepsTheCheckpoints) {
+  expect_cancel_shutdown_resumes("serve_cancel_shutdown_workers", "[workers]\ncount = 1\n");
 }
 
 TEST(ServeJournal, FinishedJobsAreListedAndDownloadableAfterRestart) {

@@ -158,7 +158,7 @@ std::optional<JobResult> JobManager::result(JobId id, std::chrono::milliseconds 
   return job->wait_result(timeout);
 }
 
-bool JobManager::cancel(JobId id) {
+bool JobManager::cancel(JobId id, bool for_restart) {
   std::shared_ptr<Job> job;
   std::string message;
   {
@@ -167,6 +167,7 @@ bool JobManager::cancel(JobId id) {
     if (it == jobs_.end()) return false;
     job = it->second;
     if (is_terminal(job->state()) || job->has_result()) return false;
+    if (for_restart) job->request_stop_for_restart();
     job->request_cancel();
     // Whoever takes the job out of the scheduler or the timer owns it from here on.
     if (scheduler_->erase(id)) {

@@ -302,7 +302,9 @@ void WorkerPool::shutdown(fw::ShutdownMode mode) {
       for (auto& [id, job] : jobs_) {
         if (job->slot < 0) continue;
         job->cancel_requested = true;
-        slots_[static_cast<std::size_t>(job->slot)]->channel->send({{"type", "cancel"}, {"job", id}});
+        // The job runs again at the next start, from its checkpoints: the worker keeps them.
+        slots_[static_cast<std::size_t>(job->slot)]->channel->send(
+            {{"type", "cancel"}, {"job", id}, {"for_restart", true}});
       }
     }
   }

@@ -100,7 +100,7 @@ void WorkerSession::cancel(const json& message) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto it = local_.find(job); it != local_.end()) local = it->second;
   }
-  if (local != 0) manager_->cancel(local);
+  if (local != 0) manager_->cancel(local, message.value("for_restart", false));
 }
 
 void WorkerSession::finished(std::uint64_t job, const fw::JobResult& result) {

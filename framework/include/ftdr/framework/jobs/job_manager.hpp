@@ -114,8 +114,9 @@ class JobManager {
   std::optional<JobResult> result(JobId id, std::chrono::milliseconds timeout) const;
   // True when the job was queued, waiting to retry or running and is now cancelled or will stop
   // at its next step boundary (a running job already past its last boundary may still complete);
-  // false for an unknown or finished job.
-  bool cancel(JobId id);
+  // false for an unknown or finished job. `for_restart`: the job stops to run again later (a
+  // shutdown of a server whose jobs outlive it), so its checkpoints stay (Job::request_stop_for_restart).
+  bool cancel(JobId id, bool for_restart = false);
 
   JobStats stats() const;
 

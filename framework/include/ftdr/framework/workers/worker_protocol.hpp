@@ -7,7 +7,7 @@
 // message types are ignored.
 //
 // Worker → server
-//   hello      {"type":"hello","protocol":[1,0],"pid":123}
+//   hello      {"type":"hello","protocol":[1,1],"pid":123}
 //              first frame after connecting; the server answers "welcome" or "refused"
 //   ready      {"type":"ready","model":{ModelInfo},"samplers":["ddim",...],"plugins":[...]}
 //              the model is loaded; jobs may be sent from now on (model_info_json below)
@@ -25,12 +25,14 @@
 //              the worker cannot go on (a sticky device error: the device is unusable until the
 //              process restarts); the job, if any, did not end; the worker exits after sending it
 // Server → worker
-//   welcome    {"type":"welcome","protocol":[1,0],"heartbeat_ms":500}
+//   welcome    {"type":"welcome","protocol":[1,1],"heartbeat_ms":500}
 //   refused    {"type":"refused","message":"..."}   then the server closes the connection
 //   run        {"type":"run","job":ID,"request":{GenerationRequest},"priority":"normal","job_dir":"..."}
 //              run one job (one at a time); request.output_dir is the server's folder for it and
 //              job_dir its checkpoint folder, whose newest checkpoint the worker resumes from
-//   cancel     {"type":"cancel","job":ID}   stop the job at its next step boundary
+//   cancel     {"type":"cancel","job":ID,"for_restart":true}   stop the job at its next step boundary;
+//              for_restart (1.1, optional, default false): a "cancel" shutdown stops it to run again
+//              at the next start, so the worker keeps its checkpoints (a client's cancel drops them)
 //   stop       {"type":"stop"}              finish nothing more, exit 0
 //
 // IDs are the server's job ids (unsigned 64-bit), not the worker's own JobManager's.
@@ -47,7 +49,7 @@
 namespace ftdr::framework {
 
 inline constexpr int kProtocolMajor = 1;
-inline constexpr int kProtocolMinor = 0;
+inline constexpr int kProtocolMinor = 1;  // 1.1: cancel.for_restart
 
 nlohmann::json protocol_version_json();  // [major, minor]
 // Why a peer's "protocol" field is refused, or nothing when its major is ours. `peer`: "worker" or
