@@ -23,6 +23,7 @@
 #include "ftdr/framework/plugins/plugin_library.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/memory_policy.hpp"
+#include "ftdr/sdk/queue.hpp"
 #include "ftdr/sdk/recovery.hpp"
 #include "ftdr/sdk/scheduler.hpp"
 #include "ftdr/sdk/tiling.hpp"
@@ -56,6 +57,8 @@ std::shared_ptr<sdk::RecoveryStrategy> guard(std::shared_ptr<sdk::RecoveryStrate
                                              const PluginInfo& info);
 std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object,
                                            const PluginInfo& info);
+std::shared_ptr<sdk::JobQueue> guard(std::shared_ptr<sdk::JobQueue> object,
+                                     const PluginInfo& info);  // guarded_queue.cpp
 
 // The plugin behind a guarded object; null for an object the host made itself.
 const PluginInfo* plugin_info_of(const sdk::Plugin& object);
