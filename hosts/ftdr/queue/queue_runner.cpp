@@ -182,7 +182,9 @@ fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
       stop_job(held);
   };
   cb.on_progress = [this, held](fw::JobId, int step, int total) {
-    queue_->report(held->lease, {held->lease.job.id, sdk::QueueEventKind::progress, "", step, total, ""});
+    if (!queue_->report(held->lease,
+                        {held->lease.job.id, sdk::QueueEventKind::progress, "", step, total, ""}))
+      stop_job(held);
   };
   cb.on_complete = [this, held](fw::JobId, const fw::JobResult& r) { end(held, r); };
   cb.on_error = cb.on_complete;
