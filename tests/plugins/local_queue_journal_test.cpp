@@ -117,6 +117,20 @@ TEST(LocalQueueJournal, NotADatabaseIsRefusedAndKept) {
   EXPECT_EQ(fs::file_size(file), 2048u);
 }
 
+// One process owns a local queue: a second opener (here: another LocalQueue, whose lock is its own
+// open file) is refused naming the file, and can open it once the first is gone.
+TEST(LocalQueueJournal, ASecondOpenerIsRefusedWhileTheFirstHoldsTheFile) {
+  const fs::path file = fresh_journal("owner");
+  {
+    lq::LocalQueue first(queue_settings(file));
+    EXPECT_THAT([&] { lq::LocalQueue second(queue_settings(file)); },
+                ::testing::ThrowsMessage<sdk::Error>(
+                    HasSubstr("job journal " + file.string() + ": in use by another process")));
+    first.enqueue("{}", sdk::Priority::normal, 1);
+  }
+  EXPECT_EQ(lq::LocalQueue(queue_settings(file)).jobs().size(), 1u);
+}
+
 void sql(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
   sqlite3* db = nullptr;

@@ -11,7 +11,7 @@
 namespace ftdr::plugins::local_queue {
 
 LocalQueue::LocalQueue(LocalQueueSettings settings, std::shared_ptr<sdk::Logger> logger)
-    : settings_(std::move(settings)), db_(settings_.file), events_(std::move(logger)) {
+    : settings_(std::move(settings)), lock_(settings_.file), db_(settings_.file), events_(std::move(logger)) {
   open_journal(db_);
   // The process that leased these jobs is gone (one process owns the file): they wait again, with
   // their folders, for this process's runners.

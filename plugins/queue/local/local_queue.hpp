@@ -7,7 +7,8 @@
 // do not wait for the disk: a killed process loses none of them (the OS holds them); a power cut may
 // lose the newest, and the job then runs again as after any restart.
 //
-// One process owns the file: opening it hands every job an earlier process had leased back to
+// One process owns the file (an flock on "<file>.lock"; a second opener is refused naming the file):
+// opening it hands every job an earlier process had leased back to
 // "queued", keeping its job_dir, blobs and claim count (its runners are gone with that process).
 // Leases last lease_ms after each claim() or renew(); claim() hands out the most urgent job, with
 // aging (aging_ms), first submitted first inside a level. Tokens are the job's claim count.
@@ -87,6 +88,7 @@ class LocalQueue final : public sdk::JobQueue {
   void unsynced(Work&& work);
 
   LocalQueueSettings settings_;
+  FileLock lock_;  // one process owns the file
   SqliteDb db_;
   mutable std::mutex mutex_;           // the connection
   std::condition_variable claimable_;  // a job was added or given back (with mutex_)

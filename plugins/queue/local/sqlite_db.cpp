@@ -1,7 +1,13 @@
 // The `local` queue's SQLite connection (see sqlite_db.hpp).
 #include "sqlite_db.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "ftdr/sdk/error.hpp"
 
@@ -31,6 +37,29 @@ std::string Statement::text(int i) const {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
 }
+
+FileLock::FileLock(const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  const std::string lock = file.string() + ".lock";
+  fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw sdk::Error(sdk::ErrorKind::internal,
+                     "job journal " + file.string() + ": cannot open " + lock + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int why = errno;
+    ::close(fd_);
+    throw sdk::Error(
+        sdk::ErrorKind::internal,
+        "job journal " + file.string() +
+            (why == EWOULDBLOCK ? std::string(": in use by another process (one `ftdr serve` owns a "
+                                              "local queue; give each server its own [runtime] "
+                                              "state_dir or [queue.local] file)")
+                                : ": cannot lock " + lock + ": " + std::strerror(why)));
+  }
+}
+
+FileLock::~FileLock() { ::close(fd_); }
 
 SqliteDb::SqliteDb(const std::filesystem::path& file) : file_(file) {
   std::error_code ec;

@@ -36,6 +36,20 @@ class Statement {
   bool ok_ = false;
 };
 
+// An exclusive flock(2) on "<file>.lock", held while the object lives (the kernel drops it when the
+// process dies, kill -9 included). Close-on-exec: processes this one starts never hold it.
+class FileLock {
+ public:
+  // Throws "job journal <file>: in use by another process ..." when another holder has it.
+  explicit FileLock(const std::filesystem::path& file);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 class SqliteDb {
  public:
   explicit SqliteDb(const std::filesystem::path& file);  // throws; leaves a bad file untouched
