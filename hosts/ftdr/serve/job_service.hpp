@@ -77,9 +77,9 @@ struct ServiceCounts {
   // Retried attempts of finished jobs by (error kind, recovery_action() of the change).
   std::map<std::pair<std::string, std::string>, std::uint64_t> recoveries;
   int workers = 0;
-  std::optional<sdk::QueueDepth> depth;  // the queue's waiting jobs; none when it cannot be asked
-  std::int64_t now_ms = 0;               // wall clock when depth was asked (queue lag)
-  std::uint64_t accepted = 0;            // jobs this process queued (ftdr_jobs_submitted_total)
+  std::optional<sdk::QueueDepth> depth;    // the queue's waiting jobs; none when it cannot be asked
+  std::int64_t now_ms = 0;                 // wall clock when depth was asked (queue lag)
+  std::uint64_t accepted = 0;              // jobs this process queued (ftdr_jobs_submitted_total)
   std::optional<sdk::MemoryStats> memory;  // the backend's memory_stats() now; none before the load
 };
 
