@@ -189,10 +189,10 @@ TEST(LocalQueuePlugin, ReadsItsTableAndRejectsBadValuesByKey) {
   queue->enqueue("{}", sdk::Priority::normal, 1);
   EXPECT_TRUE(std::filesystem::exists(file));
   auto bad = std::make_shared<FakeConfig>(
-      std::map<std::string, FakeConfig::Value>{{"lease_ms", std::int64_t{2999}}});
+      std::map<std::string, FakeConfig::Value>{{"lease_ms", std::int64_t{99}}});
   EXPECT_THAT([&] { load_plugin("local", bad); },
               ::testing::ThrowsMessage<sdk::Error>(
-                  HasSubstr("test.toml: key 'lease_ms': expected a lease duration in milliseconds >= 3000")));
+                  HasSubstr("test.toml: key 'lease_ms': expected a lease duration in milliseconds >= 100")));
 }
 
 }  // namespace

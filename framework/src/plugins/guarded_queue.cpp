@@ -1,6 +1,14 @@
-// The guard of a queue plugin (plugin_guard.hpp): every call through plugin_call(). Observers are
-// the host's own objects and are called by the plugin, so they pass through unwrapped.
+// guarded_queue.cpp: the guard of queue plugins (plugin_guard.hpp). Every call goes through
+// plugin_call, so an exception other than sdk::Error escaping the plugin becomes an sdk::Error
+// naming the plugin and the call. The observer a host passes to watch() is the host's own object
+// and is handed over as is.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "ftdr/framework/plugins/plugin_guard.hpp"
+#include "ftdr/sdk/queue.hpp"
 
 namespace ftdr::framework {
 namespace {
@@ -34,6 +42,7 @@ class GuardedQueue final : public sdk::JobQueue, public PluginGuard {
   void watch(std::shared_ptr<sdk::QueueObserver> observer) override {
     guarded("watch", [&] { inner_->watch(std::move(observer)); });
   }
+
   std::optional<sdk::Lease> claim(const std::string& worker, std::int64_t wait_ms) override {
     return guarded("claim", [&] { return inner_->claim(worker, wait_ms); });
   }
@@ -53,6 +62,7 @@ class GuardedQueue final : public sdk::JobQueue, public PluginGuard {
   bool release(const sdk::Lease& lease) override {
     return guarded("release", [&] { return inner_->release(lease); });
   }
+
   void put_blob(std::uint64_t job_id, const std::string& name, const std::string& bytes) override {
     guarded("put_blob", [&] { inner_->put_blob(job_id, name, bytes); });
   }

@@ -55,10 +55,10 @@ std::shared_ptr<sdk::MemoryPolicy> guard(std::shared_ptr<sdk::MemoryPolicy> obje
 std::shared_ptr<sdk::JobScheduler> guard(std::shared_ptr<sdk::JobScheduler> object, const PluginInfo& info);
 std::shared_ptr<sdk::RecoveryStrategy> guard(std::shared_ptr<sdk::RecoveryStrategy> object,
                                              const PluginInfo& info);
-std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object,
-                                           const PluginInfo& info);
 std::shared_ptr<sdk::JobQueue> guard(std::shared_ptr<sdk::JobQueue> object,
                                      const PluginInfo& info);  // guarded_queue.cpp
+std::shared_ptr<sdk::TilingStrategy> guard(std::shared_ptr<sdk::TilingStrategy> object,
+                                           const PluginInfo& info);
 
 // The plugin behind a guarded object; null for an object the host made itself.
 const PluginInfo* plugin_info_of(const sdk::Plugin& object);
