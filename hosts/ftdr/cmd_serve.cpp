@@ -1,12 +1,13 @@
 // `ftdr serve`: a long-running server with the native HTTP API (serve/api_routes.hpp), a durable
-// job journal (<state_dir>/journal.sqlite) and one loaded model.
+// job queue ([queue] plugin; `local`: the journal <state_dir>/journal.sqlite, docs/queue.md) and one
+// loaded model, whose jobs a runner loop (queue/queue_runner.hpp) claims from the queue.
 //
 // Start-up: config, journal, plugins; then the server listens (/healthz 200, /readyz 503) and
 // prints "ftdr serve: listening on http://HOST:PORT" while the model loads on another thread; once
 // loaded, unfinished jobs from the journal run again, /readyz turns 200 and "ftdr serve: ready" is
 // printed. SIGINT/SIGTERM: stop accepting connections, refuse new jobs, then drain or cancel per
-// [runtime] shutdown (cancelled jobs stay queued in the journal and run at the next start), exit 0.
-// A second signal exits at once (exit 4); the journal still holds every accepted job.
+// [runtime] shutdown (cancelled jobs go back to the queue and run at the next start), exit 0.
+// A second signal exits at once (exit 4); the queue still holds every accepted job.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@
 #include "ftdr/framework/output/png_sink.hpp"
 #include "ftdr/framework/plugins/plugin_guard.hpp"
 #include "ftdr/framework/server/http_server.hpp"
+#include "queue/queue_runner.hpp"
+#include "queue/queue_setup.hpp"
 #include "runtime_setup.hpp"
 #include "serve/a1111_routes.hpp"
 #include "serve/api_routes.hpp"
@@ -79,6 +82,21 @@ nlohmann::json workers_json(const workers::WorkerPool& pool, const serve::JobSer
   return list;
 }
 
+// [queue] run_jobs = false: another process must be able to run the jobs, and no worker process
+// of this server would get any.
+void check_run_jobs(const fw::HostConfig& host, const queue::OpenedQueue& opened) {
+  if (host.queue_run_jobs) return;
+  if (host.workers.count > 0)
+    throw UsageError(host.file.string() +
+                     ": [queue] run_jobs = false: this server runs no jobs, so [workers] count " +
+                     "must be 0 (got " + std::to_string(host.workers.count) + ")");
+  if (!opened.shared)
+    throw UsageError(
+        host.file.string() +
+        ": [queue] run_jobs = false with [queue] plugin = \"local\": no other process may run the "
+        "local queue's jobs, so nothing would run them");
+}
+
 std::string url_host(const std::string& host) {
   return host.find(':') == std::string::npos ? host : "[" + host + "]";
 }
@@ -119,10 +137,11 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
   for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  fw::JobJournal journal(host.runtime.state_dir / "journal.sqlite");
+  const queue::OpenedQueue opened = queue::open_queue(cfg);
   fw::PluginSet plugins;
   std::shared_ptr<workers::WorkerPool> pool;  // [workers] count > 0: no plugin is loaded here
   try {
+    check_run_jobs(host, opened);
     if (host.workers.count > 0) {
       if (auto problems = fw::model_path_problems(host); !problems.empty())
         throw UsageError(problems.front());
@@ -135,9 +154,11 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
     return fw::kExitUsage;
   }
   serve::JobService jobs(
-      journal, {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
-                static_cast<std::size_t>(host.server.keep_finished),
-                host.workers.count > 0 ? 0 : host.runtime.workers});  // threads; the pool counts its own
+      opened.queue,
+      {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
+       static_cast<std::size_t>(host.server.keep_finished),
+       host.workers.count > 0 ? 0 : host.runtime.workers},  // threads; the pool counts its own
+      opened.label);
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
   serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
   if (pool)
@@ -153,27 +174,47 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
   // The model loads beside the signal wait, so a signal during a long load is answered at once.
   std::atomic<bool> loaded{false};
   std::string load_error;
+  std::shared_ptr<queue::QueueRunner> runner;  // claims the queue's jobs once the model is loaded
   std::thread loader([&] {
     try {
       if (pool) {
         pool->start();
         const workers::WorkerModel model = pool->wait_ready();
-        routes.set_model(model.info, model.samplers, model.plugins);
+        nlohmann::json listed = model.plugins;
+        add_plugin_json(listed, *opened.queue);  // the workers' plugins, and this server's queue
+        routes.set_model(model.info, model.samplers, listed);
         a1111.set_model(model.info, model.samplers);
-        jobs.attach(pool);
+        runner = std::make_shared<queue::QueueRunner>(
+            opened.queue, pool,
+            queue::RunnerSettings{queue::this_worker_name(), host.runtime.output_dir, host.workers.count});
+        runner->start();
+        jobs.attach(runner, serve::ModelCheck{model.info, model.samplers});
         loaded.store(true);
         std::cout << "ftdr serve: ready (" << host.workers.count << " worker processes)" << std::endl;
         return;
       }
       load_backend(host, plugins);
+      nlohmann::json listed = plugins_json(plugins);
+      add_plugin_json(listed, *opened.queue);
+      routes.set_model(plugins.backend->info(), plugins.backend->samplers(), listed);
+      a1111.set_model(plugins.backend->info(), plugins.backend->samplers());
+      const serve::ModelCheck check{plugins.backend->info(), plugins.backend->samplers()};
+      if (!host.queue_run_jobs) {  // the model checks requests; runners elsewhere run them
+        jobs.attach(nullptr, check, plugins.backend);
+        loaded.store(true);
+        std::cout << "ftdr serve: ready (runs no jobs: [queue] run_jobs = false)" << std::endl;
+        return;
+      }
       fw::JobManagerConfig jc = job_manager_config(host);
-      jc.max_queue = 0;      // the service applies queue_capacity, so journal replays are never refused
+      jc.max_queue = 0;  // the runner hands over one job per free slot; the service applies queue_capacity
       jc.keep_finished = 1;  // the service keeps finished jobs; the manager's copies hold images
       auto engine = make_engine(host, plugins);
       auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
-      routes.set_model(plugins.backend->info(), plugins.backend->samplers(), plugins_json(plugins));
-      a1111.set_model(plugins.backend->info(), plugins.backend->samplers());
-      jobs.attach(manager, engine, plugins.backend);
+      runner = std::make_shared<queue::QueueRunner>(
+          opened.queue, serve::in_process_runner(manager, engine),
+          queue::RunnerSettings{queue::this_worker_name(), host.runtime.output_dir, host.runtime.workers});
+      runner->start();
+      jobs.attach(runner, check, plugins.backend);
       loaded.store(true);
       std::cout << "ftdr serve: ready" << std::endl;
     } catch (const std::exception& e) {

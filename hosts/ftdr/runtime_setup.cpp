@@ -54,16 +54,19 @@ nlohmann::json plugins_json(const fw::PluginSet& set) {
   nlohmann::json out = nlohmann::json::array();
   const sdk::Plugin* objects[] = {set.backend.get(), set.scheduler.get(), set.memory_policy.get(),
                                   set.recovery.get(), set.tiling.get()};
-  for (const sdk::Plugin* object : objects) {
-    const fw::PluginInfo* info = object ? fw::plugin_info_of(*object) : nullptr;
-    if (!info) continue;
-    out.push_back({{"kind", std::string(sdk::to_string(info->kind))},
-                   {"name", info->name},
-                   {"version", info->version},
-                   {"summary", info->summary},
-                   {"abi", std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor)}});
-  }
+  for (const sdk::Plugin* object : objects)
+    if (object) add_plugin_json(out, *object);
   return out;
+}
+
+void add_plugin_json(nlohmann::json& list, const sdk::Plugin& object) {
+  const fw::PluginInfo* info = fw::plugin_info_of(object);
+  if (!info) return;
+  list.push_back({{"kind", std::string(sdk::to_string(info->kind))},
+                  {"name", info->name},
+                  {"version", info->version},
+                  {"summary", info->summary},
+                  {"abi", std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor)}});
 }
 
 }  // namespace ftdr::host

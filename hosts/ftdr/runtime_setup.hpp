@@ -27,5 +27,7 @@ std::shared_ptr<framework::ExecutionEngine> make_engine(const framework::HostCon
 framework::JobManagerConfig job_manager_config(const framework::HostConfig& host);
 // /v1/plugins: kind, name, version, summary and ABI of each plugin of the set.
 nlohmann::json plugins_json(const framework::PluginSet& plugins);
+// Appends one plugin object's entry (as plugins_json has them); nothing for an object the host made.
+void add_plugin_json(nlohmann::json& list, const sdk::Plugin& object);
 
 }  // namespace ftdr::host

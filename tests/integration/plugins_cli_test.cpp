@@ -32,6 +32,9 @@ TEST(PluginsCli, BuildTreeFolderHoldsNoFixtures) {
   EXPECT_THAT(r.out, Not(HasSubstr("test-fixtures")));
   EXPECT_THAT(r.out, Not(HasSubstr("Refused:")));
   EXPECT_THAT(r.out, HasSubstr(std::string(FTDR_PLUGIN_BUILD_DIR)));
+  // The queue plugin `ftdr serve` uses by default ([queue] plugin = "local").
+  EXPECT_THAT(r.out, HasSubstr("queue          local             1.0.0     " + abi_text() + "   " +
+                               std::string(FTDR_PLUGIN_BUILD_DIR) + "/ftdr_plugin_local.so\n"));
 }
 
 }  // namespace

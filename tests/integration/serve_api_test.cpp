@@ -149,9 +149,11 @@ TEST_F(ServeApi, ModelSamplersPluginsOpenApiMetrics) {
   EXPECT_EQ(samplers[0], "default");
   EXPECT_NE(std::find(samplers.begin(), samplers.end(), "dpmpp_2m"), samplers.end());
   const json plugins = json_of(http(port(), "GET", "/v1/plugins"))["plugins"];
-  ASSERT_EQ(plugins.size(), 5u);
+  ASSERT_EQ(plugins.size(), 6u);
   EXPECT_EQ(plugins[0]["name"], "test_backend");
   EXPECT_EQ(plugins[1]["name"], "priority");
+  EXPECT_EQ(plugins[5]["kind"], "queue");  // where the jobs wait ([queue] plugin)
+  EXPECT_EQ(plugins[5]["name"], "local");
 
   const json api = json_of(http(port(), "GET", "/openapi.json"));
   EXPECT_EQ(api["openapi"].get<std::string>().substr(0, 2), "3.");

@@ -217,7 +217,7 @@ TEST(ServeJournal, JournalFromANewerSchemaIsRefused) {
   sqlite3_close(db);
   const CliResult r = serve_on_journal(dir);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("job journal " + file.string() + ": schema version 7 is newer than this FTDR's (1)"),
+  EXPECT_NE(r.err.find("job journal " + file.string() + ": schema version 7 is newer than this FTDR's (2)"),
             std::string::npos)
       << r.err;
 }

@@ -83,5 +83,28 @@ TEST(ServeMetricsText, DeviceMemoryOnCudaNothingMadeUpOnTheCpu) {
   EXPECT_EQ(host::serve::metrics_text(c, false).find("ftdr_device_"), std::string::npos);
 }
 
+// ftdr_queue_waiting and ftdr_queue_lag_seconds come from the queue plugin's depth(): every
+// priority is listed, a priority with no waiting job has lag 0; no depth (the queue could not be
+// asked): no series rather than made-up zeros.
+TEST(ServeMetricsText, QueueWaitingAndLagFromTheQueuesDepth) {
+  host::serve::ServiceCounts c;
+  c.now_ms = 100000;
+  sdk::QueueDepth d;
+  d.waiting[0] = 1;
+  d.oldest_ms[0] = 99500;
+  d.waiting[3] = 7;
+  d.oldest_ms[3] = 40000;
+  c.depth = d;
+  const std::string text = host::serve::metrics_text(c, true);
+  for (const char* line :
+       {"ftdr_queue_waiting{priority=\"urgent\"} 1\n", "ftdr_queue_waiting{priority=\"high\"} 0\n",
+        "ftdr_queue_waiting{priority=\"normal\"} 0\n", "ftdr_queue_waiting{priority=\"low\"} 7\n",
+        "ftdr_queue_lag_seconds{priority=\"urgent\"} 0.5\n", "ftdr_queue_lag_seconds{priority=\"high\"} 0\n",
+        "ftdr_queue_lag_seconds{priority=\"low\"} 60\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  c.depth.reset();
+  EXPECT_EQ(host::serve::metrics_text(c, true).find("ftdr_queue_"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ftdr::test

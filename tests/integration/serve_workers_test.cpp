@@ -126,7 +126,11 @@ TEST(ServeWorkers, AWorkerWithoutAServerSaysWhatIsMissing) {
   const auto file = write_fixture_config(dir);
   const CliResult none = run_ftdr({"worker", "--config", file.string()}, fixture_env(), dir);
   EXPECT_EQ(none.exit_code, 2);
-  EXPECT_THAT(none.err, HasSubstr("--connect SOCKET is required (the server's worker socket)"));
+  // Without --connect it would be a runner on a shared queue: the default `local` one is refused.
+  EXPECT_THAT(none.err, HasSubstr("[queue] plugin = \"local\": the local queue is one `ftdr serve` process's "
+                                  "journal and no other process may use it"));
+  EXPECT_THAT(none.err, HasSubstr("or use --connect SOCKET"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "state" / "journal.sqlite"));  // never opened
   const std::string socket = (dir / "no.sock").string();
   const CliResult absent =
       run_ftdr({"worker", "--config", file.string(), "--connect", socket}, fixture_env(), dir);

@@ -299,6 +299,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
           [&] { h.recovery = parse_choice(*root->child("recovery"), "plugin", h.recovery, problems); });
   collect(problems, [&] { h.tiling = parse_choice(*root->child("tiling"), "plugin", h.tiling, problems); });
   collect(problems, [&] { h.queue = parse_choice(*root->child("queue"), "plugin", h.queue, problems); });
+  collect(problems, [&] { h.queue_run_jobs = root->child("queue")->get_bool("run_jobs", h.queue_run_jobs); });
   collect(problems, [&] {
     h.checkpoint.every_steps =
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));

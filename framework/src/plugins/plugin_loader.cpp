@@ -30,8 +30,11 @@ std::unique_ptr<sdk::Plugin> call_create(const OpenedPlugin& opened, const sdk::
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::invalid_request)
       throw Error(ErrorKind::plugin_error, label(opened.info) + " rejected its config: " + e.what());
-    throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() failed (" +
-                                             std::string(sdk::to_string(e.kind())) + "): " + e.what());
+    // internal: the plugin could not reach what it keeps (a queue's journal, a store): a run-time
+    // failure (exit 1), not a setup mistake.
+    const ErrorKind kind = e.kind() == ErrorKind::internal ? ErrorKind::internal : ErrorKind::plugin_error;
+    throw Error(kind, label(opened.info) + ": create() failed (" + std::string(sdk::to_string(e.kind())) +
+                          "): " + e.what());
   } catch (const std::exception& e) {
     throw Error(ErrorKind::plugin_error,
                 label(opened.info) + ": create() threw " + typeid(e).name() + ": " + e.what());

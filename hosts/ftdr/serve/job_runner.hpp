@@ -1,7 +1,7 @@
 // hosts/ftdr/serve/job_runner.hpp: what JobService runs its jobs through. Two implementations:
 // the in-process JobManager and ExecutionEngine (in_process_runner below; [workers] count = 0), and
-// the pool of supervised `ftdr worker` processes (workers/worker_pool.hpp). A queue plugin shared by
-// several machines would be a third.
+// the pool of supervised `ftdr worker` processes (workers/worker_pool.hpp). The queue's runner loop
+// (queue/queue_runner.hpp) hands one a job per free slot.
 //
 //   std::shared_ptr<JobRunner> runner = in_process_runner(manager, engine);
 //   JobId id = runner->submit(request, priority, callbacks, resume_dir);

@@ -66,6 +66,23 @@ void workers(std::string& out, const ServiceCounts& c) {
   out += "ftdr_workers{state=\"idle\"} " + std::to_string(total - busy) + "\n";
 }
 
+// From the queue plugin's depth(): every job waiting in the queue, whoever enqueued it, and how long
+// the oldest has waited (0 when none waits). None when the queue could not be asked.
+void queue_depth(std::string& out, const ServiceCounts& c) {
+  if (!c.depth) return;
+  const char* names[] = {"urgent", "high", "normal", "low"};
+  metric(out, "ftdr_queue_waiting", "gauge", "jobs waiting in the queue for a runner, by priority");
+  for (int p = 0; p < 4; ++p)
+    out += std::string("ftdr_queue_waiting{priority=\"") + names[p] + "\"} " +
+           std::to_string(c.depth->waiting[p]) + "\n";
+  metric(out, "ftdr_queue_lag_seconds", "gauge", "how long the oldest waiting job has waited, by priority");
+  for (int p = 0; p < 4; ++p) {
+    const std::int64_t oldest = c.depth->oldest_ms[p];
+    const double lag = oldest == 0 ? 0.0 : std::max<std::int64_t>(0, c.now_ms - oldest) / 1000.0;
+    out += std::string("ftdr_queue_lag_seconds{priority=\"") + names[p] + "\"} " + number(lag) + "\n";
+  }
+}
+
 void recoveries(std::string& out, const ServiceCounts& c) {
   metric(out, "ftdr_recoveries_total", "counter",
          "retried attempts of finished jobs by error kind and recovery action");
@@ -91,6 +108,7 @@ std::string metrics_text(const ServiceCounts& c, bool ready) {
     out += std::string("ftdr_jobs_queued_by_priority{priority=\"") + p + "\"} " +
            std::to_string(it == c.queued_by_priority.end() ? 0 : it->second) + "\n";
   }
+  queue_depth(out, c);
   metric(out, "ftdr_jobs_running", "gauge", "jobs in an attempt now");
   out += "ftdr_jobs_running " + std::to_string(c.manager.running) + "\n";
   workers(out, c);

@@ -1,6 +1,7 @@
 // `ftdr worker --config FILE --connect SOCKET`: one model-running process of `ftdr serve`
-// (docs/workers.md). `ftdr serve` with [workers] count > 0 starts and supervises these itself; one
-// started by hand joins a running server the same way (unsupervised: nobody restarts it).
+// (docs/workers.md). Without --connect: a standalone runner on a shared queue plugin
+// (queue/queue_worker.hpp, docs/queue.md). `ftdr serve` with [workers] count > 0 starts and supervises these
+// itself; one started by hand joins a running server the same way (unsupervised: nobody restarts it).
 //
 // Connects to the server's local socket, says hello (protocol version, pid), loads the plugins and
 // the model as `ftdr serve` does in-process, says ready, then runs the jobs it is sent one at a time
@@ -20,6 +21,7 @@
 #include "ftdr/framework/exit_codes.hpp"
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/workers/worker_protocol.hpp"
+#include "queue/queue_worker.hpp"
 #include "runtime_setup.hpp"
 #include "workers/worker_process.hpp"
 #include "workers/worker_session.hpp"
@@ -34,8 +36,10 @@ namespace {
 
 po::options_description worker_options() {
   po::options_description o(
-      "ftdr worker: run jobs for `ftdr serve` (docs/workers.md)\n\n"
-      "usage: ftdr worker --config FILE --connect SOCKET\n\nOptions");
+      "ftdr worker: run jobs for `ftdr serve` (docs/workers.md, docs/queue.md)\n\n"
+      "usage: ftdr worker --config FILE --connect SOCKET   (a worker process of one server)\n"
+      "       ftdr worker --config FILE                    (a runner on the shared [queue] "
+      "plugin)\n\nOptions");
   o.add_options()("connect", po::value<std::string>()->value_name("SOCKET"),
                   "the server's worker socket (<state_dir>/workers.sock)");
   add_common_options(o);
@@ -125,8 +129,8 @@ int cmd_worker(GlobalOptions global, const std::vector<std::string>& args) {
   if (!parsed) return fw::kExitOk;  // --help
   const auto& vm = *parsed;
   workers::die_with_parent_if_supervised();
-  if (!vm.count("connect")) throw UsageError("--connect SOCKET is required (the server's worker socket)");
   const fw::Config cfg = load_config(global);
+  if (!vm.count("connect")) return queue::run_queue_worker(cfg);
   std::unique_ptr<fw::FrameChannel> channel;
   try {
     channel = fw::FrameChannel::connect(vm["connect"].as<std::string>());

@@ -4,7 +4,7 @@
 //   WorkerPool pool(settings);
 //   pool.start();                      // binds <state_dir>/workers.sock, starts count workers
 //   WorkerModel model = pool.wait_ready();   // the first worker loaded the model (throws if none can)
-//   jobs.attach(pool_ptr);             // JobService runs its jobs through it (serve/job_runner.hpp)
+//   QueueRunner runner(queue, pool_ptr, ...);  // the queue's runner loop feeds it (queue/queue_runner.hpp)
 //   pool.workers_json();               // GET /v1/workers;  pool.metrics_text(): /metrics lines
 //
 // Jobs wait in the pool's queue (urgent first, then by submission) and go to an idle worker one at a

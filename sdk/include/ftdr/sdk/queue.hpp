@@ -30,6 +30,12 @@
 // events happened; an observer must not call back into the queue from on_event (post the work).
 // Errors: sdk::Error; a queue that cannot reach its store (a lost connection it could not restore
 // within its retry budget) throws kind internal with a message naming the store.
+//
+// Host notes (comments only, no layout change): a queue plugin's PluginContext::state_dir is the
+// host's [runtime] state_dir itself (not <state_dir>/plugins): what it keeps is the server's jobs.
+// The host's runners renew each lease about once a second (hosts/ftdr/queue/queue_runner.hpp), so
+// a lease must last several seconds. report() takes state and progress events only; the finished
+// and cancel events come from complete() and cancel().
 #pragma once
 #include <cstdint>
 #include <memory>

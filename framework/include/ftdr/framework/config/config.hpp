@@ -101,6 +101,7 @@ struct HostConfig {
   std::string recovery = "progressive";  // [recovery] plugin
   std::string tiling = "overlap";        // [tiling] plugin
   std::string queue = "local";           // [queue] plugin (ftdr serve / ftdr worker; sdk/queue.hpp)
+  bool queue_run_jobs = true;            // [queue] run_jobs: `ftdr serve` claims and runs jobs itself
   MemoryConfig memory;                   // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
   ServerConfig server;              // [server], read by `ftdr serve`

@@ -1,0 +1,90 @@
+// hosts/ftdr/queue/queue_runner.hpp: claims jobs from the queue plugin while its JobRunner has a
+// free slot, runs each through that JobRunner (the in-process JobManager, or the pool of worker
+// processes) and keeps the queue told: states and steps (report), the checkpoint folder
+// (set_job_dir), the lease (renew, on a timer), and the end (complete with the result JSON).
+//
+//   QueueRunner runner(queue, job_runner, {"host-a/4711", output_dir, slots});
+//   runner.start();                        // claims and renews on threads of its own
+//   runner.live_status(job_id);            // GET /v1/jobs/{id} while it runs here
+//   runner.shutdown(ShutdownMode::cancel); // running jobs stop and go back to the queue
+//
+// One job per free slot: the queue's claim order (priority, aging, submission) decides what runs
+// next, never a backlog handed to the JobRunner. A lease that says cancel_requested stops the job
+// (JobRunner::cancel) and it completes "cancelled"; a lost lease (expired and claimed by another
+// runner) stops it and reports nothing more. shutdown(drain) runs every waiting job first;
+// shutdown(cancel) stops the running jobs and releases them: they stay queued with their
+// checkpoints for the next start. Thread-safe.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "ftdr/sdk/queue.hpp"
+#include "serve/job_runner.hpp"
+
+namespace ftdr::host::queue {
+
+struct RunnerSettings {
+  std::string worker;                           // names this runner in the queue: "<hostname>/<pid>"
+  std::filesystem::path output_dir;             // job <id> writes <output_dir>/job-<id>/image-<i>.png
+  int slots = 1;                                // jobs run at once (the JobRunner's threads or workers)
+  std::chrono::milliseconds renew_every{1000};  // well under any plugin's lease duration
+  std::chrono::milliseconds claim_wait{500};    // how long one claim() waits (and a shutdown at most)
+};
+
+// "<hostname>/<pid>" of this process.
+std::string this_worker_name();
+
+class QueueRunner {
+ public:
+  QueueRunner(std::shared_ptr<sdk::JobQueue> queue, std::shared_ptr<serve::JobRunner> runner,
+              RunnerSettings settings);
+  ~QueueRunner();  // shutdown(cancel) if still running
+  QueueRunner(const QueueRunner&) = delete;
+  QueueRunner& operator=(const QueueRunner&) = delete;
+
+  void start();
+  void shutdown(framework::ShutdownMode mode);
+
+  // The JobRunner's status of queue job `job_id` while it runs here; nothing otherwise.
+  std::optional<framework::JobStatus> live_status(std::uint64_t job_id) const;
+  // The queue job the JobRunner knows as `engine_id` (GET /v1/workers); nothing when none.
+  std::optional<std::uint64_t> job_of(framework::JobId engine_id) const;
+  framework::JobStats stats() const { return runner_->stats(); }
+
+ private:
+  struct Held;
+  class CancelWatch;
+  void claim_loop();
+  void renew_loop();
+  void begin(const sdk::Lease& lease);
+  void run(const std::shared_ptr<Held>& held);
+  framework::JobCallbacks callbacks_for(const std::shared_ptr<Held>& held);
+  void end(const std::shared_ptr<Held>& held, const framework::JobResult& result);
+  void end_unrun(const std::shared_ptr<Held>& held, const std::string& state, const std::string& kind,
+                 const std::string& message);
+  void forget(const std::shared_ptr<Held>& held);
+  void renew_all();
+  bool stopping_now() const;  // a "cancel" shutdown (or a drain's end) has begun
+  void stop_job(const std::shared_ptr<Held>& held);
+
+  std::shared_ptr<sdk::JobQueue> queue_;
+  std::shared_ptr<serve::JobRunner> runner_;
+  RunnerSettings settings_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;                      // a slot came free, a cancel arrived, or stopping
+  std::map<std::uint64_t, std::shared_ptr<Held>> held_;  // by queue job id
+  bool started_ = false, stopping_ = false, draining_ = false, cancelling_ = false;
+  bool renew_now_ = false;
+  std::thread claimer_, renewer_;
+  std::shared_ptr<CancelWatch> watch_;
+};
+
+}  // namespace ftdr::host::queue

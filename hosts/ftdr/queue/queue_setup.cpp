@@ -1,0 +1,32 @@
+// Opening the configured queue plugin (see queue_setup.hpp).
+#include "queue_setup.hpp"
+
+#include "ftdr/framework/plugins/plugin_loader.hpp"
+#include "ftdr/framework/plugins/plugin_registry.hpp"
+
+namespace ftdr::host::queue {
+
+namespace fw = ftdr::framework;
+
+OpenedQueue open_queue(const fw::Config& cfg) {
+  const fw::HostConfig& host = cfg.host();
+  const auto table = cfg.plugin_table(sdk::PluginKind::queue);
+  OpenedQueue out;
+  out.shared = host.queue != "local";
+  out.label = "queue plugin '" + host.queue + "'";
+  if (!out.shared) {  // the same default as the plugin's own (plugins/queue/local/local_queue.hpp)
+    const std::string file = table ? table->get_string("file", "") : "";
+    out.label = "job journal " + (file.empty() ? (host.runtime.state_dir / "journal.sqlite").string() : file);
+  }
+  const fw::PluginLoader loader(
+      fw::PluginRegistry(fw::PluginRegistry::default_search_path(host.plugin_search_path)),
+      host.runtime.state_dir.string());
+  try {
+    out.queue = loader.create_as<sdk::JobQueue>(host.queue, table);
+  } catch (const sdk::Error& e) {
+    throw sdk::Error(e.kind(), host.file.string() + ": [queue] " + e.what());
+  }
+  return out;
+}
+
+}  // namespace ftdr::host::queue

@@ -1,0 +1,27 @@
+// hosts/ftdr/queue/queue_setup.hpp: the queue plugin a config names ([queue] plugin, its table
+// [queue.<name>]), opened for `ftdr serve` and `ftdr worker --config`.
+//
+//   OpenedQueue q = open_queue(cfg);   // throws sdk::Error naming the plugin (internal: its store)
+//   serve::JobService jobs(q.queue, settings, q.label);
+//
+// A queue plugin's PluginContext::state_dir is the host's [runtime] state_dir itself, not the
+// <state_dir>/plugins folder other plugins get: what it keeps is the server's jobs, and the `local`
+// queue's journal stays where `ftdr serve` has always kept it (<state_dir>/journal.sqlite).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "ftdr/framework/config/config.hpp"
+#include "ftdr/sdk/queue.hpp"
+
+namespace ftdr::host::queue {
+
+struct OpenedQueue {
+  std::shared_ptr<sdk::JobQueue> queue;
+  std::string label;    // names the queue in errors: "job journal <file>" for `local`
+  bool shared = false;  // other processes may use it (any plugin but `local`)
+};
+
+OpenedQueue open_queue(const framework::Config& cfg);
+
+}  // namespace ftdr::host::queue
