@@ -57,8 +57,15 @@ class RedisServer {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ftdr-redis-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("redis fixture: mkdtemp failed");
     dir_ = tmpl;
-    port_ = free_port();
-    start();
+    for (int attempt = 1;; ++attempt) {  // another process may take the free port before Redis does
+      port_ = free_port();
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 3) throw;
+      }
+    }
   }
   ~RedisServer() {
     if (pid_ > 0) {
