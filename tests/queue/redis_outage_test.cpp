@@ -1,6 +1,7 @@
 // The `redis` queue when Redis is away: unreachable at start, restarted (appendonly) between enqueue
 // and claim, stopped for 10 s while a claimer waits and a server enqueues, gone past the budget.
-// Waits are bounded (a hang fails the test); no assertion is about speed except "not a hang".
+// A killed Redis must not kill the process through SIGPIPE. Waits are bounded (a hang fails the
+// test); no assertion is about speed except "not a hang".
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -175,6 +176,19 @@ TEST(RedisOutage, AnOutageLongerThanTheBudgetThrowsNamingRedis) {
     EXPECT_THAT(e.what(), HasSubstr("redis queue: Redis at " + redis.url() + " is unreachable: "));
     EXPECT_THAT(e.what(), HasSubstr("[queue.redis] reconnect_max_ms = 300)"));
   }
+}
+
+// A large write on a connection whose Redis was killed: hiredis writes with write(2), and the process
+// must not die of SIGPIPE (a host that does not ignore it); the call fails with the outage error.
+TEST(RedisOutage, WritingToAKilledRedisIsAnErrorNotSigpipe) {
+  FTDR_REQUIRE_REDIS();
+  RedisServer redis;
+  auto q = load_redis_queue(redis_table(redis, "t", "reconnect_max_ms = 200\nblob_max_bytes = 67108864\n"));
+  const auto id = q->enqueue("{}", sdk::Priority::normal, wall_ms());
+  redis.kill();
+  const std::string big(32 << 20, 'x');
+  EXPECT_THROW(q->put_blob(id, "image-0.png", big), sdk::Error);
+  EXPECT_THROW(q->put_blob(id, "image-1.png", big), sdk::Error);
 }
 
 }  // namespace

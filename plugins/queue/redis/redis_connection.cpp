@@ -1,6 +1,9 @@
 #include "redis_connection.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +19,44 @@ timeval to_timeval(std::int64_t ms) {
   tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
   return tv;
 }
+
+// hiredis 0.14 writes with write(2), not send(MSG_NOSIGNAL): a write to a Redis that went away
+// raises SIGPIPE, which ends any process that does not ignore it (a plugin must not change the
+// process' signal handling). SIGPIPE is blocked on this thread for the call, and one raised meanwhile
+// is taken off again; the write itself fails with EPIPE, which is the connection error we report.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) return;  // someone else's: leave it alone
+    if (pthread_sigmask(SIG_BLOCK, &pipe, &old_) != 0) return;
+    active_ = !sigismember(&old_, SIGPIPE);
+    if (!active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ~SigpipeBlocked() {
+    if (!active_) return;
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      const timespec now{};
+      sigtimedwait(&pipe, nullptr, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t old_{};
+  bool active_ = false;
+};
 
 [[noreturn]] void unexpected(const redisReply* r, const char* what) {
   const std::string got = !r            ? "no reply"
@@ -86,6 +127,7 @@ Reply RedisConnection::command(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
+  SigpipeBlocked quiet;
   auto* raw = static_cast<redisReply*>(
       redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
   if (!raw) lost(args.empty() ? "a command" : args[0]);
