@@ -5,7 +5,8 @@
 // the disk's) on a free loopback port. Each claimer is a plugin instance of its own (its own
 // connections and subscriber: another "machine"); one more instance enqueues all jobs of a run while
 // the claimers work. 5 runs per claimer count, each on a fresh key prefix; prints every run and the
-// median. Usage: ftdr_bench_queue [jobs per run, default 2000]
+// median. Then the take-over time: a runner dies holding a lease (lease_ms = 1000), how long until a
+// waiting runner has its job (goal: <= lease + 1 s). Usage: ftdr_bench_queue [jobs per run, default 2000]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,11 +25,13 @@ namespace {
 
 using namespace ftdr;
 
-std::shared_ptr<sdk::JobQueue> make_queue(const test::RedisServer& redis, const std::string& prefix) {
+std::shared_ptr<sdk::JobQueue> make_queue(const test::RedisServer& redis, const std::string& prefix,
+                                          const std::string& extra = "") {
   framework::PluginLoader loader(framework::PluginRegistry({std::filesystem::path(FTDR_PLUGIN_BUILD_DIR)}));
-  auto view = framework::ConfigDocument::parse_string(
-                  "[queue.redis]\nurl = \"" + redis.url() + "\"\nprefix = \"" + prefix + "\"\n", "(bench)")
-                  ->view("queue.redis");
+  auto view =
+      framework::ConfigDocument::parse_string(
+          "[queue.redis]\nurl = \"" + redis.url() + "\"\nprefix = \"" + prefix + "\"\n" + extra, "(bench)")
+          ->view("queue.redis");
   return std::dynamic_pointer_cast<sdk::JobQueue>(
       loader.create(sdk::PluginKind::queue, "redis", view).object);
 }
@@ -61,6 +64,24 @@ double run_once(const test::RedisServer& redis, const std::string& prefix, int c
   return jobs / seconds;
 }
 
+// A runner claims a job and dies (its plugin instance is destroyed: no renewal, no release); another,
+// already waiting in claim(), gets the job once the lease expired. Milliseconds from the dead
+// runner's claim (its last renewal) to the take-over.
+double takeover_ms(const test::RedisServer& redis, const std::string& prefix, std::int64_t lease_ms) {
+  const std::string keys = "lease_ms = " + std::to_string(lease_ms) + "\n";
+  auto server = make_queue(redis, prefix, keys);
+  auto dying = make_queue(redis, prefix, keys);
+  auto live = make_queue(redis, prefix, keys);
+  server->enqueue("{}", sdk::Priority::normal, wall_ms());
+  auto lease = dying->claim("dying/1", 5000);
+  const auto claimed = std::chrono::steady_clock::now();
+  dying.reset();
+  auto again = live->claim("live/1", 60000);
+  const auto took = std::chrono::steady_clock::now() - claimed;
+  if (!lease || !again || again->job.id != lease->job.id) return -1;
+  return std::chrono::duration<double, std::milli>(took).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,5 +103,16 @@ int main(int argc, char** argv) {
     std::sort(rates.begin(), rates.end());
     std::printf("%d claimer(s): median %.0f jobs/s (enqueue -> claim -> complete)\n", claimers, rates[2]);
   }
+  constexpr std::int64_t kLease = 1000;
+  std::vector<double> takeovers;
+  for (int r = 0; r < 5; ++r) {
+    takeovers.push_back(takeover_ms(redis, "takeover" + std::to_string(r), kLease));
+    std::printf("  take-over run %d: %.0f ms\n", r + 1, takeovers.back());
+  }
+  std::sort(takeovers.begin(), takeovers.end());
+  std::printf(
+      "take-over after a runner's death: median %.0f ms after its last renewal (lease_ms = %lld; goal "
+      "<= lease + 1000 ms)\n",
+      takeovers[2], static_cast<long long>(kLease));
   return 0;
 }
