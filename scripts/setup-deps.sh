@@ -8,6 +8,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libopenblas0-pthread
       libboost-dev libboost-program-options-dev libboost-filesystem-dev
       libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
+      libhiredis-dev redis-server  # the redis queue plugin; its tests start their own redis-server
       libgtest-dev libgmock-dev
       clang libclang-rt-14-dev   # the fuzz step: clang and its libFuzzer/sanitizer runtimes
       clang-format clang-tidy    # scripts/format.sh --check (test.sh) and .clang-tidy

@@ -1,0 +1,68 @@
+// redis_connection.hpp: one hiredis connection (synchronous API of hiredis 0.14) and its replies.
+//
+// A RedisConnection is used by one thread at a time. It connects, authenticates, selects the
+// database and PINGs within connect_timeout_ms (a stopped Redis still accepts TCP connections, so
+// the PING is what proves it answers), then waits at most command_timeout_ms for each reply.
+//
+//   RedisConnection c(settings);                        // throws ConnectionLost or sdk::Error
+//   Reply r = c.command({"HGET", "ftdr:job:7", "state"});  // an error reply is a Reply too
+#pragma once
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+#include "redis_settings.hpp"
+
+namespace ftdr::plugins::redis {
+
+// The connection broke (refused, reset, closed, no reply in time): worth reconnecting and retrying.
+class ConnectionLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+class RedisConnection {
+ public:
+  explicit RedisConnection(const RedisSettings& settings);
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // Sends one command (binary-safe arguments) and reads its reply. Throws ConnectionLost when the
+  // connection failed; the connection is unusable afterwards.
+  Reply command(const std::vector<std::string>& args);
+  // Reads the next reply without sending (subscriptions). Throws ConnectionLost.
+  Reply next_reply();
+  // Removes the reply timeout (a subscriber waits for messages for as long as it takes).
+  void wait_forever();
+  // Ends a next_reply() blocked on another thread (it then throws ConnectionLost).
+  void interrupt();
+
+ private:
+  [[noreturn]] void lost(const std::string& doing);
+
+  struct ContextDeleter {
+    void operator()(redisContext* c) const { redisFree(c); }
+  };
+  std::unique_ptr<redisContext, ContextDeleter> ctx_;
+  std::string address_;
+  std::int64_t timeout_ms_ = 0;
+};
+
+// Reply helpers. Each throws sdk::Error(internal) naming `what` when the reply has another type.
+bool is_error(const redisReply* r);
+bool is_nil(const redisReply* r);
+std::string text(const redisReply* r, const char* what);   // string or status
+long long integer(const redisReply* r, const char* what);  // integer, or a string of digits
+const redisReply& element(const redisReply* r, std::size_t i, const char* what);      // of an array
+std::map<std::string, std::string> field_map(const redisReply* r, const char* what);  // HGETALL
+
+}  // namespace ftdr::plugins::redis

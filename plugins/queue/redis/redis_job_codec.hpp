@@ -1,0 +1,24 @@
+// redis_job_codec.hpp: a job's Redis hash as an sdk::QueuedJob, and events as the JSON published on
+// <prefix>:events:
+//
+//   {"job":7,"kind":"progress","state":"","step":3,"total":20,"detail":""}
+//
+// kind is "state", "progress", "finished" or "cancel" (sdk::QueueEventKind).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "ftdr/sdk/queue.hpp"
+
+namespace ftdr::plugins::redis {
+
+// Throws sdk::Error(internal) naming the job and field when the hash is not one the scripts wrote.
+sdk::QueuedJob job_from_fields(std::uint64_t id, const std::map<std::string, std::string>& fields);
+
+std::string event_json(const sdk::QueueEvent& event);
+// Nothing for a message that is not an event of this format (another program on the channel).
+std::optional<sdk::QueueEvent> event_from_json(const std::string& text);
+
+}  // namespace ftdr::plugins::redis

@@ -1,0 +1,50 @@
+// tests/queue/redis_queue_support.hpp: the `redis` queue plugin as the host loads it (the framework's
+// PluginLoader, a [queue.redis] table parsed from TOML), on a RedisServer of the test's own.
+//
+//   RedisServer redis;
+//   auto q = load_redis_queue(redis_table(redis, "t1"));            // one "machine"
+//   auto other = load_redis_queue(redis_table(redis, "t1", "lease_ms = 300\n"));  // another, same queue
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "common/redis_server.hpp"
+#include "ftdr/framework/config/config_view.hpp"
+#include "ftdr/framework/plugins/plugin_loader.hpp"
+#include "ftdr/sdk/queue.hpp"
+
+namespace ftdr::test {
+
+inline std::shared_ptr<sdk::JobQueue> load_redis_queue(const std::string& table_keys) {
+  framework::PluginLoader loader(framework::PluginRegistry({std::filesystem::path(FTDR_PLUGIN_BUILD_DIR)}),
+                                 "");
+  auto view = framework::ConfigDocument::parse_string("[queue.redis]\n" + table_keys, "/cfg/redis.toml")
+                  ->view("queue.redis");
+  auto made = loader.create(sdk::PluginKind::queue, "redis", view);
+  auto queue = std::dynamic_pointer_cast<sdk::JobQueue>(made.object);  // shares the library's deleter
+  if (!queue) throw std::runtime_error("ftdr_plugin_redis made no sdk::JobQueue");
+  return queue;
+}
+
+// The table of a queue on `redis` under `prefix`, plus `extra` keys.
+inline std::string redis_table(const RedisServer& redis, const std::string& prefix,
+                               const std::string& extra = "") {
+  return "url = \"" + redis.url() + "\"\nprefix = \"" + prefix + "\"\n" + extra;
+}
+
+inline std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace ftdr::test
+
+// Skips the test, saying why, when redis-server is not installed.
+#define FTDR_REQUIRE_REDIS()                                                          \
+  if (const std::string why = ::ftdr::test::RedisServer::unavailable(); !why.empty()) \
+  GTEST_SKIP() << "redis queue not tested: " << why
