@@ -53,6 +53,7 @@ struct BackendConfig {
   int attention_slice_size = 0;
   bool health_check = true;
   PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
+  std::string lora_dir;                   // "" = no LoRA folder
   std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none
   ModelOptions model_options;             // host.model_vae, host.model_config, host.model_prediction_type
   std::vector<std::string> warnings;      // fallbacks taken, for the logger
