@@ -101,6 +101,11 @@ TEST_F(ServeApi, BadRequestsNameTheField) {
        "request field 'sampler': expected one of default, pndm"},
       {R"({"prompt": "x", "priority": "asap"})", "priority", "request field 'priority': expected \"urgent\""},
       {R"({"steps": 4})", "prompt", "request field 'prompt': required"},
+      {R"({"prompt": "x", "loras": {"name": "a"}})", "loras", "request field 'loras': expected an array"},
+      {R"({"prompt": "x", "loras": [{"name": "../a"}]})", "loras[0].name",
+       "request field 'loras[0].name': \"../a\" must be a file name in the LoRA folder"},
+      {R"({"prompt": "x", "loras": [{"name": "a", "scale": true}]})", "loras[0].scale",
+       "request field 'loras[0].scale': expected a number (got boolean)"},
       {R"({"prompt": "x\u0001"})", "prompt",
        "request field 'prompt': expected UTF-8 text without control characters"},
   };

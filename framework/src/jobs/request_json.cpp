@@ -1,7 +1,9 @@
 // GenerationRequest <-> JSON (see request_json.hpp).
 #include "ftdr/framework/jobs/request_json.hpp"
 
+#include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 
 #include "ftdr/sdk/error.hpp"
@@ -49,6 +51,54 @@ void read_field(const nlohmann::json& json, const char* key, double& out) {
   out = it->get<double>();
 }
 
+[[noreturn]] void bad_lora(const std::string& field, const std::string& what) {
+  throw sdk::Error(sdk::ErrorKind::invalid_request, "request field '" + field + "': " + what);
+}
+
+// The shortest text that reads back as the same double ("0.8", not "0.80000000000000004").
+std::string shortest(double value) {
+  char buf[64];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  return std::string(buf, end);
+}
+
+std::string lora_tag(const nlohmann::json& item, std::size_t i) {
+  const std::string at = "loras[" + std::to_string(i) + "]";
+  if (!item.is_object())
+    bad_lora(
+        at, std::string("expected an object {\"name\": ..., \"scale\": ...} (got ") + item.type_name() + ")");
+  for (auto it = item.begin(); it != item.end(); ++it)
+    if (it.key() != "name" && it.key() != "scale")
+      bad_lora(at, "unknown key '" + it.key() + "' (expected \"name\" and \"scale\")");
+  auto name = item.find("name");
+  if (name == item.end() || !name->is_string())
+    bad_lora(at + ".name", "expected a string (the LoRA's file name)");
+  const std::string text = name->get<std::string>();
+  if (text.empty() || text.find_first_of("/\\:<>=") != std::string::npos ||
+      text.find("..") != std::string::npos)
+    bad_lora(at + ".name",
+             "\"" + text +
+                 "\" must be a file name in the LoRA folder, without \".safetensors\" (not empty; no "
+                 "'/', '\\', '..', ':', '<', '>', '=')");
+  double scale = 1.0;
+  if (auto s = item.find("scale"); s != item.end()) {
+    if (!s->is_number())
+      bad_lora(at + ".scale", std::string("expected a number (got ") + s->type_name() + ")");
+    scale = s->get<double>();
+  }
+  return "<lora:" + text + ":" + shortest(scale) + ">";
+}
+
+// "loras": [{"name": "ink", "scale": 0.8}] becomes " <lora:ink:0.8>" at the end of the prompt:
+// GenerationRequest has no field for it (adding one is an SDK ABI major bump), and the backend reads
+// A1111's tags (the libtorch backend: lora/lora_tags.hpp).
+void read_loras(const nlohmann::json& json, std::string& prompt) {
+  auto it = json.find("loras");
+  if (it == json.end()) return;
+  if (!it->is_array()) wrong_type("loras", *it, "an array of {\"name\": ..., \"scale\": ...} objects");
+  for (std::size_t i = 0; i < it->size(); ++i) prompt += " " + lora_tag((*it)[i], i);
+}
+
 }  // namespace
 
 nlohmann::json request_json(const sdk::GenerationRequest& r) {
@@ -73,10 +123,11 @@ sdk::GenerationRequest request_from_json(const nlohmann::json& json) {
                      std::string("request: expected a JSON object (got ") + json.type_name() + ")");
   const nlohmann::json known = request_json({});
   for (auto it = json.begin(); it != json.end(); ++it)
-    if (!known.contains(it.key()))
+    if (!known.contains(it.key()) && it.key() != "loras")
       throw sdk::Error(sdk::ErrorKind::invalid_request, "request: unknown field '" + it.key() + "'");
   sdk::GenerationRequest r;
   read_field(json, "prompt", r.prompt);
+  read_loras(json, r.prompt);
   read_field(json, "negative_prompt", r.negative_prompt);
   read_field(json, "width", r.width);
   read_field(json, "height", r.height);

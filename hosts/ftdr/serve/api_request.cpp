@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kFields[] = {"prompt",    "negative_prompt", "width", "height", "steps",
                                    "cfg_scale", "sampler",         "seed",  "batch",  "eta",
-                                   "clip_skip", "priority"};
+                                   "clip_skip", "priority",        "loras"};
 
 [[noreturn]] void refuse(const std::string& field, const std::string& message) {
   throw ApiError(400, "invalid_request", message, field);

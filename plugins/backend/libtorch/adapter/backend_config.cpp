@@ -102,6 +102,7 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
 
   out.health_check = cfg.get_bool("health_check", true);
   out.prompt = parse_prompt_settings(cfg);
+  out.lora_dir = cfg.get_string("lora_dir", "");
 
   // Values the host passes (plugin_set.hpp: the `host` sub-table), not written by users.
   if (const auto host = cfg.table(sdk::kHostTable)) {

@@ -15,6 +15,9 @@
 //   prompt_comma_backtrack = 20  # a1111: a chunk about to be cut moves the words after its last
 //                            # comma, when that comma is among its last N tokens, to the next chunk
 //                            # (A1111's comma_padding_backtrack); 0..74, 0 = never
+//   lora_dir = ""            # the LoRA folder: <lora:NAME:0.8> in a prompt reads NAME.safetensors
+//                            # there (lora/lora_scope.hpp); "" = none (a LoRA tag is then an
+//                            # error); relative to the working directory
 //
 // Passed by the host, not written in the file (framework/plugin_set.hpp attaches them as the
 // `host` sub-table of this table):
@@ -53,6 +56,7 @@ struct BackendConfig {
   int attention_slice_size = 0;
   bool health_check = true;
   PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
+  std::string lora_dir;                   // "" = no LoRA folder
   std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none
   ModelOptions model_options;             // host.model_vae, host.model_config, host.model_prediction_type
   std::vector<std::string> warnings;      // fallbacks taken, for the logger

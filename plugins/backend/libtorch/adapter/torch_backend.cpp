@@ -21,6 +21,7 @@
 #include "artifacts/latents_artifact.hpp"
 #include "artifacts/model_identity.hpp"
 #include "ftdr/sdk/error.hpp"
+#include "lora/lora_scope.hpp"
 #include "nn/stop_point.hpp"
 #include "pipeline/activation_estimate.hpp"
 #include "pipeline/denoise_phase.hpp"
@@ -263,8 +264,8 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
   ctx.sdpa_native = sdpa_available();
   if (phase == sdk::Phase::diffusion) {  // the only estimate that uses it; it tokenizes the prompts
     try {
-      ctx.context_positions =
-          static_cast<double>(context_positions(model().tokenizer, params.request, config_.prompt));
+      ctx.context_positions = static_cast<double>(
+          context_positions(model().tokenizer, without_lora_tags(params.request), config_.prompt));
     } catch (const sdk::Error&) {  // a prompt that does not parse: validate() says so; estimate for one chunk
     }
   }
@@ -274,7 +275,8 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
 void TorchBackend::validate(const sdk::GenerationParams& params) const {
   run_classified("validate", [&] {
     validate_params(model().folder, params);
-    check_prompt_syntax(params.request, config_.prompt);
+    check_prompt_syntax(without_lora_tags(params.request), config_.prompt);
+    check_loras(params.request.prompt, config_.lora_dir, model());
   });
 }
 
@@ -295,7 +297,12 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
     StopScope stop(stop_observer_);
     apply_attention(params.options);
     PhaseUpcast upcast(*model().text_encoder, model().dtype, wants_f32(params.options));
-    auto out = encode_prompts(model().tokenizer, model().text_encoder, params, config_.prompt);
+    // Inside the upcast: the patched weights are computed at the phase's dtype and the loaded ones
+    // are back before the upcast casts them down again.
+    LoraScope loras(params.request.prompt, config_.lora_dir, model(), LoraStage::text_encoders);
+    sdk::GenerationParams text = params;
+    text.request = without_lora_tags(params.request);
+    auto out = encode_prompts(model().tokenizer, model().text_encoder, text, config_.prompt);
     if (poison) out->cond = at::full_like(out->cond, std::numeric_limits<float>::quiet_NaN());
     // Caught here, the failure is the encoder's: a retry encodes again. Unchecked, it would surface
     // in diffusion and every retry of diffusion would reuse the bad conditioning.
@@ -326,6 +333,7 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
       return fault_point("denoise.step." + std::to_string(i), sdk::Phase::diffusion, i + 1);
     };
     PhaseUpcast upcast(*model().unet, model().dtype, wants_f32(params.options));
+    LoraScope loras(params.request.prompt, config_.lora_dir, model(), LoraStage::unet);
     StopScope stop(&observer);
     return run_denoise(model().unet, cond, from, setup, observer);
   });

@@ -92,6 +92,8 @@ class TorchBackend final : public sdk::ModelBackend {
   void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
 
   const BackendConfig& config() const { return config_; }
+  // The loaded networks, read-only, for tests and tools (e.g. that a LoRA job leaves them as loaded).
+  const LoadedModel& loaded_model() const { return model(); }
 
  private:
   LoadedModel& model();
