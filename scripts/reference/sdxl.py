@@ -20,7 +20,8 @@ It writes under <output dir>:
                              encode_prompt, one UNet call with the text_time added embedding, one VAE
                              decode, and whole-pipeline runs (Euler, Euler a, DPM++ 2M Karras, 4 steps,
                              guidance 5, 64x64 and 64x96) with their initial and final latents and
-                             images; reference.json says what each entry is and how each run was made
+                             images; reference.json (strict JSON: non-finite floats as "inf", "-inf",
+                             "nan") says what each entry is and how each run was made
   single_file/tiny-sdxl.safetensors
                              the same model in the original SDXL single-file layout
                              (conditioner.embedders.0.transformer.* CLIP-L, conditioner.embedders.1.model.*
@@ -283,6 +284,19 @@ def single_file(folder, pipe, path):
     print(f"{path.name}: diffusers from_single_file gives exactly the folder's tensors")
 
 
+def strict_json(value):
+    """Non-finite floats (DPM++'s lambda_min_clipped) as the strings "inf", "-inf", "nan" (strict JSON)."""
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def main(tok_src, out):
     torch.set_num_threads(2)
     folder = out / "tiny-sdxl"
@@ -301,7 +315,7 @@ def main(tok_src, out):
            "vae_scale_factor": 2, "vae_scaling_factor": pipe.vae.config.scaling_factor,
            "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                         "transformers": transformers.__version__}}
-    (folder / "reference.json").write_text(json.dumps(ref, indent=1) + "\n")
+    (folder / "reference.json").write_text(json.dumps(strict_json(ref), indent=1, allow_nan=False) + "\n")
     single_file(folder, pipe, out / "single_file" / "tiny-sdxl.safetensors")
 
 

@@ -258,9 +258,10 @@ WeightSource weights_of(const ModelFolder& m, const std::string& component) {
         [](const std::string& k) { return ignored_checkpoint_key(k, 0); });
   }
   if (!c || !c->model) {
-    const fs::path& file = component == "unet"  ? m.unet_weights
-                           : component == "vae" ? m.vae_weights
-                                                : m.text_encoder_weights;
+    const fs::path& file = component == "unet"             ? m.unet_weights
+                           : component == "vae"            ? m.vae_weights
+                           : component == "text_encoder_2" ? m.text_encoder_2_weights
+                                                           : m.text_encoder_weights;
     return WeightSource(open_tensor_file(file));
   }
   const auto ignored = [layers = c->open_clip_layers](const std::string& k) {
