@@ -104,6 +104,35 @@ TEST_F(SdxlNetworks, ConditioningEqualsDiffusersEncodePrompt) {
   }
 }
 
+// A1111's syntax: an unweighted short prompt is one chunk with the same ids, so the same
+// conditioning; emphasis changes the embeddings (each encoder's own mean kept) but not the pooled
+// embedding (taken before the weights); a long prompt is two 77-token chunks, pooled from the first.
+TEST_F(SdxlNetworks, A1111SyntaxChunksAndWeightsEachEncoder) {
+  c10::InferenceMode inference;
+  const PromptSettings a1111{PromptSyntax::a1111, 20};
+  const std::string text = m.ref.ref["prompts"][0].get<std::string>();
+  const SdxlEmbeddings plain = encode_prompt_sdxl(m.encoders(), text, a1111, 0, "prompt");
+  SDXL_EXPECT_CLOSE(plain.embeddings, m.ref.tensor("pipe.prompt.prompt_embeds"), kNetworkTolerance,
+                    "a1111 plain embeddings");
+  SDXL_EXPECT_CLOSE(plain.pooled, m.ref.tensor("pipe.prompt.pooled_prompt_embeds"), kNetworkTolerance,
+                    "a1111 plain pooled");
+  const SdxlEmbeddings weighted =
+      encode_prompt_sdxl(m.encoders(), "a (photo:1.5) of an astronaut", a1111, 0, "prompt");
+  const SdxlEmbeddings unweighted =
+      encode_prompt_sdxl(m.encoders(), "a photo of an astronaut", a1111, 0, "prompt");
+  EXPECT_GT(max_abs_diff(weighted.embeddings, unweighted.embeddings), 1e-3);
+  EXPECT_TRUE(at::equal(weighted.pooled, unweighted.pooled));
+  std::string longer;
+  for (int i = 0; i < 40; ++i) longer += "red cat, ";
+  const int64_t tokens = static_cast<int64_t>(m.model.tokenizer.tokenize(longer).size());
+  ASSERT_GT(tokens, 75);
+  const PromptSettings cut_anywhere{PromptSyntax::a1111, 0};  // chunks of exactly 75 tokens
+  const SdxlEmbeddings chunks = encode_prompt_sdxl(m.encoders(), longer, cut_anywhere, 0, "prompt");
+  EXPECT_EQ(chunks.embeddings.sizes(), (at::IntArrayRef{1, 77 * ((tokens + 74) / 75), 80}));
+  const SdxlEmbeddings first = encode_prompt_sdxl(m.encoders(), longer, PromptSettings{}, 0, "prompt");
+  EXPECT_TRUE(at::equal(chunks.pooled, first.pooled));  // the first chunk is the truncated prompt
+}
+
 TEST_F(SdxlNetworks, UNetWithTextTimeEmbeddingMatchesDiffusers) {
   c10::InferenceMode inference;
   EXPECT_EQ(m.model.unet->config().transformer_layers_per_block, (std::vector<int64_t>{1, 2}));
