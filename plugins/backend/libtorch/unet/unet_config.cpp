@@ -59,7 +59,8 @@ void reject_unsupported_unet_features(const Fields& f) {
   f.require_null("timestep_post_act", "timestep_post_act is not implemented");
   f.require_null("time_cond_proj_dim", "time_cond_proj_dim is not implemented");
   f.require_null("cross_attention_norm", "cross_attention_norm is not implemented");
-  f.require_null("reverse_transformer_layers_per_block", "per-block transformer depth is not implemented");
+  f.require_null("reverse_transformer_layers_per_block",
+                 "a per-layer transformer depth for the up blocks (SDXL refiner style) is not implemented");
   f.require_null("mid_block_only_cross_attention", "only_cross_attention is not implemented");
   f.require_default<std::string>("time_embedding_type", "positional",
                                  "Fourier embeddings are not implemented");
