@@ -1,6 +1,8 @@
 // ExecutionEngine with a memory policy and a tiling strategy: what it asks and what it carries out.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "framework/scripted_backend.hpp"
 #include "ftdr/framework/engine/execution_engine.hpp"
 
@@ -88,6 +90,40 @@ TEST(EnginePlacement, AsksThePolicyBeforeEachPhaseAndCarriesItOut) {
   EXPECT_TRUE(o.result->final_params.options.vae_tiling);
   ASSERT_EQ(o.result->metrics.phases.size(), 4u);
   EXPECT_EQ(o.result->metrics.phases[3].placement_reason, "only vae");
+}
+
+// Puts exactly the needed components on the device.
+class NeededOnly final : public ftdr::sdk::MemoryPolicy {
+ public:
+  std::vector<ftdr::sdk::PlacementRequest> requests;
+  ftdr::sdk::Placement place(const ftdr::sdk::PlacementRequest& r) override {
+    requests.push_back(r);
+    ftdr::sdk::Placement p;
+    p.options = r.options;
+    p.on_device = r.needed;
+    for (const auto& c : r.components)
+      if (std::find(r.needed.begin(), r.needed.end(), c.name) == r.needed.end()) p.on_cpu.push_back(c.name);
+    return p;
+  }
+};
+
+// SDXL: both text encoders are needed for encoding, and only then.
+TEST(EnginePlacement, EncodingNeedsEveryTextEncoder) {
+  auto backend = std::make_shared<ScriptedBackend>();
+  backend->add_component("text_encoder_2", 200);
+  auto policy = std::make_shared<NeededOnly>();
+  ExecutionEngine engine(EnginePlugins{backend, policy, nullptr, nullptr});
+  Job job(3, request(), ftdr::sdk::Priority::normal);
+  ASSERT_EQ(engine.run_attempt(job).state, ExecutionState::completed);
+  ASSERT_EQ(policy->requests.size(), 3u);
+  EXPECT_EQ(policy->requests[0].needed, (std::vector<std::string>{"text_encoder", "text_encoder_2"}));
+  EXPECT_EQ(policy->requests[1].needed, std::vector<std::string>{"unet"});
+  EXPECT_EQ(backend->count("place(text_encoder_2,cuda)"), 1);
+  EXPECT_EQ(backend->count("place(text_encoder_2,cpu)"), 1);
+  const auto calls = backend->calls();
+  const auto encode = std::find(calls.begin(), calls.end(), "encode");
+  EXPECT_LT(std::find(calls.begin(), calls.end(), "place(text_encoder_2,cuda)"), encode);
+  EXPECT_GT(std::find(calls.begin(), calls.end(), "place(text_encoder_2,cpu)"), encode);
 }
 
 TEST(EnginePlacement, APolicyLeavingTheNeededComponentOffIsAPluginError) {

@@ -112,6 +112,11 @@ class ScriptedBackend final : public sdk::ModelBackend {
       if (c.name == component) c.location = where;
   }
   sdk::Device device() const override { return sdk::Device::cuda; }
+  // Another component (an SDXL model's "text_encoder_2"), on the CPU.
+  void add_component(const std::string& name, std::uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    components_.insert(components_.begin() + 1, sdk::ComponentInfo{name, bytes, sdk::Device::cpu});
+  }
   // Reported by memory_stats() as the allocator's peak / current allocation (calibration tests).
   std::uint64_t peak_bytes = 0;
   std::uint64_t allocated_bytes = 0;

@@ -15,6 +15,18 @@
 namespace ftdr::framework {
 namespace {
 
+// The components a phase runs: the UNet, the VAE, or every text encoder ("text_encoder" and, for
+// SDXL, "text_encoder_2").
+std::vector<std::string> phase_components(sdk::Phase phase,
+                                          const std::vector<sdk::ComponentInfo>& components) {
+  if (phase == sdk::Phase::diffusion) return {"unet"};
+  if (phase != sdk::Phase::encoding) return {"vae"};
+  std::vector<std::string> out{"text_encoder"};
+  for (const auto& c : components)
+    if (c.name.rfind("text_encoder_", 0) == 0) out.push_back(c.name);
+  return out;
+}
+
 using sdk::Error;
 using sdk::ErrorKind;
 using sdk::Phase;
@@ -351,8 +363,8 @@ std::string ExecutionEngine::run_policy(Phase phase, sdk::GenerationParams& para
   sdk::ModelBackend& b = *plugins_.backend;
   sdk::PlacementRequest r;
   r.next = phase;
-  r.needed = {phase == Phase::encoding ? "text_encoder" : phase == Phase::diffusion ? "unet" : "vae"};
   r.components = b.components();
+  r.needed = phase_components(phase, r.components);
   r.memory = b.memory_stats();
   r.budget_bytes = config_.budget_bytes;
   r.options = params.options;

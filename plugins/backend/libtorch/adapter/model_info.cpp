@@ -9,6 +9,7 @@
 namespace ftdr::torchbe {
 
 std::string detect_family(const ModelFolder& folder) {
+  if (folder.is_sdxl()) return "sdxl";
   // A single file's family is its text encoder's layout (io/single_file.hpp).
   if (folder.checkpoint && folder.checkpoint->model)
     return folder.checkpoint->text == TextEncoderKind::open_clip ? "sd2" : "sd1";

@@ -1,6 +1,7 @@
 // adapter/model_info.hpp: the facts about a loaded model folder that the host asks for (ModelInfo).
 //
-// family: "sd1" or "sd2". Real checkpoints are told apart by the UNet's cross_attention_dim (768 =
+// family: "sdxl" for a model with a second text encoder (ModelFolder::is_sdxl), else "sd1" or
+// "sd2". Real checkpoints are told apart by the UNet's cross_attention_dim (768 =
 // CLIP ViT-L, SD 1.x; 1024 = OpenCLIP ViT-H, SD 2.x). Other sizes (tiny test models) are decided by
 // a vote of three hints that follow the SD 2.x conventions: text encoder hidden_act "gelu" (SD 1.x:
 // "quick_gelu"), UNet use_linear_projection true, scheduler prediction_type "v_prediction"; two or
@@ -9,6 +10,7 @@
 // DDIMScheduler -> "ddim", EulerDiscreteScheduler -> "euler", EulerAncestralDiscreteScheduler ->
 // "euler_a", DPMSolverMultistepScheduler -> "dpmpp_2m" or "dpmpp_2m_karras" when use_karras_sigmas,
 // LMSDiscreteScheduler -> "lms"); any other class is a model_error naming scheduler_config.json.
+// default_size: unet sample_size x the VAE's scale factor (SDXL base: 128 x 8 = 1024).
 #pragma once
 #include <string>
 

@@ -287,6 +287,7 @@ std::string TorchBackend::resolved_sampler(const sdk::GenerationParams& params) 
 void TorchBackend::apply_attention(const sdk::RuntimeOptions& options) {
   const AttentionSettings settings = resolve_attention(config_, options);
   model().text_encoder->set_attention(settings);
+  if (model().text_encoder_2) model().text_encoder_2->set_attention(settings);
   model().unet->set_attention(settings);
   model().vae->set_attention(settings);
 }
@@ -297,21 +298,32 @@ sdk::ArtifactPtr TorchBackend::encode(const sdk::GenerationParams& params) {
     StopScope stop(stop_observer_);
     apply_attention(params.options);
     PhaseUpcast upcast(*model().text_encoder, model().dtype, wants_f32(params.options));
-    // Inside the upcast: the patched weights are computed at the phase's dtype and the loaded ones
-    // are back before the upcast casts them down again.
+    std::optional<PhaseUpcast> upcast_2;
+    if (model().text_encoder_2)
+      upcast_2.emplace(*model().text_encoder_2, model().dtype, wants_f32(params.options));
+    // Inside the upcasts: the patched weights are computed at the phase's dtype and the loaded ones
+    // are back before the upcasts cast them down again.
     LoraScope loras(params.request.prompt, config_.lora_dir, model(), LoraStage::text_encoders);
     sdk::GenerationParams text = params;
     text.request = without_lora_tags(params.request);
-    auto out = encode_prompts(model().tokenizer, model().text_encoder, text, config_.prompt);
+    auto out = encode_conditioning(text);
     if (poison) out->cond = at::full_like(out->cond, std::numeric_limits<float>::quiet_NaN());
     // Caught here, the failure is the encoder's: a retry encodes again. Unchecked, it would surface
     // in diffusion and every retry of diffusion would reuse the bad conditioning.
-    if (config_.health_check && (!at::isfinite(out->cond).all().item<bool>() ||
-                                 (out->uncond.defined() && !at::isfinite(out->uncond).all().item<bool>())))
+    auto finite = [](const at::Tensor& t) { return !t.defined() || at::isfinite(t).all().item<bool>(); };
+    if (config_.health_check &&
+        !(finite(out->cond) && finite(out->uncond) && finite(out->cond_pooled) && finite(out->uncond_pooled)))
       throw sdk::Error(sdk::ErrorKind::numerical_error,
                        "libtorch backend, encode: the text encoder output has NaN/Inf");
     return out;
   });
+}
+
+std::shared_ptr<ConditioningArtifact> TorchBackend::encode_conditioning(const sdk::GenerationParams& params) {
+  LoadedModel& m = model();
+  if (!m.folder.is_sdxl()) return encode_prompts(m.tokenizer, m.text_encoder, params, config_.prompt);
+  const SdxlTextEncoders encoders{m.tokenizer, m.text_encoder, *m.tokenizer_2, m.text_encoder_2};
+  return encode_prompts_sdxl(encoders, params, config_.prompt, m.folder.force_zeros_for_empty_prompt);
 }
 
 sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, const sdk::Artifact& conditioning,
@@ -350,7 +362,8 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
     StopScope stop(stop_observer_);
     apply_attention(params.options);
     auto& vae = model().vae;
-    PhaseUpcast upcast(*vae, model().dtype, params.options.upcast_vae || wants_f32(params.options));
+    PhaseUpcast upcast(*vae, model().dtype,
+                       params.options.upcast_vae || wants_f32(params.options) || sdxl_vae_upcast());
     const at::Device where = model().location("vae");
     at::Tensor z = (lat.latents.to(where, at::kFloat) / model().folder.vae.scaling_factor).to(upcast.dtype());
     if (poison) z = z.clone().fill_(std::numeric_limits<float>::quiet_NaN());
@@ -372,6 +385,12 @@ void TorchBackend::save_artifact(const sdk::Artifact& artifact, const std::strin
 
 sdk::ArtifactPtr TorchBackend::load_artifact(const std::string& path) const {
   return run_classified("load_artifact", [&] { return load_artifact_file(path); });
+}
+
+// diffusers' SDXL pipeline decodes in f32 when the VAE is f16 and its config says force_upcast (SDXL's
+// VAE overflows in f16). bf16 keeps its range and runs as it is, as diffusers does.
+bool TorchBackend::sdxl_vae_upcast() const {
+  return model().folder.is_sdxl() && model().folder.vae.force_upcast && config_.dtype == sdk::DType::f16;
 }
 
 std::vector<std::string> TorchBackend::samplers() const { return sampler_names(); }

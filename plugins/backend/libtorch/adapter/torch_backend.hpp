@@ -37,6 +37,8 @@
 
 namespace ftdr::torchbe {
 
+class ConditioningArtifact;  // artifacts/conditioning.hpp
+
 class TorchBackend final : public sdk::ModelBackend {
  public:
   // ctx.config may be null (all defaults); ctx.logger may be null (no logging).
@@ -102,6 +104,9 @@ class TorchBackend final : public sdk::ModelBackend {
   bool fault_point(const std::string& point, sdk::Phase phase, int step);
   void apply_attention(const sdk::RuntimeOptions& options);
   std::string resolved_sampler(const sdk::GenerationParams& params) const;
+  // The prompts through the text encoder (both, for SDXL).
+  std::shared_ptr<ConditioningArtifact> encode_conditioning(const sdk::GenerationParams& params);
+  bool sdxl_vae_upcast() const;
   void choose_threads_for_model();
   std::string thread_choice_line() const;
 

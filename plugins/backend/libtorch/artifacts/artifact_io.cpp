@@ -35,6 +35,8 @@ void save_conditioning(const ConditioningArtifact& a, const std::string& path) {
   nlohmann::json meta{{"kind", a.kind()}, {"version", kFormatVersion}, {"clip_skip", a.clip_skip}};
   Named tensors{{"cond", a.cond}};
   if (a.uncond.defined()) tensors.emplace_back("uncond", a.uncond);
+  if (a.cond_pooled.defined()) tensors.emplace_back("cond_pooled", a.cond_pooled);
+  if (a.uncond_pooled.defined()) tensors.emplace_back("uncond_pooled", a.uncond_pooled);
   save_safetensors(path, tensors, {{"format", "pt"}, {kMetaKey, meta.dump()}});
 }
 
@@ -96,6 +98,8 @@ sdk::ArtifactPtr load_conditioning(const SafeTensorsFile& file, const nlohmann::
   a->clip_skip = meta.at("clip_skip").get<int>();
   a->cond = file.load("cond");
   if (file.contains("uncond")) a->uncond = file.load("uncond");
+  if (file.contains("cond_pooled")) a->cond_pooled = file.load("cond_pooled");
+  if (file.contains("uncond_pooled")) a->uncond_pooled = file.load("uncond_pooled");
   return a;
 }
 

@@ -16,6 +16,7 @@
 #include "ftdr/sdk/artifact.hpp"
 #include "ftdr/sdk/types.hpp"
 #include "pipeline/prompt_encoding.hpp"
+#include "pipeline/sdxl_prompt_encoding.hpp"
 #include "tokenizer/clip_tokenizer.hpp"
 
 namespace ftdr::torchbe {
@@ -26,6 +27,8 @@ class ConditioningArtifact final : public sdk::Artifact {
 
   at::Tensor cond;    // [1, T, D]
   at::Tensor uncond;  // [1, T, D]; undefined when guidance is off
+  // SDXL only: text_encoder_2's pooled embeddings [1, P] (uncond_pooled as uncond).
+  at::Tensor cond_pooled, uncond_pooled;
   int clip_skip = 0;
 
   std::string kind() const override { return kKind; }
@@ -38,6 +41,15 @@ std::shared_ptr<ConditioningArtifact> encode_prompts(const CLIPTokenizer& tokeni
                                                      CLIPTextModel& text_encoder,
                                                      const sdk::GenerationParams& params,
                                                      const PromptSettings& settings);
+
+// SDXL (pipeline/sdxl_prompt_encoding.hpp): both encoders for cond and uncond, plus the pooled
+// embeddings. An empty negative prompt with zero_empty_negative (model_index.json
+// force_zeros_for_empty_prompt, diffusers' default for SDXL; A1111 does the same) is zeros, as
+// diffusers does when no negative prompt is given.
+std::shared_ptr<ConditioningArtifact> encode_prompts_sdxl(const SdxlTextEncoders& encoders,
+                                                          const sdk::GenerationParams& params,
+                                                          const PromptSettings& settings,
+                                                          bool zero_empty_negative);
 
 // Byte size of a tensor's elements (0 when undefined).
 std::uint64_t tensor_bytes(const at::Tensor& t);

@@ -25,15 +25,19 @@ std::string describe(const fs::path& file) {
 std::vector<fs::path> files_read(const ModelFolder& m) {
   if (!m.files_read.empty()) return m.files_read;  // a single file (+ its VAE, sidecar, configs)
   std::vector<fs::path> files{m.root / "model_index.json", m.root / "scheduler" / "scheduler_config.json"};
-  for (const fs::path& weights : {m.text_encoder_weights, m.unet_weights, m.vae_weights}) {
-    files.push_back(weights.parent_path() / "config.json");
-    files.push_back(weights);
+  std::vector<fs::path> weights{m.text_encoder_weights, m.unet_weights, m.vae_weights};
+  if (m.is_sdxl()) weights.push_back(m.text_encoder_2_weights);
+  for (const fs::path& w : weights) {
+    files.push_back(w.parent_path() / "config.json");
+    files.push_back(w);
   }
   if (m.checkpoint && m.checkpoint->vae) files.push_back(m.checkpoint->vae->path());
   std::vector<fs::path> tokenizer;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(m.tokenizer_dir, ec))
-    if (e.is_regular_file(ec)) tokenizer.push_back(e.path());
+  for (const fs::path& dir : {m.tokenizer_dir, m.tokenizer_2_dir})
+    if (!dir.empty())
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file(ec)) tokenizer.push_back(e.path());
   std::sort(tokenizer.begin(), tokenizer.end());
   files.insert(files.end(), tokenizer.begin(), tokenizer.end());
   return files;

@@ -73,7 +73,7 @@ int load_and_report(const fs::path& file, const fs::path& configs) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::uint64_t peak = status_bytes("VmHWM"), after = status_bytes("VmRSS");
   std::uint64_t weights = 0;
-  for (const auto& name : component_names()) weights += module_bytes(m.component(name));
+  for (const auto& name : m.component_names()) weights += module_bytes(m.component(name));
   const UNetConfig sd15 = UNetConfig::from_json(read_json_file(configs / "unet/config.json"), "unet");
   const bool same = m.folder.unet.block_out_channels == sd15.block_out_channels &&
                     m.folder.unet.down_block_types == sd15.down_block_types &&

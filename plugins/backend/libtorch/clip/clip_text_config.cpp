@@ -21,6 +21,8 @@ CLIPTextConfig CLIPTextConfig::from_json(const json& j, const std::string& file)
   f.read("pad_token_id", c.pad_token_id);
   f.read("bos_token_id", c.bos_token_id);
   f.read("eos_token_id", c.eos_token_id);
+  f.read("projection_dim", c.projection_dim);
+  f.require_range("projection_dim", c.projection_dim, 1, kMaxChannels);
   f.require_one_of("hidden_act", c.hidden_act, {"quick_gelu", "gelu"});
   f.require_range("vocab_size", c.vocab_size, 1, 10'000'000);
   f.require_range("hidden_size", c.hidden_size, 1, kMaxChannels);

@@ -28,6 +28,8 @@ struct CLIPTextConfig {
   int64_t bos_token_id = 49406;
   // 2 = the legacy pooling path (argmax of input ids), as in the SD 1.x/2.x configs.
   int64_t eos_token_id = 49407;
+  // CLIPTextModelWithProjection (SDXL's text_encoder_2) only: text_projection's output width.
+  int64_t projection_dim = 512;
 
   static CLIPTextConfig from_json(const nlohmann::json& j, const std::string& file);
 };

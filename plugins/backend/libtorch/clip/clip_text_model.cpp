@@ -117,12 +117,23 @@ at::Tensor CLIPTextModelImpl::forward(const at::Tensor& input_ids, int clip_skip
 }
 
 at::Tensor CLIPTextModelImpl::pooled(const at::Tensor& input_ids) {
-  at::Tensor last = forward(input_ids);
+  return pool(forward(input_ids), input_ids);
+}
+
+at::Tensor CLIPTextModelImpl::pool(const at::Tensor& last, const at::Tensor& input_ids) const {
   // Legacy configs (eos_token_id 2) pick argmax(ids): the eos token has the highest id.
   at::Tensor pos = cfg_.eos_token_id == 2 ? input_ids.argmax(-1)
                                           : (input_ids == cfg_.eos_token_id).to(at::kInt).argmax(-1);
   at::Tensor rows = at::arange(last.size(0), pos.options());
   return last.index({rows, pos});
+}
+
+at::Tensor CLIPTextModelImpl::hidden_state(const at::Tensor& input_ids, int64_t layers) {
+  if (layers < 0 || layers > cfg_.num_hidden_layers)
+    throw sdk::Error(sdk::ErrorKind::invalid_request, "text encoder: hidden state " + std::to_string(layers) +
+                                                          " of a text encoder with " +
+                                                          std::to_string(cfg_.num_hidden_layers) + " layers");
+  return run_layers(input_ids, layers, nullptr);
 }
 
 std::vector<at::Tensor> CLIPTextModelImpl::hidden_states(const at::Tensor& input_ids) {

@@ -94,6 +94,11 @@ class CLIPTextModelImpl : public torch::nn::Module {
   // pooler_output [B, hidden]: last_hidden_state at the eos position (argmax of the ids when
   // eos_token_id == 2, the legacy configs; else the first eos_token_id).
   at::Tensor pooled(const at::Tensor& input_ids);
+  // The pooled row of a final-layer-norm'ed state (see pooled()).
+  at::Tensor pool(const at::Tensor& last_hidden_state, const at::Tensor& input_ids) const;
+  // The output of the first `layers` layers, without final_layer_norm (transformers'
+  // hidden_states[layers]; SDXL conditions on hidden_states[-2], layers = L - 1).
+  at::Tensor hidden_state(const at::Tensor& input_ids, int64_t layers);
   // transformers' hidden_states: embedding output, then each layer's output (L+1 tensors, no
   // final_layer_norm).
   std::vector<at::Tensor> hidden_states(const at::Tensor& input_ids);

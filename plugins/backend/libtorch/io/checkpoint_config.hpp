@@ -12,6 +12,11 @@
 // v2-inference.yaml: num_head_channels 64; CLIP ViT-L and OpenCLIP ViT-H: 64 channels per head).
 // SD 2.x also gets upcast_attention (it overflows in f16 without) and runs the penultimate OpenCLIP
 // block (num_hidden_layers = stored blocks - 1, as FrozenOpenCLIPEmbedder(layer="penultimate")).
+// SDXL (sgm's sd_xl_base.yaml): num_head_channels 64, transformer depth per level (counted), the
+// text_time embedding (label_emb.0.0: 6 x addition_time_embed_dim + the pooled width, which is
+// text_encoder_2's projection), sample_size 128 (1024 px); its OpenCLIP ViT-bigG keeps every block
+// (diffusers' SDXL text_encoder_2 has all 32 layers and takes hidden_states[-2] itself), and
+// text_projection gives projection_dim.
 // A key the inference needs but that is absent is added to `problems` (stored name), not thrown:
 // the caller lists every problem in one error.
 #pragma once
@@ -42,5 +47,12 @@ VaeConfig infer_vae_config(const ShapeMap& shapes, const std::string& prefix,
 // cond_stage_model.model. for open_clip.
 CLIPTextConfig infer_text_config(const ShapeMap& shapes, const std::string& prefix, TextEncoderKind kind,
                                  std::vector<std::string>& problems);
+
+// SDXL: text_encoder_2 (conditioner.embedders.1.model.) and the UNet, whose text_time embedding
+// takes `pooled_dim` (text_encoder_2's projection_dim) pooled channels.
+CLIPTextConfig infer_sdxl_text_config_2(const ShapeMap& shapes, const std::string& prefix,
+                                        std::vector<std::string>& problems);
+UNetConfig infer_sdxl_unet_config(const ShapeMap& shapes, const std::string& prefix, int64_t pooled_dim,
+                                  std::vector<std::string>& problems);
 
 }  // namespace ftdr::torchbe

@@ -62,6 +62,8 @@ const std::vector<std::pair<std::string, std::string>> kVaeAttention = {
 const std::vector<std::pair<std::string, std::string>> kUNetTop = {
     {"time_embedding.linear_1", "time_embed.0"},
     {"time_embedding.linear_2", "time_embed.2"},
+    {"add_embedding.linear_1", "label_emb.0.0"},  // SDXL's text_time embedding
+    {"add_embedding.linear_2", "label_emb.0.2"},
     {"conv_in", "input_blocks.0.0"},
     {"conv_norm_out", "out.0"},
     {"conv_out", "out.2"}};
@@ -209,6 +211,13 @@ StoredKey open_clip_stored_key(const std::string& key) {
   return renamed == rest ? StoredKey{} : plain(block + renamed);
 }
 
+StoredKey open_clip_projection_stored_key(const std::string& key) {
+  if (key != "text_projection.weight") return open_clip_stored_key(key);
+  StoredKey k = plain("text_projection");
+  k.transpose = true;
+  return k;
+}
+
 bool ignored_checkpoint_key(const std::string& key, int64_t open_clip_layers) {
   // LDM's DDPM buffers (the noise schedule is the scheduler config's) and EMA bookkeeping.
   static const std::vector<std::string> exact = {
@@ -225,13 +234,18 @@ bool ignored_checkpoint_key(const std::string& key, int64_t open_clip_layers) {
       "posterior_mean_coef1",
       "posterior_mean_coef2",
       "logvar",
+      "denoiser.sigmas",  // sgm's (SDXL's) copy of the noise schedule
       "model_ema.decay",
       "model_ema.num_updates",
       std::string(ckpt_prefix::open_clip) + "logit_scale",
       std::string(ckpt_prefix::open_clip) + "text_projection",
       std::string(ckpt_prefix::open_clip) + "attn_mask",
       std::string(ckpt_prefix::clip) + "text_model.embeddings.position_ids",
-      std::string(ckpt_prefix::clip) + "embeddings.position_ids"};
+      std::string(ckpt_prefix::clip) + "embeddings.position_ids",
+      std::string(ckpt_prefix::sdxl_open_clip) + "logit_scale",
+      std::string(ckpt_prefix::sdxl_open_clip) + "attn_mask",
+      std::string(ckpt_prefix::sdxl_clip) + "text_model.embeddings.position_ids",
+      std::string(ckpt_prefix::sdxl_clip) + "embeddings.position_ids"};
   for (const auto& e : exact)
     if (key == e) return true;
   // EMA weights (the trained weights are the ones used, as A1111 and diffusers do); a VAE's training loss.

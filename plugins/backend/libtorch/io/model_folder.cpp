@@ -31,7 +31,54 @@ void check_component_class(const nlohmann::json& index, const fs::path& file, co
     fail(file.string() + ": key '" + key + "': class '" + cls + "' is not supported, expected " + expected);
 }
 
+bool names_component(const nlohmann::json& index, const std::string& key) {
+  auto it = index.find(key);
+  return it != index.end() && it->is_array() && it->size() == 2 && !(*it)[1].is_null();
+}
+
+// text_encoder_2/, tokenizer_2/ and the SDXL pipeline flags.
+void read_sdxl_parts(ModelFolder& m, const fs::path& index_file) {
+  check_component_class(m.model_index, index_file, "text_encoder_2", "CLIPTextModelWithProjection");
+  check_component_class(m.model_index, index_file, "tokenizer_2", "CLIPTokenizer");
+  const fs::path te2 = require_dir(m.root / "text_encoder_2", "text_encoder_2");
+  m.tokenizer_2_dir = require_dir(m.root / "tokenizer_2", "tokenizer_2");
+  for (const char* f : {"vocab.json", "merges.txt"})
+    if (!fs::is_regular_file(m.tokenizer_2_dir / f)) fail("missing file " + (m.tokenizer_2_dir / f).string());
+  m.text_encoder_2 =
+      CLIPTextConfig::from_json(read_json_file(te2 / "config.json"), (te2 / "config.json").string());
+  m.text_encoder_2_weights = find_weights_file(te2);
+  const auto flag = m.model_index.find("force_zeros_for_empty_prompt");
+  if (flag != m.model_index.end() && !flag->is_boolean())
+    fail(index_file.string() + ": key 'force_zeros_for_empty_prompt': expected true or false");
+  m.force_zeros_for_empty_prompt = flag == m.model_index.end() || flag->get<bool>();
+}
+
 }  // namespace
+
+void check_text_encoders_fit_unet(const ModelFolder& m) {
+  const std::string unet_cfg = m.config_name("unet");
+  int64_t width = m.text_encoder.hidden_size;
+  std::string widths = "the text encoder's hidden_size " + std::to_string(width);
+  if (m.text_encoder_2) {
+    width += m.text_encoder_2->hidden_size;
+    widths = "the two text encoders' hidden_size " + std::to_string(m.text_encoder.hidden_size) + " + " +
+             std::to_string(m.text_encoder_2->hidden_size);
+  }
+  if (m.unet.cross_attention_dim != width)
+    fail(unet_cfg + ": key 'cross_attention_dim': " + std::to_string(m.unet.cross_attention_dim) +
+         " does not match " + widths + " (" + m.config_name("text_encoder") + ")");
+  if (m.text_encoder_2 && !m.unet.has_text_time())
+    fail(unet_cfg + ": key 'addition_embed_type': an SDXL model (with text_encoder_2) needs \"text_time\"");
+  if (!m.text_encoder_2 && m.unet.has_text_time())
+    fail(unet_cfg +
+         ": key 'addition_embed_type': \"text_time\" needs a second text encoder (text_encoder_2)");
+  if (m.text_encoder_2 && m.unet.pooled_text_dim() != m.text_encoder_2->projection_dim)
+    fail(unet_cfg + ": key 'projection_class_embeddings_input_dim': " +
+         std::to_string(m.unet.projection_class_embeddings_input_dim) +
+         " is not 6 * addition_time_embed_dim " + std::to_string(m.unet.addition_time_embed_dim) +
+         " + text_encoder_2's projection_dim " + std::to_string(m.text_encoder_2->projection_dim) + " (" +
+         m.config_name("text_encoder_2") + ")");
+}
 
 std::string ModelFolder::config_name(const std::string& component) const {
   if (config_root.empty()) return root.string() + " (" + component + " config inferred from its shapes)";
@@ -91,10 +138,8 @@ ModelFolder read_model_folder(const fs::path& root) {
   if (!m.scheduler_config.is_object()) fail(scheduler_file + ": expected a JSON object");
   check_scheduler_config(m.scheduler_config, scheduler_file);
 
-  if (m.unet.cross_attention_dim != m.text_encoder.hidden_size)
-    fail((unet / "config.json").string() + ": key 'cross_attention_dim': " +
-         std::to_string(m.unet.cross_attention_dim) + " does not match the text encoder's hidden_size " +
-         std::to_string(m.text_encoder.hidden_size) + " (" + (te / "config.json").string() + ")");
+  if (names_component(m.model_index, "text_encoder_2")) read_sdxl_parts(m, index_file);
+  check_text_encoders_fit_unet(m);
   if (m.unet.in_channels != m.vae.latent_channels)
     fail((unet / "config.json").string() + ": key 'in_channels': " + std::to_string(m.unet.in_channels) +
          " does not match the VAE's latent_channels " + std::to_string(m.vae.latent_channels));

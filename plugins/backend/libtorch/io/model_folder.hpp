@@ -6,7 +6,10 @@
 //
 // Layout (runwayml/stable-diffusion-v1-5): model_index.json, scheduler/scheduler_config.json,
 // text_encoder/{config.json, model.safetensors}, tokenizer/{vocab.json, merges.txt, ...},
-// unet/{config.json, diffusion_pytorch_model.safetensors}, vae/{config.json, ...}.
+// unet/{config.json, diffusion_pytorch_model.safetensors}, vae/{config.json, ...}. SDXL
+// (stabilityai/stable-diffusion-xl-base-1.0, model_index.json naming text_encoder_2) adds
+// text_encoder_2/ (CLIPTextModelWithProjection) and tokenizer_2/; its UNet's cross_attention_dim is
+// the two encoders' widths together and its text_time embedding takes text_encoder_2's projection.
 // Weights are found as diffusion_pytorch_model.safetensors or model.safetensors, also with the
 // .fp16.safetensors variant (the plain file wins when both exist). Only weights' paths are resolved
 // here; nothing is loaded. A missing folder or file, bad JSON or an unsupported config value is an
@@ -16,6 +19,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,14 @@ struct ModelFolder {
   VaeConfig vae;
   nlohmann::json scheduler_config;
   std::filesystem::path tokenizer_dir, text_encoder_weights, unet_weights, vae_weights;
+  // SDXL (StableDiffusionXLPipeline): the second text encoder (CLIPTextModelWithProjection), its
+  // tokenizer and weights; the UNet then has the text_time embedding. Absent for SD 1.x / 2.x.
+  std::optional<CLIPTextConfig> text_encoder_2;
+  std::filesystem::path tokenizer_2_dir, text_encoder_2_weights;
+  // model_index.json force_zeros_for_empty_prompt (diffusers' default true for SDXL): an empty
+  // negative prompt conditions on zeros instead of the encoded "".
+  bool force_zeros_for_empty_prompt = false;
+  bool is_sdxl() const { return text_encoder_2.has_value(); }
   // Set for a single-file checkpoint or a separate VAE: where the weights are and how they are named.
   std::shared_ptr<const CheckpointFiles> checkpoint;
   // Set for a single file: every file it was read from (the model identity's inputs).
@@ -55,6 +67,10 @@ struct ModelFolder {
 };
 
 ModelFolder read_model_folder(const std::filesystem::path& root);
+
+// The UNet's cross_attention_dim and text_time embedding against the text encoder(s) (model_error
+// naming the UNet config).
+void check_text_encoders_fit_unet(const ModelFolder& model);
 
 // Reads and parses a JSON file; model_error naming the path when missing or malformed.
 nlohmann::json read_json_file(const std::filesystem::path& path);

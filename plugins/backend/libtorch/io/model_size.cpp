@@ -49,7 +49,7 @@ u64 unet_down(const UNetConfig& c, u64 temb) {
     for (int64_t j = 0; j < c.layers_per_block[i]; ++j) {
       total += resnet(j == 0 ? in : out, out, temb);
       if (cross_attn(c.down_block_types[i]))
-        total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
+        total += transformer_2d(out, c.transformer_layers_per_block[i], c.cross_attention_dim);
     }
     if (i + 1 < n) total += conv(out, out, 3);
   }
@@ -60,6 +60,8 @@ u64 unet_up(const UNetConfig& c, u64 temb) {
   const size_t n = c.block_out_channels.size();
   const std::vector<int64_t> ch(c.block_out_channels.rbegin(), c.block_out_channels.rend());
   const std::vector<int64_t> layers(c.layers_per_block.rbegin(), c.layers_per_block.rend());
+  const std::vector<int64_t> depth(c.transformer_layers_per_block.rbegin(),
+                                   c.transformer_layers_per_block.rend());
   u64 total = 0, out = ch.front();
   for (size_t i = 0; i < n; ++i) {
     const u64 prev = out, in = ch[std::min(i + 1, n - 1)];
@@ -68,8 +70,7 @@ u64 unet_up(const UNetConfig& c, u64 temb) {
     for (int64_t j = 0; j < resnets; ++j) {
       const u64 skip = j == resnets - 1 ? in : out;
       total += resnet((j == 0 ? prev : out) + skip, out, temb);
-      if (cross_attn(c.up_block_types[i]))
-        total += transformer_2d(out, c.transformer_layers_per_block, c.cross_attention_dim);
+      if (cross_attn(c.up_block_types[i])) total += transformer_2d(out, depth[i], c.cross_attention_dim);
     }
     if (i + 1 < n) total += conv(out, out, 3);
   }
@@ -131,8 +132,10 @@ NetworkSize network_size(const UNetConfig& c) {
   NetworkSize s;
   s.floats = linear(ch0, temb) + linear(temb, temb) + conv(c.in_channels, ch0, c.conv_in_kernel) +
              unet_down(c, temb) + 2 * resnet(mid, mid, temb) +
-             transformer_2d(mid, c.transformer_layers_per_block, c.cross_attention_dim) + unet_up(c, temb) +
-             norm(ch0) + conv(ch0, c.out_channels, c.conv_out_kernel);
+             transformer_2d(mid, c.transformer_layers_per_block.back(), c.cross_attention_dim) +
+             unet_up(c, temb) + norm(ch0) + conv(ch0, c.out_channels, c.conv_out_kernel);
+  if (c.has_text_time())  // add_embedding (add_time_proj has no weights)
+    s.floats += linear(c.projection_class_embeddings_input_dim, temb) + linear(temb, temb);
   return s;
 }
 
@@ -166,10 +169,19 @@ std::vector<ComponentSize> component_sizes(const ModelFolder& f) {
   // a separate VAE file may hold training leftovers: no whole-file count for either.
   const bool single = f.checkpoint && f.checkpoint->model;
   const bool vae_file = f.checkpoint && f.checkpoint->vae;
-  return {{f.config_name("text_encoder"), single ? "" : f.text_encoder_weights.string(),
-           network_size(f.text_encoder)},
-          {f.config_name("unet"), single ? "" : f.unet_weights.string(), network_size(f.unet)},
-          {f.config_name("vae"), single || vae_file ? "" : f.vae_weights.string(), network_size(f.vae)}};
+  std::vector<ComponentSize> out{
+      {f.config_name("text_encoder"), single ? "" : f.text_encoder_weights.string(),
+       network_size(f.text_encoder)},
+      {f.config_name("unet"), single ? "" : f.unet_weights.string(), network_size(f.unet)},
+      {f.config_name("vae"), single || vae_file ? "" : f.vae_weights.string(), network_size(f.vae)}};
+  if (f.text_encoder_2) {
+    NetworkSize te2 = network_size(*f.text_encoder_2);
+    te2.floats +=
+        linear(f.text_encoder_2->hidden_size, f.text_encoder_2->projection_dim, false);  // text_projection
+    out.insert(out.begin() + 1,
+               {f.config_name("text_encoder_2"), single ? "" : f.text_encoder_2_weights.string(), te2});
+  }
+  return out;
 }
 
 void check_component_sizes(const std::vector<ComponentSize>& components, at::ScalarType dtype,

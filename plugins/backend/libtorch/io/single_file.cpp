@@ -28,6 +28,24 @@ const char* const kStandardSchedulerConfig = R"({
   "trained_betas": null
 })";
 
+const char* const kSdxlSchedulerConfig = R"({
+  "_class_name": "EulerDiscreteScheduler",
+  "beta_end": 0.012,
+  "beta_schedule": "scaled_linear",
+  "beta_start": 0.00085,
+  "clip_sample": false,
+  "interpolation_type": "linear",
+  "num_train_timesteps": 1000,
+  "prediction_type": "epsilon",
+  "sample_max_value": 1.0,
+  "set_alpha_to_one": false,
+  "skip_prk_steps": true,
+  "steps_offset": 1,
+  "timestep_spacing": "leading",
+  "trained_betas": null,
+  "use_karras_sigmas": false
+})";
+
 namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
@@ -52,10 +70,28 @@ std::string top_prefixes(const SafeTensorsFile& file) {
 }
 
 // The layout of the checkpoint's keys; what is not SD 1.x/2.x is a problem naming what it is.
+// SDXL base: CLIP ViT-L under embedders.0.transformer., OpenCLIP ViT-bigG under embedders.1.model.
+void detect_sdxl_layout(const SafeTensorsFile& file, CheckpointFiles& c, std::vector<std::string>& problems) {
+  if (any_key_under(file, "conditioner.embedders.0.model."))
+    problems.push_back(
+        "an SDXL refiner checkpoint (OpenCLIP under conditioner.embedders.0.model.*): only SDXL base is "
+        "supported");
+  else if (!any_key_under(file, ckpt_prefix::sdxl_clip) || !any_key_under(file, ckpt_prefix::sdxl_open_clip))
+    problems.push_back(std::string("an SDXL checkpoint needs both text encoders: keys under ") +
+                       ckpt_prefix::sdxl_clip + "* (CLIP ViT-L) and " + ckpt_prefix::sdxl_open_clip +
+                       "* (OpenCLIP ViT-bigG)");
+  else if (!any_key_under(file, ckpt_prefix::unet))
+    problems.push_back(std::string("an SDXL checkpoint without a UNet (") + ckpt_prefix::unet + "*)");
+  if (!problems.empty()) return;
+  c.sdxl = true;
+  const std::string with_text_model = std::string(ckpt_prefix::sdxl_clip) + "text_model.";
+  c.text_prefix = any_key_under(file, with_text_model) ? with_text_model : ckpt_prefix::sdxl_clip;
+  c.text_2_prefix = ckpt_prefix::sdxl_open_clip;
+}
+
 void detect_layout(const SafeTensorsFile& file, CheckpointFiles& c, std::vector<std::string>& problems) {
-  if (any_key_under(file, ckpt_prefix::sdxl_embedders))
-    problems.push_back("an SDXL checkpoint (keys under conditioner.embedders.*): SDXL is not supported yet");
-  else if (any_key_under(file, "lora_unet_") || any_key_under(file, "lora_te"))
+  if (any_key_under(file, ckpt_prefix::sdxl_embedders)) return detect_sdxl_layout(file, c, problems);
+  if (any_key_under(file, "lora_unet_") || any_key_under(file, "lora_te"))
     problems.push_back("a LoRA file (lora_unet_* / lora_te* keys), not a model");
   else if (!any_key_under(file, ckpt_prefix::unet))
     problems.push_back(
@@ -97,19 +133,21 @@ void detect_vae_layout(const SafeTensorsFile& vae, CheckpointFiles& c, std::vect
 // damaged file says so here rather than loading what happens to match.
 void unclaimed_keys(const SafeTensorsFile& file, const CheckpointFiles& c,
                     std::vector<std::string>& problems) {
-  const std::string text_root =
-      c.text == TextEncoderKind::open_clip ? ckpt_prefix::open_clip : ckpt_prefix::clip;
+  const std::string text_root = c.sdxl                                 ? ckpt_prefix::sdxl_clip
+                                : c.text == TextEncoderKind::open_clip ? ckpt_prefix::open_clip
+                                                                       : ckpt_prefix::clip;
+  const std::string text_2_root = c.sdxl ? ckpt_prefix::sdxl_open_clip : text_root;
   std::vector<std::string> stray;
   for (const auto& key : file.keys()) {
     if (starts_with(key, ckpt_prefix::unet) || starts_with(key, ckpt_prefix::vae) ||
-        starts_with(key, text_root) || ignored_checkpoint_key(key, 0))
+        starts_with(key, text_root) || starts_with(key, text_2_root) || ignored_checkpoint_key(key, 0))
       continue;
     stray.push_back(key);
   }
   if (stray.empty()) return;
   std::string text = "keys outside the UNet (" + std::string(ckpt_prefix::unet) + "*), VAE (" +
-                     ckpt_prefix::vae + "*) and text encoder (" + text_root + "*) (" +
-                     std::to_string(stray.size()) + "):";
+                     ckpt_prefix::vae + "*) and text encoder (" + text_root + "*" +
+                     (c.sdxl ? ", " + text_2_root + "*" : "") + ") (" + std::to_string(stray.size()) + "):";
   for (size_t i = 0; i < stray.size() && i < 40; ++i) text += "\n    " + stray[i];
   if (stray.size() > 40) text += "\n    ... and " + std::to_string(stray.size() - 40) + " more";
   problems.push_back(text);
@@ -135,10 +173,22 @@ void read_configs(ModelFolder& m, const CheckpointFiles& c, const ModelOptions& 
                    unet = options.config / "unet" / "config.json";
     m.text_encoder = CLIPTextConfig::from_json(read_json_file(te), te.string());
     m.unet = UNetConfig::from_json(read_json_file(unet), unet.string());
+    if (c.sdxl) {
+      const fs::path te2 = options.config / "text_encoder_2" / "config.json";
+      if (!fs::is_regular_file(te2))
+        throw sdk::Error(sdk::ErrorKind::model_error, "[model] config: missing file " + te2.string() +
+                                                          " (an SDXL checkpoint has two text encoders)");
+      m.text_encoder_2 = CLIPTextConfig::from_json(read_json_file(te2), te2.string());
+    }
     return;
   }
-  m.unet = infer_unet_config(shapes, ckpt_prefix::unet, c.text, v_prediction, problems);
   m.text_encoder = infer_text_config(shapes, c.text_prefix, c.text, problems);
+  if (!c.sdxl) {
+    m.unet = infer_unet_config(shapes, ckpt_prefix::unet, c.text, v_prediction, problems);
+    return;
+  }
+  m.text_encoder_2 = infer_sdxl_text_config_2(shapes, c.text_2_prefix, problems);
+  m.unet = infer_sdxl_unet_config(shapes, ckpt_prefix::unet, m.text_encoder_2->projection_dim, problems);
 }
 
 void read_vae_config(ModelFolder& m, const CheckpointFiles& c, const ModelOptions& options,
@@ -148,7 +198,8 @@ void read_vae_config(ModelFolder& m, const CheckpointFiles& c, const ModelOption
     m.vae = VaeConfig::from_json(read_json_file(vae_config), vae_config.string());
     return;
   }
-  const double scaling = m.vae.scaling_factor;  // a folder's (or the default 0.18215)
+  // A folder's (or the default 0.18215; SDXL's VAE: 0.13025, as its diffusers config says).
+  const double scaling = m.is_sdxl() && fs::is_regular_file(m.root) ? 0.13025 : m.vae.scaling_factor;
   if (c.vae && c.vae_diffusers_names) {
     problems.push_back(c.vae->path().string() +
                        ": a VAE in diffusers' names needs its config: give the "
@@ -166,15 +217,29 @@ void scheduler_and_tokenizer(ModelFolder& m, const CheckpointFiles& c, const Mod
     m.scheduler_config = read_json_file(sched);
     m.files_read.push_back(sched);
   } else {
-    m.scheduler_config = nlohmann::json::parse(kStandardSchedulerConfig);
+    m.scheduler_config = nlohmann::json::parse(c.sdxl ? kSdxlSchedulerConfig : kStandardSchedulerConfig);
   }
-  const fs::path tok = options.config / "tokenizer";
-  if (!options.config.empty() && fs::is_regular_file(tok / "vocab.json")) {
-    m.tokenizer_dir = tok;
+  for (const auto& [sub, dir] :
+       {std::pair{"tokenizer", &m.tokenizer_dir}, {"tokenizer_2", &m.tokenizer_2_dir}}) {
+    const fs::path tok = options.config / sub;
+    if (options.config.empty() || !fs::is_regular_file(tok / "vocab.json") ||
+        (!c.sdxl && dir == &m.tokenizer_2_dir))
+      continue;
+    *dir = tok;
     for (const char* f : {"vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"})
       m.files_read.push_back(tok / f);
   }
-  (void)c;
+  // diffusers' StableDiffusionXLPipeline default, unless the config folder's model_index.json says otherwise.
+  if (c.sdxl) {
+    m.force_zeros_for_empty_prompt = true;
+    const fs::path index = options.config / "model_index.json";
+    if (!options.config.empty() && fs::is_regular_file(index)) {
+      const nlohmann::json j = read_json_file(index);
+      if (j.contains("force_zeros_for_empty_prompt") && j["force_zeros_for_empty_prompt"].is_boolean())
+        m.force_zeros_for_empty_prompt = j["force_zeros_for_empty_prompt"].get<bool>();
+      m.files_read.push_back(index);
+    }
+  }
 }
 
 void apply_prediction_type(ModelFolder& m, const std::string& prediction_type, const std::string& where) {
@@ -214,6 +279,7 @@ ModelFolder read_single_file(const fs::path& path, const ModelOptions& options) 
   read_vae_config(m, *c, options, problems);
   if (!problems.empty()) fail_all(path, problems);
   if (c->text == TextEncoderKind::open_clip) c->open_clip_layers = m.text_encoder.num_hidden_layers;
+  check_text_encoders_fit_unet(m);
   scheduler_and_tokenizer(m, *c, options);
   apply_prediction_type(m, prediction, "[model] prediction_type");
   check_scheduler_config(m.scheduler_config, path.string() + " (scheduler config)");
@@ -258,9 +324,10 @@ WeightSource weights_of(const ModelFolder& m, const std::string& component) {
         [](const std::string& k) { return ignored_checkpoint_key(k, 0); });
   }
   if (!c || !c->model) {
-    const fs::path& file = component == "unet"  ? m.unet_weights
-                           : component == "vae" ? m.vae_weights
-                                                : m.text_encoder_weights;
+    const fs::path& file = component == "unet"             ? m.unet_weights
+                           : component == "vae"            ? m.vae_weights
+                           : component == "text_encoder_2" ? m.text_encoder_2_weights
+                                                           : m.text_encoder_weights;
     return WeightSource(open_tensor_file(file));
   }
   const auto ignored = [layers = c->open_clip_layers](const std::string& k) {
@@ -278,6 +345,8 @@ WeightSource weights_of(const ModelFolder& m, const std::string& component) {
         *c->model, c->vae_prefix, [cfg](const std::string& k) { return vae_stored_key(k, cfg); }, ignored);
   }
   const auto optional_key = [](const std::string& k) { return k == "text_model.embeddings.position_ids"; };
+  if (component == "text_encoder_2")
+    return WeightSource(*c->model, c->text_2_prefix, open_clip_projection_stored_key, ignored, optional_key);
   if (c->text == TextEncoderKind::open_clip)
     return WeightSource(*c->model, c->text_prefix, open_clip_stored_key, ignored, optional_key);
   // Our names start with text_model.; the prefix holds it (or, in old files, there is none).

@@ -91,6 +91,7 @@ std::vector<int64_t> WeightSource::shape(const StoredKey& k) const {
   std::vector<int64_t> shape = file_.info(prefix_ + k.key).shape;
   if (k.split_index >= 0 && !shape.empty()) shape[0] /= k.split_parts;
   if (k.squeeze_1x1 && shape.size() == 4 && shape[2] == 1 && shape[3] == 1) shape.resize(2);
+  if (k.transpose && shape.size() == 2) std::swap(shape[0], shape[1]);
   return shape;
 }
 
@@ -98,6 +99,7 @@ at::Tensor WeightSource::load(const StoredKey& k, at::ScalarType dtype) const {
   at::Tensor t = k.split_index >= 0 ? file_.load_rows(prefix_ + k.key, k.split_index, k.split_parts)
                                     : file_.load(prefix_ + k.key);
   if (k.squeeze_1x1 && t.dim() == 4) t = t.flatten(1);
+  if (k.transpose && t.dim() == 2) t = t.t().contiguous();
   return t.scalar_type() == dtype ? t : t.to(dtype);
 }
 

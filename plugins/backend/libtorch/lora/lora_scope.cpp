@@ -66,7 +66,9 @@ std::vector<LoraUse> open_loras(const std::vector<LoraTag>& tags, const std::str
 }
 
 LoraComponents lora_components(const LoadedModel& model) {
-  return {{"text_encoder", model.text_encoder.ptr().get()}, {"unet", model.unet.ptr().get()}};
+  LoraComponents out{{"text_encoder", model.text_encoder.ptr().get()}, {"unet", model.unet.ptr().get()}};
+  if (model.text_encoder_2) out.emplace("text_encoder_2", model.text_encoder_2.ptr().get());  // SDXL
+  return out;
 }
 
 void check_loras(const std::string& prompt, const std::string& lora_dir, const LoadedModel& model) {

@@ -85,10 +85,20 @@ std::uint64_t estimate_activation_bytes(const ModelFolder& model, const Estimate
   double bytes = 0;
   switch (phase) {
     case sdk::Phase::initializing: bytes = 0; break;
-    case sdk::Phase::encoding: bytes = text_encoder_bytes(model.text_encoder, element_bytes(dtype)); break;
+    case sdk::Phase::encoding:
+      bytes = text_encoder_bytes(model.text_encoder, element_bytes(dtype));
+      // SDXL's encoders run one after the other: the larger one's activations, plus what the first
+      // leaves for the concatenation.
+      if (model.text_encoder_2)
+        bytes = std::max(bytes, text_encoder_bytes(*model.text_encoder_2, element_bytes(dtype))) +
+                2.0 * static_cast<double>(model.text_encoder.max_position_embeddings) *
+                    static_cast<double>(model.unet.cross_attention_dim) * element_bytes(dtype);
+      break;
     case sdk::Phase::diffusion: bytes = unet_bytes(model, ctx, params, element_bytes(dtype)); break;
     case sdk::Phase::decoding: {
-      const sdk::DType vae_dtype = params.options.upcast_vae ? sdk::DType::f32 : dtype;
+      // SDXL's VAE (force_upcast) decodes in f32 when the run is f16 (TorchBackend::sdxl_vae_upcast).
+      const bool sdxl_upcast = model.is_sdxl() && model.vae.force_upcast && dtype == sdk::DType::f16;
+      const sdk::DType vae_dtype = params.options.upcast_vae || sdxl_upcast ? sdk::DType::f32 : dtype;
       bytes = vae_decode_bytes(model, params, element_bytes(vae_dtype));
       break;
     }

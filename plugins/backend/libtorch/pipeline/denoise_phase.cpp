@@ -34,7 +34,7 @@ std::string shape_text(const at::Tensor& t) {
   return out + "]";
 }
 
-void check_conditioning(const ConditioningArtifact& c, const sdk::GenerationParams& params) {
+void check_conditioning(const ConditioningArtifact& c, const sdk::GenerationParams& params, bool sdxl) {
   if (uses_guidance(params.request.cfg_scale) && !c.uncond.defined()) {
     throw sdk::Error(
         sdk::ErrorKind::invalid_request,
@@ -42,6 +42,14 @@ void check_conditioning(const ConditioningArtifact& c, const sdk::GenerationPara
         "has cfg_scale " +
             std::to_string(params.request.cfg_scale) + "; encode again");
   }
+  if (sdxl != c.cond_pooled.defined() ||
+      (sdxl && uses_guidance(params.request.cfg_scale) && !c.uncond_pooled.defined()))
+    throw sdk::Error(
+        sdk::ErrorKind::invalid_request,
+        std::string("conditioning: ") +
+            (sdxl ? "this SDXL model needs the pooled text embeddings, which the conditioning lacks"
+                  : "pooled text embeddings (SDXL) for a model that has no use for them") +
+            "; encode again");
   // Both go through the UNet as one batch; encode_prompts pads them alike, a foreign file may not.
   if (uses_guidance(params.request.cfg_scale) && c.uncond.sizes() != c.cond.sizes()) {
     throw sdk::Error(sdk::ErrorKind::invalid_request,
@@ -89,7 +97,7 @@ std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet,
                                              const LatentsArtifact* resume, const DenoiseSetup& setup,
                                              sdk::StepObserver& observer) {
   const auto& p = setup.params;
-  check_conditioning(conditioning, p);
+  check_conditioning(conditioning, p, unet->config().has_text_time());
   const at::Tensor weight = unet->parameters().front();
   const at::Device device = weight.device();
   auto sampler = make_sampler(setup.sampler, setup.scheduler_config, p.request.eta);
@@ -110,6 +118,12 @@ std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet,
   StepReporter reporter{setup, *sampler, noise, observer, sampler->num_steps(), Clock::now(), nullptr};
   const at::Tensor cond = conditioning_on(conditioning.cond, device, weight.scalar_type());
   const at::Tensor uncond = conditioning_on(conditioning.uncond, device, weight.scalar_type());
+  PooledConditioning pooled;
+  if (conditioning.cond_pooled.defined()) {
+    pooled.cond = conditioning_on(conditioning.cond_pooled, device, weight.scalar_type());
+    pooled.uncond = conditioning_on(conditioning.uncond_pooled, device, weight.scalar_type());
+    pooled.time_ids = sdxl_time_ids(p.height, p.width);
+  }
   bool poison = false;
   auto before = [&](int i) { poison = setup.before_step && i < reporter.total && setup.before_step(i); };
   auto on_step = [&](int done, const at::Tensor& x) {
@@ -119,7 +133,7 @@ std::shared_ptr<LatentsArtifact> run_denoise(UNet2DConditionModel& unet,
   };
   before(start);
   at::Tensor final_latents =
-      denoise(unet, *sampler, cond, uncond, latents, p.request.cfg_scale, start, noise, on_step);
+      denoise(unet, *sampler, cond, uncond, latents, p.request.cfg_scale, start, noise, on_step, pooled);
   if (reporter.latest) return reporter.latest;
   // Resumed at the very end: nothing ran, the checkpoint is the result.
   auto out = std::make_shared<LatentsArtifact>(*resume);

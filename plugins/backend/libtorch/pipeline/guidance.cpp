@@ -1,5 +1,7 @@
 #include "pipeline/guidance.hpp"
 
+#include <vector>
+
 #include "ftdr/sdk/error.hpp"
 
 namespace ftdr::torchbe {
@@ -7,7 +9,11 @@ namespace {
 
 at::Tensor repeat_to_batch(const at::Tensor& e, int64_t batch, const char* what) {
   if (e.size(0) == batch) return e;
-  if (e.size(0) == 1) return e.expand({batch, e.size(1), e.size(2)});
+  if (e.size(0) == 1) {
+    std::vector<int64_t> sizes = e.sizes().vec();
+    sizes[0] = batch;
+    return e.expand(sizes);
+  }
   throw sdk::Error(sdk::ErrorKind::internal, std::string(what) + " embeddings: batch " +
                                                  std::to_string(e.size(0)) + ", expected 1 or " +
                                                  std::to_string(batch));

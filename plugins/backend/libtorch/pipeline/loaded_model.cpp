@@ -22,12 +22,22 @@ torch::nn::Module& LoadedModel::component(const std::string& name) {
   return const_cast<torch::nn::Module&>(static_cast<const LoadedModel&>(*this).component(name));
 }
 
+std::vector<std::string> component_names(const ModelFolder& folder) {
+  if (folder.is_sdxl()) return {"text_encoder", "text_encoder_2", "unet", "vae"};
+  return {"text_encoder", "unet", "vae"};
+}
+
+std::vector<std::string> LoadedModel::component_names() const { return torchbe::component_names(folder); }
+
 const torch::nn::Module& LoadedModel::component(const std::string& name) const {
   if (name == "text_encoder") return *text_encoder;
+  if (name == "text_encoder_2" && text_encoder_2) return *text_encoder_2;
   if (name == "unet") return *unet;
   if (name == "vae") return *vae;
+  std::string expected;
+  for (const auto& n : component_names()) expected += (expected.empty() ? "\"" : ", \"") + n + "\"";
   throw sdk::Error(sdk::ErrorKind::invalid_request,
-                   "component \"" + name + "\": expected \"text_encoder\", \"unet\" or \"vae\"");
+                   "component \"" + name + "\": expected one of " + expected);
 }
 
 at::Device LoadedModel::location(const std::string& name) const {
@@ -61,24 +71,23 @@ namespace {
 
 // The tokenizer's ids and lengths index the text encoder's embeddings: checked at load, not when the
 // first prompt runs past them.
-void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const ModelFolder& folder) {
-  const std::string te_config = folder.config_name("text_encoder");
-  if (tokenizer.max_length() > folder.text_encoder.max_position_embeddings) {
-    throw sdk::Error(
-        sdk::ErrorKind::model_error,
-        (folder.tokenizer_dir.empty() ? std::string("the built-in CLIP tokenizer")
-                                      : (folder.tokenizer_dir / "tokenizer_config.json").string()) +
-            ": key 'model_max_length': " + std::to_string(tokenizer.max_length()) +
-            " is more than the text encoder's " + "max_position_embeddings " +
-            std::to_string(folder.text_encoder.max_position_embeddings) + " (" + te_config + ")");
-  }
-  if (tokenizer.max_id() >= folder.text_encoder.vocab_size) {
+void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const CLIPTextConfig& text_encoder,
+                          const std::filesystem::path& tokenizer_dir, const std::string& te_config) {
+  if (tokenizer.max_length() > text_encoder.max_position_embeddings) {
     throw sdk::Error(sdk::ErrorKind::model_error,
-                     (folder.tokenizer_dir.empty() ? std::string("the built-in CLIP vocabulary")
-                                                   : (folder.tokenizer_dir / "vocab.json").string()) +
+                     (tokenizer_dir.empty() ? std::string("the built-in CLIP tokenizer")
+                                            : (tokenizer_dir / "tokenizer_config.json").string()) +
+                         ": key 'model_max_length': " + std::to_string(tokenizer.max_length()) +
+                         " is more than the text encoder's " + "max_position_embeddings " +
+                         std::to_string(text_encoder.max_position_embeddings) + " (" + te_config + ")");
+  }
+  if (tokenizer.max_id() >= text_encoder.vocab_size) {
+    throw sdk::Error(sdk::ErrorKind::model_error,
+                     (tokenizer_dir.empty() ? std::string("the built-in CLIP vocabulary")
+                                            : (tokenizer_dir / "vocab.json").string()) +
                          ": token id " + std::to_string(tokenizer.max_id()) +
-                         " is past the text encoder's vocab_size " +
-                         std::to_string(folder.text_encoder.vocab_size) + " (" + te_config + ")");
+                         " is past the text encoder's vocab_size " + std::to_string(text_encoder.vocab_size) +
+                         " (" + te_config + ")");
   }
 }
 
@@ -86,7 +95,7 @@ void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const ModelFolder& fol
 // several networks gets one error listing them all.
 void check_all_weights(LoadedModel& m) {
   std::string problems;
-  for (const auto& name : component_names()) {
+  for (const auto& name : m.component_names()) {
     const std::string p = check_module_weights(m.component(name), weights_of(m.folder, name));
     if (!p.empty()) problems += "\n" + name + ": " + p;
   }
@@ -106,6 +115,12 @@ CLIPTokenizer make_tokenizer(const ModelFolder& folder) {
   return CLIPTokenizer::standard(folder.checkpoint && folder.checkpoint->text == TextEncoderKind::open_clip);
 }
 
+// SDXL's second tokenizer pads with "!" like OpenCLIP (stabilityai's tokenizer_2).
+CLIPTokenizer make_tokenizer_2(const ModelFolder& folder) {
+  if (!folder.tokenizer_2_dir.empty()) return CLIPTokenizer::from_folder(folder.tokenizer_2_dir);
+  return CLIPTokenizer::standard(true);
+}
+
 }  // namespace
 
 LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype, const ModelOptions& options) {
@@ -113,13 +128,20 @@ LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype, 
   m.folder = read_model(path, options);
   m.dtype = dtype;
   m.tokenizer = make_tokenizer(m.folder);
-  check_tokenizer_fits(m.tokenizer, m.folder);
+  check_tokenizer_fits(m.tokenizer, m.folder.text_encoder, m.folder.tokenizer_dir,
+                       m.folder.config_name("text_encoder"));
+  if (m.folder.is_sdxl()) {
+    m.tokenizer_2 = make_tokenizer_2(m.folder);
+    check_tokenizer_fits(*m.tokenizer_2, *m.folder.text_encoder_2, m.folder.tokenizer_2_dir,
+                         m.folder.config_name("text_encoder_2"));
+    m.text_encoder_2 = CLIPTextModelWithProjection(*m.folder.text_encoder_2);
+  }
   check_model_size(m.folder, dtype);  // before any module allocates
   m.text_encoder = CLIPTextModel(m.folder.text_encoder);
   m.unet = UNet2DConditionModel(m.folder.unet);
   m.vae = AutoencoderKL(m.folder.vae);
   if (m.folder.checkpoint) check_all_weights(m);
-  for (const auto& name : component_names()) load_weights(m, name, dtype);
+  for (const auto& name : m.component_names()) load_weights(m, name, dtype);
   return m;
 }
 

@@ -1,5 +1,5 @@
-// pipeline/loaded_model.hpp: a model (folder or single file) loaded into memory: tokenizer + the three
-// networks.
+// pipeline/loaded_model.hpp: a model (folder or single file) loaded into memory: tokenizer(s) + the
+// networks (three; four for SDXL, whose second text encoder is the component "text_encoder_2").
 //
 //   LoadedModel m = load_model("models/tiny-sd1", at::kFloat);   // weights on the CPU
 //   m.place("unet", at::Device(at::kCUDA, 0));
@@ -9,12 +9,14 @@
 // at their current dtype.
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/nn.h>
 
 #include "clip/clip_text_model.hpp"
+#include "clip/clip_text_model_with_projection.hpp"
 #include "ftdr/sdk/types.hpp"
 #include "io/model_folder.hpp"
 #include "tokenizer/clip_tokenizer.hpp"
@@ -27,11 +29,16 @@ struct LoadedModel {
   ModelFolder folder;
   CLIPTokenizer tokenizer;
   CLIPTextModel text_encoder{nullptr};
+  // SDXL only (folder.is_sdxl()): the second tokenizer and text encoder.
+  std::optional<CLIPTokenizer> tokenizer_2;
+  CLIPTextModelWithProjection text_encoder_2{nullptr};
   UNet2DConditionModel unet{nullptr};
   AutoencoderKL vae{nullptr};
   at::ScalarType dtype = at::kFloat;
 
-  // "text_encoder", "unet", "vae"; sdk::Error(invalid_request) naming the name otherwise.
+  // The components of this model: "text_encoder", ("text_encoder_2" for SDXL,) "unet", "vae".
+  std::vector<std::string> component_names() const;
+  // One of component_names(); sdk::Error(invalid_request) naming the name otherwise.
   torch::nn::Module& component(const std::string& name);
   const torch::nn::Module& component(const std::string& name) const;
   // Where the component's parameters are now.
@@ -41,10 +48,8 @@ struct LoadedModel {
   std::vector<sdk::ComponentInfo> components() const;
 };
 
-inline const std::vector<std::string>& component_names() {
-  static const std::vector<std::string> names{"text_encoder", "unet", "vae"};
-  return names;
-}
+// The components a model folder describes (LoadedModel::component_names()).
+std::vector<std::string> component_names(const ModelFolder& folder);
 
 // Reads the folder or single-file checkpoint (io/single_file.hpp), builds the networks and loads
 // weights to the CPU at `dtype`. Every problem is an sdk::Error(model_error) naming the file.

@@ -154,11 +154,19 @@ TEST_F(BrokenModelFolder, ClassEmbeddingsRefused) {
   expect_error({(root_ / "unet" / "config.json").string(), "class_embed_type"});
 }
 
-TEST_F(BrokenModelFolder, AdditionEmbeddingsRefused) {
+// Only SDXL's text_time embedding, and only with a second text encoder (tests/sdxl_*).
+TEST_F(BrokenModelFolder, AdditionEmbeddingsOtherThanSdxlsRefused) {
   json c = unet_config();
+  c["addition_embed_type"] = "text";
+  write_json("unet/config.json", c);
+  expect_error({(root_ / "unet" / "config.json").string(), "addition_embed_type", "text_time"});
   c["addition_embed_type"] = "text_time";
   write_json("unet/config.json", c);
-  expect_error({"unet", "addition_embed_type"});
+  expect_error({"addition_time_embed_dim", "required with addition_embed_type text_time"});
+  c["addition_time_embed_dim"] = 8;
+  c["projection_class_embeddings_input_dim"] = 80;
+  write_json("unet/config.json", c);
+  expect_error({"addition_embed_type", "needs a second text encoder (text_encoder_2)"});
 }
 
 TEST_F(BrokenModelFolder, WrongTypeNamesKey) {

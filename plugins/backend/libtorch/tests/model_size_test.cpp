@@ -97,6 +97,22 @@ TEST(ModelSize, TheDemoModelFitsItsWeights) {
   EXPECT_NO_THROW(tb::check_component_sizes(tb::component_sizes(folder), at::kFloat, 0));
 }
 
+// SDXL: text_encoder_2 (with text_projection), the UNet's add_embedding and per-level depth, each
+// counted from its config and equal to its F16 safetensors file.
+TEST(ModelSize, TheTinySdxlFitsItsWeightsWithBothTextEncoders) {
+  const auto folder =
+      tb::read_model_folder(fs::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/tiny-sdxl");
+  const auto sizes = tb::component_sizes(folder);
+  ASSERT_EQ(sizes.size(), 4u);
+  EXPECT_NE(sizes[1].weights_file.find("text_encoder_2"), std::string::npos);
+  EXPECT_NO_THROW(tb::check_component_sizes(sizes, at::kFloat, 0));
+  json unet =
+      read_json(fs::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/tiny-sdxl/unet/config.json");
+  unet["transformer_layers_per_block"] = {1, 3};
+  const auto cfg = tb::UNetConfig::from_json(unet, "unet/config.json");
+  EXPECT_EQ(tb::network_size(cfg).values(), built_values(*tb::UNet2DConditionModel(cfg)));
+}
+
 TEST(ModelSize, WeightsThatCannotFitInMemoryAreRefused) {
   const auto folder = tb::read_model_folder(demo_model_dir());
   const auto sizes = tb::component_sizes(folder);

@@ -83,8 +83,15 @@ TEST_F(SingleFileErrors, SdxlAndLoraAndDiffusersFilesAreNamedAsSuch) {
                    {{"lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight", at::zeros({4, 8})}});
   EXPECT_EQ(load_error(sdxl),
             "single-file checkpoint " + sdxl.string() +
-                ": cannot be loaded:\n  an SDXL checkpoint (keys under conditioner.embedders.*): "
-                "SDXL is not supported yet");
+                ": cannot be loaded:\n  an SDXL checkpoint needs both text encoders: keys under "
+                "conditioner.embedders.0.transformer.* (CLIP ViT-L) and conditioner.embedders.1.model.* "
+                "(OpenCLIP ViT-bigG)");
+  const fs::path refiner = dir_ / "refiner.safetensors";
+  save_safetensors(refiner, {{"model.diffusion_model.out.2.bias", at::zeros({4})},
+                             {"conditioner.embedders.0.model.ln_final.bias", at::zeros({8})}});
+  EXPECT_EQ(load_error(refiner), "single-file checkpoint " + refiner.string() +
+                                     ": cannot be loaded:\n  an SDXL refiner checkpoint (OpenCLIP under "
+                                     "conditioner.embedders.0.model.*): only SDXL base is supported");
   EXPECT_EQ(load_error(lora),
             "single-file checkpoint " + lora.string() +
                 ": cannot be loaded:\n  a LoRA file (lora_unet_* / lora_te* keys), not a model");

@@ -23,7 +23,7 @@ fs::path data_dir() { return fs::path(FTDR_SOURCE_DIR) / "plugins/backend/libtor
 
 // Every parameter and buffer of two loaded models, bit for bit.
 void expect_same_weights(LoadedModel& a, LoadedModel& b) {
-  for (const auto& name : component_names()) {
+  for (const auto& name : a.component_names()) {
     const auto pa = a.component(name).named_parameters(), pb = b.component(name).named_parameters();
     ASSERT_EQ(pa.size(), pb.size()) << name;
     for (const auto& item : pa)

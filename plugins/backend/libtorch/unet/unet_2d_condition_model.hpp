@@ -1,11 +1,12 @@
-// unet/unet_2d_condition_model.hpp: diffusers' UNet2DConditionModel for SD 1.x and 2.x.
+// unet/unet_2d_condition_model.hpp: diffusers' UNet2DConditionModel for SD 1.x, 2.x and SDXL.
 //
 //   UNet2DConditionModel unet(folder.unet);
 //   load_module_weights(*unet, SafeTensorsFile::open(folder.unet_weights), at::kFloat);
 //   at::Tensor eps = unet->forward(latents, at::scalar_tensor(999, at::kLong), text_embeddings);
 //
 // Blocks: DownBlock2D, CrossAttnDownBlock2D, UNetMidBlock2DCrossAttn, UpBlock2D, CrossAttnUpBlock2D
-// (Transformer2DModel with conv or linear projection). Weight keys map one to one to diffusers'
+// (Transformer2DModel with conv or linear projection, its depth per level), SDXL's text_time added
+// embedding (add_time_proj, add_embedding). Weight keys map one to one to diffusers'
 // (down_blocks.0.attentions.1.transformer_blocks.0.attn1.to_q.weight, ...). The config is checked
 // by UNetConfig::from_json; the constructor throws model_error for block types it does not know.
 #pragma once
@@ -23,6 +24,14 @@
 
 namespace ftdr::torchbe {
 
+// SDXL's added conditions (UNetConfig::has_text_time), one row per UNet batch row: the pooled text
+// embeddings [B, pooled_text_dim()] and add_time_ids [B, 6] (original h, w, crop top, left, target
+// h, w). Unused (may be undefined) for a UNet without the text_time embedding.
+struct UNetAddedConditions {
+  at::Tensor text_embeds;
+  at::Tensor time_ids;
+};
+
 class UNet2DConditionModelImpl : public torch::nn::Module {
  public:
   explicit UNet2DConditionModelImpl(const UNetConfig& cfg);
@@ -31,7 +40,7 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
   // of Euler/LMS); encoder_hidden_states [B, 77, cross_attention_dim] -> [B, out_channels, h, w].
   // Any h, w: odd sizes are handled as diffusers does (upsampling to the skip connection's size).
   at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep,
-                     const at::Tensor& encoder_hidden_states);
+                     const at::Tensor& encoder_hidden_states, const UNetAddedConditions& added = {});
 
   void set_attention(const AttentionSettings& settings) { *settings_ = settings; }
   const AttentionSettings& attention_settings() const { return *settings_; }
@@ -39,6 +48,8 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
 
   Timesteps time_proj{nullptr};
   TimestepEmbedding time_embedding{nullptr};
+  Timesteps add_time_proj{nullptr};          // text_time only
+  TimestepEmbedding add_embedding{nullptr};  // text_time only
   torch::nn::Conv2d conv_in{nullptr};
   torch::nn::ModuleList down_blocks{nullptr};
   UNetMidBlock2DCrossAttn mid_block{nullptr};
@@ -48,6 +59,7 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
 
  private:
   void build_down_blocks();
+  at::Tensor text_time_embedding(const UNetAddedConditions& added, int64_t batch, at::ScalarType dtype);
   void build_up_blocks();
 
   UNetConfig cfg_;

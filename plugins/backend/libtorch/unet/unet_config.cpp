@@ -1,9 +1,6 @@
 // unet/unet_config.cpp: config.json -> UNetConfig, refusing what the network does not implement.
 #include "unet/unet_config.hpp"
 
-#include <algorithm>
-#include <functional>
-
 #include "io/config_fields.hpp"
 
 namespace ftdr::torchbe {
@@ -55,17 +52,15 @@ void read_unet_structure(const Fields& f, UNetConfig& c) {
 void reject_unsupported_unet_features(const Fields& f) {
   f.require_null("class_embed_type", "class embeddings are not implemented");
   f.require_null("num_class_embeds", "class embeddings are not implemented");
-  f.require_null("addition_embed_type", "additional (SDXL-style) embeddings are not implemented");
-  f.require_null("addition_time_embed_dim", "additional time embeddings are not implemented");
   f.require_null("encoder_hid_dim", "encoder_hid_proj is not implemented");
   f.require_null("encoder_hid_dim_type", "encoder_hid_proj is not implemented");
   f.require_null("time_embedding_dim", "a custom time embedding size is not implemented");
   f.require_null("time_embedding_act_fn", "a time embedding activation is not implemented");
   f.require_null("timestep_post_act", "timestep_post_act is not implemented");
   f.require_null("time_cond_proj_dim", "time_cond_proj_dim is not implemented");
-  f.require_null("projection_class_embeddings_input_dim", "class embeddings are not implemented");
   f.require_null("cross_attention_norm", "cross_attention_norm is not implemented");
-  f.require_null("reverse_transformer_layers_per_block", "per-block transformer depth is not implemented");
+  f.require_null("reverse_transformer_layers_per_block",
+                 "a per-layer transformer depth for the up blocks (SDXL refiner style) is not implemented");
   f.require_null("mid_block_only_cross_attention", "only_cross_attention is not implemented");
   f.require_default<std::string>("time_embedding_type", "positional",
                                  "Fourier embeddings are not implemented");
@@ -76,6 +71,26 @@ void reject_unsupported_unet_features(const Fields& f) {
   f.require_default<bool>("class_embeddings_concat", false, "not implemented");
   f.require_default<double>("resnet_out_scale_factor", 1.0, "not implemented");
   f.require_default<std::string>("act_fn", "silu", "the SD UNets use SiLU");
+}
+
+// SDXL's text_time embedding; any other added or class embedding is refused.
+void read_added_embedding(const Fields& f, UNetConfig& c) {
+  f.read("addition_embed_type", c.addition_embed_type);
+  if (f.find("addition_embed_type"))
+    f.require_one_of("addition_embed_type", c.addition_embed_type, {"text_time"});
+  if (!c.has_text_time()) {
+    f.require_null("projection_class_embeddings_input_dim", "class embeddings are not implemented");
+    return;
+  }
+  if (!f.find("addition_time_embed_dim"))
+    f.fail("addition_time_embed_dim", "required with addition_embed_type text_time");
+  if (!f.find("projection_class_embeddings_input_dim"))
+    f.fail("projection_class_embeddings_input_dim", "required with addition_embed_type text_time");
+  f.read("addition_time_embed_dim", c.addition_time_embed_dim);
+  f.read("projection_class_embeddings_input_dim", c.projection_class_embeddings_input_dim);
+  f.require_range("addition_time_embed_dim", c.addition_time_embed_dim, 1, kMaxChannels);
+  f.require_range("projection_class_embeddings_input_dim", c.projection_class_embeddings_input_dim,
+                  UNetConfig::kTimeIds * c.addition_time_embed_dim + 1, kMaxChannels);
 }
 
 }  // namespace
@@ -114,12 +129,16 @@ UNetConfig UNetConfig::from_json(const json& j, const std::string& file) {
   f.require_positive_finite("norm_eps", c.norm_eps);
   read_unet_structure(f, c);
 
-  std::vector<int64_t> tl{c.transformer_layers_per_block};
-  f.read_int_or_list("transformer_layers_per_block", tl, c.block_out_channels.size());
-  if (std::adjacent_find(tl.begin(), tl.end(), std::not_equal_to<>()) != tl.end())
-    f.fail("transformer_layers_per_block", "different depths per block are not implemented");
-  c.transformer_layers_per_block = tl.front();
-  f.require_range("transformer_layers_per_block", c.transformer_layers_per_block, 1, kMaxLayers);
+  c.transformer_layers_per_block = {1};
+  if (auto v = f.find("transformer_layers_per_block"); v && v->is_array())
+    for (const auto& e : *v)
+      if (!e.is_number_integer())
+        f.fail("transformer_layers_per_block",
+               "expected an integer per block (per-layer lists are not implemented)");
+  f.read_int_or_list("transformer_layers_per_block", c.transformer_layers_per_block,
+                     c.block_out_channels.size());
+  for (auto l : c.transformer_layers_per_block)
+    f.require_range("transformer_layers_per_block", l, 1, kMaxLayers);
   if (auto v = f.find("cross_attention_dim"); v && !v->is_number_integer())
     f.fail("cross_attention_dim", "expected one integer (per-block dimensions are not implemented)");
   f.read("cross_attention_dim", c.cross_attention_dim);
@@ -133,6 +152,7 @@ UNetConfig UNetConfig::from_json(const json& j, const std::string& file) {
     if (any) f.fail("only_cross_attention", "not supported: SD 1.x/2.x use false");
   }
   reject_unsupported_unet_features(f);
+  read_added_embedding(f, c);
   return c;
 }
 

@@ -36,7 +36,10 @@ struct UNetConfig {
   int64_t norm_num_groups = 32;
   double norm_eps = 1e-5;
   int64_t cross_attention_dim = 1280;
-  int64_t transformer_layers_per_block = 1;
+  // Transformer2DModel depth per down block (int in the file -> repeated per block). Up block i
+  // uses the reversed list's entry i and the mid block the last entry, as diffusers does (SDXL base:
+  // [1, 2, 10]).
+  std::vector<int64_t> transformer_layers_per_block{1, 1, 1, 1};
   // Number of attention HEADS per down block (diffusers' historical name "attention_head_dim"; an
   // explicit "num_attention_heads" wins). int in the file -> repeated per block.
   std::vector<int64_t> attention_heads{8, 8, 8, 8};
@@ -45,6 +48,19 @@ struct UNetConfig {
   bool only_cross_attention = false;   // must be false (not used by SD 1.x/2.x)
   int64_t conv_in_kernel = 3;
   int64_t conv_out_kernel = 3;
+  // SDXL's added embedding: "" (none) or "text_time": Timesteps(addition_time_embed_dim) of the 6
+  // add_time_ids, concatenated after the pooled text embeddings, through a TimestepEmbedding from
+  // projection_class_embeddings_input_dim (= 6 * addition_time_embed_dim + pooled width) channels.
+  std::string addition_embed_type;
+  int64_t addition_time_embed_dim = 0;
+  int64_t projection_class_embeddings_input_dim = 0;
+
+  bool has_text_time() const { return addition_embed_type == "text_time"; }
+  // The pooled text embeddings' width the text_time embedding expects (0 without it).
+  int64_t pooled_text_dim() const {
+    return has_text_time() ? projection_class_embeddings_input_dim - kTimeIds * addition_time_embed_dim : 0;
+  }
+  static constexpr int64_t kTimeIds = 6;  // original h, w, crop top, left, target h, w
 
   int64_t time_embed_dim() const { return block_out_channels.front() * 4; }
   static UNetConfig from_json(const nlohmann::json& j, const std::string& file);
