@@ -188,8 +188,8 @@ TEST(LocalQueuePlugin, ReadsItsTableAndRejectsBadValuesByKey) {
   ASSERT_NE(queue, nullptr);
   queue->enqueue("{}", sdk::Priority::normal, 1);
   EXPECT_TRUE(std::filesystem::exists(file));
-  auto bad = std::make_shared<FakeConfig>(
-      std::map<std::string, FakeConfig::Value>{{"lease_ms", std::int64_t{99}}});
+  auto bad =
+      std::make_shared<FakeConfig>(std::map<std::string, FakeConfig::Value>{{"lease_ms", std::int64_t{99}}});
   EXPECT_THAT([&] { load_plugin("local", bad); },
               ::testing::ThrowsMessage<sdk::Error>(
                   HasSubstr("test.toml: key 'lease_ms': expected a lease duration in milliseconds >= 100")));
