@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ template <typename H>
 NamedHarness harness(std::string name) {
   return {std::move(name), [] { return std::unique_ptr<QueueHarness>(std::make_unique<H>()); }};
 }
+
+// How gtest prints the parameter (the name, not the object's bytes).
+inline void PrintTo(const NamedHarness& h, std::ostream* os) { *os << h.name; }
 
 inline std::string harness_name(const testing::TestParamInfo<NamedHarness>& info) { return info.param.name; }
 
