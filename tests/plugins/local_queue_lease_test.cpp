@@ -74,7 +74,7 @@ TEST(LocalQueueLeases, AStaleLeaseIsRefusedAndChangesNothing) {
 
 TEST(LocalQueueLeases, CancelEndsAWaitingJobAndAsksTheRunnerOfALeasedOne) {
   lq::LocalQueue q(queue_settings(fresh_journal("cancel")));
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   q.watch(log);
   const auto running = q.enqueue("{}", sdk::Priority::normal, 1);
   const auto waiting = q.enqueue("{}", sdk::Priority::normal, 2);
@@ -119,7 +119,7 @@ TEST(LocalQueueLeases, ReleaseGivesTheJobBackWithItsFolder) {
 
 TEST(LocalQueueLeases, EventsReachObserversInTheOrderTheyHappened) {
   lq::LocalQueue q(queue_settings(fresh_journal("events")));
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   q.watch(log);
   const auto id = q.enqueue("{}", sdk::Priority::normal, 1);
   const auto lease = q.claim("w", 0);

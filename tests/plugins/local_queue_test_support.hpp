@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/queue_events.hpp"
 #include "local_queue.hpp"
 
 namespace ftdr::test {
@@ -37,25 +38,5 @@ inline std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-class EventLog final : public sdk::QueueObserver {
- public:
-  void on_event(const sdk::QueueEvent& event) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  // The first `n` events, once there are that many (the test's own timeout ends a hang).
-  std::vector<sdk::QueueEvent> wait_for(std::size_t n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return events_.size() >= n; });
-    return {events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(n)};
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<sdk::QueueEvent> events_;
-};
 
 }  // namespace ftdr::test

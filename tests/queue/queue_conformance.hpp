@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/queue_events.hpp"
 #include "ftdr/sdk/queue.hpp"
 
 namespace ftdr::test {
@@ -58,27 +59,6 @@ NamedHarness harness(std::string name) {
 inline void PrintTo(const NamedHarness& h, std::ostream* os) { *os << h.name; }
 
 inline std::string harness_name(const testing::TestParamInfo<NamedHarness>& info) { return info.param.name; }
-
-// Records the events an observer receives, for tests to wait on.
-class EventLog : public sdk::QueueObserver {
- public:
-  void on_event(const sdk::QueueEvent& event) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  // Waits (up to 20 s) until `count` events arrived; returns them all.
-  std::vector<sdk::QueueEvent> wait_for(std::size_t count) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, std::chrono::seconds(20), [&] { return events_.size() >= count; });
-    return events_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<sdk::QueueEvent> events_;
-};
 
 class QueueConformance : public testing::TestWithParam<NamedHarness> {
  protected:

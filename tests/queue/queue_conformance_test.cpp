@@ -112,7 +112,7 @@ TEST_P(QueueConformance, ALeaseNamesItsWorkerAndCountsClaims) {
 
 TEST_P(QueueConformance, ReportsUpdateTheStateAndReachObserversInOrder) {
   auto q = make();
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   q->watch(log);
   const auto id = q->enqueue("{}", Priority::normal, now_ms());
   auto lease = q->claim("w", 1000);
@@ -194,7 +194,7 @@ TEST_P(QueueConformance, RenewingKeepsTheLease) {
 
 TEST_P(QueueConformance, CancellingAQueuedJobEndsItAtOnce) {
   auto q = make();
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   q->watch(log);
   const auto id = q->enqueue("{}", Priority::normal, now_ms());
   const std::int64_t t = now_ms();
@@ -213,7 +213,7 @@ TEST_P(QueueConformance, CancellingAQueuedJobEndsItAtOnce) {
 
 TEST_P(QueueConformance, CancellingALeasedJobAsksItsRunner) {
   auto q = make();
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   q->watch(log);
   const auto id = q->enqueue("{}", Priority::normal, now_ms());
   auto lease = q->claim("w", 1000);
@@ -385,7 +385,7 @@ TEST_P(QueueConformance, AnotherInstanceSeesTheEventsOfJobsItDidNotRun) {
   if (!store().concurrent_instances()) GTEST_SKIP() << GetParam().name << ": one instance at a time";
   auto server = make();
   auto runner = make();
-  auto log = std::make_shared<EventLog>();
+  auto log = std::make_shared<QueueEventLog>();
   server->watch(log);
   const auto id = server->enqueue("{}", Priority::normal, now_ms());
   auto lease = runner->claim("elsewhere/1", 1000);

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "common/queue_events.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "queue/redis_queue_support.hpp"
 
@@ -19,26 +20,6 @@ namespace {
 using sdk::Priority;
 using sdk::QueueEventKind;
 using testing::HasSubstr;
-
-class Events : public sdk::QueueObserver {
- public:
-  void on_event(const sdk::QueueEvent& e) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back(e);
-    cv_.notify_all();
-  }
-  // Waits (at most 20 s: a bound on a hang, not a timing assertion) for `count` events.
-  std::vector<sdk::QueueEvent> wait_for(std::size_t count) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, std::chrono::seconds(20), [&] { return events_.size() >= count; });
-    return events_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<sdk::QueueEvent> events_;
-};
 
 class RedisQueueTest : public testing::Test {
  protected:
@@ -98,7 +79,7 @@ TEST_F(RedisQueueTest, ThreeMachinesRunSixtyJobsOfMixedPriorityExactlyOnce) {
 TEST_F(RedisQueueTest, AWatcherOnAnotherMachineSeesEveryEventInOrder) {
   auto server = machine();
   auto runner = machine();
-  auto events = std::make_shared<Events>();
+  auto events = std::make_shared<QueueEventLog>();
   server->watch(events);
   const auto id = server->enqueue(R"({"prompt":"a fox"})", Priority::normal, wall_ms());
   auto lease = runner->claim("gpu-box/77", 5000);
