@@ -9,6 +9,7 @@
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
 #include "serve/job_json.hpp"
+#include "wall_clock.hpp"
 
 namespace ftdr::host::queue {
 
@@ -16,11 +17,6 @@ namespace fw = ftdr::framework;
 using nlohmann::json;
 
 namespace {
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // A job's folder is its own and a job that starts holds no image yet: PNGs found there are from a
 // run that was interrupted before its result was recorded, and would otherwise sit beside the new

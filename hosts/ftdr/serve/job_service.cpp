@@ -10,6 +10,7 @@
 #include "ftdr/framework/jobs/request_validation.hpp"
 #include "ftdr/framework/logging.hpp"
 #include "job_json.hpp"
+#include "wall_clock.hpp"
 
 namespace ftdr::host::serve {
 
@@ -17,11 +18,6 @@ namespace fw = ftdr::framework;
 using nlohmann::json;
 
 namespace {
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // What a job that never ran keeps as its result (cancelled while it waited).
 json unrun_result(const std::string& kind, const std::string& message) {

@@ -6,17 +6,13 @@
 #include "job_json.hpp"
 #include "job_service.hpp"
 #include "recovery_action.hpp"
+#include "wall_clock.hpp"
 
 namespace ftdr::host::serve {
 
 using nlohmann::json;
 
 namespace {
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 constexpr std::size_t kMaxEarly = 1024;  // ids whose events wait for their submit() to store them
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "adapter/torch_backend.hpp"
+#include "backend_runs.hpp"
 #include "backend_test_support.hpp"
 #include "io/checkpoint_config.hpp"
 #include "io/single_file.hpp"
@@ -31,23 +32,6 @@ TEST(SdxlSingleFile, GivesTheFoldersTensors) {
   EXPECT_EQ(file.folder.scheduler_config, folder.folder.scheduler_config);
   EXPECT_TRUE(file.folder.force_zeros_for_empty_prompt);
   EXPECT_EQ(file.tokenizer_2->encode("a photo of a cat"), folder.tokenizer_2->encode("a photo of a cat"));
-}
-
-std::unique_ptr<TorchBackend> backend_for(const fs::path& model,
-                                          std::map<std::string, MapConfig::Value> host) {
-  auto cfg = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
-      {"device", std::string("cpu")}, {"attention", std::string("naive")}});
-  cfg->add_table(sdk::kHostTable, std::make_shared<MapConfig>(std::move(host)));
-  auto backend = std::make_unique<TorchBackend>(context_with(cfg));
-  backend->load(model.string());
-  return backend;
-}
-
-std::vector<sdk::Image> generate(TorchBackend& backend, const sdk::GenerationParams& p) {
-  RecordingObserver observer;
-  auto cond = backend.encode(p);
-  auto latents = backend.denoise(p, *cond, nullptr, observer);
-  return backend.decode(p, *latents, nullptr);
 }
 
 // The whole pipeline through the backend: the same pixels (exactly) as the folder.

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "adapter/torch_backend.hpp"
+#include "backend_runs.hpp"
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
 #include "io/single_file.hpp"
@@ -29,24 +30,6 @@ void expect_same_weights(LoadedModel& a, LoadedModel& b) {
     for (const auto& item : pa)
       EXPECT_TRUE(at::equal(item.value(), pb[item.key()])) << name << " " << item.key();
   }
-}
-
-// A backend over `model` with the host values a [model] table would pass.
-std::unique_ptr<TorchBackend> backend_for(const fs::path& model,
-                                          std::map<std::string, MapConfig::Value> host) {
-  auto cfg = std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
-      {"device", std::string("cpu")}, {"attention", std::string("naive")}});
-  cfg->add_table(sdk::kHostTable, std::make_shared<MapConfig>(std::move(host)));
-  auto backend = std::make_unique<TorchBackend>(context_with(cfg));
-  backend->load(model.string());
-  return backend;
-}
-
-std::vector<sdk::Image> generate(TorchBackend& backend, const sdk::GenerationParams& p) {
-  RecordingObserver observer;
-  auto cond = backend.encode(p);
-  auto latents = backend.denoise(p, *cond, nullptr, observer);
-  return backend.decode(p, *latents, nullptr);
 }
 
 TEST(SingleFile, Sd1GivesTheFoldersTensors) {
