@@ -9,8 +9,9 @@
 // Prints: submissions/s and p50/p99 latency of POST /v1/jobs over `jobs` jobs from `clients` client
 // threads (one connection per request), jobs completed/s (first submission to the last completion),
 // p50/p99 time from submission to the first progress event (one client, one job at a time on the
-// idle server; 50 jobs, 10 with --demo), and the server's peak RSS (sampled every 5 ms: the libtorch
-// backend resets the kernel's VmHWM before each phase to measure the phase's peak, so VmHWM alone
+// idle server; 50 jobs, 10 with --demo), the server's CPU time per job (user + system, from
+// submission to completion: a figure that holds on a busy machine), and its peak RSS (sampled every 5 ms: the
+// libtorch backend resets the kernel's VmHWM before each phase to measure the phase's peak, so VmHWM alone
 // would miss earlier peaks).
 //
 // Usage: ftdr_bench_serve [--demo] [jobs 200] [clients 8]
@@ -21,9 +22,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "integration/serve_demo.hpp"
 #include "integration/serve_process.hpp"
@@ -51,6 +56,19 @@ long rss_kib(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0 || line.rfind("VmRSS:", 0) == 0)
       most = std::max(most, std::atol(line.c_str() + 6));
   return most;
+}
+
+// CPU time the process has used so far (user + system), ms: the server's cost per job, a figure
+// that holds on a busy machine where latencies do not.
+double cpu_ms(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i)
+    if (i >= 14) ticks += std::atol(field.c_str());  // utime, stime
+  return 1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Samples the server's RSS until destroyed; peak() is the largest seen.
@@ -121,6 +139,7 @@ int main(int argc, char** argv) {
   PeakRss peak(server->pid());
 
   std::vector<std::vector<double>> submit(static_cast<std::size_t>(clients));
+  const double cpu_before = cpu_ms(server->pid());
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
@@ -139,6 +158,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const double done_s = ms_since(start) / 1000;
+  const double cpu_per_job = (cpu_ms(server->pid()) - cpu_before) / jobs;
   std::vector<double> all;
   for (const auto& v : submit) all.insert(all.end(), v.begin(), v.end());
 
@@ -155,6 +175,8 @@ int main(int argc, char** argv) {
   std::printf(
       "  submission -> first progress event (one client, %d jobs, idle server): p50 %.2f ms, p99 %.2f ms\n",
       followed, percentile(first_event, 0.5), percentile(first_event, 0.99));
+  std::printf("  server CPU per job (submission to completion, listing polls included): %.3f ms\n",
+              cpu_per_job);
   std::printf("  server peak RSS: %ld KiB\n", peak.peak());
   return server->stop();
 }

@@ -147,6 +147,50 @@ TEST(ServeJournal, FinishedJobsAreListedAndDownloadableAfterRestart) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// The ids of the jobs in a journal file, in order.
+std::vector<std::int64_t> journal_ids(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  std::vector<std::int64_t> ids;
+  if (sqlite3_open(file.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id FROM jobs ORDER BY id", -1, &s, nullptr);
+    while (s && sqlite3_step(s) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(s, 0));
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return ids;
+}
+
+// keep_finished = 2: the oldest finished jobs leave the listing at once and the journal in batches
+// (keep_finished/32, at least 1: at the next submission) and at the latest at the next start.
+TEST(ServeJournal, KeepFinishedForgetsTheOldestJobs) {
+  ServeOptions o;
+  o.server_extra = "keep_finished = 2\n";
+  ServeProcess server(fresh_dir("serve_keep_finished"), o);
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(submit_job(server.port(), {{"prompt", "job " + std::to_string(i)}}));
+    wait_for_state(server.port(), ids.back(), "completed");
+  }
+  const auto listed = [&] {
+    std::vector<std::int64_t> got;
+    const json list = json_of(http(server.port(), "GET", "/v1/jobs"));
+    for (const json& j : list["jobs"]) got.push_back(j["id"]);
+    return got;
+  };
+  EXPECT_EQ(listed(), (std::vector<std::int64_t>{ids[2], ids[3]}));
+  EXPECT_EQ(http(server.port(), "GET", "/v1/jobs/" + std::to_string(ids[0])).status, 404);
+  // The 4th submission made the journal forget job 1; job 2 went out of the listing after it.
+  const auto file = server.dir() / "state" / "journal.sqlite";
+  EXPECT_EQ(journal_ids(file), (std::vector<std::int64_t>{ids[1], ids[2], ids[3]}));
+  EXPECT_EQ(server.stop(), 0);
+
+  server.start();
+  EXPECT_EQ(listed(), (std::vector<std::int64_t>{ids[2], ids[3]}));
+  EXPECT_EQ(journal_ids(file), (std::vector<std::int64_t>{ids[2], ids[3]}));
+  EXPECT_EQ(server.stop(), 0);
+}
+
 // Runs `ftdr serve` with `dir`/state as its state folder; returns how it ended.
 CliResult serve_on_journal(const std::filesystem::path& dir) {
   write_file(dir / "serve.toml", serve_config_text(dir, {}));

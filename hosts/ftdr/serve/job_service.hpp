@@ -138,10 +138,10 @@ class JobService {
   void count_finished(const std::string& state, const nlohmann::json& result);            // mutex_ held
   void publish(JobRecord& record, const std::string& event, const nlohmann::json& data);  // mutex_ held
   void close_streams(JobRecord& record);
-  void trim_finished();  // mutex_ held: the oldest finished records beyond keep_finished
-  void forget_old();     // the queue's own retention (a commit): never on the observer's thread
+  void trim_finished();          // mutex_ held: the oldest finished records beyond keep_finished
+  void forget_old(bool always);  // the queue's own retention (a commit): never on the observer's thread
+  void set_state(JobRecord& record, const std::string& state);                        // mutex_ held
   std::optional<framework::JobStatus> waiting_status(const JobRecord& record) const;  // mutex_ held
-  std::size_t waiting() const;                                                        // mutex_ held
 
   std::shared_ptr<sdk::JobQueue> queue_;
   ServiceSettings settings_;
@@ -157,6 +157,9 @@ class JobService {
   std::shared_ptr<sdk::ModelBackend> backend_;
   bool accepting_ = false, shutting_down_ = false;
   std::size_t reserved_ = 0;  // submissions being queued: they count against queue_capacity
+  std::size_t queued_ = 0;    // records waiting for a runner (set_state())
+  std::size_t finished_ = 0;  // finished records held
+  std::size_t trimmed_ = 0;   // finished records let go since the queue last forgot its old jobs
   ServiceCounts counts_;
 };
 

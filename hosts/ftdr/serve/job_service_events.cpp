@@ -63,7 +63,7 @@ void JobService::apply(JobRecord& r, const sdk::QueueEvent& event) {
   if (r.finished()) return;  // e.g. the finished event of a job cancel() already ended
   switch (event.kind) {
     case sdk::QueueEventKind::state:
-      r.state = event.state;
+      set_state(r, event.state);
       if (event.state == "queued") {  // given back (a runner stopping): no event for the clients
         if (shutting_down_) close_streams(r);
         return;
@@ -88,8 +88,9 @@ void JobService::apply_finished(JobRecord& r, const std::string& state, const st
         {"images", json::array()},
         {"error", {{"kind", "internal"}, {"message", std::string("unreadable result: ") + e.what()}}}};
   }
-  r.state = state;
+  set_state(r, state);  // before finished_ms: it is still counted as the state it leaves
   r.finished_ms = now_ms;
+  ++finished_;
   count_finished(state, r.result);
   publish(r, "state", final_event(r));
   close_streams(r);
@@ -123,15 +124,14 @@ void JobService::close_streams(JobRecord& record) {
 }
 
 // The oldest finished jobs beyond keep_finished leave the listing now; the queue forgets them at
-// the next submission (forget_old(): a commit, never made on the queue's thread).
+// a later submission (forget_old(): a commit, never made on the queue's thread).
 void JobService::trim_finished() {
-  std::size_t finished = 0;
-  for (const auto& [id, r] : records_) finished += r.finished() ? 1 : 0;
-  for (auto it = records_.begin(); it != records_.end() && finished > settings_.keep_finished;) {
+  for (auto it = records_.begin(); it != records_.end() && finished_ > settings_.keep_finished;) {
     if (it->second.finished()) {
       close_streams(it->second);
       it = records_.erase(it);
-      --finished;
+      --finished_;
+      ++trimmed_;
     } else {
       ++it;
     }
