@@ -48,13 +48,7 @@ std::int64_t check_readable(const SqliteDb& db) {
   return found;
 }
 
-}  // namespace
-
-void open_journal(const SqliteDb& db) {
-  const std::int64_t version = check_readable(db);
-  db.exec("PRAGMA journal_mode=WAL");
-  db.exec("PRAGMA synchronous=FULL");
-  if (version == kSchemaVersion) return;
+void migrate(const SqliteDb& db) {
   db.exec("BEGIN IMMEDIATE");
   try {
     db.exec(kCreateV1);
@@ -65,6 +59,19 @@ void open_journal(const SqliteDb& db) {
     sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);  // the file stays as it was
     throw;
   }
+}
+
+}  // namespace
+
+void open_journal(const SqliteDb& db) {
+  const std::int64_t version = check_readable(db);
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=FULL");
+  if (version != kSchemaVersion) migrate(db);
+  // Each level's waiting jobs in id order, for claims (try_claim()): without it every claim
+  // sorted every waiting job and walked the finished ones kept for listing. An index is no schema
+  // change: an FTDR without it opens the file and keeps the index up to date.
+  db.exec("CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (priority, id) WHERE finished_ms = 0");
 }
 
 }  // namespace ftdr::plugins::local_queue

@@ -52,7 +52,7 @@ void LocalQueue::commit(const std::vector<PendingAdd*>& batch) {
     try {
       db_.exec("BEGIN IMMEDIATE");
       for (PendingAdd* p : batch) {
-        Statement s(db_.handle(),
+        Statement s(db_,
                     "INSERT INTO jobs (request, priority, state, created_ms) VALUES (?, ?, 'queued', ?)");
         s.bind(1, p->request);
         s.bind(2, std::string(sdk::to_string(p->priority)));
@@ -75,7 +75,7 @@ void LocalQueue::remove(std::uint64_t id) {
   db_.exec("BEGIN IMMEDIATE");
   try {
     for (const char* sql : {"DELETE FROM jobs WHERE id = ?", "DELETE FROM blobs WHERE job_id = ?"}) {
-      Statement s(db_.handle(), sql);
+      Statement s(db_, sql);
       s.bind(1, as_id(id));
       if (s.step() != SQLITE_DONE) db_.fail("cannot remove job " + std::to_string(id));
     }
@@ -88,7 +88,7 @@ void LocalQueue::remove(std::uint64_t id) {
 
 std::optional<sdk::QueuedJob> LocalQueue::job(std::uint64_t id) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(), (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?").c_str());
+  Statement s(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?"));
   s.bind(1, as_id(id));
   const int rc = s.step();
   if (rc == SQLITE_ROW) return row_job(s);
@@ -98,7 +98,7 @@ std::optional<sdk::QueuedJob> LocalQueue::job(std::uint64_t id) const {
 
 std::vector<sdk::QueuedJob> LocalQueue::jobs() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(), (std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id").c_str());
+  Statement s(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id"));
   std::vector<sdk::QueuedJob> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(row_job(s));
@@ -109,13 +109,13 @@ std::vector<sdk::QueuedJob> LocalQueue::jobs() const {
 // A job whose lease has expired counts as waiting: no runner is known to hold it.
 bool LocalQueue::cancel(std::uint64_t id, const std::string& result, std::int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement row(db_.handle(), "SELECT finished_ms, lease_until_ms FROM jobs WHERE id = ?");
+  Statement row(db_, "SELECT finished_ms, lease_until_ms FROM jobs WHERE id = ?");
   row.bind(1, as_id(id));
   if (row.step() != SQLITE_ROW || row.integer(0) != 0) return false;
   const bool leased = row.integer(1) > wall_ms();
-  Statement s(db_.handle(), leased ? "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1"
-                                   : "UPDATE jobs SET state = 'cancelled', result = ?2, finished_ms = ?3, "
-                                     "lease_until_ms = 0 WHERE id = ?1");
+  Statement s(db_, leased ? "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1"
+                          : "UPDATE jobs SET state = 'cancelled', result = ?2, finished_ms = ?3, "
+                            "lease_until_ms = 0 WHERE id = ?1");
   s.bind(1, as_id(id));
   if (!leased) {
     s.bind(2, result);
@@ -134,7 +134,7 @@ std::vector<std::uint64_t> LocalQueue::forget_finished(std::size_t keep) {
   std::vector<std::uint64_t> ids;
   db_.exec("BEGIN IMMEDIATE");
   try {
-    Statement s(db_.handle(),
+    Statement s(db_,
                 "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_ms > 0 ORDER BY id DESC "
                 "LIMIT -1 OFFSET ?) RETURNING id");
     s.bind(1, static_cast<std::int64_t>(keep));
@@ -153,7 +153,7 @@ std::vector<std::uint64_t> LocalQueue::forget_finished(std::size_t keep) {
 
 sdk::QueueDepth LocalQueue::depth() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(),
+  Statement s(db_,
               "SELECT priority, COUNT(*), MIN(created_ms) FROM jobs WHERE finished_ms = 0 AND "
               "(lease_until_ms = 0 OR lease_until_ms <= ?) GROUP BY priority");
   s.bind(1, wall_ms());

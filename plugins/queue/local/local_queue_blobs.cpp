@@ -30,7 +30,7 @@ void LocalQueue::put_blob(std::uint64_t job_id, const std::string& name, const s
                                                           " bytes, over [queue.local] blob_max_bytes (" +
                                                           std::to_string(settings_.blob_max_bytes) + ")");
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(), "INSERT OR REPLACE INTO blobs (job_id, name, bytes) VALUES (?, ?, ?)");
+  Statement s(db_, "INSERT OR REPLACE INTO blobs (job_id, name, bytes) VALUES (?, ?, ?)");
   s.bind(1, as_id(job_id));
   s.bind(2, name);
   s.bind_blob(3, bytes);
@@ -39,7 +39,7 @@ void LocalQueue::put_blob(std::uint64_t job_id, const std::string& name, const s
 
 std::optional<std::string> LocalQueue::get_blob(std::uint64_t job_id, const std::string& name) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(), "SELECT bytes FROM blobs WHERE job_id = ? AND name = ?");
+  Statement s(db_, "SELECT bytes FROM blobs WHERE job_id = ? AND name = ?");
   s.bind(1, as_id(job_id));
   s.bind(2, name);
   const int rc = s.step();
@@ -50,7 +50,7 @@ std::optional<std::string> LocalQueue::get_blob(std::uint64_t job_id, const std:
 
 std::vector<std::string> LocalQueue::blob_names(std::uint64_t job_id) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement s(db_.handle(), "SELECT name FROM blobs WHERE job_id = ? ORDER BY name");
+  Statement s(db_, "SELECT name FROM blobs WHERE job_id = ? ORDER BY name");
   s.bind(1, as_id(job_id));
   std::vector<std::string> names;
   int rc = 0;

@@ -17,7 +17,17 @@ Statement::Statement(sqlite3* db, const char* sql) {
   ok_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::Statement(const SqliteDb& db, const std::string& sql) : cache_(&db), sql_(sql) {
+  stmt_ = db.take(sql_);
+  ok_ = stmt_ != nullptr;
+}
+
+Statement::~Statement() {
+  if (cache_ && stmt_)
+    cache_->give_back(sql_, stmt_);
+  else
+    sqlite3_finalize(stmt_);
+}
 
 void Statement::bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
 
@@ -74,7 +84,31 @@ SqliteDb::SqliteDb(const std::filesystem::path& file) : file_(file) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+SqliteDb::~SqliteDb() {
+  for (const auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);  // else the close fails (busy)
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* SqliteDb::take(const std::string& sql) const {
+  if (auto it = cache_.find(sql); it != cache_.end()) {
+    sqlite3_stmt* stmt = it->second;
+    cache_.erase(it);
+    return stmt;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  return stmt;
+}
+
+// Reset ends the statement (a read it held, the commit of an autocommit write) as finalizing did.
+void SqliteDb::give_back(const std::string& sql, sqlite3_stmt* stmt) const {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (!cache_.emplace(sql, stmt).second) sqlite3_finalize(stmt);  // a nested copy: one is enough
+}
 
 void SqliteDb::exec(const std::string& sql) const {
   char* message = nullptr;

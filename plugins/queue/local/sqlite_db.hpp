@@ -1,8 +1,8 @@
 // sqlite_db.hpp: the `local` queue's SQLite connection: a prepared statement that finalizes itself,
 // and a connection that opens one journal file and names it in every error.
 //
-//   SqliteDb db(file);                       // opens or creates (WAL, synchronous=FULL)
-//   Statement s(db.handle(), "SELECT ...");  s.bind(1, id);  while (s.step() == SQLITE_ROW) ...
+//   SqliteDb db(file);                 // opens or creates (WAL, synchronous=FULL)
+//   Statement s(db, "SELECT ...");  s.bind(1, id);  while (s.step() == SQLITE_ROW) ...
 //   db.exec("BEGIN IMMEDIATE");  ...  db.exec("COMMIT");
 //
 // Errors are sdk::Error(internal) whose message starts "job journal <file>: ". Not thread-safe: the
@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 struct sqlite3;
@@ -17,9 +18,15 @@ struct sqlite3_stmt;
 
 namespace ftdr::plugins::local_queue {
 
+class SqliteDb;
+
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql);
+  Statement(sqlite3* db, const char* sql);  // prepared now, finalized at the end
+  // The connection's prepared copy of `sql` (prepared at its first use), reset and given back at
+  // the end: the queue runs the same few statements for every job, and preparing them each time
+  // was a fifth of its SQLite time.
+  Statement(const SqliteDb& db, const std::string& sql);
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -34,6 +41,8 @@ class Statement {
  private:
   sqlite3_stmt* stmt_ = nullptr;
   bool ok_ = false;
+  const SqliteDb* cache_ = nullptr;  // set: stmt_ goes back to this connection's cache
+  std::string sql_;
 };
 
 // An exclusive flock(2) on "<file>.lock", held while the object lives (the kernel drops it when the
@@ -66,8 +75,15 @@ class SqliteDb {
   [[noreturn]] void refuse(const std::string& message) const;
 
  private:
+  friend class Statement;
+  sqlite3_stmt* take(const std::string& sql) const;  // the cached statement, or a new one; null: error
+  void give_back(const std::string& sql, sqlite3_stmt* stmt) const;
+
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
+  // Statements not in use. A statement in use is out of the map, so the same SQL run nested (a
+  // read inside a loop over the same read) prepares a second copy instead of resetting the first.
+  mutable std::map<std::string, sqlite3_stmt*> cache_;
 };
 
 }  // namespace ftdr::plugins::local_queue
