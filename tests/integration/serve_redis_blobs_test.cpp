@@ -3,8 +3,8 @@
 // a state_dir and output_dir of its own: they share nothing but Redis. A worker killed (SIGKILL)
 // mid-diffusion leaves its newest checkpoint in Redis; a worker started afterwards resumes the job
 // from it, and the server serves the PNG from its own output_dir (native and A1111 routes), byte for
-// byte the PNG a single-process server makes. A checkpoint over [queue.redis] blob_max_bytes fails
-// its job with an error naming the key.
+// byte the PNG a single-process server makes, and again after a restart without that folder. A
+// checkpoint over [queue.redis] blob_max_bytes fails its job with an error naming the key.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -110,6 +110,13 @@ TEST(ServeRedisBlobs, AJobKilledMidDiffusionResumesOnAnotherMachineFromTheQueue)
   const fs::path a1111_png = dir / "server" / "out" / ("job-" + std::to_string(id + 1)) / "image-0.png";
   EXPECT_EQ(json_of(a1111)["images"], json::array({host::serve::base64_encode(file_bytes(a1111_png))}));
   EXPECT_TRUE(second->alive() && third->alive());
+
+  // A server that lost its copy (a new machine, a wiped folder) fetches it again when asked.
+  server.kill(SIGKILL);
+  fs::remove_all(dir / "server" / "out");
+  server.start();
+  EXPECT_TRUE(png_of(server.port(), id) == reference) << "fetched again from Redis";
+  EXPECT_TRUE(file_bytes(served) == reference);
 }
 
 TEST(ServeRedisBlobs, ACheckpointOverTheBlobCapFailsTheJobNamingTheKey) {
