@@ -157,7 +157,8 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       opened.queue,
       {host.runtime.output_dir, static_cast<std::size_t>(host.runtime.queue_capacity),
        static_cast<std::size_t>(host.server.keep_finished),
-       host.workers.count > 0 ? 0 : host.runtime.workers},  // threads; the pool counts its own
+       host.workers.count > 0 ? 0 : host.runtime.workers,  // threads; the pool counts its own
+       host.queue_files},
       opened.label);
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
   serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
@@ -185,8 +186,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
         routes.set_model(model.info, model.samplers, listed);
         a1111.set_model(model.info, model.samplers);
         runner = std::make_shared<queue::QueueRunner>(
-            opened.queue, pool,
-            queue::RunnerSettings{queue::this_worker_name(), host.runtime.output_dir, host.workers.count});
+            opened.queue, pool, queue::runner_settings(host, queue::this_worker_name(), host.workers.count));
         runner->start();
         jobs.attach(runner, serve::ModelCheck{model.info, model.samplers});
         loaded.store(true);
@@ -212,7 +212,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
       runner = std::make_shared<queue::QueueRunner>(
           opened.queue, serve::in_process_runner(manager, engine),
-          queue::RunnerSettings{queue::this_worker_name(), host.runtime.output_dir, host.runtime.workers});
+          queue::runner_settings(host, queue::this_worker_name(), host.runtime.workers));
       runner->start();
       jobs.attach(runner, check, plugins.backend);
       loaded.store(true);

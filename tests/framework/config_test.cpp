@@ -139,6 +139,16 @@ TEST(Config, OutOfRangeValueSaysWhatWasExpected) {
       "/etc/ftdr/test.toml:2:12: key 'runtime.shutdown': expected \"drain\" or \"cancel\" (got \"later\")");
 }
 
+TEST(Config, QueueFilesIsSharedFolderOrQueue) {
+  EXPECT_EQ(Config::parse("", "/etc/ftdr/test.toml").host().queue_files, QueueFiles::shared_folder);
+  EXPECT_EQ(Config::parse("[queue]\nfiles = \"queue\"\n", "/etc/ftdr/test.toml").host().queue_files,
+            QueueFiles::queue);
+  EXPECT_EQ(only_problem("[queue]\nfiles = \"nfs\"\n"),
+            "/etc/ftdr/test.toml:2:9: key 'queue.files': expected \"shared_folder\" (every machine sees the "
+            "same state_dir and output_dir) or \"queue\" (checkpoints and PNGs kept as blobs in the queue) "
+            "(got \"nfs\")");
+}
+
 TEST(Config, UnknownHostKeyIsAnErrorListingTheKnownKeys) {
   std::string msg = only_problem("[runtime]\nwokers = 2\n");
   EXPECT_THAT(msg, HasSubstr("/etc/ftdr/test.toml:2:1: unknown key 'runtime.wokers'"));

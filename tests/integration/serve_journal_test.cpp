@@ -43,16 +43,6 @@ TEST(ServeJournal, KilledServerRunsItsAcceptedJobsAfterRestart) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-// The checkpoint files in <state_dir>/jobs/*/.
-std::vector<std::string> checkpoint_files(const std::filesystem::path& state) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& dir : std::filesystem::directory_iterator(state / "jobs", ec))
-    for (const auto& file : std::filesystem::directory_iterator(dir.path()))
-      files.push_back(file.path().filename().string());
-  return files;
-}
-
 TEST(ServeJournal, RestartResumesFromTheNewestCheckpoint) {
   ServeOptions o;
   o.step_ms = 100;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -174,6 +175,16 @@ inline nlohmann::json wait_for_state(int port, std::int64_t id, const std::strin
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("job " + std::to_string(id) + " not " + state + " within 60 s");
+}
+
+// The checkpoint files in <state_dir>/jobs/*/.
+inline std::vector<std::string> checkpoint_files(const std::filesystem::path& state) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(state / "jobs", ec))
+    for (const auto& file : std::filesystem::directory_iterator(dir.path()))
+      files.push_back(file.path().filename().string());
+  return files;
 }
 
 // The PNG of image 0 of a job, once it completed; throws when it ends otherwise.

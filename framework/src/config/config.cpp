@@ -103,6 +103,16 @@ std::string parse_choice(const TomlConfigView& section, const std::string& choic
   return name;
 }
 
+QueueFiles parse_queue_files(const TomlConfigView& v) {
+  const std::string files = v.get_string("files", "shared_folder");
+  if (files == "shared_folder") return QueueFiles::shared_folder;
+  if (files == "queue") return QueueFiles::queue;
+  v.reject("files",
+           "\"shared_folder\" (every machine sees the same state_dir and output_dir) or \"queue\" "
+           "(checkpoints and PNGs kept as blobs in the queue) (got \"" +
+               files + "\")");
+}
+
 // Each key of a section is read on its own (collect): a bad value must neither hide the problems of
 // the keys after it nor leave them unread, which would report them as unknown keys.
 void parse_runtime(const TomlConfigView& v, RuntimeConfig& r, std::vector<std::string>& problems) {
@@ -300,6 +310,7 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   collect(problems, [&] { h.tiling = parse_choice(*root->child("tiling"), "plugin", h.tiling, problems); });
   collect(problems, [&] { h.queue = parse_choice(*root->child("queue"), "plugin", h.queue, problems); });
   collect(problems, [&] { h.queue_run_jobs = root->child("queue")->get_bool("run_jobs", h.queue_run_jobs); });
+  collect(problems, [&] { h.queue_files = parse_queue_files(*root->child("queue")); });
   collect(problems, [&] {
     h.checkpoint.every_steps =
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));

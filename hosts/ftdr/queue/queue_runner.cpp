@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <climits>
+
 #include <nlohmann/json.hpp>
 
 #include "ftdr/framework/jobs/request_json.hpp"
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
+#include "job_files.hpp"
 #include "serve/job_json.hpp"
 #include "wall_clock.hpp"
 
@@ -45,6 +48,11 @@ struct QueueRunner::Held {
   fw::JobId engine_id = 0;     // in the JobRunner; 0 = not submitted (yet)
   bool client_cancel = false;  // the lease said cancel_requested: complete "cancelled"
   bool lost = false;           // the lease is gone: report nothing more
+  // [queue] files = "queue"
+  std::string folder;  // the engine's checkpoint folder; "" = not known yet
+  int kept_step = 0;   // steps of the newest checkpoint in the queue
+  sdk::ErrorKind file_error_kind = sdk::ErrorKind::internal;  // with file_error
+  std::string file_error;                                     // a checkpoint or PNG the queue refused
 };
 
 // Cancel events from the queue wake the renew thread, which asks the lease and stops the job. The
@@ -155,18 +163,39 @@ void QueueRunner::run(const std::shared_ptr<Held>& held) {
   request.output_prefix = "image";
   remove_partial_images(request.output_dir);
   fw::check_output_folder(request.output_dir);
-  const fw::JobId engine_id = runner_->submit(request, job.priority, callbacks_for(held), job.job_dir);
+  const std::string resume_dir = resume_folder(*held);
+  const fw::JobId engine_id = runner_->submit(request, job.priority, callbacks_for(held), resume_dir);
+  std::error_code ec;
+  const std::string folder = !resume_dir.empty() && std::filesystem::is_directory(resume_dir, ec)
+                                 ? resume_dir
+                                 : runner_->job_folder(engine_id);
   bool cancel_now = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     held->engine_id = engine_id;
-    cancel_now = held->client_cancel || held->lost;  // asked before the id was known
+    held->folder = folder;
+    cancel_now = held->client_cancel || held->lost || !held->file_error.empty();  // before the id was known
   }
-  if (job.job_dir.empty()) {  // its first run: the engine's folder for it, kept for every later run
-    const std::string dir = runner_->job_folder(engine_id);
-    if (!dir.empty()) queue_->set_job_dir(held->lease, dir);
-  }
+  // Its first run (or one in another folder: restored from the queue, or the old one is gone): the
+  // engine's folder for it, kept for every later run.
+  if (!folder.empty() && folder != job.job_dir) queue_->set_job_dir(held->lease, folder);
   if (cancel_now) runner_->cancel(engine_id);
+}
+
+// Where the job resumes. A shared folder: the lease's job_dir, which every machine sees. Files in
+// the queue: the stored checkpoint with the most steps, restored into a folder of this machine,
+// unless the lease's job_dir is here (a runner on this machine ran the job before) with as many steps.
+std::string QueueRunner::resume_folder(Held& held) {
+  const sdk::QueuedJob& job = held.lease.job;
+  if (settings_.files != fw::QueueFiles::queue) return job.job_dir;
+  const auto local = job.job_dir.empty() ? std::nullopt : newest_local_checkpoint(job.job_dir, INT_MAX);
+  const auto stored = newest_stored_checkpoint(*queue_, job.id);
+  if (!stored || (local && local->step >= stored->step)) return job.job_dir;
+  const std::string dir = restore_checkpoint(*stored, settings_.state_dir, held.lease).string();
+  fw::host_logger()->info("queue: job {}: resuming at step {} from the queue's checkpoint ({}, blob {})",
+                          job.id, stored->step, stored->file_name, stored->blob);
+  held.kept_step = stored->step;
+  return dir;
 }
 
 fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
@@ -180,7 +209,9 @@ fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
   cb.on_progress = [this, held](fw::JobId, int step, int total) {
     if (!queue_->report(held->lease,
                         {held->lease.job.id, sdk::QueueEventKind::progress, "", step, total, ""}))
-      stop_job(held);
+      return stop_job(held);
+    // The engine writes step N's checkpoint after reporting step N: those with fewer steps are whole.
+    if (settings_.files == fw::QueueFiles::queue) keep_checkpoint(held, step);
   };
   cb.on_complete = [this, held](fw::JobId, const fw::JobResult& r) { end(held, r); };
   cb.on_error = cb.on_complete;
@@ -194,18 +225,90 @@ void QueueRunner::end(const std::shared_ptr<Held>& held, const fw::JobResult& re
   {
     std::lock_guard<std::mutex> lock(mutex_);
     lost = held->lost;
-    release = result.state == fw::ExecutionState::cancelled && cancelling_ && !held->client_cancel;
+    release = result.state == fw::ExecutionState::cancelled && cancelling_ && !held->client_cancel &&
+              held->file_error.empty();
   }
+  const bool files_in_queue = settings_.files == fw::QueueFiles::queue;
   try {
-    if (release)
+    if (release) {
+      if (files_in_queue) keep_checkpoint(held, INT_MAX);  // stopped: its newest checkpoint is whole
       queue_->release(held->lease);
-    else if (!lost)
-      queue_->complete(held->lease, serve::api_state_name(result.state), serve::result_json(result).dump(),
-                       wall_ms());
+    } else if (!lost) {
+      std::string state = serve::api_state_name(result.state);
+      json stored = serve::result_json(result);
+      if (files_in_queue) keep_images(held, state, stored);
+      if (queue_->complete(held->lease, state, stored.dump(), wall_ms()) && files_in_queue)
+        clear_checkpoints(*queue_, held->lease.job.id);  // nothing resumes it any more
+    }
   } catch (const std::exception& e) {  // the lease runs out and another claim runs the job again
     fw::host_logger()->error("queue: job {}: cannot record its end: {}", held->lease.job.id, e.what());
   }
   forget(held);
+}
+
+// [queue] files = "queue": the newest whole checkpoint (fewer steps than below_step) not yet in the
+// queue goes there, as this lease's checkpoint blob. A store that cannot be reached now is tried
+// again at the next step; a checkpoint over the plugin's size cap fails the job (fail_files).
+void QueueRunner::keep_checkpoint(const std::shared_ptr<Held>& held, int below_step) {
+  std::string folder;
+  int kept = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (held->lost || !held->file_error.empty()) return;
+    folder = held->folder;
+    kept = held->kept_step;
+  }
+  const auto newest = folder.empty() ? std::nullopt : newest_local_checkpoint(folder, below_step);
+  if (!newest || newest->step <= kept) return;
+  try {
+    if (!upload_checkpoint(*queue_, held->lease, *newest)) return;  // replaced meanwhile
+    std::lock_guard<std::mutex> lock(mutex_);
+    held->kept_step = newest->step;
+  } catch (const sdk::Error& e) {
+    const std::string what = "checkpoint " + newest->file.string() +
+                             " cannot be kept in the queue ([queue] files = \"queue\"): " + e.what();
+    if (e.kind() == sdk::ErrorKind::invalid_request) return fail_files(held, e.kind(), what);
+    fw::host_logger()->warn("queue: job {}: {}", held->lease.job.id, what);
+  } catch (const std::exception& e) {
+    fw::host_logger()->warn("queue: job {}: checkpoint {} not kept in the queue: {}", held->lease.job.id,
+                            newest->file.string(), e.what());
+  }
+}
+
+// A job whose checkpoints or PNGs the queue refuses fails with that error: it never runs on without
+// what a takeover (or the server) would need.
+void QueueRunner::fail_files(const std::shared_ptr<Held>& held, sdk::ErrorKind kind,
+                             const std::string& message) {
+  fw::JobId engine_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!held->file_error.empty()) return;
+    held->file_error_kind = kind;
+    held->file_error = message;
+    engine_id = held->engine_id;
+  }
+  fw::host_logger()->error("queue: job {}: {}", held->lease.job.id, message);
+  if (engine_id != 0) runner_->cancel(engine_id);
+}
+
+// [queue] files = "queue": a completed job's PNGs go to the queue before complete() names them in the
+// result ("image_blobs"); a PNG or checkpoint the queue refused turns the result into that failure.
+void QueueRunner::keep_images(const std::shared_ptr<Held>& held, std::string& state, json& result) {
+  if (state == "completed") {
+    try {
+      result["image_blobs"] = upload_images(*queue_, held->lease, result["images"]);
+    } catch (const sdk::Error& e) {
+      fail_files(held, e.kind(), e.what());
+    } catch (const std::exception& e) {
+      fail_files(held, sdk::ErrorKind::internal, e.what());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (held->file_error.empty()) return;
+  state = "failed";
+  result.erase("image_blobs");
+  result["error"] = {{"kind", std::string(sdk::to_string(held->file_error_kind))},
+                     {"message", "job " + std::to_string(held->lease.job.id) + ": " + held->file_error}};
 }
 
 // A job that never reached the JobRunner ends here.

@@ -13,7 +13,9 @@
 // (JobRunner::cancel) and it completes "cancelled"; a lost lease (expired and claimed by another
 // runner) stops it and reports nothing more. shutdown(drain) runs every waiting job first;
 // shutdown(cancel) stops the running jobs and releases them: they stay queued with their
-// checkpoints for the next start. Thread-safe.
+// checkpoints for the next start. With [queue] files = "queue" (job_files.hpp) it also keeps the
+// newest checkpoint and, before complete(), the PNGs as blobs of the job, and resumes a job from
+// the stored checkpoint when this machine has no newer one. Thread-safe.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +28,9 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "ftdr/framework/config/config.hpp"
 #include "ftdr/sdk/queue.hpp"
 #include "serve/job_runner.hpp"
 
@@ -37,6 +42,8 @@ struct RunnerSettings {
   int slots = 1;                                // jobs run at once (the JobRunner's threads or workers)
   std::chrono::milliseconds renew_every{1000};  // well under any plugin's lease duration
   std::chrono::milliseconds claim_wait{500};    // how long one claim() waits (and a shutdown at most)
+  framework::QueueFiles files = framework::QueueFiles::shared_folder;  // [queue] files
+  std::filesystem::path state_dir;  // files = "queue": checkpoints from the queue go to <state_dir>/jobs/
 };
 
 // "<hostname>/<pid>" of this process.
@@ -74,6 +81,11 @@ class QueueRunner {
   void renew_all();
   bool stopping_now() const;  // a "cancel" shutdown (or a drain's end) has begun
   void stop_job(const std::shared_ptr<Held>& held);
+  // [queue] files = "queue" (job_files.hpp)
+  std::string resume_folder(Held& held);
+  void keep_checkpoint(const std::shared_ptr<Held>& held, int below_step);
+  void fail_files(const std::shared_ptr<Held>& held, sdk::ErrorKind kind, const std::string& message);
+  void keep_images(const std::shared_ptr<Held>& held, std::string& state, nlohmann::json& result);
 
   std::shared_ptr<sdk::JobQueue> queue_;
   std::shared_ptr<serve::JobRunner> runner_;

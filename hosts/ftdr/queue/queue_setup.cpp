@@ -29,4 +29,14 @@ OpenedQueue open_queue(const fw::Config& cfg) {
   return out;
 }
 
+RunnerSettings runner_settings(const fw::HostConfig& host, const std::string& worker, int slots) {
+  RunnerSettings s;
+  s.worker = worker;
+  s.output_dir = host.runtime.output_dir;
+  s.slots = slots;
+  s.files = host.queue_files;
+  s.state_dir = host.runtime.state_dir;
+  return s;
+}
+
 }  // namespace ftdr::host::queue

@@ -13,6 +13,7 @@
 
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/sdk/queue.hpp"
+#include "queue_runner.hpp"
 
 namespace ftdr::host::queue {
 
@@ -23,5 +24,8 @@ struct OpenedQueue {
 };
 
 OpenedQueue open_queue(const framework::Config& cfg);
+
+// A runner's settings from the config: output_dir, state_dir and [queue] files, `slots` jobs at once.
+RunnerSettings runner_settings(const framework::HostConfig& host, const std::string& worker, int slots);
 
 }  // namespace ftdr::host::queue

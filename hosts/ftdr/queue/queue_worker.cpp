@@ -41,7 +41,7 @@ int run_queue_worker(const fw::Config& cfg) {
   auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
   const std::string name = this_worker_name();
   QueueRunner runner(opened.queue, serve::in_process_runner(manager, engine),
-                     RunnerSettings{name, host.runtime.output_dir, host.runtime.workers});
+                     runner_settings(host, name, host.runtime.workers));
   runner.start();
   std::cout << "ftdr worker: running jobs from queue plugin '" << host.queue << "' as " << name << std::endl;
   int sig = 0;

@@ -50,7 +50,7 @@ JobService::JobService(std::shared_ptr<sdk::JobQueue> queue, ServiceSettings set
     queued_ += r.finished() ? 0 : 1;
     try {
       r.request = fw::request_from_json(json::parse(e.request));
-      if (r.finished()) r.result = json::parse(e.result);
+      if (r.finished()) r.result = local_result(json::parse(e.result), settings_.output_dir, r.id);
     } catch (const std::exception& error) {  // a row FTDR did not write: never guessed at, never dropped
       throw sdk::Error(sdk::ErrorKind::internal, label_ + ": job " + std::to_string(e.id) +
                                                      " cannot be read (" + error.what() +
@@ -60,11 +60,17 @@ JobService::JobService(std::shared_ptr<sdk::JobQueue> queue, ServiceSettings set
   }
   trim_finished();
   forget_old(true);
+  if (settings_.files == fw::QueueFiles::queue)
+    fetcher_ =
+        std::make_unique<ImageFetcher>(queue_, settings_.output_dir,
+                                       [this](std::int64_t id, const std::string& state,
+                                              const std::string& result) { fetched(id, state, result); });
   events_ = watch_queue();
 }
 
 JobService::~JobService() {
   if (events_) unwatch_queue();
+  if (fetcher_) fetcher_->stop();
 }
 
 void JobService::attach(std::shared_ptr<queue::QueueRunner> runner, std::optional<ModelCheck> model,
@@ -219,11 +225,17 @@ bool JobService::cancel(std::int64_t id) {
 }
 
 std::optional<std::filesystem::path> JobService::image(std::int64_t id, std::size_t index) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = records_.find(id);
-  if (it == records_.end() || it->second.state != "completed") return std::nullopt;
-  const json& images = it->second.result["images"];
+  json result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = records_.find(id);
+    if (it == records_.end() || it->second.state != "completed") return std::nullopt;
+    result = it->second.result;
+  }
+  const json images = result.value("images", json::array());
   if (index >= images.size()) return std::nullopt;
+  // From the queue, when an earlier fetch failed or this server started after the job ended.
+  if (settings_.files == fw::QueueFiles::queue) fetch_missing_image(*queue_, id, result, index);
   return std::filesystem::path(images[index].get<std::string>());
 }
 

@@ -12,7 +12,9 @@
 // clients never name server paths. States, steps and results come from the queue's events, whoever
 // ran the job (this process's QueueRunner, or `ftdr worker` processes on a shared queue); the
 // runner's live status adds phase timings while a job runs here. A job stopped by a "cancel"
-// shutdown (not by a client) goes back to the queue, so the next start runs it again. Thread-safe.
+// shutdown (not by a client) goes back to the queue, so the next start runs it again. With
+// [queue] files = "queue" a completed job's PNGs come from the queue's blobs (image_fetcher.hpp) into
+// this server's output_dir before the job shows as completed. Thread-safe.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -32,6 +34,7 @@
 #include "ftdr/framework/server/http_message.hpp"
 #include "ftdr/sdk/backend.hpp"
 #include "ftdr/sdk/queue.hpp"
+#include "image_fetcher.hpp"
 #include "queue/queue_runner.hpp"
 
 namespace ftdr::host::serve {
@@ -42,6 +45,7 @@ struct ServiceSettings {
   std::size_t keep_finished = 1000;  // finished jobs kept (queue and memory)
   int workers = 1;  // the JobManager's worker threads ([runtime] workers) for /metrics; 0 = jobs run in
                     // worker processes, whose pool reports ftdr_workers itself
+  framework::QueueFiles files = framework::QueueFiles::shared_folder;  // [queue] files: where PNGs come from
 };
 
 // One job as the API sees it.
@@ -142,6 +146,8 @@ class JobService {
   void forget_old(bool always);  // the queue's own retention (a commit): never on the observer's thread
   void set_state(JobRecord& record, const std::string& state);                        // mutex_ held
   std::optional<framework::JobStatus> waiting_status(const JobRecord& record) const;  // mutex_ held
+  // A completed job's PNGs are here (ImageFetcher): it finishes now.
+  void fetched(std::int64_t id, const std::string& state, const std::string& result);
 
   std::shared_ptr<sdk::JobQueue> queue_;
   ServiceSettings settings_;
@@ -161,6 +167,7 @@ class JobService {
   std::size_t finished_ = 0;  // finished records held
   std::size_t trimmed_ = 0;   // finished records let go since the queue last forgot its old jobs
   ServiceCounts counts_;
+  std::unique_ptr<ImageFetcher> fetcher_;  // [queue] files = "queue"; stopped first in ~JobService
 };
 
 }  // namespace ftdr::host::serve

@@ -73,7 +73,10 @@ void JobService::apply(JobRecord& r, const sdk::QueueEvent& event) {
       r.step = event.step;
       r.total_steps = event.total;
       return publish(r, "progress", {{"step", event.step}, {"total", event.total}});
-    case sdk::QueueEventKind::finished: return apply_finished(r, event.state, event.detail, wall_ms());
+    case sdk::QueueEventKind::finished:
+      // Its PNGs are in the queue: the job shows as completed once they are here (fetched()).
+      if (fetcher_ && event.state == "completed") return fetcher_->post(r.id, event.state, event.detail);
+      return apply_finished(r, event.state, event.detail, wall_ms());
     case sdk::QueueEventKind::cancel: return;  // the runner holding the job acts on it
   }
 }
@@ -95,6 +98,13 @@ void JobService::apply_finished(JobRecord& r, const std::string& state, const st
   publish(r, "state", final_event(r));
   close_streams(r);
   trim_finished();
+}
+
+void JobService::fetched(std::int64_t id, const std::string& state, const std::string& result) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = records_.find(id);
+  if (it != records_.end()) apply_finished(it->second, state, result, wall_ms());
+  settled_.notify_all();
 }
 
 // /metrics' counters, from the result as the runner recorded it (result_json()).

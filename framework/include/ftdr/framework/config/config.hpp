@@ -48,6 +48,13 @@ class ConfigError : public sdk::Error {
 // What [runtime] shutdown asks for; the host maps it to JobManager's ShutdownMode (job_manager.hpp).
 enum class ShutdownPolicy { drain, cancel };  // drain: finish queued jobs; cancel: cancel them
 
+// [queue] files: how a job's checkpoints and PNGs reach the next runner and the server
+// (hosts/ftdr/queue/job_files.hpp).
+enum class QueueFiles {
+  shared_folder,  // every process sees the same [runtime] state_dir and output_dir (one machine, NFS)
+  queue,          // kept as blobs in the queue: machines share nothing but the queue
+};
+
 struct RuntimeConfig {
   int workers = 1;          // worker threads, each with its own backend object
   int queue_capacity = 64;  // queued jobs beyond this are refused
@@ -107,6 +114,8 @@ struct HostConfig {
   ServerConfig server;              // [server], read by `ftdr serve`
   WorkersConfig workers;            // [workers], read by `ftdr serve`
   sdk::GenerationRequest generate;  // [generate]: defaults for requests (prompt empty)
+  // [queue] files: where checkpoints and PNGs go between machines (`ftdr serve`, `ftdr worker`)
+  QueueFiles queue_files = QueueFiles::shared_folder;
 
   // The plugin chosen for a kind (memory_policy -> memory.policy).
   const std::string& plugin_name(sdk::PluginKind kind) const;
