@@ -5,10 +5,6 @@
 // five times (and started again), redis-server is killed and restarted (appendonly), and paused for
 // 10 s. Every job completes exactly once, with the PNG a single-process server makes for the same
 // request, byte for byte.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <map>
 #include <random>
 
@@ -17,6 +13,7 @@
 #include "common/redis_server.hpp"
 #include "integration/serve_demo.hpp"
 #include "integration/serve_process.hpp"
+#include "integration/worker_process.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -31,34 +28,6 @@ json request_of(int i) {
   static const char* kPriorities[] = {"urgent", "high", "normal", "low"};
   return {{"prompt", "a red circle"}, {"seed", 100 + i % kVariants}, {"priority", kPriorities[(i / 3) % 4]}};
 }
-
-// `ftdr worker --config FILE` (no --connect: it claims from the config's queue).
-class WorkerProcess {
- public:
-  WorkerProcess(fs::path config, fs::path log) : config_(std::move(config)), log_(std::move(log)) { start(); }
-  ~WorkerProcess() { kill(); }
-  void start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(FTDR_FTDR_EXE, FTDR_FTDR_EXE, "worker", "--config", config_.c_str(), nullptr);
-      ::_exit(127);
-    }
-  }
-  bool alive() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  fs::path config_, log_;
-  pid_t pid_ = -1;
-};
 
 std::string png_of_completed(int port, std::int64_t id) {
   const json done = wait_for_state(port, id, "completed");

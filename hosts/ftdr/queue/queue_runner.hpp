@@ -14,6 +14,11 @@
 // runner) stops it and reports nothing more. shutdown(drain) runs every waiting job first;
 // shutdown(cancel) stops the running jobs and releases them: they stay queued with their
 // checkpoints for the next start. Thread-safe.
+//
+// The runner announces itself to the queue's runner registry (sdk/queue.hpp, Runners) under
+// settings.worker: at start, at each claim and end, with every renewal tick (idle or not), "stopping"
+// when a shutdown begins and "stopped" when it ended. A registry the plugin lacks (ABI < 1.4) or
+// cannot reach costs a log line, never a job.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -32,15 +37,16 @@
 namespace ftdr::host::queue {
 
 struct RunnerSettings {
-  std::string worker;                           // names this runner in the queue: "<hostname>/<pid>"
+  std::string worker;                           // names this runner in the queue ([queue] runner_name)
   std::filesystem::path output_dir;             // job <id> writes <output_dir>/job-<id>/image-<i>.png
   int slots = 1;                                // jobs run at once (the JobRunner's threads or workers)
   std::chrono::milliseconds renew_every{1000};  // well under any plugin's lease duration
   std::chrono::milliseconds claim_wait{500};    // how long one claim() waits (and a shutdown at most)
 };
 
-// "<hostname>/<pid>" of this process.
+// "<hostname>/<pid>" of this process: a runner's name when [queue] runner_name is not set.
 std::string this_worker_name();
+std::string this_host_name();
 
 class QueueRunner {
  public:
@@ -74,6 +80,8 @@ class QueueRunner {
   void renew_all();
   bool stopping_now() const;  // a "cancel" shutdown (or a drain's end) has begun
   void stop_job(const std::shared_ptr<Held>& held);
+  void announce(const char* state = nullptr);  // nullptr: state_now()
+  const char* state_now() const;               // "idle", "running" or "stopping" (mutex_ held)
 
   std::shared_ptr<sdk::JobQueue> queue_;
   std::shared_ptr<serve::JobRunner> runner_;
@@ -83,6 +91,8 @@ class QueueRunner {
   std::map<std::uint64_t, std::shared_ptr<Held>> held_;  // by queue job id
   bool started_ = false, stopping_ = false, draining_ = false, cancelling_ = false;
   bool renew_now_ = false;
+  std::int64_t started_ms_ = 0;  // start()'s wall clock: with the pid, this run of the runner
+  std::uint64_t jobs_done_ = 0;
   std::thread claimer_, renewer_;
   std::shared_ptr<CancelWatch> watch_;
 };

@@ -10,6 +10,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/sdk/queue.hpp"
@@ -23,5 +24,12 @@ struct OpenedQueue {
 };
 
 OpenedQueue open_queue(const framework::Config& cfg);
+
+// `ftdr check-config`: the queue plugin reads its table and opens nothing (PluginContext::
+// check_only); its problems (bad values, unknown keys) are added to `problems`.
+void check_queue_config(const framework::Config& cfg, std::vector<std::string>& problems);
+
+// This process's runner name in the queue: [queue] runner_name, or "<hostname>/<pid>".
+std::string runner_name(const framework::HostConfig& host);
 
 }  // namespace ftdr::host::queue
