@@ -15,6 +15,7 @@
 //   queue.report(*lease, QueueEvent{lease->job.id, QueueEventKind::state, "encoding"});
 //   if (queue.renew(*lease) == LeaseState::cancel_requested) { /* stop at the next step */ }
 //   bool counted = queue.complete(*lease, "completed", result_json, now_ms);
+//   queue.announce(RunnerInfo{"gpu-a", "box-a", 4711, "running", id}, now_ms);   // 1.4: runner list
 //
 // States are strings: "queued", the host's running states ("initializing", "encoding", "diffusion",
 // "decoding", "retry_pending", ...: stored as reported), and the final "completed", "failed",
