@@ -1,12 +1,17 @@
-// ftdr_bench_queue: jobs/s through the `redis` queue plugin, enqueue -> claim -> complete, with no
-// work in between, for 1, 2 and 4 concurrent claimers.
+// ftdr_bench_queue: jobs/s through the `local` and the `redis` queue plugins, enqueue -> claim ->
+// complete, with no work in between, for 1, 2 and 4 concurrent claimers.
 //
-// Starts its own redis-server (tests/common/redis_server.hpp, appendonly off: the queue's cost, not
+// `local`: one instance on a fresh journal in a temp folder (its one owner process), the claimers
+// threads of that process, the enqueuer one more thread; every enqueue and complete is a durable
+// commit (WAL, synchronous=FULL), so the disk's fsync is part of the figure. `redis`: starts its own
+// redis-server (tests/common/redis_server.hpp, appendonly off: the queue's cost, not
 // the disk's) on a free loopback port. Each claimer is a plugin instance of its own (its own
 // connections and subscriber: another "machine"); one more instance enqueues all jobs of a run while
 // the claimers work. 5 runs per claimer count, each on a fresh key prefix; prints every run and the
 // median. Then the take-over time: a runner dies holding a lease (lease_ms = 1000), how long until a
 // waiting runner has its job (goal: <= lease + 1 s). Usage: ftdr_bench_queue [jobs per run, default 2000]
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -41,10 +46,20 @@ std::int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-double run_once(const test::RedisServer& redis, const std::string& prefix, int claimers, int jobs) {
-  auto server = make_queue(redis, prefix);
-  std::vector<std::shared_ptr<sdk::JobQueue>> machines;
-  for (int c = 0; c < claimers; ++c) machines.push_back(make_queue(redis, prefix));
+std::shared_ptr<sdk::JobQueue> make_local(const std::filesystem::path& dir) {
+  framework::PluginLoader loader(framework::PluginRegistry({std::filesystem::path(FTDR_PLUGIN_BUILD_DIR)}),
+                                 dir.string());
+  auto view = framework::ConfigDocument::parse_string(
+                  "[queue.local]\nfile = \"" + (dir / "journal.sqlite").string() + "\"\n", "(bench)")
+                  ->view("queue.local");
+  return std::dynamic_pointer_cast<sdk::JobQueue>(
+      loader.create(sdk::PluginKind::queue, "local", view).object);
+}
+
+// `server` enqueues `jobs` while each of `machines` claims and completes on a thread of its own.
+double run_once(const std::shared_ptr<sdk::JobQueue>& server,
+                const std::vector<std::shared_ptr<sdk::JobQueue>>& machines, int jobs) {
+  const auto claimers = static_cast<int>(machines.size());
   std::atomic<int> done{0};
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -62,6 +77,37 @@ double run_once(const test::RedisServer& redis, const std::string& prefix, int c
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return jobs / seconds;
+}
+
+double run_redis(const test::RedisServer& redis, const std::string& prefix, int claimers, int jobs) {
+  std::vector<std::shared_ptr<sdk::JobQueue>> machines;
+  for (int c = 0; c < claimers; ++c) machines.push_back(make_queue(redis, prefix));
+  return run_once(make_queue(redis, prefix), machines, jobs);
+}
+
+double run_local(const std::filesystem::path& dir, int claimers, int jobs) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto queue = make_local(dir);
+  const double rate = run_once(queue, std::vector<std::shared_ptr<sdk::JobQueue>>(claimers, queue), jobs);
+  queue.reset();
+  std::filesystem::remove_all(dir);
+  return rate;
+}
+
+// 5 runs of `run` per claimer count: every run and the median.
+template <typename Run>
+void five_runs_each(const char* plugin, Run run) {
+  for (int claimers : {1, 2, 4}) {
+    std::vector<double> rates;
+    for (int r = 0; r < 5; ++r) {
+      rates.push_back(run(claimers));
+      std::printf("  %s, %d claimer(s), run %d: %.0f jobs/s\n", plugin, claimers, r + 1, rates.back());
+    }
+    std::sort(rates.begin(), rates.end());
+    std::printf("%s, %d claimer(s): median %.0f jobs/s (enqueue -> claim -> complete)\n", plugin, claimers,
+                rates[2]);
+  }
 }
 
 // A runner claims a job and dies (its plugin instance is destroyed: no renewal, no release); another,
@@ -86,6 +132,10 @@ double takeover_ms(const test::RedisServer& redis, const std::string& prefix, st
 
 int main(int argc, char** argv) {
   const int jobs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 2000;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ftdr_bench_queue_" + std::to_string(::getpid()));
+  std::printf("queue bench: `local` plugin, journal in %s, %d jobs per run, 5 runs\n", dir.c_str(), jobs);
+  five_runs_each("local", [&](int claimers) { return run_local(dir, claimers, jobs); });
   if (const std::string why = test::RedisServer::unavailable(); !why.empty()) {
     std::printf("queue bench: skipped: %s\n", why.c_str());
     return 0;
@@ -94,15 +144,9 @@ int main(int argc, char** argv) {
   std::printf("queue bench: `redis` plugin, redis-server on %s, %d jobs per run, 5 runs\n",
               redis.url().c_str(), jobs);
   int run_number = 0;
-  for (int claimers : {1, 2, 4}) {
-    std::vector<double> rates;
-    for (int r = 0; r < 5; ++r) {
-      rates.push_back(run_once(redis, "bench" + std::to_string(run_number++), claimers, jobs));
-      std::printf("  %d claimer(s), run %d: %.0f jobs/s\n", claimers, r + 1, rates.back());
-    }
-    std::sort(rates.begin(), rates.end());
-    std::printf("%d claimer(s): median %.0f jobs/s (enqueue -> claim -> complete)\n", claimers, rates[2]);
-  }
+  five_runs_each("redis", [&](int claimers) {
+    return run_redis(redis, "bench" + std::to_string(run_number++), claimers, jobs);
+  });
   constexpr std::int64_t kLease = 1000;
   std::vector<double> takeovers;
   for (int r = 0; r < 5; ++r) {

@@ -58,5 +58,6 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
 int cmd_doctor(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_serve(GlobalOptions global, const std::vector<std::string>& args);
 int cmd_worker(GlobalOptions global, const std::vector<std::string>& args);
+int cmd_workers(GlobalOptions global, const std::vector<std::string>& args);
 
 }  // namespace ftdr::host

@@ -1,10 +1,13 @@
 // `ftdr check-config FILE`: parse the file, create every plugin it names (each reads its table, so
-// unknown plugin keys are found too) and check the model folder. Prints OK or every problem.
+// unknown plugin keys are found too) and check the model folder. Prints OK or every problem. The
+// queue plugin only reads its table (PluginContext::check_only): creating it would open the journal
+// a running server owns, or connect to Redis.
 #include <iostream>
 
 #include "cli.hpp"
 #include "ftdr/framework/exit_codes.hpp"
 #include "ftdr/framework/plugins/plugin_set.hpp"
+#include "queue/queue_setup.hpp"
 
 namespace ftdr::host {
 
@@ -16,6 +19,7 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
       "usage: ftdr check-config FILE\n\n"
       "Parses FILE, loads every plugin it names and lets each read its table (so\n"
       "unknown keys in plugin tables are found too), and checks [model] path.\n"
+      "The queue plugin reads [queue.<name>] without opening its journal or store.\n"
       "Prints OK, or every problem with file:line:col, key and what was expected.\n"
       "Exit status 0 when valid, 2 otherwise.\n\n"
       "Options");
@@ -35,6 +39,7 @@ int cmd_check_config(GlobalOptions global, const std::vector<std::string>& args)
     framework::Config cfg = framework::Config::load(*global.config);
     framework::PluginLoader loader = framework::make_loader(cfg.host());
     framework::create_plugins(cfg, loader, problems);
+    queue::check_queue_config(cfg, problems);
     auto model = framework::model_path_problems(cfg.host());
     problems.insert(problems.end(), model.begin(), model.end());
   } catch (const framework::ConfigError& e) {

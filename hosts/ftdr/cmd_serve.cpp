@@ -26,10 +26,12 @@
 #include "ftdr/framework/server/http_server.hpp"
 #include "queue/queue_runner.hpp"
 #include "queue/queue_setup.hpp"
+#include "queue/runner_list.hpp"
 #include "runtime_setup.hpp"
 #include "serve/a1111_routes.hpp"
 #include "serve/api_routes.hpp"
 #include "serve/job_service.hpp"
+#include "wall_clock.hpp"
 #include "workers/worker_pool.hpp"
 
 namespace ftdr::host {
@@ -162,6 +164,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       opened.label);
   serve::ApiRoutes routes(jobs, host.generate, host.runtime.output_dir);
   serve::A1111Routes a1111(jobs, host.generate);  // /sdapi/v1/: AUTOMATIC1111's API
+  routes.set_runners([q = opened.queue] { return queue::runners_json(q->runners(wall_ms())); });
   if (pool)
     routes.set_workers([&jobs, pool] { return workers_json(*pool, jobs); },
                        [pool] { return pool->metrics_text(); });
@@ -186,7 +189,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
         routes.set_model(model.info, model.samplers, listed);
         a1111.set_model(model.info, model.samplers);
         runner = std::make_shared<queue::QueueRunner>(
-            opened.queue, pool, queue::runner_settings(host, queue::this_worker_name(), host.workers.count));
+            opened.queue, pool, queue::runner_settings(host, queue::runner_name(host), host.workers.count));
         runner->start();
         jobs.attach(runner, serve::ModelCheck{model.info, model.samplers});
         loaded.store(true);
@@ -212,7 +215,7 @@ int cmd_serve(GlobalOptions global, const std::vector<std::string>& args) {
       auto manager = std::make_shared<fw::JobManager>(plugins.scheduler, engine, jc);
       runner = std::make_shared<queue::QueueRunner>(
           opened.queue, serve::in_process_runner(manager, engine),
-          queue::runner_settings(host, queue::this_worker_name(), host.runtime.workers));
+          queue::runner_settings(host, queue::runner_name(host), host.runtime.workers));
       runner->start();
       jobs.attach(runner, check, plugins.backend);
       loaded.store(true);

@@ -24,7 +24,8 @@ void print_help(std::ostream& out) {
       << "  check-config   validate a config file, loading every plugin it names\n"
       << "  doctor         load the backend and print its diagnostics (device, BLAS, versions)\n"
       << "  serve          run the HTTP API with a durable job queue (docs/serve.md)\n"
-      << "  worker         run jobs for `ftdr serve` in a separate process (docs/workers.md)\n\n"
+      << "  worker         run jobs for `ftdr serve` in a separate process (docs/workers.md)\n"
+      << "  workers        list the runners of a shared queue: host, state, job, restarts (docs/queue.md)\n\n"
       << "Global options:\n"
       << "  --config FILE      config file; default: $FTDR_CONFIG, else "
          "<prefix>/share/ftdr/configs/default.toml\n"
@@ -88,8 +89,9 @@ int dispatch(std::vector<std::string> args) {
   if (command == "doctor") return host::cmd_doctor(global, rest);
   if (command == "serve") return host::cmd_serve(global, rest);
   if (command == "worker") return host::cmd_worker(global, rest);
+  if (command == "workers") return host::cmd_workers(global, rest);
   throw host::UsageError("unknown command '" + command +
-                         "' (commands: generate, plugins, check-config, doctor, serve, worker)");
+                         "' (commands: generate, plugins, check-config, doctor, serve, worker, workers)");
 }
 
 }  // namespace

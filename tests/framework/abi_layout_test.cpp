@@ -31,10 +31,11 @@ PIN_AT(PluginDescriptor, name, 16);
 PIN_AT(PluginDescriptor, version, 24);
 PIN_AT(PluginDescriptor, summary, 32);
 
-PIN_SIZE(PluginContext, 64);
+PIN_SIZE(PluginContext, 72);
 PIN_AT(PluginContext, config, 0);
 PIN_AT(PluginContext, logger, 16);
 PIN_AT(PluginContext, state_dir, 32);
+PIN_AT(PluginContext, check_only, 64);  // 1.4, rule 4
 
 PIN_SIZE(GenerationRequest, 216);
 PIN_AT(GenerationRequest, prompt, 0);
@@ -147,6 +148,17 @@ PIN_AT(QueueEntry, priority, 8);
 PIN_AT(QueueEntry, sequence, 16);
 PIN_AT(QueueEntry, submitted_ms, 24);
 
+PIN_SIZE(RunnerInfo, 144);  // 1.4
+PIN_AT(RunnerInfo, name, 0);
+PIN_AT(RunnerInfo, host, 32);
+PIN_AT(RunnerInfo, pid, 64);
+PIN_AT(RunnerInfo, state, 72);
+PIN_AT(RunnerInfo, job, 104);
+PIN_AT(RunnerInfo, jobs_done, 112);
+PIN_AT(RunnerInfo, started_ms, 120);
+PIN_AT(RunnerInfo, last_seen_ms, 128);
+PIN_AT(RunnerInfo, restarts, 136);
+
 PIN_SIZE(TileRequest, 24);
 PIN_AT(TileRequest, latent_height, 0);
 PIN_AT(TileRequest, latent_width, 4);
@@ -221,6 +233,15 @@ TEST(AbiLayout, PluginImplementedInterfacesKeepTheirVtableSlots) {
   n = 2;
   for (auto s : {slot(&Artifact::kind), slot(&Artifact::bytes), slot(&Artifact::steps_done)})
     EXPECT_EQ(s, n++) << "Artifact";
+  n = 2;
+  for (auto s :
+       {slot(&JobQueue::enqueue), slot(&JobQueue::remove), slot(&JobQueue::job), slot(&JobQueue::jobs),
+        slot(&JobQueue::cancel), slot(&JobQueue::forget_finished), slot(&JobQueue::depth),
+        slot(&JobQueue::watch), slot(&JobQueue::claim), slot(&JobQueue::renew), slot(&JobQueue::report),
+        slot(&JobQueue::set_job_dir), slot(&JobQueue::complete), slot(&JobQueue::release),
+        slot(&JobQueue::put_blob), slot(&JobQueue::get_blob), slot(&JobQueue::blob_names),
+        slot(&JobQueue::announce) /* 1.4 */, slot(&JobQueue::runners) /* 1.4 */})
+    EXPECT_EQ(s, n++) << "JobQueue";
 #endif
 }
 

@@ -12,6 +12,7 @@ namespace ftdr::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class CheckConfig : public ::testing::Test {
  protected:
@@ -76,6 +77,40 @@ TEST_F(CheckConfig, ValueThePluginRejectsKeepsThePluginsMessage) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("rejected its config: " + file() +
                                ":11:9: key 'scheduler.rejects_config.limit': expected an integer >= 0"));
+}
+
+// The queue plugin reads its table without opening its store (PluginContext::check_only): the
+// journal of a server that may be running is not touched, and Redis is not asked.
+TEST_F(CheckConfig, UnknownKeyInTheQueueTableIsFoundWithoutOpeningTheJournal) {
+  auto r = check(fixture_config_text(dir_, "[queue.local]\nlease_ms = 5000\nleese_ms = 1\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(file() + ": [queue] plugin 'local'"));
+  EXPECT_THAT(r.err, HasSubstr("does not know these keys of [queue.local]"));
+  EXPECT_THAT(r.err, HasSubstr(file() + ":19:1: unknown key 'queue.local.leese_ms' (expected one of: "
+                                        "aging_ms, blob_max_bytes, file, lease_ms)"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "journal.sqlite"));
+}
+
+TEST_F(CheckConfig, TheRedisQueueTableIsCheckedWithoutConnecting) {
+  const std::string redis = "[queue]\nplugin = \"redis\"\n[queue.redis]\nurl = \"redis://127.0.0.1:1/0\"\n";
+  auto ok = check(fixture_config_text(dir_, redis + "lease_ms = 5000\n"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;  // nothing listens on port 1: no connection was tried
+  EXPECT_EQ(ok.out, "OK: " + file() + "\n");
+  auto r = check(fixture_config_text(dir_, redis + "lease = 5000\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(file() + ": [queue] plugin 'redis'"));
+  EXPECT_THAT(r.err, HasSubstr(file() + ":21:1: unknown key 'queue.redis.lease' (expected one of: "));
+  EXPECT_THAT(r.err, Not(HasSubstr("cannot reach Redis")));
+}
+
+TEST_F(CheckConfig, ARunnerNameMustBeOneWordOfSafeCharacters) {
+  auto r = check(fixture_config_text(dir_, "[queue]\nrunner_name = \"gpu a\"\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + file() +
+                       ":18:15: key 'queue.runner_name': expected 1 to 64 letters, digits or '.', '_', '-', "
+                       "':', '/', '@' (got 'gpu a')\n" +
+                       file() + ": 1 problem\n");
+  EXPECT_EQ(check(fixture_config_text(dir_, "[queue]\nrunner_name = \"gpu-a.rack2:0\"\n")).exit_code, 0);
 }
 
 TEST_F(CheckConfig, MissingPluginListsWhereItLooked) {

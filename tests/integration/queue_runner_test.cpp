@@ -1,9 +1,12 @@
 // QueueRunner (hosts/ftdr/queue) over the real `local` queue and an in-process JobManager on the
 // fixture backend: a lease another runner took over stops the job here and the first runner's
 // result never lands (exactly once); a client's cancel through the queue stops a running job,
-// which completes "cancelled"; a "cancel" shutdown gives the job back with its checkpoint folder.
+// which completes "cancelled"; a "cancel" shutdown gives the job back with its checkpoint folder;
+// the runner announces itself to the queue's runner registry (idle, running its job, stopped).
 // [queue] files = "queue": a runner with another state folder resumes from the checkpoint kept in the
 // queue, and a checkpoint or PNG over the queue's blob_max_bytes fails the job, naming the key.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -21,6 +24,7 @@
 #include "integration/cli_runner.hpp"
 #include "local_queue.hpp"
 #include "queue/queue_runner.hpp"
+#include "wall_clock.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -277,6 +281,32 @@ TEST(QueueRunner, FilesInTheQueueOverTheCapFailTheJobNamingTheCap) {
                 std::to_string(png_job) + " has " + std::to_string(std::filesystem::file_size(png)) +
                 " bytes, over [queue.local] blob_max_bytes (30)");
   EXPECT_TRUE(images.queue->blob_names(png_job).empty()) << "nothing half-kept";
+}
+
+TEST(QueueRunner, AnnouncesItselfIdleRunningAndStopped) {
+  Rig rig("queue_runner_announce", 30000);
+  host::queue::QueueRunner runner(rig.queue, rig.runner, rig.settings(std::chrono::seconds(1)));
+  runner.start();
+  auto listed = rig.queue->runners(host::wall_ms());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name, "test/1");
+  EXPECT_EQ(listed[0].host, host::queue::this_host_name());
+  EXPECT_EQ(listed[0].pid, ::getpid());
+  EXPECT_EQ(listed[0].state, "idle");
+  EXPECT_GT(listed[0].started_ms, 0);
+  const auto id = rig.queue->enqueue(kRequest, sdk::Priority::normal, host::wall_ms());
+  rig.events->wait_step(1);  // announced when claimed, before it ran
+  listed = rig.queue->runners(host::wall_ms());
+  EXPECT_EQ(listed.at(0).state, "running");
+  EXPECT_EQ(listed.at(0).job, id);
+  const std::int64_t started = listed.at(0).started_ms;
+  runner.shutdown(fw::ShutdownMode::drain);
+  listed = rig.queue->runners(host::wall_ms());
+  EXPECT_EQ(listed.at(0).state, "stopped");
+  EXPECT_EQ(listed.at(0).job, 0u);
+  EXPECT_EQ(listed.at(0).jobs_done, 1u);
+  EXPECT_EQ(listed.at(0).started_ms, started);
+  EXPECT_EQ(listed.at(0).restarts, 0u);
 }
 
 }  // namespace

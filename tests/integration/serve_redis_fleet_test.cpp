@@ -5,10 +5,6 @@
 // five times (and started again), redis-server is killed and restarted (appendonly), and paused for
 // 10 s. Every job completes exactly once, with the PNG a single-process server makes for the same
 // request, byte for byte.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <map>
 #include <random>
 
@@ -18,6 +14,7 @@
 #include "integration/redis_fleet.hpp"
 #include "integration/serve_demo.hpp"
 #include "integration/serve_process.hpp"
+#include "integration/worker_process.hpp"
 
 namespace ftdr::test {
 namespace {

@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace fw = ftdr::framework;
 using nlohmann::json;
+using testing::EndsWith;
 using testing::HasSubstr;
 
 TEST(ServeWorkers, TheServerLoadsNoBackendAndTheWorkersRunTheJobs) {
@@ -49,8 +50,13 @@ TEST(ServeWorkers, TheServerLoadsNoBackendAndTheWorkersRunTheJobs) {
 
 TEST(ServeWorkers, WithoutWorkersTheListSaysInProcess) {
   ServeProcess server(fresh_dir("workers_none"));
-  EXPECT_EQ(json_of(http(server.port(), "GET", "/v1/workers")),
-            json({{"workers", json::array()}, {"in_process", true}}));
+  const json all = json_of(http(server.port(), "GET", "/v1/workers"));
+  EXPECT_EQ(all["workers"], json::array());
+  EXPECT_EQ(all["in_process"], true);
+  ASSERT_EQ(all["runners"].size(), 1u) << "the server's own runner on its local queue: " << all.dump();
+  EXPECT_EQ(all["runners"][0]["pid"], server.pid());
+  EXPECT_EQ(all["runners"][0]["state"], "idle");
+  EXPECT_THAT(all["runners"][0]["name"].get<std::string>(), EndsWith("/" + std::to_string(server.pid())));
   EXPECT_EQ(server.stop(), 0);
 }
 

@@ -4,10 +4,13 @@
 #include "ftdr/framework/jobs/request_validation.hpp"
 #include "ftdr/framework/server/listen_address.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
+#include <string_view>
 
 namespace ftdr::framework {
 namespace {
@@ -111,6 +114,19 @@ QueueFiles parse_queue_files(const TomlConfigView& v) {
            "\"shared_folder\" (every machine sees the same state_dir and output_dir) or \"queue\" "
            "(checkpoints and PNGs kept as blobs in the queue) (got \"" +
                files + "\")");
+}
+
+// [queue] runner_name names this process's runner in listings and restart counts: it must be the
+// same after a restart and fit on one line of `ftdr workers`.
+std::string runner_name(const TomlConfigView& v) {
+  const std::string name = v.get_string("runner_name", "");
+  const bool fits = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) ||
+                             std::string_view("._-:/@").find(c) != std::string_view::npos;
+                    });
+  if (!fits || (v.has("runner_name") && name.empty()))
+    v.reject("runner_name", "1 to 64 letters, digits or '.', '_', '-', ':', '/', '@' (got '" + name + "')");
+  return name;
 }
 
 // Each key of a section is read on its own (collect): a bad value must neither hide the problems of
@@ -311,6 +327,10 @@ Config Config::from_document(std::shared_ptr<ConfigDocument> doc) {
   collect(problems, [&] { h.queue = parse_choice(*root->child("queue"), "plugin", h.queue, problems); });
   collect(problems, [&] { h.queue_run_jobs = root->child("queue")->get_bool("run_jobs", h.queue_run_jobs); });
   collect(problems, [&] { h.queue_files = parse_queue_files(*root->child("queue")); });
+  collect(problems, [&] { h.queue_runner_name = runner_name(*root->child("queue")); });
+  collect(problems, [&] {
+    h.queue_connect_retry_s = static_cast<int>(int_in(*root->child("queue"), "connect_retry_s", 0, 0, 86400));
+  });
   collect(problems, [&] {
     h.checkpoint.every_steps =
         static_cast<int>(int_in(*root->child("checkpoint"), "every_steps", 0, 0, 100000));

@@ -1,7 +1,8 @@
 // guarded_queue.cpp: the guard of queue plugins (plugin_guard.hpp). Every call goes through
 // plugin_call, so an exception other than sdk::Error escaping the plugin becomes an sdk::Error
-// naming the plugin and the call. The observer a host passes to watch() is the host's own object
-// and is handed over as is.
+// naming the plugin and the call. The runner registry (ABI 1.4) is asked only of plugins built for
+// it: an older plugin's vtable has no such slots, and the host sees no runners. The observer a host
+// passes to watch() is the host's own object and is handed over as is.
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,15 @@ class GuardedQueue final : public sdk::JobQueue, public PluginGuard {
   }
   std::vector<std::string> blob_names(std::uint64_t job_id) const override {
     return guarded("blob_names", [&] { return inner_->blob_names(job_id); });
+  }
+
+  void announce(const sdk::RunnerInfo& runner, std::int64_t now_ms) override {
+    if (has_abi_minor(sdk::kAbiMinorQueueRunners))
+      guarded("announce", [&] { inner_->announce(runner, now_ms); });
+  }
+  std::vector<sdk::RunnerInfo> runners(std::int64_t now_ms) const override {
+    if (!has_abi_minor(sdk::kAbiMinorQueueRunners)) return {};
+    return guarded("runners", [&] { return inner_->runners(now_ms); });
   }
 
  private:

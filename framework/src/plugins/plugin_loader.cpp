@@ -50,7 +50,7 @@ PluginLoader::PluginLoader(PluginRegistry registry, std::string state_dir)
     : registry_(std::move(registry)), state_dir_(std::move(state_dir)) {}
 
 PluginObject PluginLoader::create(sdk::PluginKind kind, const std::string& name,
-                                  const std::shared_ptr<TomlConfigView>& config) const {
+                                  const std::shared_ptr<TomlConfigView>& config, bool check_only) const {
   auto file = registry_.find_file(name);
   if (!file) throw Error(ErrorKind::plugin_error, registry_.not_found_message(name));
   OpenedPlugin opened = open_plugin_file(*file);
@@ -62,12 +62,16 @@ PluginObject PluginLoader::create(sdk::PluginKind kind, const std::string& name,
     throw Error(ErrorKind::plugin_error,
                 label(opened.info) + " is a " + std::string(sdk::to_string(opened.info.kind)) +
                     " plugin, but a " + std::string(sdk::to_string(kind)) + " plugin was asked for");
+  if (check_only && opened.info.abi_minor < sdk::kAbiMinorContextCheckOnly)
+    return PluginObject{nullptr, opened.info, false};
   sdk::PluginContext ctx;
+  ctx.check_only = check_only;
   ctx.config = config ? config : ConfigDocument::parse_string("", "(none)")->view("");
   ctx.logger = make_plugin_logger(name);
   ctx.state_dir = state_dir_;
   std::unique_ptr<sdk::Plugin> made = call_create(opened, ctx);
-  if (!made) throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() returned no object");
+  if (!made && !check_only)
+    throw Error(ErrorKind::plugin_error, label(opened.info) + ": create() returned no object");
   PluginObject out{std::shared_ptr<sdk::Plugin>(made.release(), LibraryHoldingDeleter{opened.library}),
                    opened.info};
   if (config) {

@@ -36,11 +36,13 @@ void remove_partial_images(const std::filesystem::path& folder) {
 
 }  // namespace
 
-std::string this_worker_name() {
+std::string this_host_name() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host[0] ? host : "localhost") + "/" + std::to_string(::getpid());
+  return host[0] ? host : "localhost";
 }
+
+std::string this_worker_name() { return this_host_name() + "/" + std::to_string(::getpid()); }
 
 // One claimed job: its lease, and what this runner knows of it.
 struct QueueRunner::Held {
@@ -91,10 +93,40 @@ QueueRunner::~QueueRunner() {
 void QueueRunner::start() {
   watch_ = std::make_shared<CancelWatch>(this);
   queue_->watch(watch_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    started_ms_ = wall_ms();
+  }
+  announce();  // before the first claim, whose own announcement must not be overtaken
   std::lock_guard<std::mutex> lock(mutex_);
   started_ = true;
   claimer_ = std::thread([this] { claim_loop(); });
   renewer_ = std::thread([this] { renew_loop(); });
+}
+
+// What the runner is doing now (mutex_ held).
+const char* QueueRunner::state_now() const {
+  if (stopping_) return "stopping";
+  return held_.empty() ? "idle" : "running";
+}
+
+void QueueRunner::announce(const char* state) {
+  sdk::RunnerInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    info.name = settings_.worker;
+    info.host = this_host_name();
+    info.pid = ::getpid();
+    info.state = state ? state : state_now();
+    info.job = held_.empty() ? 0 : held_.begin()->first;
+    info.jobs_done = jobs_done_;
+    info.started_ms = started_ms_;
+  }
+  try {
+    queue_->announce(info, wall_ms());
+  } catch (const std::exception& e) {  // the listing goes stale; the jobs go on
+    fw::host_logger()->warn("queue: cannot announce runner '{}': {}", info.name, e.what());
+  }
 }
 
 // One claim per free slot. Draining: claims without waiting until the queue has nothing left and
@@ -142,6 +174,7 @@ void QueueRunner::begin(const sdk::Lease& lease) {
     std::lock_guard<std::mutex> lock(mutex_);
     held_[lease.job.id] = held;
   }
+  announce();
   if (lease.job.cancel_requested) {  // cancelled while a runner that is gone held it
     held->client_cancel = true;
     return end_unrun(held, "cancelled", "cancelled", "cancelled before it ran");
@@ -328,9 +361,13 @@ void QueueRunner::end_unrun(const std::shared_ptr<Held>& held, const std::string
 }
 
 void QueueRunner::forget(const std::shared_ptr<Held>& held) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  held_.erase(held->lease.job.id);
-  changed_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_.erase(held->lease.job.id);
+    ++jobs_done_;
+    changed_.notify_all();
+  }
+  announce();
 }
 
 // The lease is gone: the job stops, and nothing more of it is reported.
@@ -361,6 +398,7 @@ void QueueRunner::renew_loop() {
     renew_now_ = false;
     lock.unlock();
     renew_all();
+    announce();
     lock.lock();
   }
 }
@@ -403,6 +441,7 @@ void QueueRunner::shutdown(fw::ShutdownMode mode) {
     cancelling_ = mode == fw::ShutdownMode::cancel;
   }
   changed_.notify_all();
+  announce("stopping");
   claimer_.join();          // drain: after every waiting job was claimed and ended
   runner_->shutdown(mode);  // cancel: the running jobs end "cancelled" and are released (end())
   {
@@ -411,6 +450,7 @@ void QueueRunner::shutdown(fw::ShutdownMode mode) {
   }
   changed_.notify_all();
   renewer_.join();
+  announce("stopped");
 }
 
 std::optional<fw::JobStatus> QueueRunner::live_status(std::uint64_t job_id) const {

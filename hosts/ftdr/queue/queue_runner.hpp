@@ -16,6 +16,11 @@
 // checkpoints for the next start. With [queue] files = "queue" (job_files.hpp) it also keeps the
 // newest checkpoint and, before complete(), the PNGs as blobs of the job, and resumes a job from
 // the stored checkpoint when this machine has no newer one. Thread-safe.
+//
+// The runner announces itself to the queue's runner registry (sdk/queue.hpp, Runners) under
+// settings.worker: at start, at each claim and end, with every renewal tick (idle or not), "stopping"
+// when a shutdown begins and "stopped" when it ended. A registry the plugin lacks (ABI < 1.4) or
+// cannot reach costs a log line, never a job.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -37,7 +42,7 @@
 namespace ftdr::host::queue {
 
 struct RunnerSettings {
-  std::string worker;                           // names this runner in the queue: "<hostname>/<pid>"
+  std::string worker;                           // names this runner in the queue ([queue] runner_name)
   std::filesystem::path output_dir;             // job <id> writes <output_dir>/job-<id>/image-<i>.png
   int slots = 1;                                // jobs run at once (the JobRunner's threads or workers)
   std::chrono::milliseconds renew_every{1000};  // well under any plugin's lease duration
@@ -46,8 +51,9 @@ struct RunnerSettings {
   std::filesystem::path state_dir;  // files = "queue": checkpoints from the queue go to <state_dir>/jobs/
 };
 
-// "<hostname>/<pid>" of this process.
+// "<hostname>/<pid>" of this process: a runner's name when [queue] runner_name is not set.
 std::string this_worker_name();
+std::string this_host_name();
 
 class QueueRunner {
  public:
@@ -86,6 +92,8 @@ class QueueRunner {
   void keep_checkpoint(const std::shared_ptr<Held>& held, int below_step);
   void fail_files(const std::shared_ptr<Held>& held, sdk::ErrorKind kind, const std::string& message);
   void keep_images(const std::shared_ptr<Held>& held, std::string& state, nlohmann::json& result);
+  void announce(const char* state = nullptr);  // nullptr: state_now()
+  const char* state_now() const;               // "idle", "running" or "stopping" (mutex_ held)
 
   std::shared_ptr<sdk::JobQueue> queue_;
   std::shared_ptr<serve::JobRunner> runner_;
@@ -95,6 +103,8 @@ class QueueRunner {
   std::map<std::uint64_t, std::shared_ptr<Held>> held_;  // by queue job id
   bool started_ = false, stopping_ = false, draining_ = false, cancelling_ = false;
   bool renew_now_ = false;
+  std::int64_t started_ms_ = 0;  // start()'s wall clock: with the pid, this run of the runner
+  std::uint64_t jobs_done_ = 0;
   std::thread claimer_, renewer_;
   std::shared_ptr<CancelWatch> watch_;
 };

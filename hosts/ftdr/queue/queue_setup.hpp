@@ -10,6 +10,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/sdk/queue.hpp"
@@ -27,5 +28,11 @@ OpenedQueue open_queue(const framework::Config& cfg);
 
 // A runner's settings from the config: output_dir, state_dir and [queue] files, `slots` jobs at once.
 RunnerSettings runner_settings(const framework::HostConfig& host, const std::string& worker, int slots);
+// `ftdr check-config`: the queue plugin reads its table and opens nothing (PluginContext::
+// check_only); its problems (bad values, unknown keys) are added to `problems`.
+void check_queue_config(const framework::Config& cfg, std::vector<std::string>& problems);
+
+// This process's runner name in the queue: [queue] runner_name, or "<hostname>/<pid>".
+std::string runner_name(const framework::HostConfig& host);
 
 }  // namespace ftdr::host::queue

@@ -6,6 +6,7 @@
 // images under [runtime] output_dir. SIGINT/SIGTERM: stops claiming, then drains or cancels per
 // [runtime] shutdown (a cancelled job goes back to the queue for another runner), exit 0. The
 // `local` queue is refused (exit 2): its journal belongs to the one `ftdr serve` that opened it.
+// An unreachable store exits 1 at once, or after [queue] connect_retry_s seconds of retrying.
 #pragma once
 #include "ftdr/framework/config/config.hpp"
 

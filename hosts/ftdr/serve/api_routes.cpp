@@ -124,7 +124,8 @@ HttpResponse ApiRoutes::route(const HttpRequest& r) {
   if (r.path == "/v1/workers")
     return get ? HttpResponse::json(200,
                                     {{"workers", workers_list_ ? workers_list_() : nlohmann::json::array()},
-                                     {"in_process", !workers_list_}})
+                                     {"in_process", !workers_list_},
+                                     {"runners", runners_ ? runners_() : nlohmann::json::array()}})
                : method_not_allowed("GET");
   if (parts.size() == 2 && parts[0] == "v1" &&
       (parts[1] == "models" || parts[1] == "samplers" || parts[1] == "plugins"))

@@ -28,6 +28,9 @@ class ApiRoutes {
   // With worker processes ([workers] count > 0): GET /v1/workers answers list() (without: an empty
   // list), and /metrics ends with metrics(). Call before the server starts.
   void set_workers(std::function<nlohmann::json()> list, std::function<std::string()> metrics);
+  // GET /v1/workers also answers runners(): the queue's runners, on this machine or others
+  // (queue/runner_list.hpp; without: an empty list). Call before the server starts.
+  void set_runners(std::function<nlohmann::json()> runners) { runners_ = std::move(runners); }
   framework::HttpResponse handle(const framework::HttpRequest& request);
 
  private:
@@ -50,6 +53,7 @@ class ApiRoutes {
   nlohmann::json plugins_;
   std::function<nlohmann::json()> workers_list_;
   std::function<std::string()> workers_metrics_;
+  std::function<nlohmann::json()> runners_;
 };
 
 }  // namespace ftdr::host::serve

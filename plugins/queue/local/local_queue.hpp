@@ -10,6 +10,7 @@
 // One process owns the file (an flock on "<file>.lock"; a second opener is refused naming the file):
 // opening it hands every job an earlier process had leased back to
 // "queued", keeping its job_dir, blobs and claim count (its runners are gone with that process).
+// The runner registry (announce, runners) is in memory for the same reason (runner_registry.hpp).
 // Leases last lease_ms after each claim() or renew(); claim() hands out the most urgent job, with
 // aging (aging_ms), first submitted first inside a level. Tokens are the job's claim count.
 //
@@ -28,6 +29,7 @@
 #include "event_dispatcher.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "ftdr/sdk/queue.hpp"
+#include "runner_registry.hpp"
 #include "sqlite_db.hpp"
 
 namespace ftdr::plugins::local_queue {
@@ -70,6 +72,11 @@ class LocalQueue final : public sdk::JobQueue {
   std::optional<std::string> get_blob(std::uint64_t job_id, const std::string& name) const override;
   std::vector<std::string> blob_names(std::uint64_t job_id) const override;
 
+  void announce(const sdk::RunnerInfo& runner, std::int64_t now_ms) override {
+    runners_.announce(runner, now_ms);
+  }
+  std::vector<sdk::RunnerInfo> runners(std::int64_t now_ms) const override { return runners_.list(now_ms); }
+
  private:
   struct PendingAdd {
     const std::string& request;
@@ -96,7 +103,8 @@ class LocalQueue final : public sdk::JobQueue {
   std::condition_variable batch_cv_;
   std::vector<PendingAdd*> waiting_;
   bool committing_ = false;
-  EventDispatcher events_;  // last: destroyed (and drained) first
+  mutable RunnerRegistry runners_{settings_.lease_ms};  // in memory: runners live in this process
+  EventDispatcher events_;                              // last: destroyed (and drained) first
 };
 
 // A running state, a lease's time or a job folder lost in a power cut changes nothing a restart

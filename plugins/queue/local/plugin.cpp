@@ -11,6 +11,7 @@ std::unique_ptr<ftdr::sdk::JobQueue> make(const ftdr::sdk::PluginContext& ctx) {
   lq::LocalQueueSettings settings =
       ctx.config ? lq::LocalQueueSettings::read(*ctx.config, ctx.state_dir) : lq::LocalQueueSettings{};
   if (!ctx.config) settings.file = std::filesystem::path(ctx.state_dir) / "journal.sqlite";
+  if (ctx.check_only) return nullptr;  // `ftdr check-config`: the table is read; no journal opened
   return std::make_unique<lq::LocalQueue>(std::move(settings), ctx.logger);
 }
 

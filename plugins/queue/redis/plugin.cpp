@@ -13,7 +13,9 @@ std::unique_ptr<ftdr::sdk::JobQueue> make(const ftdr::sdk::PluginContext& ctx) {
   namespace r = ftdr::plugins::redis;
   if (!ctx.config)
     throw ftdr::sdk::Error(ftdr::sdk::ErrorKind::internal, "redis queue: no [queue.redis] table given");
-  return std::make_unique<r::RedisQueue>(r::read_redis_settings(*ctx.config, r::process_env()), ctx.logger);
+  r::RedisSettings settings = r::read_redis_settings(*ctx.config, r::process_env());
+  if (ctx.check_only) return nullptr;  // `ftdr check-config`: the table is read; Redis not asked
+  return std::make_unique<r::RedisQueue>(std::move(settings), ctx.logger);
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ RedisQueue::Scripts RedisQueue::load_scripts() {
                  link_.load(s::report()),          link_.load(s::set_job_dir()), link_.load(s::complete()),
                  link_.load(s::release()),         link_.load(s::cancel()),      link_.load(s::remove()),
                  link_.load(s::forget_finished()), link_.load(s::jobs()),        link_.load(s::depth()),
-                 link_.load(s::put_blob())};
+                 link_.load(s::put_blob()),        link_.load(s::announce()),    link_.load(s::runners())};
 }
 
 std::string RedisQueue::nonce() {

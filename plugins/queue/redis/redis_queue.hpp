@@ -59,10 +59,14 @@ class RedisQueue final : public sdk::JobQueue {
   std::optional<std::string> get_blob(std::uint64_t job_id, const std::string& name) const override;
   std::vector<std::string> blob_names(std::uint64_t job_id) const override;
 
+  // Runners (redis_runners.cpp): a hash each, listed from a sorted set by last seen.
+  void announce(const sdk::RunnerInfo& runner, std::int64_t now_ms) override;
+  std::vector<sdk::RunnerInfo> runners(std::int64_t now_ms) const override;
+
  private:
   struct Scripts {
     LuaScript enqueue, claim, renew, report, set_job_dir, complete, release, cancel, remove, forget_finished,
-        jobs, depth, put_blob;
+        jobs, depth, put_blob, announce, runners;
   };
   void check_version();
   void create_groups();

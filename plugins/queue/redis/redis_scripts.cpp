@@ -252,6 +252,35 @@ redis.call('SADD', P .. ':blobs:' .. ARGV[2], ARGV[3])
 return 1
 )lua";
 
+// A runner's hash, and its name in P:runners by last_seen_ms. A new pid or started_ms under a known
+// name is that runner restarted.
+const char* const kAnnounce = R"lua(
+local key = P .. ':runner:' .. ARGV[2]
+local old = redis.call('HMGET', key, 'pid', 'started_ms', 'restarts')
+local restarts = tonumber(old[3]) or 0
+if old[1] and (old[1] ~= ARGV[4] or old[2] ~= ARGV[8]) then restarts = restarts + 1 end
+redis.call('HSET', key, 'host', ARGV[3], 'pid', ARGV[4], 'state', ARGV[5], 'job', ARGV[6],
+           'jobs_done', ARGV[7], 'started_ms', ARGV[8], 'last_seen_ms', ARGV[9], 'restarts', restarts)
+redis.call('ZADD', P .. ':runners', ARGV[9], ARGV[2])
+return restarts
+)lua";
+
+// Drops the runners last seen before ARGV[2], then lists the others by name.
+const char* const kRunners = R"lua(
+local set = P .. ':runners'
+for _, name in ipairs(redis.call('ZRANGEBYSCORE', set, '-inf', '(' .. ARGV[2])) do
+  redis.call('DEL', P .. ':runner:' .. name)
+  redis.call('ZREM', set, name)
+end
+local names = redis.call('ZRANGE', set, 0, -1)
+table.sort(names)
+local out = {}
+for _, name in ipairs(names) do
+  out[#out + 1] = {name, redis.call('HGETALL', P .. ':runner:' .. name)}
+end
+return out
+)lua";
+
 }  // namespace
 
 #define FTDR_REDIS_SCRIPT(fn, body)                                 \
@@ -273,5 +302,7 @@ FTDR_REDIS_SCRIPT(forget_finished, kForgetFinished)
 FTDR_REDIS_SCRIPT(jobs, kJobs)
 FTDR_REDIS_SCRIPT(depth, kDepth)
 FTDR_REDIS_SCRIPT(put_blob, kPutBlob)
+FTDR_REDIS_SCRIPT(announce, kAnnounce)
+FTDR_REDIS_SCRIPT(runners, kRunners)
 
 }  // namespace ftdr::plugins::redis::scripts

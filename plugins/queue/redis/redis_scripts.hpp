@@ -9,6 +9,8 @@
 //   P:waiting:<level>       sorted set of the queued (unleased) jobs per priority, by created_ms: depth()
 //   P:blob:<id>:<name>, P:blobs:<id>   blob bytes; the set of a job's blob names
 //   P:reply:<nonce>         a retried call's first answer (enqueue, claim, cancel, complete, release)
+//   P:runner:<name>, P:runners   a runner's hash (host, pid, state, job, jobs_done, started_ms,
+//                           last_seen_ms, restarts); the sorted set of runner names by last_seen_ms
 //   P:events, P:wake        pub/sub channels: event JSON; "a job may be claimable" for waiting claimers
 //
 // Every script takes ARGV[1] = P and declares no KEYS (so it is not for Redis Cluster). Lease times
@@ -49,5 +51,9 @@ const std::string& jobs();
 const std::string& depth();
 // ARGV: P, id, name, bytes -> 1 | 0 (unknown job)
 const std::string& put_blob();
+// ARGV: P, name, host, pid, state, job, jobs_done, started_ms, now_ms -> restarts
+const std::string& announce();
+// ARGV: P, drop_before_ms -> {{name, HGETALL}, ...} by name (the older ones are deleted)
+const std::string& runners();
 
 }  // namespace ftdr::plugins::redis::scripts

@@ -83,6 +83,11 @@ struct PluginContext {
   std::shared_ptr<const ConfigView> config;  // this plugin's table, e.g. [scheduler.priority]
   std::shared_ptr<Logger> logger;            // the host's logger, named after the plugin
   std::string state_dir;                     // a folder the plugin may write (calibration, caches)
+  // 1.4 (rule 4): `ftdr check-config` only checks the config. A plugin that honours it reads every key
+  // of `config` (rejecting bad values as usual) and returns nullptr without opening, connecting or
+  // writing anything. The host sets it only on plugins built for >= 1.4 (today: queue plugins, whose
+  // create() would open their store); a plugin may also ignore it and make its object as usual.
+  bool check_only = false;
 };
 
 // Base of every plugin interface. The host casts to the interface named by the descriptor's kind.

@@ -1,5 +1,5 @@
 // ftdr/sdk/queue.hpp: queue plugins keep a server's jobs durably and hand them, one lease at a time,
-// to the processes that run them (ABI 1.3).
+// to the processes that run them (ABI 1.3; the runner registry 1.4).
 //
 // Two sides use one queue. The server (`ftdr serve`) enqueues requests, lists and cancels jobs, and
 // watches their events. Runners (the server's own, or `ftdr worker --config` processes on this or
@@ -15,6 +15,7 @@
 //   queue.report(*lease, QueueEvent{lease->job.id, QueueEventKind::state, "encoding"});
 //   if (queue.renew(*lease) == LeaseState::cancel_requested) { /* stop at the next step */ }
 //   bool counted = queue.complete(*lease, "completed", result_json, now_ms);
+//   queue.announce(RunnerInfo{"gpu-a", "box-a", 4711, "running", id}, now_ms);   // 1.4: runner list
 //
 // States are strings: "queued", the host's running states ("initializing", "encoding", "diffusion",
 // "decoding", "retry_pending", ...: stored as reported), and the final "completed", "failed",
@@ -30,6 +31,14 @@
 // events happened; an observer must not call back into the queue from on_event (post the work).
 // Errors: sdk::Error; a queue that cannot reach its store (a lost connection it could not restore
 // within its retry budget) throws kind internal with a message naming the store.
+//
+// Runners (ABI 1.4, optional): each runner announces itself (announce) when it starts, claims,
+// finishes a job and with its renewals; runners() lists them for GET /v1/workers and `ftdr workers`.
+// A runner silent for more than 3 lease durations is listed "lost" (unless its last word was
+// "stopped"); one silent for more than 10 is dropped. A runner that announces a name already listed with
+// another pid or started_ms is that runner restarted: its restarts count grows by one. The host calls both
+// only on plugins built for
+// >= 1.4 (kAbiMinorQueueRunners); a plugin without a registry keeps the default bodies.
 //
 // Host notes (comments only, no layout change): a queue plugin's PluginContext::state_dir is the
 // host's [runtime] state_dir itself (not <state_dir>/plugins): what it keeps is the server's jobs.
@@ -105,6 +114,19 @@ struct QueueDepth {
   std::int64_t oldest_ms[4] = {};  // created_ms of the oldest waiting job per priority; 0 = none
 };
 
+// One runner as it announced itself. Layout frozen for ABI major 1 from 1.4 (copied, in vectors).
+struct RunnerInfo {
+  std::string name;               // unique per runner on this queue ([queue] runner_name)
+  std::string host;               // the machine's hostname
+  std::int64_t pid = 0;           // the runner's process
+  std::string state = "idle";     // "idle", "running", "stopping", "stopped"; runners() adds "lost"
+  std::uint64_t job = 0;          // the job it runs (one of them with several slots); 0 = none
+  std::uint64_t jobs_done = 0;    // jobs it was done with (ended, gave back)
+  std::int64_t started_ms = 0;    // when this process started running jobs
+  std::int64_t last_seen_ms = 0;  // set by the queue: the now_ms of its newest announce()
+  std::uint32_t restarts = 0;     // set by the queue: announcements under this name with a new pid
+};
+
 class FTDR_SDK_INTERFACE JobQueue : public Plugin {
  public:
   // ---- the server's side
@@ -154,6 +176,20 @@ class FTDR_SDK_INTERFACE JobQueue : public Plugin {
   virtual void put_blob(std::uint64_t job_id, const std::string& name, const std::string& bytes) = 0;
   virtual std::optional<std::string> get_blob(std::uint64_t job_id, const std::string& name) const = 0;
   virtual std::vector<std::string> blob_names(std::uint64_t job_id) const = 0;
+
+  // ---- runners (ABI 1.4; optional, see Runners above)
+
+  // Records `runner` as seen at now_ms (its last_seen_ms and restarts are the queue's to set).
+  virtual void announce(const RunnerInfo& runner, std::int64_t now_ms) {
+    (void)runner;
+    (void)now_ms;
+  }
+  // Every runner seen within 10 lease durations of now_ms, by name; state "lost" for those silent
+  // for more than 3 that did not say "stopped". Empty for a plugin without a registry.
+  virtual std::vector<RunnerInfo> runners(std::int64_t now_ms) const {
+    (void)now_ms;
+    return {};
+  }
 };
 
 template <>

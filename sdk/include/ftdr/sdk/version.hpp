@@ -13,9 +13,9 @@
 //      A plugin is only loaded by a host of the same or a newer minor, so the host's vtable always
 //      has every slot the plugin can call.
 //   2. A new optional virtual at the END of a plugin-implemented interface (ModelBackend,
-//      MemoryPolicy, JobScheduler, RecoveryStrategy, TilingStrategy, Artifact), with a default body, never
-//      pure. The host calls it only on plugins whose minor has it: an older plugin's vtable lacks
-//      the slot.
+//      MemoryPolicy, JobScheduler, RecoveryStrategy, TilingStrategy, Artifact, JobQueue), with a
+//      default body, never pure. The host calls it only on plugins whose minor has it: an older
+//      plugin's vtable lacks the slot.
 //   3. A new trivially destructible field at the END of ModelInfo, the one struct a plugin returns
 //      by value on its own (never inside a vector or another struct). The host allocates it, so an
 //      older plugin leaves the new field unset; the host reads it only from plugins whose minor has
@@ -28,10 +28,10 @@
 // Everything else is a MAJOR bump: any change to a struct copied by both sides or held in a vector
 // (GenerationRequest, RuntimeOptions, GenerationParams, StepEvent, ComponentInfo, MemoryStats, Image,
 // Tile, TilePlan, TileRequest, PlacementRequest, Placement, Failure, Attempt, RecoveryDecision,
-// QueueEntry, QueuedJob, Lease, QueueEvent, QueueDepth, PluginDescriptor); a field that is not at
-// the end, or that shifts one inside another struct (RuntimeOptions sits inside GenerationParams);
-// a new, removed or reordered enumerator (but rule 5); removing or reordering a virtual; changing
-// what a call means.
+// QueueEntry, QueuedJob, Lease, QueueEvent, QueueDepth, RunnerInfo, PluginDescriptor); a field that
+// is not at the end, or that shifts one inside another struct (RuntimeOptions sits inside
+// GenerationParams); a new, removed or reordered enumerator (but rule 5); removing or reordering a
+// virtual; changing what a call means.
 // tests/framework/abi_layout_test.cpp pins sizeof/offsetof of every boundary struct and the last
 // enumerators: when it fails, the change is a MAJOR bump, or one of the five above (then update the
 // test, bump the minor and add the history line).
@@ -49,10 +49,14 @@
 //   1.3 PluginKind::queue and sdk/queue.hpp (rule 5): JobQueue plugins, chosen by [queue] plugin,
 //       keep a server's jobs and lease them to runners (`local`: SQLite; `redis`: Redis Streams).
 //       QueuedJob, Lease, QueueEvent and QueueDepth are frozen from 1.3 like the structs above.
+//   1.4 JobQueue::announce() and JobQueue::runners() (rule 2; called on >= 1.4 queues only): a
+//       registry of the runners using a queue (GET /v1/workers, `ftdr workers`). RunnerInfo is
+//       frozen from 1.4 like the structs above. PluginContext::check_only (rule 4; set for >= 1.4
+//       queue plugins only): `ftdr check-config` has a queue read its table and open nothing.
 #pragma once
 
 #define FTDR_SDK_ABI_MAJOR 1
-#define FTDR_SDK_ABI_MINOR 3
+#define FTDR_SDK_ABI_MINOR 4
 
 namespace ftdr::sdk {
 inline constexpr unsigned kAbiMajor = FTDR_SDK_ABI_MAJOR;
@@ -63,4 +67,6 @@ inline constexpr unsigned kAbiMinorModelInfoDtype = 1;
 inline constexpr unsigned kAbiMinorBackendSamplers = 2;
 inline constexpr unsigned kAbiMinorBackendStopObserver = 2;
 inline constexpr unsigned kAbiMinorQueuePlugins = 3;
+inline constexpr unsigned kAbiMinorQueueRunners = 4;
+inline constexpr unsigned kAbiMinorContextCheckOnly = 4;
 }  // namespace ftdr::sdk

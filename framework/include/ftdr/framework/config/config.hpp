@@ -109,6 +109,8 @@ struct HostConfig {
   std::string tiling = "overlap";        // [tiling] plugin
   std::string queue = "local";           // [queue] plugin (ftdr serve / ftdr worker; sdk/queue.hpp)
   bool queue_run_jobs = true;            // [queue] run_jobs: `ftdr serve` claims and runs jobs itself
+  std::string queue_runner_name;         // [queue] runner_name: this process's runner; "" = host/pid
+  int queue_connect_retry_s = 0;         // [queue] connect_retry_s: `ftdr worker --config` start retries
   MemoryConfig memory;                   // [memory] policy names the memory policy plugin
   CheckpointConfig checkpoint;
   ServerConfig server;              // [server], read by `ftdr serve`

@@ -62,6 +62,7 @@ struct interface_kind<sdk::JobQueue> {
 struct PluginObject {
   std::shared_ptr<sdk::Plugin> object;  // the deleter keeps the library loaded
   PluginInfo info;
+  bool checked = true;  // false: a check_only create() did not call the plugin (ABI < 1.4)
 };
 
 class PluginLoader {
@@ -69,8 +70,11 @@ class PluginLoader {
   explicit PluginLoader(PluginRegistry registry, std::string state_dir = {});
 
   // Creates plugin `name`, which must be of `kind`. `config` may be null (an empty table).
+  // check_only (`ftdr check-config`): the plugin reads its table and makes nothing
+  // (PluginContext::check_only); the object may then be null. A plugin built before ABI 1.4 would
+  // not know it was only checked: it is not called at all (info.checked = false).
   PluginObject create(sdk::PluginKind kind, const std::string& name,
-                      const std::shared_ptr<TomlConfigView>& config) const;
+                      const std::shared_ptr<TomlConfigView>& config, bool check_only = false) const;
 
   template <typename Interface>
   std::shared_ptr<Interface> create_as(const std::string& name,
