@@ -21,6 +21,8 @@ Tasks (CPU, float32; the same work on both sides):
   text  SD-1.5-size text encoder: tokenize and encode the prompt and the negative prompt;
   unet  SD-1.5-size UNet, one CFG step: batch 2, 64x64 latents, 77x768 text, t = 999;
   vae   SD-1.5-size VAE decode, 1x4x64x64 -> 512x512.
+(The worker also runs `sdxl_unet`, an SDXL UNet folder's CFG step at 1024x1024, for
+bench/compare_single_file.py.)
 The SD-1.5-size folder holds random weights (the libraries' own initialisation, seed 0) made from
 ../shared/reference/sd15-configs on first use, into build/sd15-random (4.3 GB, a minute or two).
 """
@@ -100,7 +102,15 @@ def load_task(task, model):
         vae = AutoencoderKL.from_pretrained(os.path.join(model, "vae")).eval()
         z = torch.randn(1, vae.config.latent_channels, 64, 64)
         return lambda: vae.decode(z).sample
-    raise SystemExit(f"--task: expected tiny, text, unet or vae, got {task!r}")
+    if task == "sdxl_unet":  # a UNet folder (bench/compare_single_file.py): one CFG step at 1024x1024
+        from diffusers import UNet2DConditionModel
+        unet = UNet2DConditionModel.from_pretrained(model, torch_dtype=torch.float32).eval()
+        x = torch.randn(2, unet.config.in_channels, 128, 128)
+        text = torch.randn(2, 77, unet.config.cross_attention_dim)
+        added = {"text_embeds": torch.randn(2, 1280),
+                 "time_ids": torch.tensor([[1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0]] * 2)}
+        return lambda: unet(x, torch.tensor(999), encoder_hidden_states=text, added_cond_kwargs=added).sample
+    raise SystemExit(f"--task: expected tiny, text, unet, vae or sdxl_unet, got {task!r}")
 
 
 def worker(task, model):

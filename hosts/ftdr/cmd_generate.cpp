@@ -124,7 +124,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
   const auto& vm = *parsed;
   fw::Config cfg = load_config(global);
   const sdk::Priority priority = parse_priority(vm["priority"].as<std::string>());
-  const sdk::GenerationRequest request = request_from(vm, cfg.host().generate);
+  sdk::GenerationRequest request = request_from(vm, cfg.host().generate);
   check_output(request, vm);
   if (vm.count("model")) cfg.host().model_path = std::filesystem::absolute(vm["model"].as<std::string>());
   if (vm.count("vae")) cfg.host().model_vae = std::filesystem::absolute(vm["vae"].as<std::string>());
@@ -137,6 +137,7 @@ int cmd_generate(GlobalOptions global, const std::vector<std::string>& args) {
     return fw::kExitUsage;
   }
   load_backend(host, plugins);
+  request = fw::with_model_size(request, plugins.backend->info());  // width/height 0: the model's size
   check_against_model(request, plugins, host.backend, vm);
   fw::JobManager jobs(plugins.scheduler, make_engine(host, plugins), job_manager_config(host));
 

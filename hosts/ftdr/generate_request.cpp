@@ -77,8 +77,9 @@ po::options_description generate_options() {
       "default (the model's own) or a name the backend lists (libtorch: pndm, ddim, euler, euler_a, "
       "dpmpp_2m, dpmpp_2m_karras, lms)")("seed", po::value<std::string>()->value_name("N"),
                                          "seed, 0..2^64-1; image i of a batch uses seed + i")(
-      "width", po::value<int>()->value_name("PX"), "width, a multiple of 8, 8..8192")(
-      "height", po::value<int>()->value_name("PX"), "height, a multiple of 8, 8..8192")(
+      "width", po::value<int>()->value_name("PX"),
+      "width, a multiple of 8, 8..8192; 0 = the model's default size (SDXL 1024, SD 1.x 512)")(
+      "height", po::value<int>()->value_name("PX"), "height, as --width")(
       "batch", po::value<int>()->value_name("N"), "images, 1..64")(
       "out", po::value<std::string>()->value_name("DIR"), "output folder (created if missing)")(
       "prefix", po::value<std::string>()->value_name("NAME"),

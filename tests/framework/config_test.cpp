@@ -54,6 +54,8 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(h.checkpoint.every_steps, 0);
   EXPECT_FALSE(cfg.plugin_table(sdk::PluginKind::backend)->has("faults"));
   EXPECT_EQ(h.generate.steps, 20);
+  EXPECT_EQ(h.generate.width, 0) << "0: the model's default size (1024 for SDXL)";
+  EXPECT_EQ(h.generate.height, 0);
   EXPECT_TRUE(h.model_path.empty());
   EXPECT_FALSE(cfg.plugin_table(sdk::PluginKind::scheduler)->exists());
 }
@@ -174,10 +176,13 @@ TEST(Config, BadPluginNameIsRejected) {
 }
 
 TEST(Config, GenerateDefaultsFollowTheRequestRules) {
-  EXPECT_EQ(
-      only_problem("[generate]\nwidth = 500\n"),
-      "/etc/ftdr/test.toml:2:9: key 'generate.width': request field 'width': expected a multiple of 8 in "
-      "[8, 8192], got 500");
+  EXPECT_EQ(only_problem("[generate]\nwidth = 500\n"),
+            "/etc/ftdr/test.toml:2:9: key 'generate.width': request field 'width': expected 0 (the model's "
+            "default size) or a multiple of 8 in [8, 8192], got 500");
+  EXPECT_EQ(only_problem("[generate]\nheight = -64\n"),
+            "/etc/ftdr/test.toml:2:10: key 'generate.height': request field 'height': expected 0 (the "
+            "model's default size) or a multiple of 8 in [8, 8192], got -64");
+  EXPECT_EQ(problems_of("[generate]\nwidth = 0\nheight = 0\n").size(), 0u) << "0: the model's default size";
   EXPECT_THAT(only_problem("[generate]\ncfg = -1\n"),
               HasSubstr(":2:7: key 'generate.cfg': request field 'cfg_scale'"));
   // Sampler names are the backend's (ModelBackend::samplers()): checked when the job is submitted.
@@ -222,8 +227,8 @@ TEST(Config, EveryProblemOfOneTableIsReported) {
                 "/etc/ftdr/test.toml:8:9: key 'generate.steps': expected an integer in [-2147483648, "
                 "2147483647] (got 4294967316)",
                 "/etc/ftdr/test.toml:6:9: key 'generate.width': expected an integer (got a boolean)",
-                "/etc/ftdr/test.toml:7:10: key 'generate.height': request field 'height': expected a "
-                "multiple of 8 in [8, 8192], got 500",
+                "/etc/ftdr/test.toml:7:10: key 'generate.height': request field 'height': expected 0 (the "
+                "model's default size) or a multiple of 8 in [8, 8192], got 500",
                 "/etc/ftdr/test.toml:4:1: unknown key 'runtime.wokers' (expected one of: output_dir, "
                 "queue_capacity, shutdown, state_dir, workers)"}));
 }

@@ -40,8 +40,9 @@ TEST(RequestValidation, DefaultsAreValid) {
 
 TEST(RequestValidation, EachBadFieldIsNamed) {
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.width = 500; }),
-            "request field 'width': expected a multiple of 8 in [8, 8192], got 500");
-  EXPECT_NE(rejection([](GenerationRequest& r) { r.height = 0; }).find("'height'"), std::string::npos);
+            "request field 'width': expected 0 (the model's default size) or a multiple of 8 in [8, 8192], "
+            "got 500");
+  EXPECT_NE(rejection([](GenerationRequest& r) { r.height = -8; }).find("'height'"), std::string::npos);
   EXPECT_EQ(rejection([](GenerationRequest& r) { r.steps = 0; }),
             "request field 'steps': expected an integer in [1, 1000], got 0");
   EXPECT_NE(rejection([](GenerationRequest& r) { r.batch = 65; }).find("'batch'"), std::string::npos);
@@ -53,6 +54,25 @@ TEST(RequestValidation, EachBadFieldIsNamed) {
   EXPECT_NE(rejection([](GenerationRequest& r) { r.output_prefix = "../x"; }).find("'output_prefix'"),
             std::string::npos);
   EXPECT_NE(rejection([](GenerationRequest& r) { r.seed = UINT64_MAX; }).find("'seed'"), std::string::npos);
+}
+
+// Without a model, 0 stands for its default size; once the model is known the host puts that in
+// (with_model_size), and a 0 left over is refused.
+TEST(RequestValidation, ZeroIsTheModelsDefaultSize) {
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.width = r.height = 0; }), "");
+  ftdr::sdk::ModelInfo sdxl;
+  sdxl.default_size = 1024;
+  EXPECT_EQ(rejection([](GenerationRequest& r) { r.width = 0; }, &sdxl),
+            "request field 'width': expected a multiple of 8 in [8, 8192], got 0");
+  GenerationRequest r;
+  r.width = 0;
+  r.height = 0;
+  const GenerationRequest sized = ftdr::framework::with_model_size(r, sdxl);
+  EXPECT_EQ(sized.width, 1024);
+  EXPECT_EQ(sized.height, 1024);
+  r.height = 768;
+  EXPECT_EQ(ftdr::framework::with_model_size(r, sdxl).height, 768) << "a given side stays";
+  EXPECT_EQ(ftdr::framework::with_model_size(r, sdxl).width, 1024);
 }
 
 TEST(RequestValidation, UsesTheModelsVaeFactor) {

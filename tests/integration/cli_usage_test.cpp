@@ -73,8 +73,9 @@ TEST(CliUsage, GenerateValidatesFlagsNamingTheFlag) {
     std::string message;
   };
   const std::vector<Case> cases{
-      {{"--width", "500"}, "--width: expected a multiple of 8 in [8, 8192], got 500"},
-      {{"--height", "0"}, "--height: expected a multiple of 8"},
+      {{"--width", "500"},
+       "--width: expected 0 (the model's default size) or a multiple of 8 in [8, 8192], got 500"},
+      {{"--height", "-1"}, "--height: expected 0 (the model's default size) or a multiple of 8"},
       {{"--steps", "0"}, "--steps: expected an integer in [1, 1000], got 0"},
       {{"--cfg=-2"}, "--cfg: expected a number in [0, 100], got -2"},
       {{"--batch", "100"}, "--batch: expected an integer in [1, 64], got 100"},

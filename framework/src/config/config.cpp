@@ -234,8 +234,10 @@ void parse_generate(const TomlConfigView& v, sdk::GenerationRequest& g, std::vec
   collect(problems, [&] { g.steps = int_key(v, "steps", g.steps); });
   collect(problems, [&] { g.cfg_scale = v.get_double("cfg", g.cfg_scale); });
   collect(problems, [&] { g.sampler = v.get_string("sampler", g.sampler); });
-  collect(problems, [&] { g.width = int_key(v, "width", g.width); });
-  collect(problems, [&] { g.height = int_key(v, "height", g.height); });
+  // Absent: 0, the model's default size (ModelInfo::default_size: SDXL 1024, SD 1.x 512), which the
+  // host puts in once the model is loaded (request_validation.hpp: with_model_size).
+  collect(problems, [&] { g.width = int_key(v, "width", 0); });
+  collect(problems, [&] { g.height = int_key(v, "height", 0); });
   collect(problems, [&] {
     std::int64_t seed = v.get_int("seed", 0);
     if (seed < 0) v.reject("seed", "an integer >= 0 (got " + std::to_string(seed) + ")");

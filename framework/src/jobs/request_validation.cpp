@@ -22,10 +22,13 @@ constexpr int kMaxBatch = 64;
 constexpr double kMaxCfg = 100;          // the help's "0..100"; 1e30 is a typo, not a guidance scale
 constexpr std::size_t kMaxPrefix = 200;  // bytes; leaves room for "-<index>-<n>.png" in 255
 
-void check_side(const std::string& field, int value, int multiple) {
+// Before the model is known (`model_size_ok`), 0 stands for its default size (with_model_size()).
+void check_side(const std::string& field, int value, int multiple, bool model_size_ok) {
+  if (model_size_ok && value == 0) return;
   if (value <= 0 || value > kMaxSide || value % multiple != 0) {
     reject(field,
-           "a multiple of " + std::to_string(multiple) + " in [" + std::to_string(multiple) + ", " +
+           std::string(model_size_ok ? "0 (the model's default size) or " : "") + "a multiple of " +
+               std::to_string(multiple) + " in [" + std::to_string(multiple) + ", " +
                std::to_string(kMaxSide) + "]",
            std::to_string(value));
   }
@@ -67,8 +70,8 @@ void check_sampler(const std::string& sampler, const std::vector<std::string>* s
 void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* model,
                       const std::vector<std::string>* samplers) {
   const int multiple = model && model->vae_scale_factor > 0 ? model->vae_scale_factor : 8;
-  check_side("width", r.width, multiple);
-  check_side("height", r.height, multiple);
+  check_side("width", r.width, multiple, model == nullptr);
+  check_side("height", r.height, multiple, model == nullptr);
   if (r.steps < 1 || r.steps > kMaxSteps) {
     reject("steps", "an integer in [1, " + std::to_string(kMaxSteps) + "]", std::to_string(r.steps));
   }
@@ -90,6 +93,12 @@ void validate_request(const sdk::GenerationRequest& r, const sdk::ModelInfo* mod
     reject("seed", "at most 2^64 - 1 - batch", std::to_string(r.seed));
   }
   check_text(r);
+}
+
+sdk::GenerationRequest with_model_size(sdk::GenerationRequest request, const sdk::ModelInfo& model) {
+  if (request.width == 0) request.width = model.default_size;
+  if (request.height == 0) request.height = model.default_size;
+  return request;
 }
 
 sdk::GenerationParams initial_params(const sdk::GenerationRequest& request,

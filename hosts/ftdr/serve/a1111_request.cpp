@@ -141,13 +141,13 @@ A1111Txt2Img parse_a1111_txt2img(const std::string& text, const sdk::GenerationR
   const json body = parse_object(text);
   A1111Txt2Img out;
   sdk::GenerationRequest& r = out.request;
-  r = defaults;
+  r = fw::with_model_size(defaults, model);  // the config's width/height 0: the model's default size
   r.prompt = text_field(body, "prompt", "");
   r.negative_prompt = text_field(body, "negative_prompt", "");
   r.steps = static_cast<int>(int_field(body, "steps", defaults.steps, 1, 10000));
   r.cfg_scale = number_field(body, "cfg_scale", defaults.cfg_scale);
-  r.width = static_cast<int>(int_field(body, "width", defaults.width, 8, 16384));
-  r.height = static_cast<int>(int_field(body, "height", defaults.height, 8, 16384));
+  r.width = static_cast<int>(int_field(body, "width", r.width, 8, 16384));
+  r.height = static_cast<int>(int_field(body, "height", r.height, 8, 16384));
   r.batch = static_cast<int>(int_field(body, "batch_size", defaults.batch, 1, 64));
   out.n_iter = static_cast<int>(int_field(body, "n_iter", 1, 1, 100));
   const std::int64_t seed = int_field(body, "seed", -1, -1, std::numeric_limits<std::int64_t>::max());

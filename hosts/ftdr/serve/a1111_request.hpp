@@ -6,7 +6,9 @@
 //
 // Used fields: prompt, negative_prompt, steps, cfg_scale, sampler_name (else the deprecated
 // sampler_index), seed (-1: random), width, height, batch_size, n_iter, eta (DDIM only). Every
-// other field is accepted, ignored and listed in `ignored`. Refusals are A1111's (FastAPI's)
+// other field is accepted, ignored and listed in `ignored`. An absent width/height takes the
+// config's [generate] value, or, where that is 0 (unset), the model's default size (1024 for SDXL);
+// a given one is in A1111's range 8..16384. Refusals are A1111's (FastAPI's)
 // shapes: a wrong type or an out-of-range value is 422 {"detail": [{"loc": ["body", field], "msg",
 // "type"}]}; an unknown sampler is 404 {"detail": "Sampler not found: ..."} as A1111 answers.
 #pragma once

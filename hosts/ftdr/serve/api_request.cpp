@@ -77,7 +77,7 @@ JobRequest parse_job_request(const std::string& text, const sdk::GenerationReque
   for (auto it = body.begin(); it != body.end(); ++it)
     if (it.key() != "priority") merged[it.key()] = *it;
   try {
-    out.request = fw::request_from_json(merged);
+    out.request = fw::with_model_size(fw::request_from_json(merged), model);  // 0 or absent: the model's
     fw::validate_request(out.request, &model, &samplers);
   } catch (const sdk::Error& e) {
     refuse_framework(e);

@@ -3,10 +3,12 @@
 // The body is a JSON object of a GenerationRequest's fields by their JSON names (request_json.hpp:
 // prompt, negative_prompt, width, height, steps, cfg_scale, sampler, seed, batch, eta, clip_skip)
 // plus "priority" (urgent, high, normal, low). Absent fields take the config's [generate] values;
-// "prompt" is required. Output folders and file names are the server's: "output_dir" and
-// "output_prefix" are unknown fields here. Every refusal is ApiError(400, "invalid_request") naming
-// the field: not JSON, not an object, an unknown field, a wrong type, a value out of range (the
-// framework's request_validation.hpp, with the model's size multiple and the backend's samplers).
+// "prompt" is required. A width or height of 0 (given, or the config's) is the model's default
+// size (ModelInfo::default_size: 1024 for SDXL). Output folders and file names are the server's:
+// "output_dir" and "output_prefix" are unknown fields here. Every refusal is ApiError(400,
+// "invalid_request") naming the field: not JSON, not an object, an unknown field, a wrong type, a
+// value out of range (the framework's request_validation.hpp, with the model's size multiple and
+// the backend's samplers).
 #pragma once
 #include <string>
 #include <vector>

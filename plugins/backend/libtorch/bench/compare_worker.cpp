@@ -1,6 +1,6 @@
 // bench/compare_worker.cpp (ftdr_bench_compare_worker): FTDR's side of bench/compare_diffusers.py.
 //
-//   ftdr_bench_compare_worker --task tiny|text|unet|vae --model DIR
+//   ftdr_bench_compare_worker --task tiny|text|unet|vae|sdxl_unet --model DIR
 //
 // Loads what the task needs from a diffusers model folder, then answers commands on stdin, one
 // JSON line on stdout each, so the driver can interleave it with a diffusers process running the
@@ -16,7 +16,11 @@
 //         (TorchBackend, what `ftdr generate` runs minus process start and PNG writing);
 //   text  the prompt and the negative prompt through tokenizer + text encoder (encode_prompts);
 //   unet  one CFG step: UNet batch 2, 64x64 latents, 77 text tokens, t = 999;
-//   vae   decode 1x4x64x64 latents to a 512x512 image (decode_latents, untiled).
+//   vae   decode 1x4x64x64 latents to a 512x512 image (decode_latents, untiled);
+//   sdxl_unet  one CFG step of an SDXL UNet at 1024x1024: batch 2, 128x128 latents, 77x2048 text,
+//         the pooled embeddings and add_time_ids (1024, 1024, 0, 0, 1024, 1024), t = 999. DIR is
+//         a UNet folder (config.json, diffusion_pytorch_model.safetensors), not a whole pipeline
+//         (bench/compare_single_file.py writes one).
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
@@ -98,7 +102,27 @@ sdk::GenerationParams tiny_params() {
   return p;
 }
 
+// SDXL's UNet alone, from a UNet folder: the same inputs as the diffusers side of
+// bench/compare_single_file.py (randn; the values do not change the work).
+Task sdxl_unet_task(const std::filesystem::path& dir) {
+  const tb::UNetConfig cfg = tb::UNetConfig::from_json(tb::read_json_file(dir / "config.json"), "unet");
+  Task out;
+  out.workload = tb::calibration_workload(cfg, at::kFloat);
+  auto unet = load_component(dir / "diffusion_pytorch_model.safetensors", tb::UNet2DConditionModel(cfg));
+  const at::Tensor x = at::randn({2, cfg.in_channels, 128, 128});
+  const at::Tensor text = at::randn({2, 77, cfg.cross_attention_dim});
+  const tb::UNetAddedConditions added{
+      at::randn({2, cfg.pooled_text_dim()}),
+      at::tensor({1024.0f, 1024.0f, 0.0f, 0.0f, 1024.0f, 1024.0f}).repeat({2, 1})};
+  out.run = [unet, x, text, added]() mutable {
+    c10::InferenceMode inference;
+    (void)unet->forward(x, at::scalar_tensor(999, at::kLong), text, added);
+  };
+  return out;
+}
+
 Task make_task(const std::string& task, const std::filesystem::path& dir) {
+  if (task == "sdxl_unet") return sdxl_unet_task(dir);
   const tb::ModelFolder folder = tb::read_model_folder(dir);
   Task out;
   out.workload = tb::calibration_workload(folder.unet, at::kFloat);
@@ -139,7 +163,7 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
       (void)tb::decode_latents(vae, z, nullptr, scale);
     };
   } else {
-    throw std::runtime_error("--task: expected tiny, text, unet or vae, got \"" + task + "\"");
+    throw std::runtime_error("--task: expected tiny, text, unet, vae or sdxl_unet, got \"" + task + "\"");
   }
   return out;
 }
@@ -199,7 +223,8 @@ int main(int argc, char** argv) {
     if (flag == "--model") model = argv[i + 1];
   }
   if (task_name.empty() || model.empty()) {
-    std::fprintf(stderr, "usage: ftdr_bench_compare_worker --task tiny|text|unet|vae --model DIR\n");
+    std::fprintf(stderr,
+                 "usage: ftdr_bench_compare_worker --task tiny|text|unet|vae|sdxl_unet --model DIR\n");
     return 2;
   }
   try {

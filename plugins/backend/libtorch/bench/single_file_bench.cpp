@@ -1,12 +1,17 @@
 // ftdr_bench_single_file: load time and peak RSS of an SD-1.5-size single-file checkpoint.
 //
 //   ftdr_bench_single_file [--dir DIR]        # writes DIR/sd15-random.safetensors (4.3 GB, F32)
+//   ftdr_bench_single_file --time-load FILE f32|f16   # one load in this process, one JSON line
 //
 // Builds SD 1.5's three networks from ../shared/reference/sd15-configs (random weights), writes
 // them in the original LDM layout with io/checkpoint_keys.hpp's names, then loads the file in a
 // fresh process (this program, re-run with --load) and prints: the configs inferred from its shapes
 // against SD 1.5's, load seconds, the weights' bytes, RSS before loading and peak RSS (VmHWM).
 // The promise being measured: peak RSS - RSS before <= 1.15 x the loaded weights.
+// --time-load is bench/compare_single_file.py's FTDR side (any family, e.g. an SDXL-size file at
+// f16): load_model() builds every component (tokenizers, text encoders, UNet, VAE) as the backend's
+// load() does, and the line says {"load_s", "weights_bytes", "rss_before", "peak_rss", "family",
+// "components"}.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,9 +96,34 @@ int load_and_report(const fs::path& file, const fs::path& configs) {
   return same && peak - before <= weights * 115 / 100 ? 0 : 1;
 }
 
+int time_load(const fs::path& file, const std::string& dtype) {
+  if (dtype != "f32" && dtype != "f16") {
+    std::fprintf(stderr, "--time-load: dtype expected f32 or f16, got %s\n", dtype.c_str());
+    return 2;
+  }
+  const std::uint64_t before = status_bytes("VmRSS");
+  const auto t0 = std::chrono::steady_clock::now();
+  LoadedModel m = load_model(file, dtype == "f16" ? at::kHalf : at::kFloat);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::uint64_t weights = 0;
+  std::string components;
+  for (const auto& name : m.component_names()) {
+    weights += module_bytes(m.component(name));
+    components += (components.empty() ? "\"" : ",\"") + name + "\"";
+  }
+  std::printf(
+      "{\"load_s\":%.3f,\"weights_bytes\":%llu,\"rss_before\":%llu,\"peak_rss\":%llu,"
+      "\"family\":\"%s\",\"components\":[%s]}\n",
+      seconds, static_cast<unsigned long long>(weights), static_cast<unsigned long long>(before),
+      static_cast<unsigned long long>(status_bytes("VmHWM")), m.folder.is_sdxl() ? "sdxl" : "sd",
+      components.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--time-load") return time_load(argv[2], argv[3]);
   const fs::path configs = fs::path(FTDR_DEFAULT_REFERENCE_DIR) / "sd15-configs";
   if (argc == 3 && std::string(argv[1]) == "--load") return load_and_report(argv[2], configs);
   fs::path dir = fs::temp_directory_path();

@@ -1,119 +1,38 @@
-// LoRA end to end on the tiny reference models: images against diffusers 0.31 (load_lora_weights +
-// fuse_lora; scripts/reference/lora.py wrote tests/data/lora), and the weights exactly as loaded
-// after a LoRA job, a failed one and a cancelled one.
+// LoRA end to end on the tiny SD 1.x / 2.x reference models: images against diffusers 0.31 (load_lora_weights
+// + fuse_lora; scripts/reference/lora.py wrote tests/data/lora), and the weights exactly as loaded after a
+// LoRA job, a failed one and a cancelled one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <map>
 
-#include <nlohmann/json.hpp>
-
-#include "adapter/torch_backend.hpp"
-#include "backend_test_support.hpp"
 #include "common/reference.hpp"
-#include "io/safetensors.hpp"
+#include "lora_test_support.hpp"
 
 namespace ftdr::test {
 namespace {
 
 using torchbe::TorchBackend;
 
-std::filesystem::path lora_data() {
-  return std::filesystem::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/lora";
-}
-
-sdk::PluginContext lora_context(const std::string& lora_dir) {
-  return context_with(std::make_shared<MapConfig>(std::map<std::string, MapConfig::Value>{
-      {"device", std::string("cpu")}, {"attention", std::string("naive")}, {"lora_dir", lora_dir}}));
-}
-
-std::vector<sdk::Image> generate(sdk::ModelBackend& backend, const sdk::GenerationParams& params,
-                                 sdk::StepObserver* observer = nullptr) {
-  backend.validate(params);
-  auto cond = backend.encode(params);
-  RecordingObserver recording;
-  auto latents = backend.denoise(params, *cond, nullptr, observer ? *observer : recording);
-  return backend.decode(params, *latents, nullptr);
-}
-
-// The reference run the LoRA images were made with (cases.json "run"), with the Euler sampler.
-ReferenceRun lora_run(const std::filesystem::path& root, const std::string& model) {
-  ReferenceRun run = reference_run(root, model, "pipe.euler.s4");
-  run.params.request.sampler = "euler";
-  return run;
-}
-
-std::string with_tags(std::string prompt, const nlohmann::json& loras) {
-  for (const auto& l : loras)
-    prompt +=
-        " <lora:" + l.at("name").get<std::string>() + ":" + std::to_string(l.at("scale").get<double>()) + ">";
-  return prompt;
-}
-
+// SD 1.x and 2.x (the shared reference models); SDXL's cases: lora_sdxl_test.cpp.
 TEST(LoraImages, EveryCaseMatchesDiffusersFusedLora) {
   FTDR_REQUIRE_REFERENCE(root);
-  std::ifstream in(lora_data() / "cases.json");
-  const auto cases = nlohmann::json::parse(in).at("cases");
-  std::map<std::string, std::unique_ptr<TorchBackend>> backends;
   int checked = 0;
-  for (const auto& c : cases) {
-    const std::string model = c.at("model").get<std::string>();
-    auto& backend = backends[model];
-    if (!backend) {
-      backend = std::make_unique<TorchBackend>(lora_context(lora_data().string()));
-      backend->load((root / model).string());
+  for (const std::string model : {"tiny-sd1", "tiny-sd2v"}) {
+    TorchBackend backend(lora_context(lora_data().string()));
+    backend.load((root / model).string());
+    for (const auto& c : lora_cases(model)) {
+      ReferenceRun run = lora_run(root, model);
+      run.params.request.prompt = with_tags(run.params.request.prompt, c.at("loras"));
+      run.image = lora_case_image(model, c);
+      const auto images = lora_generate(backend, run.params);
+      ASSERT_EQ(images.size(), 1u);
+      EXPECT_LE(max_rgb8_diff(images[0], run.image), 1)
+          << model << " " << c.at("case") << ": " << run.params.request.prompt;
+      ++checked;
     }
-    ReferenceRun run = lora_run(root, model);
-    run.params.request.prompt = with_tags(run.params.request.prompt, c.at("loras"));
-    const at::Tensor u8 = torchbe::SafeTensorsFile::open(lora_data() / (model + "-images.safetensors"))
-                              .load(c.at("image").get<std::string>());
-    run.image = u8.to(at::kFloat) / 255.0;
-    const auto images = generate(*backend, run.params);
-    ASSERT_EQ(images.size(), 1u);
-    EXPECT_LE(max_rgb8_diff(images[0], run.image), 1)
-        << model << " " << c.at("case") << ": " << run.params.request.prompt;
-    ++checked;
   }
   EXPECT_EQ(checked, 10);
 }
-
-// Every parameter of the text encoder and UNet: a copy of its values and where its data lives.
-struct Snapshot {
-  std::map<std::string, std::pair<at::Tensor, const void*>> params;
-
-  explicit Snapshot(const torchbe::LoadedModel& m) {
-    for (const auto* component : {static_cast<const torch::nn::Module*>(m.text_encoder.get()),
-                                  static_cast<const torch::nn::Module*>(m.unet.get())}) {
-      const std::string prefix = component == m.unet.get() ? "unet." : "text_encoder.";
-      for (const auto& p : component->named_parameters())
-        params[prefix + p.key()] = {p.value().detach().clone(), p.value().data_ptr()};
-    }
-  }
-
-  // Names of the parameters that differ from the snapshot (values, or not the same data).
-  std::vector<std::string> changed(const torchbe::LoadedModel& m) const {
-    const Snapshot now(m);
-    std::vector<std::string> out;
-    for (const auto& [name, value] : params) {
-      const auto& [tensor, data] = now.params.at(name);
-      if (!at::equal(tensor, value.first) || data != value.second) out.push_back(name);
-    }
-    return out;
-  }
-};
-
-class ThrowAtStep final : public sdk::StepObserver {
- public:
-  explicit ThrowAtStep(int step) : step_(step) {}
-  void on_step(const sdk::StepEvent& e) override {
-    if (e.step == step_) throw sdk::Error(sdk::ErrorKind::cancelled, "cancelled by the test");
-  }
-
- private:
-  int step_;
-};
 
 TEST(LoraWeights, AreExactlyTheLoadedOnesAfterAJobAFailureAndACancel) {
   FTDR_REQUIRE_REFERENCE(root);
@@ -128,7 +47,7 @@ TEST(LoraWeights, AreExactlyTheLoadedOnesAfterAJobAFailureAndACancel) {
   backend.set_fault_hook([&](const std::string& point) {
     if (point == "denoise.step.1") during = loaded.changed(backend.loaded_model());
   });
-  generate(backend, run.params);
+  lora_generate(backend, run.params);
   EXPECT_EQ(loaded.changed(backend.loaded_model()), std::vector<std::string>{});
   ASSERT_FALSE(during.empty());
   for (const auto& name : during) EXPECT_EQ(name.rfind("unet.", 0), 0u) << name;
@@ -139,12 +58,12 @@ TEST(LoraWeights, AreExactlyTheLoadedOnesAfterAJobAFailureAndACancel) {
   backend.set_fault_hook([](const std::string& point) {
     if (point == "denoise.step.2") C10_THROW_ERROR(Error, "CUDA error: injected by the test");
   });
-  EXPECT_THROW(generate(backend, run.params), sdk::Error);
+  EXPECT_THROW(lora_generate(backend, run.params), sdk::Error);
   EXPECT_EQ(loaded.changed(backend.loaded_model()), std::vector<std::string>{});
   backend.set_fault_hook({});
   ThrowAtStep cancel(2);
   try {
-    generate(backend, run.params, &cancel);
+    lora_generate(backend, run.params, &cancel);
     ADD_FAILURE() << "not cancelled";
   } catch (const sdk::Error& e) {
     EXPECT_EQ(e.kind(), sdk::ErrorKind::cancelled);
@@ -153,7 +72,7 @@ TEST(LoraWeights, AreExactlyTheLoadedOnesAfterAJobAFailureAndACancel) {
 
   // And the next job without LoRA gives diffusers' image without LoRA.
   ReferenceRun plain = lora_run(root, "tiny-sd1");
-  const auto images = generate(backend, plain.params);
+  const auto images = lora_generate(backend, plain.params);
   EXPECT_LE(max_rgb8_diff(images[0], plain.image), 1);
 }
 
@@ -191,7 +110,7 @@ TEST(LoraWeights, Bf16PatchIsTheFloat32SumCastOnce) {
   run.params.request.steps = 2;
   run.params.options.dtype = sdk::DType::bf16;  // as the host starts it (ModelInfo::dtype): no f32 upcast
   run.params.request.prompt += " <lora:tiny-sd1-kohya:0.8>";
-  generate(backend, run.params);
+  lora_generate(backend, run.params);
   EXPECT_TRUE(checked);
   EXPECT_EQ(loaded.changed(backend.loaded_model()), std::vector<std::string>{});
 }
