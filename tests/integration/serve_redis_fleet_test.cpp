@@ -14,7 +14,6 @@
 #include "integration/redis_fleet.hpp"
 #include "integration/serve_demo.hpp"
 #include "integration/serve_process.hpp"
-#include "integration/worker_process.hpp"
 
 namespace ftdr::test {
 namespace {

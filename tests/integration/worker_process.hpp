@@ -2,7 +2,7 @@
 // on the config's shared queue), its output appended to a log file; the test fixtures' plugins
 // (test_backend) are found as for ServeProcess.
 //
-//   WorkerProcess worker(dir / "gpu-a.toml", dir / "gpu-a.log");
+//   WorkerProcess worker(dir / "gpu-a.toml", dir / "gpu-a.log");   // or ..., "info": --log-level
 //   worker.kill();   // SIGKILL, reaped
 //   worker.start();  // again, same config
 //   worker.stop();   // SIGTERM: its exit code
@@ -13,17 +13,18 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
 #include <utility>
 
 #include "integration/cli_runner.hpp"
 
 namespace ftdr::test {
 
-// `ftdr worker --config FILE` (no --connect: it claims from the config's queue).
+// `ftdr [--log-level LEVEL] worker --config FILE` (no --connect: it claims from the config's queue).
 class WorkerProcess {
  public:
-  WorkerProcess(std::filesystem::path config, std::filesystem::path log)
-      : config_(std::move(config)), log_(std::move(log)) {
+  WorkerProcess(std::filesystem::path config, std::filesystem::path log, std::string log_level = "")
+      : config_(std::move(config)), log_(std::move(log)), log_level_(std::move(log_level)) {
     start();
   }
   ~WorkerProcess() { kill(); }
@@ -34,7 +35,11 @@ class WorkerProcess {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::setenv("FTDR_PLUGIN_PATH", fixture_dir().c_str(), 1);  // the fixtures' backend, as ServeProcess
-      ::execl(FTDR_FTDR_EXE, FTDR_FTDR_EXE, "worker", "--config", config_.c_str(), nullptr);
+      if (log_level_.empty())
+        ::execl(FTDR_FTDR_EXE, FTDR_FTDR_EXE, "worker", "--config", config_.c_str(), nullptr);
+      else
+        ::execl(FTDR_FTDR_EXE, FTDR_FTDR_EXE, "--log-level", log_level_.c_str(), "worker", "--config",
+                config_.c_str(), nullptr);
       ::_exit(127);
     }
   }
@@ -58,6 +63,7 @@ class WorkerProcess {
 
  private:
   std::filesystem::path config_, log_;
+  std::string log_level_;
   pid_t pid_ = -1;
 };
 
