@@ -9,6 +9,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libboost-dev libboost-program-options-dev libboost-filesystem-dev
       libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
       libhiredis-dev redis-server  # the redis queue plugin; its tests start their own redis-server
+      libssl-dev openssl  # the redis queue's TLS (rediss://); its tests make certificates with openssl
       libgtest-dev libgmock-dev
       clang libclang-rt-14-dev   # the fuzz step: clang and its libFuzzer/sanitizer runtimes
       clang-format clang-tidy    # scripts/format.sh --check (test.sh) and .clang-tidy

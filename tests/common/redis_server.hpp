@@ -6,6 +6,8 @@
 //   std::string url = redis.url();     // "redis://127.0.0.1:PORT/0"
 //   redis.kill(); redis.start();       // SIGKILL, then again on the same port with the same data
 //   redis.pause(); redis.resume();     // SIGSTOP / SIGCONT: connections open, no answers
+//   RedisServer tls(false, "", RedisTls::on);  // TLS only: url() is "rediss://127.0.0.1:PORT/0",
+//                                               // tls()->ca() the CA that signed its certificate
 //
 // Persistence only where asked: --save "" always, and --appendonly yes with appendfsync always, so
 // a SIGKILL loses nothing that was acknowledged.
@@ -24,13 +26,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/tls_certs.hpp"
+
 namespace ftdr::test {
+
+// A server without TLS, with TLS (--tls-auth-clients no), with TLS and client certificates required,
+// or with TLS and a certificate for another host name (other.example) than the one clients dial.
+enum class RedisTls { off, on, client_certificates, other_host };
 
 class RedisServer {
  public:
@@ -52,11 +61,12 @@ class RedisServer {
   }
 
   // appendonly: persistence (appendfsync always); password not empty: --requirepass.
-  explicit RedisServer(bool appendonly = false, std::string password = "")
-      : appendonly_(appendonly), password_(std::move(password)) {
+  explicit RedisServer(bool appendonly = false, std::string password = "", RedisTls tls = RedisTls::off)
+      : appendonly_(appendonly), password_(std::move(password)), tls_mode_(tls) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ftdr-redis-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("redis fixture: mkdtemp failed");
     dir_ = tmpl;
+    if (tls != RedisTls::off) certs_ = std::make_unique<TlsCerts>(dir_ / "tls", tls == RedisTls::other_host);
     for (int attempt = 1;; ++attempt) {  // another process may take the free port before Redis does
       port_ = free_port();
       try {
@@ -79,7 +89,11 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+  std::string url() const {
+    return (certs_ ? "rediss://" : "redis://") + std::string("127.0.0.1:") + std::to_string(port_) + "/0";
+  }
+  const TlsCerts* tls() const { return certs_.get(); }  // null without TLS
+  bool requires_client_certificates() const { return tls_mode_ == RedisTls::client_certificates; }
   const std::filesystem::path& dir() const { return dir_; }
   std::string log() const {
     std::ifstream in(dir_ / "redis.log");
@@ -106,6 +120,8 @@ class RedisServer {
                                   "--daemonize",
                                   "no"};
     if (!password_.empty()) args.insert(args.end(), {"--requirepass", password_});
+    if (certs_) tls_args(args);
+    const auto ready_before = readiness_lines();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
@@ -115,7 +131,7 @@ class RedisServer {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
-    wait_ready();
+    wait_ready(ready_before);
   }
   void kill() { signal_and_wait(SIGKILL); }
   void stop() { signal_and_wait(SIGTERM); }  // Redis finishes its AOF and exits
@@ -136,6 +152,25 @@ class RedisServer {
     }
     ::close(fd);
     return ntohs(a.sin_port);
+  }
+
+  // TLS only: the TCP port stays closed, Redis listens on --tls-port.
+  void tls_args(std::vector<std::string>& args) const {
+    args[2] = "0";  // --port 0
+    args.insert(args.end(),
+                {"--tls-port", std::to_string(port_), "--tls-cert-file", certs_->server_cert().string(),
+                 "--tls-key-file", certs_->server_key().string(), "--tls-ca-cert-file", certs_->ca().string(),
+                 "--tls-auth-clients", tls_mode_ == RedisTls::client_certificates ? "yes" : "no"});
+  }
+
+  // A plain PING cannot reach a TLS-only server; its log says when it is ready (after loading its AOF).
+  std::size_t readiness_lines() const {
+    const std::string text = log();
+    std::size_t n = 0;
+    for (auto at = text.find("Ready to accept connections"); at != std::string::npos;
+         at = text.find("Ready to accept connections", at + 1))
+      ++n;
+    return n;
   }
 
   void signal_and_wait(int sig) {
@@ -166,9 +201,9 @@ class RedisServer {
     return up;
   }
 
-  void wait_ready() {
+  void wait_ready(std::size_t ready_before) {
     for (int i = 0; i < 1000; ++i) {
-      if (answers()) return;
+      if (certs_ ? readiness_lines() > ready_before : answers()) return;
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -181,6 +216,8 @@ class RedisServer {
 
   bool appendonly_ = false;
   std::string password_;
+  RedisTls tls_mode_ = RedisTls::off;
+  std::unique_ptr<TlsCerts> certs_;
   std::filesystem::path dir_;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -1,5 +1,6 @@
 // The queue conformance suite (queue_conformance.hpp) on the `redis` plugin, loaded through the
-// plugin loader: every test gets a key prefix of its own on one redis-server per test program.
+// plugin loader: every test gets a key prefix of its own on one redis-server per test program; a
+// second instantiation runs it all again over TLS (rediss://, tls_bridge.hpp) to a TLS-only server.
 // (tests/CMakeLists.txt leaves this file out of a tree without the suite.)
 #include <atomic>
 
@@ -9,6 +10,7 @@
 namespace ftdr::test {
 namespace {
 
+template <RedisTls kTls>
 class RedisHarness : public QueueHarness {
  public:
   std::string unavailable() const override { return RedisServer::unavailable(); }
@@ -22,7 +24,7 @@ class RedisHarness : public QueueHarness {
 
  private:
   static RedisServer& server() {
-    static RedisServer shared;  // started on first use; stopped and removed at exit
+    static RedisServer shared(/*appendonly*/ false, "", kTls);  // started on first use; removed at exit
     return shared;
   }
   static inline std::atomic<int> next_{0};
@@ -31,7 +33,9 @@ class RedisHarness : public QueueHarness {
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Redis, QueueConformance, testing::Values(harness<RedisHarness>("redis")),
-                         harness_name);
+INSTANTIATE_TEST_SUITE_P(Redis, QueueConformance,
+                         testing::Values(harness<RedisHarness<RedisTls::off>>("redis")), harness_name);
+INSTANTIATE_TEST_SUITE_P(RedisTls, QueueConformance,
+                         testing::Values(harness<RedisHarness<RedisTls::on>>("redis_tls")), harness_name);
 
 }  // namespace ftdr::test

@@ -30,10 +30,16 @@ inline std::shared_ptr<sdk::JobQueue> load_redis_queue(const std::string& table_
   return queue;
 }
 
-// The table of a queue on `redis` under `prefix`, plus `extra` keys.
+// The table of a queue on `redis` under `prefix`, plus `extra` keys. A TLS server's CA (and client
+// certificate, where it asks for one) come with it.
 inline std::string redis_table(const RedisServer& redis, const std::string& prefix,
                                const std::string& extra = "") {
-  return "url = \"" + redis.url() + "\"\nprefix = \"" + prefix + "\"\n" + extra;
+  std::string tls;
+  if (redis.tls()) tls = "tls_ca_file = \"" + redis.tls()->ca().string() + "\"\n";
+  if (redis.requires_client_certificates())
+    tls += "tls_cert_file = \"" + redis.tls()->client_cert().string() + "\"\ntls_key_file = \"" +
+           redis.tls()->client_key().string() + "\"\n";
+  return "url = \"" + redis.url() + "\"\nprefix = \"" + prefix + "\"\n" + tls + extra;
 }
 
 inline std::int64_t wall_ms() {

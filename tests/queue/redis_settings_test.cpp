@@ -75,17 +75,18 @@ TEST(RedisUrl, DefaultsPortAndDatabaseAndTakesIpv6AndAPasswordAlone) {
   EXPECT_EQ(secret.db, 0);
 }
 
-TEST(RedisUrl, RefusesTlsSayingWhatToDoInstead) {
-  EXPECT_EQ(
-      url_error("rediss://:pw@cache.example:6380/0"),
-      "[queue.redis] url: rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS. Reach "
-      "Redis through a TLS-terminating proxy (stunnel, spiped, an SSH tunnel) with a redis:// URL to its "
-      "local end, or build against hiredis >= 1.0 with hiredis_ssl");
+TEST(RedisUrl, RedissMeansTls) {
+  const RedisAddress a = parse_redis_url("rediss://:pw@cache.example:6380/0", "here");
+  EXPECT_TRUE(a.tls);
+  EXPECT_EQ(a.host, "cache.example");
+  EXPECT_EQ(a.password, "pw");
+  EXPECT_EQ(a.display(), "rediss://cache.example:6380/0");
+  EXPECT_FALSE(parse_redis_url("redis://cache.example", "here").tls);
 }
 
 TEST(RedisUrl, RefusalsNameTheFormAndNeverThePassword) {
   EXPECT_EQ(url_error("http://admin:hunter2@cache.example/0"),
-            "[queue.redis] url: expected redis://[[user]:password@]host[:port][/db], got "
+            "[queue.redis] url: expected redis[s]://[[user]:password@]host[:port][/db], got "
             "http://***@cache.example/0");
   EXPECT_EQ(url_error("redis://:hunter2@cache.example:99999/0"),
             "[queue.redis] url: expected a port 1..65535 in redis://***@cache.example:99999/0");
@@ -93,7 +94,7 @@ TEST(RedisUrl, RefusalsNameTheFormAndNeverThePassword) {
             "[queue.redis] url: expected a database number after '/' in redis://cache.example/zero");
   EXPECT_EQ(
       url_error("redis://:pw@/0"),
-      "[queue.redis] url: expected a host in redis://***@/0 (redis://[[user]:password@]host[:port][/db])");
+      "[queue.redis] url: expected a host in redis://***@/0 (redis[s]://[[user]:password@]host[:port][/db])");
   EXPECT_THAT(url_error("redis://[::1:6379/0"), HasSubstr("closing ']'"));
 }
 
@@ -136,10 +137,34 @@ TEST(RedisSettings, BadValuesNameTheirKey) {
   EXPECT_THAT(settings_error("blob_max_bytes = 1073741824\n"),
               HasSubstr("a size in bytes, 1..536870912 (Redis' largest value), got 1073741824"));
   EXPECT_THAT(settings_error("prefix = \"\"\n"), HasSubstr("a non-empty key prefix"));
-  EXPECT_THAT(settings_error("url = \"rediss://h\"\n"), HasSubstr("/cfg/q.toml"));
+  EXPECT_THAT(settings_error("url = \"rediss://h:0\"\n"), HasSubstr("/cfg/q.toml"));
   const std::string env_error = settings_error("", {{"FTDR_REDIS_URL", "redis://:topsecret@h:0/0"}});
   EXPECT_THAT(env_error, HasSubstr("environment variable FTDR_REDIS_URL: expected a port 1..65535"));
   EXPECT_THAT(env_error, Not(HasSubstr("topsecret")));
+}
+
+// TLS keys (the files themselves: redis_tls_test.cpp, which makes real ones).
+TEST(RedisSettings, TlsComesFromTheUrlOrTheTlsKeyAndItsFilesFromTheConfigOrTheEnvironment) {
+  EXPECT_FALSE(settings("").tls);
+  EXPECT_TRUE(settings("url = \"rediss://h\"\n").tls);  // the system's CA store
+  const RedisSettings on = settings("url = \"redis://h\"\ntls = true\n");
+  EXPECT_TRUE(on.tls);
+  EXPECT_EQ(on.address.display(), "rediss://h:6379/0");
+  EXPECT_THAT(settings_error("url = \"rediss://h\"\ntls = false\n"),
+              HasSubstr("expected true or left out: the url is rediss://, which always uses TLS"));
+  EXPECT_THAT(settings_error("tls_ca_file = \"/x.pem\"\n"), HasSubstr("tls_ca_file"));
+  EXPECT_THAT(settings_error("tls_ca_file = \"/x.pem\"\n"),
+              HasSubstr("expected a rediss:// url or tls = true with it (this connection is plain TCP)"));
+  EXPECT_THAT(settings_error("tls = true\ntls_cert_file = \"/c.pem\"\n"),
+              HasSubstr("expected tls_cert_file and tls_key_file together"));
+  EXPECT_EQ(settings_error("tls = true\ntls_ca_file = \"/nonexistent/ca.pem\"\n"),
+            "redis queue: [queue.redis] tls_ca_file = \"/nonexistent/ca.pem\": cannot read it (No such file "
+            "or directory)");
+  EXPECT_EQ(settings_error("tls = true\n", {{"FTDR_REDIS_TLS_CA_FILE", "/nonexistent/env-ca.pem"}}),
+            "redis queue: environment variable FTDR_REDIS_TLS_CA_FILE = \"/nonexistent/env-ca.pem\": cannot "
+            "read it (No such file or directory)");
+  EXPECT_THAT(settings_error("tls = true\ntls_ca_file = \"/etc/hostname\"\n"),
+              HasSubstr("[queue.redis] tls_ca_file = \"/etc/hostname\": expected PEM CA certificates"));
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "ftdr/sdk/error.hpp"
+#include "tls_bridge.hpp"
 
 namespace ftdr::plugins::redis {
 namespace {
@@ -69,12 +71,45 @@ class SigpipeBlocked {
 
 RedisConnection::RedisConnection(const RedisSettings& s)
     : address_(s.address.display()), timeout_ms_(s.connect_timeout_ms) {
-  ctx_.reset(
-      redisConnectWithTimeout(s.address.host.c_str(), s.address.port, to_timeval(s.connect_timeout_ms)));
-  if (!ctx_) throw ConnectionLost("cannot allocate a hiredis context");
+  ctx_.reset(open(s));
   if (ctx_->err) lost("connecting");
   redisSetTimeout(ctx_.get(), to_timeval(s.connect_timeout_ms));
-  redisEnableKeepAlive(ctx_.get());
+  if (!bridge_) redisEnableKeepAlive(ctx_.get());  // TCP options: the bridge sets them on its socket
+  try {
+    set_up(s);
+  } catch (const ConnectionLost&) {
+    // A Redis with tls-auth-clients yes drops a client without a certificate right after the
+    // handshake (TLS 1.3), which would otherwise read as an outage and be retried forever.
+    if (bridge_ && bridge_->certificate_requested() && !bridge_->failure().empty())
+      throw sdk::Error(sdk::ErrorKind::invalid_request, "redis queue: Redis at " + address_ +
+                                                            " wants a TLS client certificate and ended the "
+                                                            "connection without one (" +
+                                                            bridge_->failure() + "): set " +
+                                                            TlsContext::client_certificate_keys());
+    throw;
+  }
+  timeout_ms_ = s.command_timeout_ms;
+  redisSetTimeout(ctx_.get(), to_timeval(s.command_timeout_ms));
+}
+
+RedisConnection::~RedisConnection() = default;
+
+redisContext* RedisConnection::open(const RedisSettings& s) {
+  redisContext* c = nullptr;
+  if (s.tls) {
+    bridge_ =
+        std::make_unique<TlsBridge>(*s.tls, s.address.host, s.address.port, address_, s.connect_timeout_ms);
+    const int fd = bridge_->take_client_fd();
+    c = redisConnectFd(fd);
+    if (!c) ::close(fd);
+  } else {
+    c = redisConnectWithTimeout(s.address.host.c_str(), s.address.port, to_timeval(s.connect_timeout_ms));
+  }
+  if (!c) throw ConnectionLost("cannot allocate a hiredis context");
+  return c;
+}
+
+void RedisConnection::set_up(const RedisSettings& s) {
   if (!s.address.password.empty()) {
     std::vector<std::string> auth{"AUTH"};
     if (!s.address.user.empty()) auth.push_back(s.address.user);
@@ -104,8 +139,6 @@ RedisConnection::RedisConnection(const RedisSettings& s)
               " needs a password: set [queue.redis] password_env (or password, or FTDR_REDIS_PASSWORD)");
     throw ConnectionLost("PING answered " + why);  // LOADING: the server is still starting
   }
-  timeout_ms_ = s.command_timeout_ms;
-  redisSetTimeout(ctx_.get(), to_timeval(s.command_timeout_ms));
 }
 
 void RedisConnection::lost(const std::string& doing) {
@@ -115,6 +148,7 @@ void RedisConnection::lost(const std::string& doing) {
       (why == std::strerror(EAGAIN) || why == std::strerror(EWOULDBLOCK)))
     why = "no reply within " + std::to_string(timeout_ms_) + " ms";
   if (why.empty()) why = "connection failed";
+  if (bridge_ && !bridge_->failure().empty()) why += " (TLS: " + bridge_->failure() + ")";
   throw ConnectionLost(doing + ": " + why);
 }
 

@@ -2,7 +2,8 @@
 //
 // A RedisConnection is used by one thread at a time. It connects, authenticates, selects the
 // database and PINGs within connect_timeout_ms (a stopped Redis still accepts TCP connections, so
-// the PING is what proves it answers), then waits at most command_timeout_ms for each reply.
+// the PING is what proves it answers), then waits at most command_timeout_ms for each reply. With
+// TLS (rediss://) hiredis talks through a TlsBridge (tls_bridge.hpp) instead of its own TCP socket.
 //
 //   RedisConnection c(settings);                        // throws ConnectionLost or sdk::Error
 //   Reply r = c.command({"HGET", "ftdr:job:7", "state"});  // an error reply is a Reply too
@@ -30,9 +31,12 @@ struct ReplyDeleter {
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
+class TlsBridge;
+
 class RedisConnection {
  public:
   explicit RedisConnection(const RedisSettings& settings);
+  ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
@@ -47,11 +51,14 @@ class RedisConnection {
   void interrupt();
 
  private:
+  redisContext* open(const RedisSettings& s);  // TCP or TLS; never null
+  void set_up(const RedisSettings& s);         // AUTH, SELECT, PING
   [[noreturn]] void lost(const std::string& doing);
 
   struct ContextDeleter {
     void operator()(redisContext* c) const { redisFree(c); }
   };
+  std::unique_ptr<TlsBridge> bridge_;  // declared first: outlives ctx_, whose socket it serves
   std::unique_ptr<redisContext, ContextDeleter> ctx_;
   std::string address_;
   std::int64_t timeout_ms_ = 0;

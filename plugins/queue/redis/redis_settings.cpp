@@ -4,11 +4,12 @@
 #include <cstdlib>
 
 #include "ftdr/sdk/error.hpp"
+#include "tls_context.hpp"
 
 namespace ftdr::plugins::redis {
 namespace {
 
-constexpr const char* kUrlForm = "redis://[[user]:password@]host[:port][/db]";
+constexpr const char* kUrlForm = "redis[s]://[[user]:password@]host[:port][/db]";
 
 [[noreturn]] void bad_url(const std::string& where, const std::string& what) {
   throw sdk::Error(sdk::ErrorKind::invalid_request, where + ": " + what);
@@ -76,19 +77,16 @@ void parse_host_port(const std::string& text, const std::string& url, const std:
 
 std::string RedisAddress::display() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + std::to_string(db);
+  return std::string(tls ? "rediss://" : "redis://") + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/" + std::to_string(db);
 }
 
 RedisAddress parse_redis_url(const std::string& url, const std::string& where) {
-  if (url.rfind("rediss://", 0) == 0)
-    bad_url(where,
-            "rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS. Reach Redis through a "
-            "TLS-terminating proxy (stunnel, spiped, an SSH tunnel) with a redis:// URL to its local end, "
-            "or build against hiredis >= 1.0 with hiredis_ssl");
-  const std::string scheme = "redis://";
+  RedisAddress a;
+  a.tls = url.rfind("rediss://", 0) == 0;
+  const std::string scheme = a.tls ? "rediss://" : "redis://";
   if (url.rfind(scheme, 0) != 0)
     bad_url(where, std::string("expected ") + kUrlForm + ", got " + redacted(url));
-  RedisAddress a;
   std::string rest = url.substr(scheme.size());
   const auto at = rest.rfind('@');
   if (at != std::string::npos) {
@@ -156,11 +154,47 @@ RedisAddress read_address(const sdk::ConfigView& c, const EnvLookup& env) {
   return a;
 }
 
+// One TLS file: the config key, else the environment variable, else "" (with where it came from).
+void tls_file(const sdk::ConfigView& c, const EnvLookup& env, const char* key, const char* variable,
+              std::string& file, std::string& where) {
+  if (c.has(key)) {
+    file = c.get_string(key, "");
+    where = "[queue.redis] " + std::string(key);
+    if (file.empty()) c.reject(key, "the path of a PEM file");
+  } else if (auto value = env(variable); value && !value->empty()) {
+    file = *value;
+    where = "environment variable " + std::string(variable);
+  }
+}
+
+// TLS is on for a rediss:// URL or tls = true; its files are loaded here, so a bad one fails create().
+std::shared_ptr<const TlsContext> read_tls(const sdk::ConfigView& c, const EnvLookup& env, RedisAddress& a) {
+  if (c.has("tls")) {
+    const bool on = c.get_bool("tls", false);
+    if (!on && a.tls) c.reject("tls", "true or left out: the url is rediss://, which always uses TLS");
+    a.tls = on;
+  }
+  if (!a.tls) {
+    for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file"})
+      if (c.has(key)) c.reject(key, "a rediss:// url or tls = true with it (this connection is plain TCP)");
+    return nullptr;
+  }
+  TlsFiles f;
+  tls_file(c, env, "tls_ca_file", "FTDR_REDIS_TLS_CA_FILE", f.ca_file, f.ca_where);
+  tls_file(c, env, "tls_cert_file", "FTDR_REDIS_TLS_CERT_FILE", f.cert_file, f.cert_where);
+  tls_file(c, env, "tls_key_file", "FTDR_REDIS_TLS_KEY_FILE", f.key_file, f.key_where);
+  if (f.cert_file.empty() != f.key_file.empty())
+    c.reject(f.cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+             "tls_cert_file and tls_key_file together (a client certificate and its key), or neither");
+  return std::make_shared<const TlsContext>(f);
+}
+
 }  // namespace
 
 RedisSettings read_redis_settings(const sdk::ConfigView& c, const EnvLookup& env) {
   RedisSettings s;
   s.address = read_address(c, env);
+  s.tls = read_tls(c, env, s.address);
   s.prefix = c.get_string("prefix", s.prefix);
   if (s.prefix.empty()) c.reject("prefix", "a non-empty key prefix such as \"ftdr\"");
   for (char ch : s.prefix)
