@@ -6,7 +6,8 @@
 # PyPI's Linux wheel is a CUDA build: its libtorch_cpu.so needs libcudart.so.12 and libcupti.so.12
 # (the profiler), so the two small nvidia packages that hold them come too (pinned to torch's own
 # requirements); the multi-GB rest (cuDNN, cuBLAS, NCCL, libtorch_cuda.so) is left out, so this
-# build runs on the CPU only. A GPU build uses the full torch install instead (README).
+# build runs on the CPU only (its CUDA-only code still compiles and links, against libc10_cuda and
+# the CUDA 12 runtime). A GPU build uses a full `pip install torch` instead (README).
 #
 # Idempotent: wheels are reused from WHEEL_DIR (default ~/.cache/ftdr/wheels) and an unpacked tree
 # whose stamp matches the pinned versions is kept. LIBTORCH2_DIR overrides build/libtorch2.
@@ -21,7 +22,7 @@ dest=${LIBTORCH2_DIR:-$root/build/libtorch2}
 wheels=${WHEEL_DIR:-$HOME/.cache/ftdr/wheels}
 # pip fetches the wheel for this Python; its libtorch is the same for every Python version.
 python_tag=$(python3 -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
-stamp="torch==$TORCH_VERSION nvidia-cuda-runtime-cu12==$CUDART_VERSION nvidia-cuda-cupti-cu12==$CUPTI_VERSION"
+stamp="v2 torch==$TORCH_VERSION nvidia-cuda-runtime-cu12==$CUDART_VERSION nvidia-cuda-cupti-cu12==$CUPTI_VERSION"
 
 # fetch <requirement> <file glob>: the wheel's path, downloaded unless already in $wheels.
 fetch() {
@@ -49,6 +50,9 @@ if [ "$(cat "$dest/.ftdr-stamp" 2>/dev/null || true)" != "$stamp" ]; then
   unzip -q "$torch_whl" 'torch/include/*' 'torch/share/cmake/*' 'torch/lib/*' \
     -x 'torch/lib/libtorch_cuda*' 'torch/lib/libtorch_python.so' -d "$tmp"
   unzip -q -j "$cudart_whl" 'nvidia/cuda_runtime/lib/libcudart.so.12' -d "$tmp/torch/lib"
+  # Its headers let the backend's CUDA-only code compile (cmake/TorchWheel.cmake), as on a GPU.
+  unzip -q "$cudart_whl" 'nvidia/cuda_runtime/include/*' -d "$tmp"
+  mkdir -p "$tmp/torch/cuda" && mv "$tmp/nvidia/cuda_runtime/include" "$tmp/torch/cuda/include"
   unzip -q -j "$cupti_whl" 'nvidia/cuda_cupti/lib/libcupti.so.12' -d "$tmp/torch/lib"
   echo "$stamp" >"$tmp/torch/.ftdr-stamp"
   rm -rf "$dest"
