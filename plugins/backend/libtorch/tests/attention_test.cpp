@@ -2,6 +2,7 @@
 #include "nn/attention.hpp"
 
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <cmath>
 
@@ -52,6 +53,23 @@ TEST(Attention, CausalMaskInEveryMode) {
   }
   // Row 0 sees only itself.
   EXPECT_TRUE(at::allclose(attention(x, x, x, 1, {}, false, mask)[0][0], x[0][0]));
+}
+
+// The fused kernel itself (libtorch >= 2; on 1.x AttentionMode::sdpa is naive, so there is nothing to
+// compare): multi-head cross-attention with a per-batch key mask, as the UNet and CLIP call it.
+TEST(Attention, SdpaMatchesNaiveAtF32) {
+  if (!ftdr::torchbe::sdpa_available())
+    GTEST_SKIP() << "libtorch " << TORCH_VERSION << " has no at::scaled_dot_product_attention (needs >= 2)";
+  at::manual_seed(3);
+  auto q = at::randn({2, 64, 40}), k = at::randn({2, 77, 40}), v = at::randn({2, 77, 40});
+  auto mask = at::zeros({2, 1, 1, 77});
+  mask.index_put_({1, at::indexing::Slice(), at::indexing::Slice(), at::indexing::Slice(60)}, -INFINITY);
+  for (const at::Tensor& m : {at::Tensor(), mask}) {
+    const auto naive = attention(q, k, v, 5, {AttentionMode::naive, 0}, false, m);
+    const auto sdpa = attention(q, k, v, 5, {AttentionMode::sdpa, 0}, false, m);
+    ASSERT_EQ(sdpa.sizes(), naive.sizes());
+    EXPECT_LE((sdpa - naive).abs().max().item<double>(), 1e-4) << (m.defined() ? "masked" : "unmasked");
+  }
 }
 
 TEST(Attention, UpcastInHalfPrecisionStaysClose) {

@@ -3,6 +3,7 @@
 // fault-injection seam.
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <new>
 
@@ -18,6 +19,17 @@ namespace {
 using torchbe::classify_exception;
 using torchbe::run_classified;
 
+// libtorch's own exception with this message. Its (message, backtrace) constructor took the
+// backtrace as a string before libtorch 2.x and as a lazily computed value since.
+template <class E>
+E torch_error(const std::string& message) {
+#if TORCH_VERSION_MAJOR >= 2
+  return E(message, nullptr);
+#else
+  return E(message, "");
+#endif
+}
+
 template <class E>
 sdk::Error classify(E e) {
   try {
@@ -28,47 +40,48 @@ sdk::Error classify(E e) {
 }
 
 TEST(ErrorClassifier, CudaOutOfMemoryTextIsOutOfMemory) {
-  const auto e =
-      classify(c10::Error("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 3.81 GiB total capacity; "
-                          "1.2 GiB already allocated)",
-                          ""));
+  const auto e = classify(torch_error<c10::Error>(
+      "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 3.81 GiB total capacity; "
+      "1.2 GiB already allocated)"));
   EXPECT_EQ(e.kind(), sdk::ErrorKind::out_of_memory);
   EXPECT_NE(std::string(e.what()).find("denoise"), std::string::npos);
   EXPECT_NE(std::string(e.what()).find("Tried to allocate"), std::string::npos);
 }
 
 TEST(ErrorClassifier, OutOfMemoryErrorTypeAndBadAllocAreOutOfMemory) {
-  EXPECT_EQ(classify(c10::OutOfMemoryError("allocation failed", "")).kind(), sdk::ErrorKind::out_of_memory);
+  EXPECT_EQ(classify(torch_error<c10::OutOfMemoryError>("allocation failed")).kind(),
+            sdk::ErrorKind::out_of_memory);
   EXPECT_EQ(classify(std::bad_alloc()).kind(), sdk::ErrorKind::out_of_memory);
-  EXPECT_EQ(
-      classify(c10::Error("[enforce fail at alloc_cpu.cpp:75] DefaultCPUAllocator: can't allocate memory: "
-                          "you tried to allocate 68719476736 bytes.",
-                          ""))
-          .kind(),
-      sdk::ErrorKind::out_of_memory);
+  EXPECT_EQ(classify(torch_error<c10::Error>(
+                         "[enforce fail at alloc_cpu.cpp:75] DefaultCPUAllocator: can't allocate memory: "
+                         "you tried to allocate 68719476736 bytes."))
+                .kind(),
+            sdk::ErrorKind::out_of_memory);
 }
 
 TEST(ErrorClassifier, DeviceFaultsSayWhetherTheyAreSticky) {
-  const auto sticky = classify(c10::Error("CUDA error: an illegal memory access was encountered", ""));
+  const auto sticky =
+      classify(torch_error<c10::Error>("CUDA error: an illegal memory access was encountered"));
   EXPECT_EQ(sticky.kind(), sdk::ErrorKind::device_error);
   EXPECT_NE(std::string(sticky.what()).find("sticky: the CUDA context is lost"), std::string::npos);
-  const auto assert_fault = classify(c10::Error("CUDA error: device-side assert triggered", ""));
+  const auto assert_fault = classify(torch_error<c10::Error>("CUDA error: device-side assert triggered"));
   EXPECT_NE(std::string(assert_fault.what()).find("sticky:"), std::string::npos);
-  const auto transient =
-      classify(c10::Error("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling cublasSgemm", ""));
+  const auto transient = classify(
+      torch_error<c10::Error>("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling cublasSgemm"));
   EXPECT_EQ(transient.kind(), sdk::ErrorKind::device_error);
   EXPECT_NE(std::string(transient.what()).find("not sticky"), std::string::npos);
 }
 
 TEST(ErrorClassifier, OtherErrorsAreInternalAndSdkErrorsPassUnchanged) {
-  EXPECT_EQ(classify(c10::Error("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "")).kind(),
-            sdk::ErrorKind::internal);
+  EXPECT_EQ(
+      classify(torch_error<c10::Error>("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)")).kind(),
+      sdk::ErrorKind::internal);
   EXPECT_EQ(classify(std::runtime_error("boom")).kind(), sdk::ErrorKind::internal);
   const auto passed = classify(sdk::Error(sdk::ErrorKind::cancelled, "cancelled by the user"));
   EXPECT_EQ(passed.kind(), sdk::ErrorKind::cancelled);
   EXPECT_STREQ(passed.what(), "cancelled by the user");
   try {
-    run_classified("encode", []() -> int { throw c10::Error("CUDA out of memory.", ""); });
+    run_classified("encode", []() -> int { throw torch_error<c10::Error>("CUDA out of memory."); });
     FAIL();
   } catch (const sdk::Error& e) {
     EXPECT_EQ(e.kind(), sdk::ErrorKind::out_of_memory);
@@ -123,6 +136,16 @@ TEST(BackendConfig, JobOptionsOverrideTheConfiguredAttention) {
   options.attention = sdk::AttentionMode::sliced;
   options.attention_slice_size = 16;
   EXPECT_EQ(torchbe::resolve_attention(cfg, options).slice_size, 16);
+}
+
+// "auto" (the default) is the fused kernel wherever this libtorch has one.
+TEST(BackendConfig, AutoAttentionIsSdpaOnLibtorch2) {
+  const auto cfg = torchbe::parse_backend_config(MapConfig(), false);
+  sdk::RuntimeOptions options;
+  ASSERT_EQ(options.attention, sdk::AttentionMode::automatic);
+  const auto expected =
+      TORCH_VERSION_MAJOR >= 2 ? torchbe::AttentionMode::sdpa : torchbe::AttentionMode::naive;
+  EXPECT_EQ(torchbe::resolve_attention(cfg, options).mode, expected);
 }
 
 class BackendValidation : public ::testing::Test {
@@ -185,7 +208,8 @@ TEST_F(BackendValidation, BadParametersNameTheField) {
 
 TEST_F(BackendValidation, InjectedOomAtAStepIsClassifiedAsOutOfMemory) {
   backend_->set_fault_hook([](const std::string& point) {
-    if (point == "denoise.step.2") throw c10::Error("CUDA out of memory. Tried to allocate 20.00 MiB", "");
+    if (point == "denoise.step.2")
+      throw torch_error<c10::Error>("CUDA out of memory. Tried to allocate 20.00 MiB");
   });
   auto cond = backend_->encode(params_);
   RecordingObserver observer;
