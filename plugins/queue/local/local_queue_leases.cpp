@@ -26,28 +26,36 @@ std::optional<sdk::Lease> LocalQueue::claim(const std::string& worker, std::int6
 
 namespace {
 
+constexpr const char* kClaimable = "finished_ms = 0 AND (lease_until_ms = 0 OR lease_until_ms <= ?1)";
+constexpr const char* kLevel =
+    "(CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END)";
+
 // The most urgent waiting job (aging promotes one level per aging_ms waited), oldest id first.
-// Inside a level the oldest id has waited longest (ids are given in arrival order), so only each
-// level's oldest claimable job can win: four index lookups (jobs_waiting) instead of sorting every
-// waiting job on each claim, which a deep queue made the server's largest cost.
-std::string claim_query() {
+//
+// Without aging only each level's oldest id can win: four lookups in jobs_waiting instead of
+// sorting every waiting job on each claim, which a deep queue made the server's largest cost.
+// With aging a job's level depends on its created_ms, which the enqueuer gives (not always in id
+// order), so every claimable job is ranked; jobs_waiting still keeps the finished ones out.
+std::string claim_query(bool aging) {
+  const std::string columns = kJobColumns;
+  if (aging)
+    return "SELECT " + columns + " FROM jobs WHERE " + kClaimable + " ORDER BY MAX(0, " + kLevel +
+           " - (?1 - created_ms) / ?2), id LIMIT 1";
   std::string arms;
   for (const char* level : {"urgent", "high", "normal", "low"})
-    arms += std::string(arms.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + kJobColumns +
-            " FROM jobs WHERE priority = '" + level +
-            "' AND finished_ms = 0 AND (lease_until_ms = 0 OR lease_until_ms <= ?1) ORDER BY id LIMIT 1)";
-  return std::string("SELECT ") + kJobColumns + " FROM (" + arms +
-         ") ORDER BY MAX(0, (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 "
-         "END) - (CASE WHEN ?2 > 0 THEN (?1 - created_ms) / ?2 ELSE 0 END)), id LIMIT 1";
+    arms += std::string(arms.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + columns +
+            " FROM jobs WHERE priority = '" + level + "' AND " + kClaimable + " ORDER BY id LIMIT 1)";
+  return "SELECT " + columns + " FROM (" + arms + ") ORDER BY " + kLevel + ", id LIMIT 1";
 }
 
 }  // namespace
 
 std::optional<sdk::Lease> LocalQueue::try_claim(const std::string& worker, std::int64_t now_ms) {
-  static const std::string query = claim_query();
-  Statement s(db_, query);
+  static const std::string fifo = claim_query(false), aged = claim_query(true);
+  const bool aging = settings_.aging_ms > 0;
+  Statement s(db_, aging ? aged : fifo);
   s.bind(1, now_ms);
-  s.bind(2, settings_.aging_ms);
+  if (aging) s.bind(2, settings_.aging_ms);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::nullopt;
   if (rc != SQLITE_ROW) db_.fail("cannot find a job to claim");
