@@ -5,24 +5,27 @@
 #include <limits>
 
 #include "ftdr/sdk/error.hpp"
+#include "nn/embedding.hpp"
+#include "nn/layer_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
 namespace {
 constexpr double kQuickGeluScale = 1.702;  // quick_gelu(x) = x * sigmoid(1.702 x)
 
-torch::nn::LayerNorm make_layer_norm(const CLIPTextConfig& cfg) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden_size}).eps(cfg.layer_norm_eps));
+LayerNorm make_layer_norm(const CLIPTextConfig& cfg) {
+  return LayerNorm(torch::nn::LayerNormOptions({cfg.hidden_size}).eps(cfg.layer_norm_eps));
 }
 }  // namespace
 
 CLIPAttentionImpl::CLIPAttentionImpl(const CLIPTextConfig& cfg, AttentionSettingsPtr settings)
     : heads_(cfg.num_attention_heads), settings_(std::move(settings)) {
   const int64_t d = cfg.hidden_size;
-  k_proj = register_module("k_proj", torch::nn::Linear(d, d));
-  v_proj = register_module("v_proj", torch::nn::Linear(d, d));
-  q_proj = register_module("q_proj", torch::nn::Linear(d, d));
-  out_proj = register_module("out_proj", torch::nn::Linear(d, d));
+  k_proj = register_module("k_proj", Linear(d, d));
+  v_proj = register_module("v_proj", Linear(d, d));
+  q_proj = register_module("q_proj", Linear(d, d));
+  out_proj = register_module("out_proj", Linear(d, d));
 }
 
 at::Tensor CLIPAttentionImpl::forward(const at::Tensor& x, const at::Tensor& causal_mask) {
@@ -32,8 +35,8 @@ at::Tensor CLIPAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cau
 }
 
 CLIPMLPImpl::CLIPMLPImpl(const CLIPTextConfig& cfg) : quick_gelu_(cfg.hidden_act == "quick_gelu") {
-  fc1 = register_module("fc1", torch::nn::Linear(cfg.hidden_size, cfg.intermediate_size));
-  fc2 = register_module("fc2", torch::nn::Linear(cfg.intermediate_size, cfg.hidden_size));
+  fc1 = register_module("fc1", Linear(cfg.hidden_size, cfg.intermediate_size));
+  fc2 = register_module("fc2", Linear(cfg.intermediate_size, cfg.hidden_size));
 }
 
 at::Tensor CLIPMLPImpl::forward(const at::Tensor& x) {
@@ -55,9 +58,9 @@ at::Tensor CLIPEncoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& 
 }
 
 CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& cfg) {
-  token_embedding = register_module("token_embedding", torch::nn::Embedding(cfg.vocab_size, cfg.hidden_size));
-  position_embedding = register_module("position_embedding",
-                                       torch::nn::Embedding(cfg.max_position_embeddings, cfg.hidden_size));
+  token_embedding = register_module("token_embedding", Embedding(cfg.vocab_size, cfg.hidden_size));
+  position_embedding =
+      register_module("position_embedding", Embedding(cfg.max_position_embeddings, cfg.hidden_size));
   position_ids =
       register_buffer("position_ids", at::arange(cfg.max_position_embeddings, at::kLong).unsqueeze(0));
 }

@@ -15,6 +15,9 @@
 
 #include "clip/clip_text_config.hpp"
 #include "nn/attention.hpp"
+#include "nn/embedding.hpp"
+#include "nn/layer_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -23,7 +26,7 @@ class CLIPAttentionImpl : public torch::nn::Module {
   CLIPAttentionImpl(const CLIPTextConfig& cfg, AttentionSettingsPtr settings);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& causal_mask);
 
-  torch::nn::Linear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
+  Linear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
 
  private:
   int64_t heads_;
@@ -36,7 +39,7 @@ class CLIPMLPImpl : public torch::nn::Module {
   explicit CLIPMLPImpl(const CLIPTextConfig& cfg);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Linear fc1{nullptr}, fc2{nullptr};
 
  private:
   bool quick_gelu_;
@@ -49,9 +52,9 @@ class CLIPEncoderLayerImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& causal_mask);
 
   CLIPAttention self_attn{nullptr};
-  torch::nn::LayerNorm layer_norm1{nullptr};
+  LayerNorm layer_norm1{nullptr};
   CLIPMLP mlp{nullptr};
-  torch::nn::LayerNorm layer_norm2{nullptr};
+  LayerNorm layer_norm2{nullptr};
 };
 TORCH_MODULE(CLIPEncoderLayer);
 
@@ -60,7 +63,7 @@ class CLIPTextEmbeddingsImpl : public torch::nn::Module {
   explicit CLIPTextEmbeddingsImpl(const CLIPTextConfig& cfg);
   at::Tensor forward(const at::Tensor& input_ids);
 
-  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+  Embedding token_embedding{nullptr}, position_embedding{nullptr};
   at::Tensor position_ids;  // [1, max_position_embeddings] int64 (stored in the checkpoints)
 };
 TORCH_MODULE(CLIPTextEmbeddings);
@@ -79,7 +82,7 @@ class CLIPTextTransformerImpl : public torch::nn::Module {
   CLIPTextTransformerImpl(const CLIPTextConfig& cfg, AttentionSettingsPtr settings);
   CLIPTextEmbeddings embeddings{nullptr};
   CLIPEncoder encoder{nullptr};
-  torch::nn::LayerNorm final_layer_norm{nullptr};
+  LayerNorm final_layer_norm{nullptr};
 };
 TORCH_MODULE(CLIPTextTransformer);
 

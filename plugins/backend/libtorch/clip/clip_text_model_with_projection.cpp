@@ -1,14 +1,14 @@
 // clip/clip_text_model_with_projection.cpp  (Ref: transformers models/clip/modeling_clip.py, v4.30,
 // CLIPTextModelWithProjection)
 #include "clip/clip_text_model_with_projection.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
 CLIPTextModelWithProjectionImpl::CLIPTextModelWithProjectionImpl(const CLIPTextConfig& cfg)
     : CLIPTextModelImpl(cfg) {
   text_projection = register_module(
-      "text_projection",
-      torch::nn::Linear(torch::nn::LinearOptions(cfg.hidden_size, cfg.projection_dim).bias(false)));
+      "text_projection", Linear(torch::nn::LinearOptions(cfg.hidden_size, cfg.projection_dim).bias(false)));
 }
 
 at::Tensor CLIPTextModelWithProjectionImpl::text_embeds(const at::Tensor& input_ids) {

@@ -12,6 +12,7 @@
 #include <torch/nn.h>
 
 #include "clip/clip_text_model.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -24,7 +25,7 @@ class CLIPTextModelWithProjectionImpl : public CLIPTextModelImpl {
   // text_embeds of an already computed last layer output (before final_layer_norm).
   at::Tensor project_last_layer(const at::Tensor& last_layer_output, const at::Tensor& input_ids);
 
-  torch::nn::Linear text_projection{nullptr};
+  Linear text_projection{nullptr};
 };
 TORCH_MODULE(CLIPTextModelWithProjection);
 

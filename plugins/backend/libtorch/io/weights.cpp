@@ -136,11 +136,9 @@ void load_module_weights(torch::nn::Module& module, const WeightSource& source, 
   for (auto& [tensor, sk] : plan) {
     // Floating tensors take the run's dtype; integer buffers (position_ids) keep their own.
     at::ScalarType target = at::isFloatingType(tensor.scalar_type()) ? dtype : tensor.scalar_type();
-    at::Tensor value = source.load(sk, target);
-    if (tensor.scalar_type() != target)
-      tensor.set_data(value.to(tensor.device()));
-    else
-      tensor.copy_(value);
+    // The loaded tensor becomes the parameter's storage: a network built empty (nn/empty_weights.hpp)
+    // never writes the memory it reserved, so the weights are held once.
+    tensor.set_data(source.load(sk, target).to(tensor.device()));
   }
 }
 

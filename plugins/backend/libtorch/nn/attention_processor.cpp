@@ -3,6 +3,8 @@
 #include "nn/stop_point.hpp"
 
 #include "nn/cpu_linear.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -12,13 +14,11 @@ AttentionImpl::AttentionImpl(const AttentionOptions& o, AttentionSettingsPtr set
   const int64_t kv_dim = o.cross_attention_dim > 0 ? o.cross_attention_dim : o.query_dim;
   if (o.norm_num_groups > 0)
     group_norm = register_module(
-        "group_norm",
-        torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.query_dim).eps(o.eps)));
-  to_q =
-      register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(o.query_dim, inner).bias(o.bias)));
-  to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
-  to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
-  out_proj_ = torch::nn::Linear(torch::nn::LinearOptions(inner, o.query_dim).bias(o.out_bias));
+        "group_norm", GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.query_dim).eps(o.eps)));
+  to_q = register_module("to_q", Linear(torch::nn::LinearOptions(o.query_dim, inner).bias(o.bias)));
+  to_k = register_module("to_k", Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
+  to_v = register_module("to_v", Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
+  out_proj_ = Linear(torch::nn::LinearOptions(inner, o.query_dim).bias(o.out_bias));
   to_out = register_module("to_out", torch::nn::ModuleList(out_proj_, torch::nn::Dropout(0.0)));
 }
 
@@ -30,9 +30,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context
   at::Tensor h = spatial ? x.reshape({b, x.size(1), -1}).transpose(1, 2) : x;
   if (group_norm) h = group_norm(h.transpose(1, 2)).transpose(1, 2);
   const at::Tensor& kv = context.defined() ? context : h;
-  auto project = [](const torch::nn::Linear& l, const at::Tensor& t) {
-    return cpu_linear(t, l->weight, l->bias);
-  };
+  auto project = [](const Linear& l, const at::Tensor& t) { return cpu_linear(t, l->weight, l->bias); };
   at::Tensor out = attention(project(to_q, h), project(to_k, kv), project(to_v, kv), options_.heads,
                              *settings_, options_.upcast);
   out = project(out_proj_, out);

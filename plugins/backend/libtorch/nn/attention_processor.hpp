@@ -8,6 +8,8 @@
 #include <torch/nn.h>
 
 #include "nn/attention.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -31,14 +33,14 @@ class AttentionImpl : public torch::nn::Module {
   // x: [B, N, C] or [B, C, H, W] (then reshaped to tokens and back); context: [B, M, cross] or {}.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context = {});
 
-  torch::nn::GroupNorm group_norm{nullptr};
-  torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+  GroupNorm group_norm{nullptr};
+  Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
   torch::nn::ModuleList to_out{nullptr};
 
  private:
   AttentionOptions options_;
   AttentionSettingsPtr settings_;
-  torch::nn::Linear out_proj_{nullptr};  // = to_out[0], typed
+  Linear out_proj_{nullptr};  // = to_out[0], typed
 };
 TORCH_MODULE(Attention);
 

@@ -4,10 +4,11 @@
 #include <c10/core/GradMode.h>
 
 #include <vector>
+#include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
 
-at::Tensor cpu_conv2d(torch::nn::Conv2d& conv, const at::Tensor& x) {
+at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x) {
   const bool per_image = x.dim() == 4 && x.size(0) > 1 && x.device().is_cpu() && !c10::GradMode::is_enabled();
   if (!per_image) return conv(x);
   std::vector<at::Tensor> images;

@@ -9,10 +9,10 @@
 //
 //   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), image by image on the CPU
 #pragma once
-#include <torch/nn/modules/conv.h>
+#include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
 
-at::Tensor cpu_conv2d(torch::nn::Conv2d& conv, const at::Tensor& x);
+at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x);
 
 }  // namespace ftdr::torchbe

@@ -2,13 +2,14 @@
 #include "nn/downsample_2d.hpp"
 #include "nn/stop_point.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 
 namespace ftdr::torchbe {
 
 Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t padding) : padding_(padding) {
-  conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(padding)));
+  conv = register_module("conv",
+                         Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(padding)));
 }
 
 at::Tensor Downsample2DImpl::forward(const at::Tensor& x) {

@@ -4,6 +4,7 @@
 // round the same way.
 #pragma once
 #include <torch/nn.h>
+#include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
 
@@ -12,7 +13,7 @@ class Downsample2DImpl : public torch::nn::Module {
   Downsample2DImpl(int64_t channels, int64_t padding);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Conv2d conv{nullptr};
+  Conv2d conv{nullptr};
 
  private:
   int64_t padding_;

@@ -2,7 +2,10 @@
 #include "nn/resnet_block_2d.hpp"
 #include "nn/stop_point.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -11,18 +14,14 @@ namespace F = torch::nn::functional;
 ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o) {
   const int64_t out = o.out_channels > 0 ? o.out_channels : o.in_channels;
   options_.out_channels = out;
-  norm1 = register_module(
-      "norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.groups, o.in_channels).eps(o.eps)));
-  conv1 =
-      register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, out, 3).padding(1)));
-  if (o.temb_channels > 0)
-    time_emb_proj = register_module("time_emb_proj", torch::nn::Linear(o.temb_channels, out));
-  norm2 =
-      register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.groups, out).eps(o.eps)));
-  conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)));
+  norm1 =
+      register_module("norm1", GroupNorm(torch::nn::GroupNormOptions(o.groups, o.in_channels).eps(o.eps)));
+  conv1 = register_module("conv1", Conv2d(torch::nn::Conv2dOptions(o.in_channels, out, 3).padding(1)));
+  if (o.temb_channels > 0) time_emb_proj = register_module("time_emb_proj", Linear(o.temb_channels, out));
+  norm2 = register_module("norm2", GroupNorm(torch::nn::GroupNormOptions(o.groups, out).eps(o.eps)));
+  conv2 = register_module("conv2", Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)));
   if (o.in_channels != out)
-    conv_shortcut =
-        register_module("conv_shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, out, 1)));
+    conv_shortcut = register_module("conv_shortcut", Conv2d(torch::nn::Conv2dOptions(o.in_channels, out, 1)));
 }
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {

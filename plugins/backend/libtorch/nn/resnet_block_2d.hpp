@@ -4,6 +4,9 @@
 // 1x1 conv_shortcut when the channel count changes; (shortcut + h) / output_scale_factor.
 #pragma once
 #include <torch/nn.h>
+#include "nn/conv_2d.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -22,12 +25,12 @@ class ResnetBlock2DImpl : public torch::nn::Module {
   // temb: [B, temb_channels], or undefined when temb_channels == 0.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& temb = {});
 
-  torch::nn::GroupNorm norm1{nullptr};
-  torch::nn::Conv2d conv1{nullptr};
-  torch::nn::Linear time_emb_proj{nullptr};
-  torch::nn::GroupNorm norm2{nullptr};
-  torch::nn::Conv2d conv2{nullptr};
-  torch::nn::Conv2d conv_shortcut{nullptr};
+  GroupNorm norm1{nullptr};
+  Conv2d conv1{nullptr};
+  Linear time_emb_proj{nullptr};
+  GroupNorm norm2{nullptr};
+  Conv2d conv2{nullptr};
+  Conv2d conv_shortcut{nullptr};
 
  private:
   ResnetBlock2DOptions options_;

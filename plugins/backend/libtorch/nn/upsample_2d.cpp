@@ -2,6 +2,7 @@
 #include "nn/upsample_2d.hpp"
 #include "nn/stop_point.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 
 namespace ftdr::torchbe {
@@ -9,8 +10,7 @@ namespace ftdr::torchbe {
 namespace F = torch::nn::functional;
 
 Upsample2DImpl::Upsample2DImpl(int64_t channels) {
-  conv =
-      register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1)));
+  conv = register_module("conv", Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1)));
 }
 
 at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_t>& size) {

@@ -3,6 +3,7 @@
 #include <torch/nn.h>
 
 #include <vector>
+#include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
 
@@ -13,7 +14,7 @@ class Upsample2DImpl : public torch::nn::Module {
   // empty = twice the input.
   at::Tensor forward(const at::Tensor& x, const std::vector<int64_t>& size = {});
 
-  torch::nn::Conv2d conv{nullptr};
+  Conv2d conv{nullptr};
 };
 TORCH_MODULE(Upsample2D);
 

@@ -6,6 +6,7 @@
 #include "io/safetensors.hpp"
 #include "io/single_file.hpp"
 #include "io/weights.hpp"
+#include "nn/empty_weights.hpp"
 
 namespace ftdr::torchbe {
 
@@ -134,12 +135,17 @@ LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype, 
     m.tokenizer_2 = make_tokenizer_2(m.folder);
     check_tokenizer_fits(*m.tokenizer_2, *m.folder.text_encoder_2, m.folder.tokenizer_2_dir,
                          m.folder.config_name("text_encoder_2"));
-    m.text_encoder_2 = CLIPTextModelWithProjection(*m.folder.text_encoder_2);
   }
   check_model_size(m.folder, dtype);  // before any module allocates
-  m.text_encoder = CLIPTextModel(m.folder.text_encoder);
-  m.unet = UNet2DConditionModel(m.folder.unet);
-  m.vae = AutoencoderKL(m.folder.vae);
+  {
+    // Built empty at the run's dtype: loading replaces every parameter, so peak memory grows by one
+    // tensor at a time instead of starting from a float32 random init of the whole model.
+    EmptyWeights empty(dtype);
+    if (m.folder.is_sdxl()) m.text_encoder_2 = CLIPTextModelWithProjection(*m.folder.text_encoder_2);
+    m.text_encoder = CLIPTextModel(m.folder.text_encoder);
+    m.unet = UNet2DConditionModel(m.folder.unet);
+    m.vae = AutoencoderKL(m.folder.vae);
+  }
   if (m.folder.checkpoint) check_all_weights(m);
   for (const auto& name : m.component_names()) load_weights(m, name, dtype);
   return m;

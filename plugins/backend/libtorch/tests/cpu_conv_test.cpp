@@ -5,15 +5,17 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 
 namespace ftdr::test {
 namespace {
 
+using torchbe::Conv2d;
 using torchbe::cpu_conv2d;
 
-torch::nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
+Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel) {
+  return Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
 }
 
 // The tiny reference VAE's and UNet's convolutions at 64x64 (latents 8x8 and 4x4), and a 1x1 one.
@@ -24,7 +26,7 @@ TEST(CpuConv, AnImagesResultDoesNotDependOnTheBatch) {
     std::int64_t in, out, size, kernel;
   };
   for (const Shape s : {Shape{4, 64, 8, 3}, Shape{64, 64, 8, 3}, Shape{32, 64, 4, 3}, Shape{32, 32, 8, 1}}) {
-    torch::nn::Conv2d conv = make_conv(s.in, s.out, s.kernel);
+    Conv2d conv = make_conv(s.in, s.out, s.kernel);
     for (std::int64_t batch : {2, 4}) {
       const at::Tensor x = at::randn({batch, s.in, s.size, s.size});
       const at::Tensor together = cpu_conv2d(conv, x);
@@ -39,7 +41,7 @@ TEST(CpuConv, AnImagesResultDoesNotDependOnTheBatch) {
 
 TEST(CpuConv, IsTheModulesConvolution) {
   at::manual_seed(9);
-  torch::nn::Conv2d conv = make_conv(8, 16, 3);
+  Conv2d conv = make_conv(8, 16, 3);
   const at::Tensor x = at::randn({3, 8, 12, 10});
   const at::Tensor expected = conv(x);
   {

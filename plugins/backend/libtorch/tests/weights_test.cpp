@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "ftdr/sdk/error.hpp"
+#include "nn/linear.hpp"
 
 namespace fs = std::filesystem;
 
@@ -12,10 +13,10 @@ namespace {
 
 struct TinyImpl : torch::nn::Module {
   TinyImpl() {
-    fc = register_module("fc", torch::nn::Linear(3, 2));
+    fc = register_module("fc", ftdr::torchbe::Linear(3, 2));
     ids = register_buffer("ids", at::arange(4, at::kLong));
   }
-  torch::nn::Linear fc{nullptr};
+  ftdr::torchbe::Linear fc{nullptr};
   at::Tensor ids;
 };
 

@@ -1,14 +1,13 @@
 // unet/basic_transformer_block.cpp  (Ref: diffusers models/attention.py BasicTransformerBlock)
 #include "unet/basic_transformer_block.hpp"
+#include "nn/layer_norm.hpp"
 #include "nn/stop_point.hpp"
 
 namespace ftdr::torchbe {
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlockOptions& o,
                                                      AttentionSettingsPtr settings) {
-  auto layer_norm = [&] {
-    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.norm_eps));
-  };
+  auto layer_norm = [&] { return LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.norm_eps)); };
   AttentionOptions self_attn;
   self_attn.query_dim = o.dim;
   self_attn.heads = o.heads;

@@ -5,6 +5,7 @@
 #include <torch/nn.h>
 
 #include "nn/attention_processor.hpp"
+#include "nn/layer_norm.hpp"
 #include "unet/feed_forward.hpp"
 
 namespace ftdr::torchbe {
@@ -23,11 +24,11 @@ class BasicTransformerBlockImpl : public torch::nn::Module {
   BasicTransformerBlockImpl(const BasicTransformerBlockOptions& options, AttentionSettingsPtr settings);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
 
-  torch::nn::LayerNorm norm1{nullptr};
+  LayerNorm norm1{nullptr};
   Attention attn1{nullptr};
-  torch::nn::LayerNorm norm2{nullptr};
+  LayerNorm norm2{nullptr};
   Attention attn2{nullptr};
-  torch::nn::LayerNorm norm3{nullptr};
+  LayerNorm norm3{nullptr};
   FeedForward ff{nullptr};
 };
 TORCH_MODULE(BasicTransformerBlock);

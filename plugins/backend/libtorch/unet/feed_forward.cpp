@@ -2,11 +2,12 @@
 #include "unet/feed_forward.hpp"
 
 #include "nn/cpu_linear.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
 GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
-  proj = register_module("proj", torch::nn::Linear(dim_in, dim_out * 2));
+  proj = register_module("proj", Linear(dim_in, dim_out * 2));
 }
 
 at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
@@ -17,7 +18,7 @@ at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
 FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t mult) {
   const int64_t inner = dim * mult;
   geglu_ = GEGLU(dim, inner);
-  out_ = torch::nn::Linear(inner, dim);
+  out_ = Linear(inner, dim);
   net = register_module("net", torch::nn::ModuleList(geglu_, torch::nn::Dropout(0.0), out_));
 }
 

@@ -4,6 +4,7 @@
 // net.2 = Linear(inner, dim). inner = 4 * dim.
 #pragma once
 #include <torch/nn.h>
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -12,7 +13,7 @@ class GEGLUImpl : public torch::nn::Module {
   GEGLUImpl(int64_t dim_in, int64_t dim_out);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear proj{nullptr};
+  Linear proj{nullptr};
 };
 TORCH_MODULE(GEGLU);
 
@@ -25,7 +26,7 @@ class FeedForwardImpl : public torch::nn::Module {
 
  private:
   GEGLU geglu_{nullptr};
-  torch::nn::Linear out_{nullptr};
+  Linear out_{nullptr};
 };
 TORCH_MODULE(FeedForward);
 

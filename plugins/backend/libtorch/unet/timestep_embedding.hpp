@@ -1,6 +1,7 @@
 // unet/timestep_embedding.hpp: diffusers' TimestepEmbedding: linear_1 -> SiLU -> linear_2.
 #pragma once
 #include <torch/nn.h>
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -9,7 +10,7 @@ class TimestepEmbeddingImpl : public torch::nn::Module {
   TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  Linear linear_1{nullptr}, linear_2{nullptr};
 };
 TORCH_MODULE(TimestepEmbedding);
 

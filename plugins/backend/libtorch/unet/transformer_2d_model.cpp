@@ -1,7 +1,10 @@
 // unet/transformer_2d_model.cpp  (Ref: diffusers models/transformers/transformer_2d.py, continuous input)
 #include "unet/transformer_2d_model.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 
 namespace ftdr::torchbe {
 
@@ -14,15 +17,14 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& 
     : options_(o) {
   const int64_t inner = o.heads * o.dim_head;
   norm = register_module(
-      "norm",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.in_channels).eps(kNormEps)));
+      "norm", GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, o.in_channels).eps(kNormEps)));
   if (o.use_linear_projection) {
-    linear_in_ = torch::nn::Linear(o.in_channels, inner);
-    linear_out_ = torch::nn::Linear(inner, o.in_channels);
+    linear_in_ = Linear(o.in_channels, inner);
+    linear_out_ = Linear(inner, o.in_channels);
     proj_in = register_module("proj_in", linear_in_.ptr());
   } else {
-    conv_in_ = torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, inner, 1));
-    conv_out_ = torch::nn::Conv2d(torch::nn::Conv2dOptions(inner, o.in_channels, 1));
+    conv_in_ = Conv2d(torch::nn::Conv2dOptions(o.in_channels, inner, 1));
+    conv_out_ = Conv2d(torch::nn::Conv2dOptions(inner, o.in_channels, 1));
     proj_in = register_module("proj_in", conv_in_.ptr());
   }
   transformer_blocks = register_module("transformer_blocks", torch::nn::ModuleList());

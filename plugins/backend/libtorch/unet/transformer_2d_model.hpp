@@ -7,6 +7,9 @@
 
 #include <vector>
 
+#include "nn/conv_2d.hpp"
+#include "nn/group_norm.hpp"
+#include "nn/linear.hpp"
 #include "unet/basic_transformer_block.hpp"
 
 namespace ftdr::torchbe {
@@ -27,14 +30,14 @@ class Transformer2DModelImpl : public torch::nn::Module {
   Transformer2DModelImpl(const Transformer2DModelOptions& options, AttentionSettingsPtr settings);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
 
-  torch::nn::GroupNorm norm{nullptr};
+  GroupNorm norm{nullptr};
   std::shared_ptr<torch::nn::Module> proj_in, proj_out;  // Conv2d or Linear, see typed members
   torch::nn::ModuleList transformer_blocks{nullptr};
 
  private:
   Transformer2DModelOptions options_;
-  torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
-  torch::nn::Linear linear_in_{nullptr}, linear_out_{nullptr};
+  Conv2d conv_in_{nullptr}, conv_out_{nullptr};
+  Linear linear_in_{nullptr}, linear_out_{nullptr};
   std::vector<BasicTransformerBlock> blocks_;
 };
 TORCH_MODULE(Transformer2DModel);

@@ -3,7 +3,9 @@
 #include "nn/stop_point.hpp"
 
 #include "ftdr/sdk/error.hpp"
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/group_norm.hpp"
 #include "unet/cross_attn_down_block_2d.hpp"
 #include "unet/cross_attn_up_block_2d.hpp"
 #include "unet/down_block_2d.hpp"
@@ -46,9 +48,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& cfg)
     add_embedding = register_module(
         "add_embedding", TimestepEmbedding(cfg.projection_class_embeddings_input_dim, cfg.time_embed_dim()));
   }
-  conv_in = register_module(
-      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch0, cfg.conv_in_kernel)
-                                       .padding((cfg.conv_in_kernel - 1) / 2)));
+  conv_in =
+      register_module("conv_in", Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch0, cfg.conv_in_kernel)
+                                            .padding((cfg.conv_in_kernel - 1) / 2)));
   build_down_blocks();
 
   UNetBlockOptions mid = common_options(cfg);
@@ -61,11 +63,10 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& cfg)
 
   build_up_blocks();
   conv_norm_out = register_module(
-      "conv_norm_out",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch0).eps(cfg.norm_eps)));
-  conv_out = register_module(
-      "conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch0, cfg.out_channels, cfg.conv_out_kernel)
-                                        .padding(cfg.conv_out_kernel / 2)));
+      "conv_norm_out", GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch0).eps(cfg.norm_eps)));
+  conv_out =
+      register_module("conv_out", Conv2d(torch::nn::Conv2dOptions(ch0, cfg.out_channels, cfg.conv_out_kernel)
+                                             .padding(cfg.conv_out_kernel / 2)));
 }
 
 void UNet2DConditionModelImpl::build_down_blocks() {

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "nn/attention.hpp"
+#include "nn/conv_2d.hpp"
+#include "nn/group_norm.hpp"
 #include "unet/timestep_embedding.hpp"
 #include "unet/timesteps.hpp"
 #include "unet/unet_blocks.hpp"
@@ -50,12 +52,12 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
   TimestepEmbedding time_embedding{nullptr};
   Timesteps add_time_proj{nullptr};          // text_time only
   TimestepEmbedding add_embedding{nullptr};  // text_time only
-  torch::nn::Conv2d conv_in{nullptr};
+  Conv2d conv_in{nullptr};
   torch::nn::ModuleList down_blocks{nullptr};
   UNetMidBlock2DCrossAttn mid_block{nullptr};
   torch::nn::ModuleList up_blocks{nullptr};
-  torch::nn::GroupNorm conv_norm_out{nullptr};
-  torch::nn::Conv2d conv_out{nullptr};
+  GroupNorm conv_norm_out{nullptr};
+  Conv2d conv_out{nullptr};
 
  private:
   void build_down_blocks();

@@ -2,6 +2,7 @@
 // DiagonalGaussianDistribution)
 #include "vae/autoencoder_kl.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 
 namespace ftdr::torchbe {
@@ -16,11 +17,10 @@ AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg)
   decoder = register_module("decoder", Decoder(cfg, settings_));
   const int64_t moments = 2 * cfg.latent_channels;
   if (cfg.use_quant_conv)
-    quant_conv =
-        register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
+    quant_conv = register_module("quant_conv", Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
   if (cfg.use_post_quant_conv)
-    post_quant_conv = register_module("post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                                             cfg.latent_channels, cfg.latent_channels, 1)));
+    post_quant_conv = register_module(
+        "post_quant_conv", Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, cfg.latent_channels, 1)));
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {

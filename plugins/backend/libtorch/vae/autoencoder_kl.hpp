@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "nn/attention.hpp"
+#include "nn/conv_2d.hpp"
 #include "vae/decoder.hpp"
 #include "vae/encoder.hpp"
 #include "vae/vae_config.hpp"
@@ -34,7 +35,7 @@ class AutoencoderKLImpl : public torch::nn::Module {
 
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
-  torch::nn::Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
+  Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
 
  private:
   VaeConfig cfg_;

@@ -2,7 +2,9 @@
 #include "vae/decoder.hpp"
 #include "nn/stop_point.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/group_norm.hpp"
 
 namespace ftdr::torchbe {
 
@@ -14,8 +16,8 @@ constexpr double kVaeNormEps = 1e-6;  // diffusers' Encoder/Decoder use resnet_e
 
 DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   std::vector<int64_t> ch(cfg.block_out_channels.rbegin(), cfg.block_out_channels.rend());
-  conv_in = register_module(
-      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, ch.front(), 3).padding(1)));
+  conv_in = register_module("conv_in",
+                            Conv2d(torch::nn::Conv2dOptions(cfg.latent_channels, ch.front(), 3).padding(1)));
   UNetMidBlock2DOptions mid;
   mid.in_channels = ch.front();
   mid.eps = kVaeNormEps;
@@ -38,9 +40,9 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   }
   conv_norm_out = register_module(
       "conv_norm_out",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch.back()).eps(kVaeNormEps)));
-  conv_out = register_module(
-      "conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch.back(), cfg.out_channels, 3).padding(1)));
+      GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch.back()).eps(kVaeNormEps)));
+  conv_out = register_module("conv_out",
+                             Conv2d(torch::nn::Conv2dOptions(ch.back(), cfg.out_channels, 3).padding(1)));
 }
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {

@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "nn/conv_2d.hpp"
+#include "nn/group_norm.hpp"
 #include "vae/unet_mid_block_2d.hpp"
 #include "vae/up_decoder_block_2d.hpp"
 #include "vae/vae_config.hpp"
@@ -16,11 +18,11 @@ class DecoderImpl : public torch::nn::Module {
   DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings);
   at::Tensor forward(const at::Tensor& z);
 
-  torch::nn::Conv2d conv_in{nullptr};
+  Conv2d conv_in{nullptr};
   UNetMidBlock2D mid_block{nullptr};
   torch::nn::ModuleList up_blocks{nullptr};
-  torch::nn::GroupNorm conv_norm_out{nullptr};
-  torch::nn::Conv2d conv_out{nullptr};
+  GroupNorm conv_norm_out{nullptr};
+  Conv2d conv_out{nullptr};
 
  private:
   std::vector<UpDecoderBlock2D> blocks_;

@@ -2,7 +2,9 @@
 #include "vae/encoder.hpp"
 #include "nn/stop_point.hpp"
 
+#include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/group_norm.hpp"
 
 namespace ftdr::torchbe {
 
@@ -14,8 +16,8 @@ constexpr double kVaeNormEps = 1e-6;  // diffusers' Encoder/Decoder use resnet_e
 
 EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   const auto& ch = cfg.block_out_channels;
-  conv_in = register_module(
-      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch.front(), 3).padding(1)));
+  conv_in =
+      register_module("conv_in", Conv2d(torch::nn::Conv2dOptions(cfg.in_channels, ch.front(), 3).padding(1)));
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
   int64_t output_channel = ch.front();
   for (size_t i = 0; i < ch.size(); ++i) {
@@ -38,10 +40,9 @@ EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   mid_block = register_module("mid_block", UNetMidBlock2D(mid, settings));
   conv_norm_out = register_module(
       "conv_norm_out",
-      torch::nn::GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch.back()).eps(kVaeNormEps)));
+      GroupNorm(torch::nn::GroupNormOptions(cfg.norm_num_groups, ch.back()).eps(kVaeNormEps)));
   conv_out = register_module(
-      "conv_out",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(ch.back(), 2 * cfg.latent_channels, 3).padding(1)));
+      "conv_out", Conv2d(torch::nn::Conv2dOptions(ch.back(), 2 * cfg.latent_channels, 3).padding(1)));
 }
 
 at::Tensor EncoderImpl::forward(const at::Tensor& x) {

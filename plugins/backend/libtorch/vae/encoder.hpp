@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "nn/conv_2d.hpp"
+#include "nn/group_norm.hpp"
 #include "vae/down_encoder_block_2d.hpp"
 #include "vae/unet_mid_block_2d.hpp"
 #include "vae/vae_config.hpp"
@@ -16,11 +18,11 @@ class EncoderImpl : public torch::nn::Module {
   EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Conv2d conv_in{nullptr};
+  Conv2d conv_in{nullptr};
   torch::nn::ModuleList down_blocks{nullptr};
   UNetMidBlock2D mid_block{nullptr};
-  torch::nn::GroupNorm conv_norm_out{nullptr};
-  torch::nn::Conv2d conv_out{nullptr};
+  GroupNorm conv_norm_out{nullptr};
+  Conv2d conv_out{nullptr};
 
  private:
   std::vector<DownEncoderBlock2D> blocks_;

@@ -1,0 +1,21 @@
+// nn/group_norm.hpp: torch::nn::GroupNorm's layer (affine weight/bias [channels], init 1 and 0),
+// built empty inside an EmptyWeights scope (nn/empty_weights.hpp).
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/options/normalization.h>
+#include <torch/nn/pimpl.h>
+
+namespace ftdr::torchbe {
+
+class GroupNormImpl : public torch::nn::Module {
+ public:
+  explicit GroupNormImpl(const torch::nn::GroupNormOptions& options);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::GroupNormOptions options;
+  at::Tensor weight;  // undefined unless affine
+  at::Tensor bias;
+};
+TORCH_MODULE(GroupNorm);
+
+}  // namespace ftdr::torchbe
