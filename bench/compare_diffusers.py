@@ -27,7 +27,6 @@ The SD-1.5-size folder holds random weights (the libraries' own initialisation, 
 ../shared/reference/sd15-configs on first use, into build/sd15-random (4.3 GB, a minute or two).
 """
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -36,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from peer_process import ROOT, Worker, checkout_modified, ftdr_commit, measured_on, peak_rss
+
 PROMPT = "a photo of an astronaut riding a horse on mars"
 NEGATIVE = "blurry, low quality"
 SWEEP_REPS = {"tiny": 3, "text": 3, "unet": 1, "vae": 1}
@@ -61,15 +61,6 @@ def openblas():
             if "libopenblas" in os.path.basename(path):
                 return ctypes.CDLL(path)
     return None
-
-
-def peak_rss():
-    fields = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            fields[key] = value.split()
-    return {"peak_rss_mb": int(fields["VmHWM"][0]) // 1024, "rss_mb": int(fields["VmRSS"][0]) // 1024}
 
 
 def load_task(task, model):
@@ -172,41 +163,6 @@ def make_sd15_folder(reference, dest):
 
 # ---------------------------------------------------------------- the driver
 
-class Worker:
-    def __init__(self, name, argv):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.ask(None)  # {"ready": true}
-
-    def ask(self, command):
-        if command is not None:
-            self.proc.stdin.write(command + "\n")
-            self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"{self.name}: the worker exited (rc {self.proc.wait()})")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise SystemExit(f"{self.name}: {reply['error']}")
-        return reply
-
-    def threads(self, setting, state_dir=None):
-        if setting == "auto":
-            return self.ask(f"threads auto {state_dir}")
-        intra, blas = setting.split(":")
-        return self.ask(f"threads {intra} {blas}")
-
-    def run(self):
-        return self.ask("run")["seconds"]
-
-    def close(self):
-        stats = self.ask("stats")
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.close()
-        self.proc.wait()
-        return stats
-
-
 def interleaved(pairs, reps, log):
     """pairs: [(key, worker, setting, state_dir)]; each rep runs every pair once, order reversed
     every other rep. Returns {key: [seconds]}."""
@@ -284,17 +240,8 @@ def table(rows, header):
 
 
 def describe():
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    import diffusers
-    import torch
-    import transformers
-    load = os.getloadavg()
-    return (f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, FTDR {commit}{' (modified)' if dirty else ''}"
-            f", diffusers {diffusers.__version__}, transformers {transformers.__version__}, torch "
-            f"{torch.__version__} (Debian), {os.cpu_count()} CPUs, load average {load[0]:.1f} at the start. "
+    modified = " (modified)" if checkout_modified() else ""
+    return (f"{measured_on(ftdr_commit() + modified)}, load average {os.getloadavg()[0]:.1f} at the start. "
             "Threads are `intra-op:BLAS`.")
 
 

@@ -39,19 +39,18 @@
 Prints a Markdown table with medians (and writes it, with every run, to --out).
 """
 import argparse
-import datetime
 import json
 import os
 import shutil
 import statistics
 import struct
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "reference"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+from peer_process import Worker, child_json, ftdr_commit, measured_on, status_bytes  # noqa: E402
 
 # stabilityai/stable-diffusion-xl-base-1.0: the published config files (model_index.json, unet/,
 # vae/, text_encoder/, text_encoder_2/, scheduler/), with the keys diffusers 0.31 and transformers
@@ -247,14 +246,6 @@ def make_files(args, log):
 
 # ---------------------------------------------------------------- loads, each in its own process
 
-def status_bytes(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def diffusers_load(path, configs, dtype, sdxl):
     """--diffusers-load: one from_single_file in this process; one JSON line."""
     import torch
@@ -283,15 +274,6 @@ def diffusers_load(path, configs, dtype, sdxl):
                       "peak_rss": status_bytes("VmHWM"), "components": components}), flush=True)
 
 
-def child_json(argv):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(argv, capture_output=True, text=True, env=env)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"{' '.join(argv)}: rc {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1])
-
-
 def time_loads(name, path, configs, dtype, args, log):
     sides = {"ftdr": [args.ftdr_single_file, "--time-load", path, dtype],
              "diffusers": [sys.executable, os.path.abspath(__file__), "--diffusers-load", path, configs, dtype,
@@ -313,7 +295,6 @@ def time_loads(name, path, configs, dtype, args, log):
 # ---------------------------------------------------------------- the SDXL UNet step
 
 def time_unet(unet_dir, args, log):
-    from compare_diffusers import Worker
     out = {}
     for side, argv in (("ftdr", [args.ftdr_worker, "--task", "sdxl_unet", "--model", unet_dir]),
                        ("diffusers", [sys.executable, os.path.join(ROOT, "bench", "compare_diffusers.py"),
@@ -370,16 +351,9 @@ def report(rows, unet, header, threads):
 
 
 def describe():
-    import diffusers
-    import torch
-    import transformers
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) / 1024 / 1024
-    return (f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, FTDR {commit}, diffusers "
-            f"{diffusers.__version__}, transformers {transformers.__version__}, torch {torch.__version__} "
-            f"(Debian), {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, load average {os.getloadavg()[0]:.1f} at the "
+    return (f"{measured_on(ftdr_commit())}, {mem:.0f} GiB RAM, load average {os.getloadavg()[0]:.1f} at the "
             "start (the machine was shared with other builds).")
 
 

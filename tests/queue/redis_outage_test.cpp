@@ -19,16 +19,6 @@ using sdk::QueueEventKind;
 using testing::HasSubstr;
 using testing::Not;
 
-std::string create_error(const std::string& table) {
-  try {
-    load_redis_queue(table);
-  } catch (const sdk::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "the queue was created";
-  return "";
-}
-
 class Finished : public sdk::QueueObserver {
  public:
   void on_event(const sdk::QueueEvent& e) override {

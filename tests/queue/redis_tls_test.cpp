@@ -19,23 +19,6 @@ namespace {
 using sdk::Priority;
 using testing::HasSubstr;
 
-// The plugin's refusal of `table`, as the loader reports it: "plugin 'redis' (...) rejected its
-// config: <this>". A refusal is a setup mistake (plugin_error), never an outage to retry.
-std::string create_error(const std::string& table) {
-  try {
-    load_redis_queue(table);
-  } catch (const sdk::Error& e) {
-    EXPECT_EQ(e.kind(), sdk::ErrorKind::plugin_error) << e.what();
-    const std::string what = e.what();
-    const std::string marker = " rejected its config: ";
-    const auto at = what.find(marker);
-    EXPECT_NE(at, std::string::npos) << what;
-    return at == std::string::npos ? what : what.substr(at + marker.size());
-  }
-  ADD_FAILURE() << "the queue was created";
-  return "";
-}
-
 std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
 
 // Enqueues a job and claims it back: the connection carries commands and replies both ways.
@@ -60,7 +43,7 @@ TEST(RedisTls, AServerCertificateFromAnotherCaFailsAtStartNamingTheAddressAndThe
   RedisServer redis(false, "", RedisTls::on);
   const std::string other = redis.tls()->other_ca().string();
   EXPECT_EQ(
-      create_error("url = \"" + redis.url() + "\"\ntls_ca_file = \"" + other + "\"\n"),
+      create_error("url = \"" + redis.url() + "\"\ntls_ca_file = \"" + other + "\"\n", Refusal::config),
       "redis queue: the TLS certificate of Redis at " + redis.url() +
           " did not verify: self-signed certificate in certificate chain (checked against [queue.redis] "
           "tls_ca_file = \"" +
@@ -70,7 +53,7 @@ TEST(RedisTls, AServerCertificateFromAnotherCaFailsAtStartNamingTheAddressAndThe
 TEST(RedisTls, ACertificateForAnotherHostFailsTheHostCheck) {
   FTDR_REQUIRE_REDIS();
   RedisServer redis(false, "", RedisTls::other_host);  // names other.example; the url says 127.0.0.1
-  EXPECT_EQ(create_error(redis_table(redis, "t")),
+  EXPECT_EQ(create_error(redis_table(redis, "t"), Refusal::config),
             "redis queue: the TLS certificate of Redis at " + redis.url() +
                 " did not verify: IP address mismatch (checked against [queue.redis] tls_ca_file = " +
                 quoted(redis.tls()->ca()) + ")");
@@ -99,7 +82,7 @@ TEST(RedisTls, WithoutACaFileTheSystemStoreRefusesAPrivateCa) {
   FTDR_REQUIRE_REDIS();
   RedisServer redis(false, "", RedisTls::on);
   EXPECT_EQ(
-      create_error("url = \"" + redis.url() + "\"\n"),
+      create_error("url = \"" + redis.url() + "\"\n", Refusal::config),
       "redis queue: the TLS certificate of Redis at " + redis.url() +
           " did not verify: self-signed certificate in certificate chain (checked against the system's CA "
           "store (set [queue.redis] tls_ca_file for a private CA))");
@@ -115,8 +98,8 @@ TEST(RedisTls, AClientCertificateIsSentToARedisThatRequiresOne) {
 TEST(RedisTls, WithoutAClientCertificateARedisThatRequiresOneIsAClearError) {
   FTDR_REQUIRE_REDIS();
   RedisServer redis(false, "", RedisTls::client_certificates);
-  const std::string why =
-      create_error("url = \"" + redis.url() + "\"\ntls_ca_file = " + quoted(redis.tls()->ca()) + "\n");
+  const std::string why = create_error(
+      "url = \"" + redis.url() + "\"\ntls_ca_file = " + quoted(redis.tls()->ca()) + "\n", Refusal::config);
   EXPECT_THAT(why, HasSubstr("redis queue: Redis at " + redis.url() +
                              " wants a TLS client certificate and ended the connection without one ("));
   EXPECT_THAT(why, HasSubstr("): set [queue.redis] tls_cert_file and tls_key_file (or "
@@ -129,17 +112,20 @@ TEST(RedisTls, BadCertificateFilesNameTheirKeyAndPath) {
   const TlsCerts& certs = *redis.tls();
   const std::string base = "url = \"" + redis.url() + "\"\ntls_ca_file = " + quoted(certs.ca()) + "\n";
   EXPECT_EQ(create_error(base + "tls_cert_file = " + quoted(certs.client_cert()) +
-                         "\ntls_key_file = " + quoted(certs.server_key()) + "\n"),
+                             "\ntls_key_file = " + quoted(certs.server_key()) + "\n",
+                         Refusal::config),
             "redis queue: [queue.redis] tls_key_file = " + quoted(certs.server_key()) +
                 ": expected the PEM private key of [queue.redis] tls_cert_file = " +
                 quoted(certs.client_cert()) + ": key values mismatch");
   const auto missing = redis.dir() / "no-such-key.pem";
   EXPECT_EQ(create_error(base + "tls_cert_file = " + quoted(certs.client_cert()) +
-                         "\ntls_key_file = " + quoted(missing) + "\n"),
+                             "\ntls_key_file = " + quoted(missing) + "\n",
+                         Refusal::config),
             "redis queue: [queue.redis] tls_key_file = " + quoted(missing) +
                 ": cannot read it (No such file or directory)");
   EXPECT_THAT(create_error(base + "tls_cert_file = " + quoted(certs.client_key()) +
-                           "\ntls_key_file = " + quoted(certs.client_key()) + "\n"),
+                               "\ntls_key_file = " + quoted(certs.client_key()) + "\n",
+                           Refusal::config),
               HasSubstr("[queue.redis] tls_cert_file = " + quoted(certs.client_key()) +
                         ": expected a PEM certificate"));
 }

@@ -3,14 +3,11 @@
 
 #include <unistd.h>
 
-#include <climits>
-
 #include <nlohmann/json.hpp>
 
 #include "ftdr/framework/jobs/request_json.hpp"
 #include "ftdr/framework/logging.hpp"
 #include "ftdr/framework/output/png_sink.hpp"
-#include "job_files.hpp"
 #include "serve/job_json.hpp"
 #include "wall_clock.hpp"
 
@@ -44,19 +41,6 @@ std::string this_host_name() {
 
 std::string this_worker_name() { return this_host_name() + "/" + std::to_string(::getpid()); }
 
-// One claimed job: its lease, and what this runner knows of it.
-struct QueueRunner::Held {
-  sdk::Lease lease;
-  fw::JobId engine_id = 0;     // in the JobRunner; 0 = not submitted (yet)
-  bool client_cancel = false;  // the lease said cancel_requested: complete "cancelled"
-  bool lost = false;           // the lease is gone: report nothing more
-  // [queue] files = "queue"
-  std::string folder;  // the engine's checkpoint folder; "" = not known yet
-  int kept_step = 0;   // steps of the newest checkpoint in the queue
-  sdk::ErrorKind file_error_kind = sdk::ErrorKind::internal;  // with file_error
-  std::string file_error;                                     // a checkpoint or PNG the queue refused
-};
-
 // Cancel events from the queue wake the renew thread, which asks the lease and stops the job. The
 // observer outlives the runner (the queue holds it): `owner` is cleared when the runner goes.
 class QueueRunner::CancelWatch final : public sdk::QueueObserver {
@@ -83,7 +67,10 @@ class QueueRunner::CancelWatch final : public sdk::QueueObserver {
 
 QueueRunner::QueueRunner(std::shared_ptr<sdk::JobQueue> queue, std::shared_ptr<serve::JobRunner> runner,
                          RunnerSettings settings)
-    : queue_(std::move(queue)), runner_(std::move(runner)), settings_(std::move(settings)) {}
+    : queue_(std::move(queue)),
+      runner_(std::move(runner)),
+      settings_(std::move(settings)),
+      files_(*queue_, *runner_, settings_.files, settings_.state_dir, mutex_) {}
 
 QueueRunner::~QueueRunner() {
   shutdown(fw::ShutdownMode::cancel);
@@ -168,7 +155,7 @@ void QueueRunner::claim_loop() {
 }
 
 void QueueRunner::begin(const sdk::Lease& lease) {
-  auto held = std::make_shared<Held>();
+  auto held = std::make_shared<HeldJob>();
   held->lease = lease;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -189,14 +176,14 @@ void QueueRunner::begin(const sdk::Lease& lease) {
 }
 
 // The job's own folder under output_dir: a fresh one per id, so a client never chooses where files go.
-void QueueRunner::run(const std::shared_ptr<Held>& held) {
+void QueueRunner::run(const std::shared_ptr<HeldJob>& held) {
   const sdk::QueuedJob& job = held->lease.job;
   sdk::GenerationRequest request = fw::request_from_json(json::parse(job.request));
   request.output_dir = (settings_.output_dir / ("job-" + std::to_string(job.id))).string();
   request.output_prefix = "image";
   remove_partial_images(request.output_dir);
   fw::check_output_folder(request.output_dir);
-  const std::string resume_dir = resume_folder(*held);
+  const std::string resume_dir = files_.resume_folder(*held);
   const fw::JobId engine_id = runner_->submit(request, job.priority, callbacks_for(held), resume_dir);
   std::error_code ec;
   const std::string folder = !resume_dir.empty() && std::filesystem::is_directory(resume_dir, ec)
@@ -215,23 +202,7 @@ void QueueRunner::run(const std::shared_ptr<Held>& held) {
   if (cancel_now) runner_->cancel(engine_id);
 }
 
-// Where the job resumes. A shared folder: the lease's job_dir, which every machine sees. Files in
-// the queue: the stored checkpoint with the most steps, restored into a folder of this machine,
-// unless the lease's job_dir is here (a runner on this machine ran the job before) with as many steps.
-std::string QueueRunner::resume_folder(Held& held) {
-  const sdk::QueuedJob& job = held.lease.job;
-  if (settings_.files != fw::QueueFiles::queue) return job.job_dir;
-  const auto local = job.job_dir.empty() ? std::nullopt : newest_local_checkpoint(job.job_dir, INT_MAX);
-  const auto stored = newest_stored_checkpoint(*queue_, job.id);
-  if (!stored || (local && local->step >= stored->step)) return job.job_dir;
-  const std::string dir = restore_checkpoint(*stored, settings_.state_dir, held.lease).string();
-  fw::host_logger()->info("queue: job {}: resuming at step {} from the queue's checkpoint ({}, blob {})",
-                          job.id, stored->step, stored->file_name, stored->blob);
-  held.kept_step = stored->step;
-  return dir;
-}
-
-fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
+fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<HeldJob>& held) {
   fw::JobCallbacks cb;
   cb.on_state = [this, held](fw::JobId, fw::ExecutionState, fw::ExecutionState to) {
     if (fw::is_terminal(to)) return;  // end() completes it with the result
@@ -243,8 +214,7 @@ fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
     if (!queue_->report(held->lease,
                         {held->lease.job.id, sdk::QueueEventKind::progress, "", step, total, ""}))
       return stop_job(held);
-    // The engine writes step N's checkpoint after reporting step N: those with fewer steps are whole.
-    if (settings_.files == fw::QueueFiles::queue) keep_checkpoint(held, step);
+    files_.on_progress(held, step);
   };
   cb.on_complete = [this, held](fw::JobId, const fw::JobResult& r) { end(held, r); };
   cb.on_error = cb.on_complete;
@@ -253,7 +223,7 @@ fw::JobCallbacks QueueRunner::callbacks_for(const std::shared_ptr<Held>& held) {
 
 // The result goes to the queue; a job stopped by a "cancel" shutdown (not by a client) is given back
 // instead, to run at the next start from its checkpoints.
-void QueueRunner::end(const std::shared_ptr<Held>& held, const fw::JobResult& result) {
+void QueueRunner::end(const std::shared_ptr<HeldJob>& held, const fw::JobResult& result) {
   bool lost = false, release = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -261,17 +231,15 @@ void QueueRunner::end(const std::shared_ptr<Held>& held, const fw::JobResult& re
     release = result.state == fw::ExecutionState::cancelled && cancelling_ && !held->client_cancel &&
               held->file_error.empty();
   }
-  const bool files_in_queue = settings_.files == fw::QueueFiles::queue;
   try {
     if (release) {
-      if (files_in_queue) keep_checkpoint(held, INT_MAX);  // stopped: its newest checkpoint is whole
+      files_.before_release(held);
       queue_->release(held->lease);
     } else if (!lost) {
       std::string state = serve::api_state_name(result.state);
       json stored = serve::result_json(result);
-      if (files_in_queue) keep_images(held, state, stored);
-      if (queue_->complete(held->lease, state, stored.dump(), wall_ms()) && files_in_queue)
-        clear_checkpoints(*queue_, held->lease.job.id);  // nothing resumes it any more
+      files_.before_complete(held, state, stored);
+      if (queue_->complete(held->lease, state, stored.dump(), wall_ms())) files_.after_complete(*held);
     }
   } catch (const std::exception& e) {  // the lease runs out and another claim runs the job again
     fw::host_logger()->error("queue: job {}: cannot record its end: {}", held->lease.job.id, e.what());
@@ -279,73 +247,8 @@ void QueueRunner::end(const std::shared_ptr<Held>& held, const fw::JobResult& re
   forget(held);
 }
 
-// [queue] files = "queue": the newest whole checkpoint (fewer steps than below_step) not yet in the
-// queue goes there, as this lease's checkpoint blob. A store that cannot be reached now is tried
-// again at the next step; a checkpoint over the plugin's size cap fails the job (fail_files).
-void QueueRunner::keep_checkpoint(const std::shared_ptr<Held>& held, int below_step) {
-  std::string folder;
-  int kept = 0;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (held->lost || !held->file_error.empty()) return;
-    folder = held->folder;
-    kept = held->kept_step;
-  }
-  const auto newest = folder.empty() ? std::nullopt : newest_local_checkpoint(folder, below_step);
-  if (!newest || newest->step <= kept) return;
-  try {
-    if (!upload_checkpoint(*queue_, held->lease, *newest)) return;  // replaced meanwhile
-    std::lock_guard<std::mutex> lock(mutex_);
-    held->kept_step = newest->step;
-  } catch (const sdk::Error& e) {
-    const std::string what = "checkpoint " + newest->file.string() +
-                             " cannot be kept in the queue ([queue] files = \"queue\"): " + e.what();
-    if (e.kind() == sdk::ErrorKind::invalid_request) return fail_files(held, e.kind(), what);
-    fw::host_logger()->warn("queue: job {}: {}", held->lease.job.id, what);
-  } catch (const std::exception& e) {
-    fw::host_logger()->warn("queue: job {}: checkpoint {} not kept in the queue: {}", held->lease.job.id,
-                            newest->file.string(), e.what());
-  }
-}
-
-// A job whose checkpoints or PNGs the queue refuses fails with that error: it never runs on without
-// what a takeover (or the server) would need.
-void QueueRunner::fail_files(const std::shared_ptr<Held>& held, sdk::ErrorKind kind,
-                             const std::string& message) {
-  fw::JobId engine_id = 0;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!held->file_error.empty()) return;
-    held->file_error_kind = kind;
-    held->file_error = message;
-    engine_id = held->engine_id;
-  }
-  fw::host_logger()->error("queue: job {}: {}", held->lease.job.id, message);
-  if (engine_id != 0) runner_->cancel(engine_id);
-}
-
-// [queue] files = "queue": a completed job's PNGs go to the queue before complete() names them in the
-// result ("image_blobs"); a PNG or checkpoint the queue refused turns the result into that failure.
-void QueueRunner::keep_images(const std::shared_ptr<Held>& held, std::string& state, json& result) {
-  if (state == "completed") {
-    try {
-      result["image_blobs"] = upload_images(*queue_, held->lease, result["images"]);
-    } catch (const sdk::Error& e) {
-      fail_files(held, e.kind(), e.what());
-    } catch (const std::exception& e) {
-      fail_files(held, sdk::ErrorKind::internal, e.what());
-    }
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (held->file_error.empty()) return;
-  state = "failed";
-  result.erase("image_blobs");
-  result["error"] = {{"kind", std::string(sdk::to_string(held->file_error_kind))},
-                     {"message", "job " + std::to_string(held->lease.job.id) + ": " + held->file_error}};
-}
-
 // A job that never reached the JobRunner ends here.
-void QueueRunner::end_unrun(const std::shared_ptr<Held>& held, const std::string& state,
+void QueueRunner::end_unrun(const std::shared_ptr<HeldJob>& held, const std::string& state,
                             const std::string& kind, const std::string& message) {
   const json result{{"images", json::array()},
                     {"attempts", json::array()},
@@ -360,7 +263,7 @@ void QueueRunner::end_unrun(const std::shared_ptr<Held>& held, const std::string
   forget(held);
 }
 
-void QueueRunner::forget(const std::shared_ptr<Held>& held) {
+void QueueRunner::forget(const std::shared_ptr<HeldJob>& held) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     held_.erase(held->lease.job.id);
@@ -371,7 +274,7 @@ void QueueRunner::forget(const std::shared_ptr<Held>& held) {
 }
 
 // The lease is gone: the job stops, and nothing more of it is reported.
-void QueueRunner::stop_job(const std::shared_ptr<Held>& held) {
+void QueueRunner::stop_job(const std::shared_ptr<HeldJob>& held) {
   fw::JobId engine_id = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -404,7 +307,7 @@ void QueueRunner::renew_loop() {
 }
 
 void QueueRunner::renew_all() {
-  std::map<std::uint64_t, std::shared_ptr<Held>> held;
+  std::map<std::uint64_t, std::shared_ptr<HeldJob>> held;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     held = held_;

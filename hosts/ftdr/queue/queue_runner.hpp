@@ -13,8 +13,8 @@
 // (JobRunner::cancel) and it completes "cancelled"; a lost lease (expired and claimed by another
 // runner) stops it and reports nothing more. shutdown(drain) runs every waiting job first;
 // shutdown(cancel) stops the running jobs and releases them: they stay queued with their
-// checkpoints for the next start. With [queue] files = "queue" (job_files.hpp) it also keeps the
-// newest checkpoint and, before complete(), the PNGs as blobs of the job, and resumes a job from
+// checkpoints for the next start. With [queue] files = "queue" (queue_files_hooks.hpp) it also keeps
+// the newest checkpoint and, before complete(), the PNGs as blobs of the job, and resumes a job from
 // the stored checkpoint when this machine has no newer one. Thread-safe.
 //
 // The runner announces itself to the queue's runner registry (sdk/queue.hpp, Runners) under
@@ -37,6 +37,8 @@
 
 #include "ftdr/framework/config/config.hpp"
 #include "ftdr/sdk/queue.hpp"
+#include "held_job.hpp"
+#include "queue_files_hooks.hpp"
 #include "serve/job_runner.hpp"
 
 namespace ftdr::host::queue {
@@ -73,25 +75,19 @@ class QueueRunner {
   framework::JobStats stats() const { return runner_->stats(); }
 
  private:
-  struct Held;
   class CancelWatch;
   void claim_loop();
   void renew_loop();
   void begin(const sdk::Lease& lease);
-  void run(const std::shared_ptr<Held>& held);
-  framework::JobCallbacks callbacks_for(const std::shared_ptr<Held>& held);
-  void end(const std::shared_ptr<Held>& held, const framework::JobResult& result);
-  void end_unrun(const std::shared_ptr<Held>& held, const std::string& state, const std::string& kind,
+  void run(const std::shared_ptr<HeldJob>& held);
+  framework::JobCallbacks callbacks_for(const std::shared_ptr<HeldJob>& held);
+  void end(const std::shared_ptr<HeldJob>& held, const framework::JobResult& result);
+  void end_unrun(const std::shared_ptr<HeldJob>& held, const std::string& state, const std::string& kind,
                  const std::string& message);
-  void forget(const std::shared_ptr<Held>& held);
+  void forget(const std::shared_ptr<HeldJob>& held);
   void renew_all();
   bool stopping_now() const;  // a "cancel" shutdown (or a drain's end) has begun
-  void stop_job(const std::shared_ptr<Held>& held);
-  // [queue] files = "queue" (job_files.hpp)
-  std::string resume_folder(Held& held);
-  void keep_checkpoint(const std::shared_ptr<Held>& held, int below_step);
-  void fail_files(const std::shared_ptr<Held>& held, sdk::ErrorKind kind, const std::string& message);
-  void keep_images(const std::shared_ptr<Held>& held, std::string& state, nlohmann::json& result);
+  void stop_job(const std::shared_ptr<HeldJob>& held);
   void announce(const char* state = nullptr);  // nullptr: state_now()
   const char* state_now() const;               // "idle", "running" or "stopping" (mutex_ held)
 
@@ -99,8 +95,9 @@ class QueueRunner {
   std::shared_ptr<serve::JobRunner> runner_;
   RunnerSettings settings_;
   mutable std::mutex mutex_;
-  std::condition_variable changed_;                      // a slot came free, a cancel arrived, or stopping
-  std::map<std::uint64_t, std::shared_ptr<Held>> held_;  // by queue job id
+  QueueFilesHooks files_;                                   // [queue] files = "queue"; shares mutex_
+  std::condition_variable changed_;                         // a slot came free, a cancel arrived, or stopping
+  std::map<std::uint64_t, std::shared_ptr<HeldJob>> held_;  // by queue job id
   bool started_ = false, stopping_ = false, draining_ = false, cancelling_ = false;
   bool renew_now_ = false;
   std::int64_t started_ms_ = 0;  // start()'s wall clock: with the pid, this run of the runner
