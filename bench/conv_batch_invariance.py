@@ -41,7 +41,7 @@ def unet_convs(cfg, size, linear_proj=None):
 
     def attn(c, s):
         if not lin:
-            convs.append((c, c, 1, 1, 0, s))  # proj_in and proj_out
+            convs.extend([(c, c, 1, 1, 0, s)] * 2)  # proj_in and proj_out
 
     prev = ch[0]
     for i, kind in enumerate(cfg["down_block_types"]):
