@@ -29,11 +29,12 @@ constexpr int kMaxBatchInvariantThreads = 4;
 // libtorch 1.13 (oneDNN 2.6, bench/conv_batch_invariance.py): an image's result is bit for bit the
 // same alone and in a batch of 2, 3 or 4 at every convolution of the SD-1.5 UNet and VAE, the SDXL
 // UNet and the tiny reference models on 1 and 2 threads (the VAE on 2: batches of 2), of the tiny
-// models and the SD-1.5 UNet on 4 threads and with oneDNN's AVX2 kernels (AVX-512 here), and of the
-// tiny models in a batch of 8. There oneDNN parallelises a forward convolution over images, output
-// channels and rows, not over the sum that makes one output element, so the batch decides which
-// thread computes an image, not how. libtorch's own pick is what is not invariant: slow_conv2d
-// (im2col + BLAS) for one small image or a 1x1 kernel on one thread, oneDNN otherwise.
+// models and the SD-1.5 UNet on 4 threads and with oneDNN's AVX2 kernels (AVX-512 here; the SDXL
+// UNet and SD-1.5 VAE with AVX2 on 1 thread, batches of 2), and of the tiny models in a batch of 8. There
+// oneDNN parallelises a forward convolution over images, output channels and rows, not over the sum that
+// makes one output element, so the batch decides which thread computes an image, not how. libtorch's own pick
+// is what is not invariant: slow_conv2d (im2col + BLAS) for one small image or a 1x1 kernel on one thread,
+// oneDNN otherwise.
 bool onednn_batched(const torch::nn::Conv2d& conv, const at::Tensor& x) {
   const auto& o = conv->options;
   return x.scalar_type() == at::kFloat && conv->weight.scalar_type() == at::kFloat &&
