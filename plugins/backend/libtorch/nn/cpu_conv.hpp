@@ -5,11 +5,9 @@
 // small image, and for 1x1 kernels on one thread oneDNN only from a batch of 16. The two round
 // differently, so an image decoded alone and the same image decoded in a batch of two differ in
 // the last bits (enough to change a pixel of the tiny reference model at 64x64). In inference on
-// the CPU a float32 convolution is therefore one oneDNN call whatever the batch (oneDNN's result
-// for an image does not depend on the batch: measured, see cpu_conv.cpp); other dtypes run image
-// by image; training and CUDA keep libtorch's own call.
+// the CPU every image is therefore its own convolution; training and CUDA keep one batched call.
 //
-//   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), batch-invariant on the CPU
+//   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), image by image on the CPU
 #pragma once
 #include "nn/conv_2d.hpp"
 
