@@ -85,12 +85,14 @@ at::Tensor training_linear(const at::Tensor& x, const at::Tensor& weight, const 
 at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   if (x.dim() < 2 || !onednn_capable(x, weight)) return at::linear(x, weight, bias);
   if (c10::GradMode::is_enabled()) return training_linear(x, weight, bias);
-  const std::int64_t samples = x.dim() == 2 ? 1 : x.size(0);
-  const std::int64_t rows = x.numel() / x.size(-1) / samples;
+  // [samples, rows..., in], or [samples, in]: one row per sample (time embeddings).
+  const std::int64_t samples = x.size(0);
+  const std::int64_t rows = samples == 0 ? 0 : x.numel() / x.size(-1) / samples;
   const bool onednn = rows * weight.size(0) * weight.size(1) >= kOneDnnMinMacs;
   if (samples == 1 && !onednn) return at::linear(x, weight, bias);
   // Small GEMMs too: one BLAS GEMM over all samples rounds a sample's rows differently with the GEMM's
-  // row count (measured: OpenBLAS 0.3.21 on an AMD EPYC), so an image would change with the batch.
+  // row count (measured: OpenBLAS 0.3.21 on an AMD EPYC, for a sample's tokens; MKL in libtorch 2.x
+  // even for one row per sample, from 2 rows on), so an image would change with the batch.
   const at::Tensor flat = x.reshape({samples, rows, x.size(-1)});
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
   for (std::int64_t s = 0; s < samples; ++s) {

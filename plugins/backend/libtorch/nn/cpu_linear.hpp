@@ -7,13 +7,17 @@
 //
 // Inference (grad mode off): each sample of a batch is its own GEMM, small ones (BLAS) included, so
 // an image's numbers do not depend on how many images share the batch (batch splitting relies on
-// that): one BLAS GEMM over the batch rounds a sample's rows differently with its row count.
+// that): one BLAS GEMM over the batch rounds a sample's rows differently with its row count. x's
+// first dimension is always the batch: [samples, tokens, in], or [samples, in] for per-image vectors
+// (time embeddings), whose rows are then GEMMs of one row each (libtorch 2.x's MKL rounds a row of a
+// 2-row GEMM differently from the row alone; OpenBLAS does not).
 // Training (grad mode on, something requires grad): the whole batch is one GEMM, and the backward
 // pass's two GEMMs go to oneDNN too. The trainer sets OpenBLAS to one thread (its spinning threads
 // beside libtorch's oversubscribe two cores), so there BLAS GEMMs run on one core while oneDNN
 // uses libtorch's pool.
 //
-//   at::Tensor y = cpu_linear(x, linear->weight, linear->bias);   // x [..., in] -> [..., out]
+//   at::Tensor y = cpu_linear(x, linear->weight, linear->bias);   // x [samples, ..., in] -> [samples, ...,
+//   out]
 #pragma once
 #include <ATen/ATen.h>
 

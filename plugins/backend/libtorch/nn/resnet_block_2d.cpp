@@ -4,6 +4,7 @@
 
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/cpu_linear.hpp"
 #include "nn/group_norm.hpp"
 #include "nn/linear.hpp"
 
@@ -27,7 +28,10 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
   stop_point();  // the host may stop here and between the two convolutions
   at::Tensor h = cpu_conv2d(conv1, F::silu(norm1(x)));
-  if (time_emb_proj && temb.defined()) h = h + time_emb_proj(F::silu(temb)).unsqueeze(-1).unsqueeze(-1);
+  if (time_emb_proj && temb.defined()) {
+    const at::Tensor t = cpu_linear(F::silu(temb), time_emb_proj->weight, time_emb_proj->bias);
+    h = h + t.unsqueeze(-1).unsqueeze(-1);
+  }
   stop_point();
   h = cpu_conv2d(conv2, F::silu(norm2(h)));  // dropout is the identity at inference
   at::Tensor shortcut = conv_shortcut ? cpu_conv2d(conv_shortcut, x) : x;

@@ -5,9 +5,12 @@
 
 #include "ftdr/sdk/error.hpp"
 #include "samplers/numpy_compat.hpp"
+#include "samplers/torch_compat.hpp"
 
 namespace ftdr::torchbe {
 namespace {
+
+at::Tensor to_tensor(const std::vector<float>& v) { return at::tensor(v, at::kFloat); }
 
 std::vector<float> to_vector(const at::Tensor& t) {
   auto c = t.to(at::kFloat).contiguous();
@@ -30,7 +33,7 @@ at::Tensor cosine_betas(int n) {
 
 // Ref: diffusers rescale_zero_terminal_snr (Lin et al. 2023, arXiv:2305.08891, Algorithm 1).
 at::Tensor rescale_zero_terminal_snr(const at::Tensor& betas) {
-  auto alphas_bar_sqrt = at::cumprod(1.0 - betas, 0).sqrt();
+  auto alphas_bar_sqrt = to_tensor(torch_cumprod(to_vector(1.0 - betas))).sqrt();
   const auto first = alphas_bar_sqrt[0].clone();
   const auto last = alphas_bar_sqrt[-1].clone();
   alphas_bar_sqrt = (alphas_bar_sqrt - last) * (first / (first - last));
@@ -47,10 +50,10 @@ at::Tensor make_betas(const SchedulerConfig& cfg) {
   if (!cfg.trained_betas.empty()) {
     betas = at::tensor(cfg.trained_betas, at::kDouble).to(at::kFloat);
   } else if (cfg.beta_schedule == "linear") {
-    betas = at::linspace(cfg.beta_start, cfg.beta_end, n, at::kFloat);
+    betas = to_tensor(torch_linspace(cfg.beta_start, cfg.beta_end, n));
   } else if (cfg.beta_schedule == "scaled_linear") {
     // Latent diffusion's schedule: linear in sqrt(beta).
-    betas = at::linspace(std::pow(cfg.beta_start, 0.5), std::pow(cfg.beta_end, 0.5), n, at::kFloat).pow(2);
+    betas = to_tensor(torch_linspace(std::pow(cfg.beta_start, 0.5), std::pow(cfg.beta_end, 0.5), n)).pow(2);
   } else {
     betas = cosine_betas(n);
   }
@@ -60,7 +63,7 @@ at::Tensor make_betas(const SchedulerConfig& cfg) {
 
 NoiseSchedule::NoiseSchedule(const SchedulerConfig& cfg) {
   const at::Tensor alphas = 1.0 - make_betas(cfg);
-  at::Tensor alphas_cumprod = at::cumprod(alphas, 0);
+  at::Tensor alphas_cumprod = to_tensor(torch_cumprod(to_vector(alphas)));
   const bool sigma_based =
       cfg.kind == SamplerKind::euler || cfg.kind == SamplerKind::euler_a || cfg.kind == SamplerKind::dpm;
   if (cfg.rescale_betas_zero_snr && sigma_based) {

@@ -6,7 +6,8 @@
 //   auto t = spaced_timesteps(Spacing::linspace, 1000, 20, 0, TimestepKind::fractional);
 //
 // Everything reproduces diffusers 0.31 in the same precision: betas and alphas_cumprod in float32
-// torch ops (bit-identical to torch.linspace/cumprod), timestep arithmetic in float64 numpy style.
+// (linspace and cumprod as the reference's torch 1.13 computed them, torch_compat.hpp, on any
+// libtorch), timestep arithmetic in float64 numpy style.
 // Timesteps are returned in descending order (the order the sampler visits them).
 #pragma once
 #include <ATen/ATen.h>

@@ -52,6 +52,24 @@ TEST(CpuLinear, ASmallGemmsResultDoesNotDependOnTheBatch) {
   }
 }
 
+// Per-image vectors [B, in] (time embeddings): each row is its own GEMM. libtorch 2.7.1's MKL
+// rounded row 0 of a 2- or 4-row GEMM differently from row 0 alone (128x128 weights), which made
+// an image change with the batch (PipelineParity.BatchOfTwoEqualsTwoSingleRuns).
+TEST(CpuLinear, APerImageVectorsResultDoesNotDependOnTheBatch) {
+  c10::InferenceMode inference;
+  at::manual_seed(8);
+  for (std::int64_t in : {32, 128, 320}) {
+    const at::Tensor x = at::randn({4, in}), w = at::randn({128, in}), b = at::randn({128});
+    const at::Tensor batch = cpu_linear(x, w, b);
+    ASSERT_EQ(batch.sizes(), (std::vector<std::int64_t>{4, 128}));
+    for (std::int64_t r = 0; r < 4; ++r) {
+      EXPECT_TRUE(at::equal(batch.slice(0, r, r + 1), at::linear(x.slice(0, r, r + 1), w, b)))
+          << "in " << in << " row " << r;
+    }
+    EXPECT_TRUE(at::equal(cpu_linear(x.slice(0, 0, 2), w, b), batch.slice(0, 0, 2))) << "in " << in;
+  }
+}
+
 TEST(CpuLinear, SmallGemmsAndGemmsWithoutGradientsAreExactlyAtLinear) {
   at::manual_seed(5);
   const at::Tensor x = at::randn({2, 77, 64}), w = at::randn({128, 64}), b = at::randn({128});

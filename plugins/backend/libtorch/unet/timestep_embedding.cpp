@@ -2,6 +2,8 @@
 #include "unet/timestep_embedding.hpp"
 #include "nn/linear.hpp"
 
+#include "nn/cpu_linear.hpp"
+
 namespace ftdr::torchbe {
 
 TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim) {
@@ -10,7 +12,9 @@ TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_e
 }
 
 at::Tensor TimestepEmbeddingImpl::forward(const at::Tensor& x) {
-  return linear_2(torch::nn::functional::silu(linear_1(x)));
+  // x [B, in]: through cpu_linear so that each image's embedding does not depend on the batch.
+  const at::Tensor h = torch::nn::functional::silu(cpu_linear(x, linear_1->weight, linear_1->bias));
+  return cpu_linear(h, linear_2->weight, linear_2->bias);
 }
 
 }  // namespace ftdr::torchbe

@@ -3,6 +3,7 @@
 
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/cpu_linear.hpp"
 #include "nn/group_norm.hpp"
 #include "nn/linear.hpp"
 
@@ -51,7 +52,7 @@ at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor
   int64_t channels = 0;
   if (options_.use_linear_projection) {
     t = t.permute({0, 2, 3, 1}).reshape({b, h * w, x.size(1)});
-    t = linear_in_(t);
+    t = cpu_linear(t, linear_in_->weight, linear_in_->bias);
     channels = t.size(2);
   } else {
     t = cpu_conv2d(conv_in_, t);
@@ -60,7 +61,7 @@ at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor
   }
   for (auto& block : blocks_) t = block(t, context);
   if (options_.use_linear_projection) {
-    t = linear_out_(t);
+    t = cpu_linear(t, linear_out_->weight, linear_out_->bias);
     t = t.reshape({b, h, w, x.size(1)}).permute({0, 3, 1, 2}).contiguous();
   } else {
     t = t.reshape({b, h, w, channels}).permute({0, 3, 1, 2}).contiguous();
