@@ -14,6 +14,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       clang libclang-rt-14-dev   # the fuzz step: clang and its libFuzzer/sanitizer runtimes
       clang-format clang-tidy    # scripts/format.sh --check (test.sh) and .clang-tidy
       python3-venv               # scripts/test-clients.sh: the venv of the HTTP client tests
+      unzip                      # scripts/setup-libtorch2.sh unpacks the torch wheel (test.sh)
       python3-torch              # bench/compare_diffusers.py: diffusers on the same libtorch 1.13
       chromium chromium-driver)  # the status page's headless-browser test (Selenium drives it)
 missing=()

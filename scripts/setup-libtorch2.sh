@@ -24,6 +24,16 @@ wheels=${WHEEL_DIR:-$HOME/.cache/ftdr/wheels}
 python_tag=$(python3 -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
 stamp="v2 torch==$TORCH_VERSION nvidia-cuda-runtime-cu12==$CUDART_VERSION nvidia-cuda-cupti-cu12==$CUPTI_VERSION"
 
+# pip: Debian's python3 has none without python3-pip; a venv (python3-venv) brings its own.
+pip() {
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    [ -x "$wheels/.pip-venv/bin/pip" ] || python3 -m venv "$wheels/.pip-venv" >&2
+    "$wheels/.pip-venv/bin/pip" --disable-pip-version-check "$@"
+  else
+    python3 -m pip --disable-pip-version-check "$@"
+  fi
+}
+
 # fetch <requirement> <file glob>: the wheel's path, downloaded unless already in $wheels.
 fetch() {
   local found
@@ -31,7 +41,8 @@ fetch() {
   if [ -z "$found" ]; then
     mkdir -p "$wheels"
     echo "downloading $1 into $wheels" >&2
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$wheels" "$1" >&2
+    pip download --quiet --no-deps --only-binary=:all: --dest "$wheels" "$1" >&2 ||
+      { echo "error: pip could not download $1 (no PyPI? FTDR_TORCH2=0 scripts/test.sh skips this step)" >&2; exit 1; }
     found=$(compgen -G "$wheels/$2" | head -n 1 || true)
     [ -n "$found" ] || { echo "error: pip download $1 left no $2 in $wheels" >&2; exit 1; }
   fi

@@ -6,6 +6,9 @@
 #     with the `asan` preset (build/asan) and run again;
 #   - fuzzing: every fuzz target for FTDR_FUZZ_SECONDS (default 20) s (scripts/fuzz.sh, build/fuzz).
 #   - style: every C++ file is as clang-format leaves it (scripts/format.sh --check, seconds).
+#   - libtorch 2.x: the backend and its suites again, built against PyPI's torch (pinned in
+#     scripts/setup-libtorch2.sh; the wheel, 0.8 GB, is downloaded once) as unity batches
+#     (preset `torch2`, build/torch2). FTDR_TORCH2=0 skips it.
 # Measured on 2 busy cores without ccache: the ASan build 6 min, its tests 21 s, the fuzz build
 # 1.5 min and 7 targets x 20 s; about 10 minutes on top of the main suite.
 # FTDR_WERROR=ON (CI sets it) makes every warning an error.
@@ -39,3 +42,14 @@ step "ASan+UBSan took $((SECONDS - start)) s; fuzzing"
 start=$SECONDS
 "$root/scripts/fuzz.sh" "${FTDR_FUZZ_SECONDS:-20}"
 step "fuzzing took $((SECONDS - start)) s"
+[ "${FTDR_TORCH2:-1}" = 1 ] || exit 0
+
+step "libtorch 2.x (PyPI): the backend and its suites"
+start=$SECONDS
+"$root/scripts/setup-libtorch2.sh" >/dev/null
+cmake --preset torch2 -DFTDR_WERROR="$werror" >/dev/null
+cmake --build --preset torch2 -j "$jobs" --target ftdr_backend_tests
+# One OpenMP thread per test: the wheel's OpenMP threads spin while they wait, so two test
+# processes of two threads each on two cores took 3x as long (500 s against 164 s).
+OMP_NUM_THREADS=1 ctest --preset torch2 -L backend -j "$jobs" --timeout 900
+step "libtorch 2.x took $((SECONDS - start)) s"

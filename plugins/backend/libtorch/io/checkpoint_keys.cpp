@@ -5,10 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "io/key_text.hpp"
+
 namespace ftdr::torchbe {
 namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 // "a.b.c" -> {"a", "b", "c"}
 std::vector<std::string> split_dots(const std::string& key) {

@@ -22,15 +22,6 @@ namespace {
 using sdk::Error;
 using sdk::ErrorKind;
 
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-  throw Error(ErrorKind::model_error, "safetensors file " + path.string() + ": " + what);
-}
-
-[[noreturn]] void fail_key(const std::filesystem::path& path, const std::string& key,
-                           const std::string& what) {
-  fail(path, "tensor '" + key + "': " + what);
-}
-
 // The dtypes load() converts from.
 bool scalar_type_of(const std::string& dtype, at::ScalarType& out) {
   if (dtype == "F32")
@@ -86,18 +77,18 @@ SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path) {
 
 SafeTensorsFile SafeTensorsFile::open(const std::filesystem::path& path, HeaderParser parser) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0) safetensors_fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    fail(path, "not a regular file");
+    safetensors_fail(path, "not a regular file");
   }
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
   if (mapping->size > 0) mapping->base = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (mapping->size > 0 && mapping->base == MAP_FAILED)
-    fail(path, std::string("mmap failed: ") + std::strerror(errno));
+    safetensors_fail(path, std::string("mmap failed: ") + std::strerror(errno));
   const auto* bytes = static_cast<const uint8_t*>(mapping->base);
   SafeTensorsHeader header = parser(bytes, mapping->size, path);
   SafeTensorsFile file;
@@ -120,7 +111,7 @@ bool SafeTensorsFile::contains(const std::string& key) const { return tensors_.c
 
 const SafeTensorsFile::TensorInfo& SafeTensorsFile::info(const std::string& key) const {
   auto it = tensors_.find(key);
-  if (it == tensors_.end()) fail_key(path_, key, "not in the file");
+  if (it == tensors_.end()) safetensors_fail(path_, key, "not in the file");
   return it->second;
 }
 
@@ -129,15 +120,15 @@ at::Tensor SafeTensorsFile::load_rows(const std::string& key, int64_t part, int6
   const TensorInfo& ti = info(key);
   at::ScalarType stored;
   if (!scalar_type_of(ti.dtype, stored))
-    fail_key(path_, key,
-             "dtype " + ti.dtype +
-                 " cannot be loaded (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
+    safetensors_fail(path_, key,
+                     "dtype " + ti.dtype +
+                         " cannot be loaded (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
   std::vector<int64_t> shape = ti.shape;
   uint64_t begin = ti.begin, bytes = ti.end - ti.begin;
   if (parts != 1) {
     if (shape.empty() || parts < 1 || part < 0 || part >= parts || shape[0] % parts != 0)
-      fail_key(path_, key,
-               "cannot be cut into " + std::to_string(parts) + " parts along its first dimension");
+      safetensors_fail(path_, key,
+                       "cannot be cut into " + std::to_string(parts) + " parts along its first dimension");
     shape[0] /= parts;
     bytes /= static_cast<uint64_t>(parts);
     begin += bytes * static_cast<uint64_t>(part);

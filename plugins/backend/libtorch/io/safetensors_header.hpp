@@ -40,4 +40,10 @@ SafeTensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size,
 // Bytes per element of a stored dtype name; 0 for names the format does not define.
 size_t safetensors_element_size(const std::string& dtype);
 
+// The error every safetensors problem is: sdk::Error(model_error) "safetensors file <path>: <what>",
+// and with a key "safetensors file <path>: tensor '<key>': <what>".
+[[noreturn]] void safetensors_fail(const std::filesystem::path& path, const std::string& what);
+[[noreturn]] void safetensors_fail(const std::filesystem::path& path, const std::string& key,
+                                   const std::string& what);
+
 }  // namespace ftdr::torchbe

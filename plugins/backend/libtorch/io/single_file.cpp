@@ -9,6 +9,7 @@
 
 #include "ftdr/sdk/error.hpp"
 #include "io/checkpoint_keys.hpp"
+#include "io/key_text.hpp"
 #include "io/tensor_file.hpp"
 #include "samplers/scheduler_config.hpp"
 
@@ -47,8 +48,6 @@ const char* const kSdxlSchedulerConfig = R"({
 })";
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 bool any_key_under(const SafeTensorsFile& file, const std::string& prefix) {
   for (const auto& key : file.keys())

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "ftdr/sdk/error.hpp"
+#include "io/key_text.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -16,10 +17,6 @@ std::string shape_string(at::IntArrayRef shape) {
   for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
   s << ']';
   return s.str();
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
 // Keeps at most `limit` lines of a category, then says how many more there were: a wrong model

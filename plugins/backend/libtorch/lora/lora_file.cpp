@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ftdr/sdk/error.hpp"
+#include "io/key_text.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -37,12 +38,6 @@ constexpr std::pair<const char*, const char*> kDiffusersSuffixes[] = {
     {".lora.down.weight", ".lora.up.weight"},
     {".lora_linear_layer.down.weight", ".lora_linear_layer.up.weight"},
 };
-
-bool ends_with(const std::string& s, const std::string& end) {
-  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
-}
-
-bool starts_with(const std::string& s, const std::string& start) { return s.rfind(start, 0) == 0; }
 
 [[noreturn]] void refuse(const std::string& name, const std::string& what) {
   throw sdk::Error(sdk::ErrorKind::invalid_request, "LoRA " + name + ": " + what);

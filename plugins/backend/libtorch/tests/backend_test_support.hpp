@@ -133,4 +133,9 @@ inline int max_rgb8_diff(const sdk::Image& img, const at::Tensor& ref_nhwc, int6
   return worst;
 }
 
+// The committed single-file checkpoints of the tiny models (tests/data/single_file).
+inline std::filesystem::path single_file_data_dir() {
+  return std::filesystem::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/single_file";
+}
+
 }  // namespace ftdr::test

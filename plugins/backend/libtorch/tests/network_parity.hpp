@@ -18,6 +18,7 @@
 #include "io/model_folder.hpp"
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
+#include "tensor_diff.hpp"
 #include "tokenizer/clip_tokenizer.hpp"
 #include "unet/unet_2d_condition_model.hpp"
 #include "vae/autoencoder_kl.hpp"
@@ -66,12 +67,6 @@ inline ParityModel& load_parity_model(const std::filesystem::path& reference_dir
     slot = std::move(m);
   }
   return *slot;
-}
-
-inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return INFINITY;
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
 // Asserts closeness and records the figure in the test's XML output and on stdout.

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "io/safetensors.hpp"
+#include "tensor_diff.hpp"
 
 namespace ftdr::test {
 
@@ -45,10 +46,6 @@ struct ModelReference {
   }
 };
 
-inline double max_abs(const at::Tensor& t) { return t.abs().max().item<double>(); }
-inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
 // max |a - b| / max |b| (b the reference).
 inline double rel_diff(const at::Tensor& a, const at::Tensor& ref) {
   return max_abs_diff(a, ref) / std::max(max_abs(ref), 1e-30);

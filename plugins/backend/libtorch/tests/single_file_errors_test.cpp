@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 
+#include "backend_test_support.hpp"
 #include "common/reference.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "io/pickle_checkpoint.hpp"
@@ -23,7 +24,6 @@ namespace fs = std::filesystem;
 using namespace torchbe;
 using ::testing::HasSubstr;
 
-fs::path data_dir() { return fs::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/single_file"; }
 fs::path corpus(const std::string& name) {
   return fs::path(FTDR_SOURCE_DIR) / "fuzz/corpus/pickle_checkpoint" / name;
 }
@@ -50,7 +50,7 @@ class SingleFileErrors : public ::testing::Test {
   // tiny-sd1.safetensors with `edit` applied to its tensors, written to the temp folder.
   fs::path edited(const std::string& name,
                   const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit) {
-    const SafeTensorsFile in = SafeTensorsFile::open(data_dir() / "tiny-sd1.safetensors");
+    const SafeTensorsFile in = SafeTensorsFile::open(single_file_data_dir() / "tiny-sd1.safetensors");
     std::vector<std::pair<std::string, at::Tensor>> tensors;
     for (const auto& key : in.keys()) tensors.emplace_back(key, in.load(key));
     edit(tensors);
@@ -65,7 +65,7 @@ class SingleFileErrors : public ::testing::Test {
 TEST_F(SingleFileErrors, TruncatedFileNamesTheFile) {
   const fs::path cut = dir_ / "cut.safetensors";
   {
-    std::ifstream in(data_dir() / "tiny-sd1.safetensors", std::ios::binary);
+    std::ifstream in(single_file_data_dir() / "tiny-sd1.safetensors", std::ios::binary);
     std::string bytes(1 << 20, '\0');
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -149,9 +149,10 @@ TEST_F(SingleFileErrors, ShapeMismatchAndMissingKeysInOneError) {
 
 TEST_F(SingleFileErrors, ConfigOfAnotherModelListsTheMismatches) {
   FTDR_REQUIRE_REFERENCE(root);
-  const std::string e = load_error(data_dir() / "tiny-sd1.safetensors", {{}, root / "tiny-sd2v", {}});
-  EXPECT_THAT(
-      e, HasSubstr("model " + (data_dir() / "tiny-sd1.safetensors").string() + ":\ntext_encoder: weights "));
+  const std::string e =
+      load_error(single_file_data_dir() / "tiny-sd1.safetensors", {{}, root / "tiny-sd2v", {}});
+  EXPECT_THAT(e, HasSubstr("model " + (single_file_data_dir() / "tiny-sd1.safetensors").string() +
+                           ":\ntext_encoder: weights "));
   EXPECT_THAT(e, HasSubstr("shape mismatches ("));
   EXPECT_THAT(e, HasSubstr("\nunet: weights "));
 }

@@ -20,8 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace torchbe;
 
-fs::path data_dir() { return fs::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/single_file"; }
-
 // Every parameter and buffer of two loaded models, bit for bit.
 void expect_same_weights(LoadedModel& a, LoadedModel& b) {
   for (const auto& name : a.component_names()) {
@@ -35,7 +33,8 @@ void expect_same_weights(LoadedModel& a, LoadedModel& b) {
 TEST(SingleFile, Sd1GivesTheFoldersTensors) {
   FTDR_REQUIRE_REFERENCE(root);
   LoadedModel folder = load_model(root / "tiny-sd1", at::kFloat);
-  LoadedModel file = load_model(data_dir() / "tiny-sd1.safetensors", at::kFloat, {{}, root / "tiny-sd1", {}});
+  LoadedModel file =
+      load_model(single_file_data_dir() / "tiny-sd1.safetensors", at::kFloat, {{}, root / "tiny-sd1", {}});
   expect_same_weights(folder, file);
   EXPECT_EQ(file.folder.scheduler_config, folder.folder.scheduler_config);
   EXPECT_EQ(file.tokenizer.encode("a photo of a cat"), folder.tokenizer.encode("a photo of a cat"));
@@ -45,7 +44,7 @@ TEST(SingleFile, Sd2OpenClipGivesTheFoldersTensors) {
   FTDR_REQUIRE_REFERENCE(root);
   LoadedModel folder = load_model(root / "tiny-sd2v", at::kFloat);
   LoadedModel file =
-      load_model(data_dir() / "tiny-sd2v.safetensors", at::kFloat, {{}, root / "tiny-sd2v", {}});
+      load_model(single_file_data_dir() / "tiny-sd2v.safetensors", at::kFloat, {{}, root / "tiny-sd2v", {}});
   expect_same_weights(folder, file);
   EXPECT_EQ(file.folder.checkpoint->text, TextEncoderKind::open_clip);
 }
@@ -58,8 +57,8 @@ TEST(SingleFile, SameImageAsTheFolderSd1AndSd2v) {
   for (const auto& [name, run] : runs) {
     const ReferenceRun r = reference_run(root, name, run);
     auto folder = backend_for(root / name, {});
-    auto file =
-        backend_for(data_dir() / (name + ".safetensors"), {{sdk::kHostModelConfig, (root / name).string()}});
+    auto file = backend_for(single_file_data_dir() / (name + ".safetensors"),
+                            {{sdk::kHostModelConfig, (root / name).string()}});
     EXPECT_EQ(file->info().family, folder->info().family) << name;
     EXPECT_EQ(file->info().prediction_type, folder->info().prediction_type) << name;
     const auto a = generate(*folder, r.params), b = generate(*file, r.params);
@@ -77,7 +76,7 @@ TEST(SingleFile, ConfigsInferredFromShapes) {
   FTDR_REQUIRE_REFERENCE(root);
   for (const std::string name : {"tiny-sd1", "tiny-sd2v"}) {
     const ModelFolder folder = read_model_folder(root / name);
-    const ModelFolder file = read_model(data_dir() / (name + ".safetensors"), {});
+    const ModelFolder file = read_model(single_file_data_dir() / (name + ".safetensors"), {});
     EXPECT_EQ(file.unet.block_out_channels, folder.unet.block_out_channels) << name;
     EXPECT_EQ(file.unet.layers_per_block, folder.unet.layers_per_block) << name;
     EXPECT_EQ(file.unet.down_block_types, folder.unet.down_block_types) << name;
@@ -96,21 +95,23 @@ TEST(SingleFile, ConfigsInferredFromShapes) {
     EXPECT_EQ(file.text_encoder.num_attention_heads, 1) << name;  // 32 channels / 64, at least 1
     EXPECT_TRUE(file.tokenizer_dir.empty()) << name;              // the built-in vocabulary
   }
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd1.safetensors", {}).unet.attention_heads,
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd1.safetensors", {}).unet.attention_heads,
             (std::vector<int64_t>{8, 8}));
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd1.safetensors", {}).text_encoder.num_hidden_layers, 5);
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd2v.safetensors", {}).unet.attention_heads,
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd1.safetensors", {}).text_encoder.num_hidden_layers,
+            5);
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd2v.safetensors", {}).unet.attention_heads,
             (std::vector<int64_t>{1, 1}));
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd2v.safetensors", {}).text_encoder.num_hidden_layers, 2);
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd2v.safetensors", {}).text_encoder.num_hidden_layers,
+            2);
   // The inferred model loads (its shapes are the file's): the block after the last one run is skipped.
-  EXPECT_NO_THROW(load_model(data_dir() / "tiny-sd2v.safetensors", at::kFloat));
+  EXPECT_NO_THROW(load_model(single_file_data_dir() / "tiny-sd2v.safetensors", at::kFloat));
 }
 
 TEST(SingleFile, BuiltInTokenizerPadsLikeTheFamily) {
   FTDR_REQUIRE_REFERENCE(root);
   for (const std::string name : {"tiny-sd1", "tiny-sd2v"}) {
     const LoadedModel folder = load_model(root / name, at::kFloat);
-    const LoadedModel file = load_model(data_dir() / (name + ".safetensors"), at::kFloat);
+    const LoadedModel file = load_model(single_file_data_dir() / (name + ".safetensors"), at::kFloat);
     for (const std::string text : {"a photo of a cat", "", "naïve café, 100% (emphasis:1.2)!"})
       EXPECT_EQ(file.tokenizer.encode(text), folder.tokenizer.encode(text)) << name << ": " << text;
   }
@@ -118,25 +119,27 @@ TEST(SingleFile, BuiltInTokenizerPadsLikeTheFamily) {
 
 TEST(SingleFile, PredictionTypeFromSidecarYamlOrConfig) {
   // tiny-sd2v.yaml says parameterization: "v"; tiny-sd1 has no sidecar.
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd2v.safetensors", {}).scheduler_config.at("prediction_type"),
-            "v_prediction");
-  EXPECT_FALSE(
-      read_model(data_dir() / "tiny-sd1.safetensors", {}).scheduler_config.contains("prediction_type"));
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd2v.safetensors", {{}, {}, "epsilon"})
+  EXPECT_EQ(
+      read_model(single_file_data_dir() / "tiny-sd2v.safetensors", {}).scheduler_config.at("prediction_type"),
+      "v_prediction");
+  EXPECT_FALSE(read_model(single_file_data_dir() / "tiny-sd1.safetensors", {})
+                   .scheduler_config.contains("prediction_type"));
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd2v.safetensors", {{}, {}, "epsilon"})
                 .scheduler_config.at("prediction_type"),
             "epsilon");
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd1.safetensors", {{}, {}, "v_prediction"})
+  EXPECT_EQ(read_model(single_file_data_dir() / "tiny-sd1.safetensors", {{}, {}, "v_prediction"})
                 .scheduler_config.at("prediction_type"),
             "v_prediction");
-  EXPECT_EQ(read_model(data_dir() / "tiny-sd1.safetensors", {}).scheduler_config.at("_class_name"),
-            "PNDMScheduler");
+  EXPECT_EQ(
+      read_model(single_file_data_dir() / "tiny-sd1.safetensors", {}).scheduler_config.at("_class_name"),
+      "PNDMScheduler");
 }
 
 // tiny-sd1-vae.ckpt holds tiny-sd1's first_stage_model.* in a torch.save zip: the same keys, shapes
 // and bytes as the .safetensors.
 TEST(SingleFile, CkptEqualsSafetensors) {
-  const SafeTensorsFile ckpt = open_tensor_file(data_dir() / "tiny-sd1-vae.ckpt");
-  const SafeTensorsFile st = open_tensor_file(data_dir() / "tiny-sd1.safetensors");
+  const SafeTensorsFile ckpt = open_tensor_file(single_file_data_dir() / "tiny-sd1-vae.ckpt");
+  const SafeTensorsFile st = open_tensor_file(single_file_data_dir() / "tiny-sd1.safetensors");
   size_t vae_keys = 0;
   for (const auto& key : st.keys()) {
     if (key.rfind("first_stage_model.", 0) != 0) continue;
@@ -152,8 +155,8 @@ TEST(SingleFile, CkptEqualsSafetensors) {
 TEST(SingleFile, SeparateVaeFileReplacesTheModelsVae) {
   FTDR_REQUIRE_REFERENCE(root);
   LoadedModel sd1 = load_model(root / "tiny-sd1", at::kFloat);
-  for (const fs::path& model : {data_dir() / "tiny-sd2v.safetensors", root / "tiny-sd2v"}) {
-    LoadedModel m = load_model(model, at::kFloat, {data_dir() / "tiny-sd1-vae.ckpt", {}, {}});
+  for (const fs::path& model : {single_file_data_dir() / "tiny-sd2v.safetensors", root / "tiny-sd2v"}) {
+    LoadedModel m = load_model(model, at::kFloat, {single_file_data_dir() / "tiny-sd1-vae.ckpt", {}, {}});
     const auto mine = m.vae->named_parameters(), theirs = sd1.vae->named_parameters();
     ASSERT_EQ(mine.size(), theirs.size()) << model;
     for (const auto& item : mine) EXPECT_TRUE(at::equal(item.value(), theirs[item.key()])) << item.key();

@@ -10,9 +10,7 @@ namespace ftdr::torchbe {
 
 namespace F = torch::nn::functional;
 
-namespace {
-constexpr double kVaeNormEps = 1e-6;  // diffusers' Encoder/Decoder use resnet_eps 1e-6 throughout
-}
+namespace {}
 
 DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   std::vector<int64_t> ch(cfg.block_out_channels.rbegin(), cfg.block_out_channels.rend());

@@ -15,6 +15,9 @@
 
 namespace ftdr::torchbe {
 
+// diffusers' Encoder and Decoder use resnet_eps 1e-6 in every norm, whatever the config says.
+inline constexpr double kVaeNormEps = 1e-6;
+
 // diffusers AutoencoderKL (vae/config.json).
 struct VaeConfig {
   int64_t in_channels = 3;
