@@ -170,9 +170,14 @@ TEST(ServeJournal, KeepFinishedForgetsTheOldestJobs) {
   };
   EXPECT_EQ(listed(), (std::vector<std::int64_t>{ids[2], ids[3]}));
   EXPECT_EQ(http(server.port(), "GET", "/v1/jobs/" + std::to_string(ids[0])).status, 404);
-  // The 4th submission made the journal forget job 1; job 2 went out of the listing after it.
+  // The 4th submission made the journal forget all but the 2 newest finished jobs: job 1, and job 2
+  // too when job 4 had already finished by then (its runner can be quicker than that commit; seen
+  // once in a full run). Job 2 otherwise went out of the listing after it.
   const auto file = server.dir() / "state" / "journal.sqlite";
-  EXPECT_EQ(journal_ids(file), (std::vector<std::int64_t>{ids[1], ids[2], ids[3]}));
+  const std::vector<std::int64_t> journaled = journal_ids(file);
+  EXPECT_TRUE(journaled == (std::vector<std::int64_t>{ids[1], ids[2], ids[3]}) ||
+              journaled == (std::vector<std::int64_t>{ids[2], ids[3]}))
+      << testing::PrintToString(journaled);
   EXPECT_EQ(server.stop(), 0);
 
   server.start();
