@@ -49,7 +49,8 @@ start=$SECONDS
 "$root/scripts/setup-libtorch2.sh" >/dev/null
 cmake --preset torch2 -DFTDR_WERROR="$werror" >/dev/null
 cmake --build --preset torch2 -j "$jobs" --target ftdr_backend_tests
-# One OpenMP thread per test: the wheel's OpenMP threads spin while they wait, so two test
-# processes of two threads each on two cores took 3x as long (500 s against 164 s).
-OMP_NUM_THREADS=1 ctest --preset torch2 -L backend -j "$jobs" --timeout 900
+# One test at a time: the backend picks its threads for the whole machine, and the wheel's
+# OpenMP threads spin while they wait, so two tests side by side on 2 cores took 426-500 s, with
+# PipelineParity.EveryRunFromRecordedLatents at 338 s; one at a time 205 s, that test 30 s.
+ctest --preset torch2 -L backend -j1 --timeout 900
 step "libtorch 2.x took $((SECONDS - start)) s"
