@@ -23,7 +23,7 @@
 
 namespace ftdr::torchbe {
 
-inline constexpr std::int64_t kMaxCalibrationTokens = 1024;  // latent positions the mix runs at, at most
+inline constexpr std::int64_t kMaxCalibrationTokens = 4096;  // latent positions the mix runs at, at most
 
 struct CalibrationWorkload {
   std::int64_t channels = 320;     // the UNet's first block_out_channels
