@@ -6,14 +6,13 @@
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 #include "nn/group_norm.hpp"
+#include "nn/silu_fresh.hpp"
 #include "unet/cross_attn_down_block_2d.hpp"
 #include "unet/cross_attn_up_block_2d.hpp"
 #include "unet/down_block_2d.hpp"
 #include "unet/up_block_2d.hpp"
 
 namespace ftdr::torchbe {
-
-namespace F = torch::nn::functional;
 
 namespace {
 
@@ -178,7 +177,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
     h = up_[i]->forward(h, skips, emb, encoder_hidden_states, upsample_size);
   }
   stop_point();
-  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_fresh(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

@@ -5,12 +5,9 @@
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 #include "nn/group_norm.hpp"
+#include "nn/silu_fresh.hpp"
 
 namespace ftdr::torchbe {
-
-namespace F = torch::nn::functional;
-
-namespace {}
 
 DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   std::vector<int64_t> ch(cfg.block_out_channels.rbegin(), cfg.block_out_channels.rend());
@@ -50,7 +47,7 @@ at::Tensor DecoderImpl::forward(const at::Tensor& z) {
     h = block(h);
   }
   stop_point();
-  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_fresh(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

@@ -5,12 +5,9 @@
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 #include "nn/group_norm.hpp"
+#include "nn/silu_fresh.hpp"
 
 namespace ftdr::torchbe {
-
-namespace F = torch::nn::functional;
-
-namespace {}
 
 EncoderImpl::EncoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
   const auto& ch = cfg.block_out_channels;
@@ -51,7 +48,7 @@ at::Tensor EncoderImpl::forward(const at::Tensor& x) {
   }
   h = mid_block(h);
   stop_point();
-  return cpu_conv2d(conv_out, F::silu(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_fresh(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe
