@@ -1,6 +1,8 @@
 // backend/activation_estimate.cpp: the formulas documented in activation_estimate.h.
 #include "pipeline/activation_estimate.hpp"
 
+#include "nn/attention.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -55,7 +57,11 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
       const double heads = static_cast<double>(i < u.attention_heads.size() ? u.attention_heads[i] : 8);
       level += 12.0 * bu * c * n * e;
       const double rows = score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native);
-      level += 2.0 * bu * heads * rows * (n + ctx.context_positions) * e;  // self- and cross-attention
+      auto scores = [&](double keys) {  // scores + probabilities, for every head or one at a time
+        const double all = bu * heads * rows * keys * e;
+        return 2.0 * (ctx.per_head_scores && all >= kPerHeadMinScoreBytes ? all / (bu * heads) : all);
+      };
+      level += scores(n) + scores(ctx.context_positions);  // self- and cross-attention
     }
     work = std::max(work, level);
   }
@@ -63,7 +69,8 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
   return skips + work + latents;
 }
 
-double vae_decode_bytes(const ModelFolder& m, const sdk::GenerationParams& p, double e) {
+double vae_decode_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::GenerationParams& p,
+                        double e) {
   const double vsf = static_cast<double>(m.vae.scale_factor());
   double h = std::ceil(p.height / vsf), w = std::ceil(p.width / vsf);
   if (p.options.vae_tiling) {
@@ -73,7 +80,9 @@ double vae_decode_bytes(const ModelFolder& m, const sdk::GenerationParams& p, do
   const double b = static_cast<double>(p.batch);
   const double c0 = static_cast<double>(m.vae.block_out_channels.front());
   const double feature = 4.0 * b * c0 * (vsf * h) * (vsf * w) * e;
-  const double mid_attention = m.vae.mid_block_add_attention ? 2.0 * b * (h * w) * (h * w) * e : 0.0;
+  const double scores = b * (h * w) * (h * w) * e;
+  const bool per_head = ctx.per_head_scores && scores >= kPerHeadMinScoreBytes;
+  const double mid_attention = m.vae.mid_block_add_attention ? 2.0 * (per_head ? scores / b : scores) : 0.0;
   return feature + mid_attention;
 }
 
@@ -99,7 +108,7 @@ std::uint64_t estimate_activation_bytes(const ModelFolder& model, const Estimate
       // SDXL's VAE (force_upcast) decodes in f32 when the run is f16 (TorchBackend::sdxl_vae_upcast).
       const bool sdxl_upcast = model.is_sdxl() && model.vae.force_upcast && dtype == sdk::DType::f16;
       const sdk::DType vae_dtype = params.options.upcast_vae || sdxl_upcast ? sdk::DType::f32 : dtype;
-      bytes = vae_decode_bytes(model, params, element_bytes(vae_dtype));
+      bytes = vae_decode_bytes(model, ctx, params, element_bytes(vae_dtype));
       break;
     }
   }
