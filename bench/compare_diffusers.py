@@ -3,7 +3,7 @@
 
     scripts/setup-compare-venv.sh                      # build/venv-diffusers (Debian's torch 1.13)
     build/venv-diffusers/bin/python bench/compare_diffusers.py [--tasks tiny,text,unet,vae]
-        [--grid 1:1,1:2,2:1,2:2] [--sweep-reps N] [--reps N] [--out FILE]
+        [--grid 1:1,1:2,2:1,2:2] [--sweep-reps N] [--reps N] [--out FILE] [--no-block-cache]
 
 Each task runs in two long-lived worker processes, FTDR's (build/release/bench/
 ftdr_bench_compare_worker) and diffusers' (this file with --worker), loaded once. The driver
@@ -176,7 +176,8 @@ def interleaved(pairs, reps, log):
 
 
 def compare(task, model, args, log):
-    ftdr = Worker("ftdr", [args.ftdr_worker, "--task", task, "--model", model])
+    ftdr = Worker("ftdr", [args.ftdr_worker, "--task", task, "--model", model] +
+                  (["--no-block-cache"] if args.no_block_cache else []))
     diff = Worker("diffusers", [sys.executable, os.path.abspath(__file__), "--worker", "--task", task,
                                 "--model", model])
     state_dir = tempfile.mkdtemp(prefix="ftdr-compare-state-")
@@ -263,6 +264,8 @@ def main():
     p.add_argument("--ftdr-worker", default=os.path.join(ROOT, "build", "release", "bench",
                                                          "ftdr_bench_compare_worker"))
     p.add_argument("--out", help="also write the table (Markdown) here")
+    p.add_argument("--no-block-cache", action="store_true",
+                   help="FTDR with libtorch's own CPU allocator (cpu_block_cache = false)")
     args = p.parse_args()
     if args.worker:
         return worker(args.task, args.model)

@@ -101,6 +101,7 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
   out.attention_slice_size = static_cast<int>(slice);
 
   out.health_check = cfg.get_bool("health_check", true);
+  out.cpu_block_cache = cfg.get_bool("cpu_block_cache", true);
   out.prompt = parse_prompt_settings(cfg);
   out.lora_dir = cfg.get_string("lora_dir", "");
 

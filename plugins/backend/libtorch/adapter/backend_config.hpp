@@ -9,6 +9,9 @@
 //                            # RuntimeOptions leave attention on "auto"
 //   attention_slice_size = 0 # query rows per slice for "sliced"; 0 = the backend's choice
 //   health_check = true      # check latents for NaN/Inf after every step (StepEvent::finite)
+//   cpu_block_cache = true   # libtorch's CPU allocator keeps freed blocks of 32 MiB or more for the
+//                            # next tensor that fits (memory/cpu_block_cache.hpp); process-wide:
+//                            # the first backend created with it on installs it for the process
 //   prompt_syntax = "diffusers"  # "diffusers": plain text truncated to 77 tokens (diffusers' pipeline);
 //                            # "a1111": AUTOMATIC1111's (emphasis:1.2), [less], BREAK and 75-token
 //                            # chunks (pipeline/prompt_encoding.hpp, docs/prompts.md)
@@ -55,6 +58,7 @@ struct BackendConfig {
   sdk::AttentionMode attention = sdk::AttentionMode::automatic;
   int attention_slice_size = 0;
   bool health_check = true;
+  bool cpu_block_cache = true;
   PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
   std::string lora_dir;                   // "" = no LoRA folder
   std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none

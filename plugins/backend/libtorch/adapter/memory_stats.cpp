@@ -1,5 +1,6 @@
 // backend/memory_stats.cpp: see memory_stats.h.
 #include "adapter/memory_stats.hpp"
+#include "memory/cpu_block_cache.hpp"
 
 #include <malloc.h>
 
@@ -114,6 +115,7 @@ void release_cached_memory(const at::Device& device) {
   }
 #endif
   (void)device;
+  release_cpu_block_cache();
   malloc_trim(0);  // also on CUDA runs: offloaded weights live in host memory
 }
 

@@ -16,7 +16,8 @@ namespace ftdr::torchbe {
 
 sdk::MemoryStats query_memory_stats(const at::Device& device);
 void reset_peak_memory_stats(const at::Device& device);
-// CUDA: return cached blocks to the driver (emptyCache). CPU: malloc_trim(0).
+// CUDA: return cached blocks to the driver (emptyCache). CPU (on CUDA runs too): unmap the CPU
+// block cache's free blocks (memory/cpu_block_cache.hpp) and malloc_trim(0).
 void release_cached_memory(const at::Device& device);
 
 // Caps the CUDA caching allocator of `device` at `budget_bytes` (setMemoryFraction with budget /

@@ -22,6 +22,7 @@
 #include "artifacts/model_identity.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "lora/lora_scope.hpp"
+#include "memory/cpu_block_cache.hpp"
 #include "nn/stop_point.hpp"
 #include "pipeline/activation_estimate.hpp"
 #include "pipeline/denoise_phase.hpp"
@@ -109,6 +110,7 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger),
   if (const auto table = cfg.table(sdk::kFaultsTable)) faults_ = FaultPlan::parse(*table);
   faults_.merge(FaultPlan::from_environment());
   if (config_.threads > 0) at::set_num_threads(config_.threads);
+  if (config_.cpu_block_cache) install_cpu_block_cache();
   if (config_.device_budget_bytes > 0) set_memory_budget(config_.device_budget_bytes);
   if (logger_) {
     for (const auto& w : config_.warnings) logger_->warn(w);
@@ -180,6 +182,18 @@ std::string TorchBackend::thread_choice_line() const {
   return line;
 }
 
+namespace {
+
+std::string cpu_block_cache_line() {
+  const CpuBlockCacheStats s = cpu_block_cache_stats();
+  if (!s.installed) return "cpu_block_cache: off (libtorch's CPU allocator)";
+  return "cpu_block_cache: on (" + std::to_string(s.hits) + " blocks reused, " + std::to_string(s.misses) +
+         " mapped; " + std::to_string(s.live_bytes >> 20) + " MiB in tensors, " +
+         std::to_string(s.cached_bytes >> 20) + " MiB cached)";
+}
+
+}  // namespace
+
 sdk::ModelInfo TorchBackend::info() const {
   model();
   return info_;
@@ -203,6 +217,7 @@ std::vector<std::string> TorchBackend::diagnostics() const {
       "attention: " + std::string(sdk::to_string(config_.attention)) +
       (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));
   lines.push_back(std::string("health_check: ") + (config_.health_check ? "on" : "off"));
+  lines.push_back(cpu_block_cache_line());
   const std::string backtrack = std::to_string(config_.prompt.comma_backtrack);
   lines.push_back(config_.prompt.syntax == PromptSyntax::a1111
                       ? "prompt_syntax: a1111 (comma backtrack " + backtrack + ")"
@@ -262,6 +277,7 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
   ctx.run_dtype = config_.dtype;
   ctx.default_attention = config_.attention;
   ctx.sdpa_native = sdpa_available();
+  ctx.per_head_scores = config_.device.is_cpu();
   if (phase == sdk::Phase::diffusion) {  // the only estimate that uses it; it tokenizes the prompts
     try {
       ctx.context_positions = static_cast<double>(
@@ -353,7 +369,7 @@ sdk::ArtifactPtr TorchBackend::denoise(const sdk::GenerationParams& params, cons
 
 std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params,
                                              const sdk::Artifact& latents, const sdk::TilePlan* tiles) {
-  return run_classified("decode", [&] {
+  std::vector<sdk::Image> images = run_classified("decode", [&] {
     const auto& lat = artifact_as<LatentsArtifact>(latents, "decode");
     // Only a file can hold another request's latents: in memory they come from this backend's denoise.
     if (lat.from_file)
@@ -377,6 +393,9 @@ std::vector<sdk::Image> TorchBackend::decode(const sdk::GenerationParams& params
     }
     return unit_to_rgb8(decoded_to_unit(decoded));
   });
+  // The job's large blocks are free now; kept between jobs they would only hold memory.
+  release_cpu_block_cache();
+  return images;
 }
 
 void TorchBackend::save_artifact(const sdk::Artifact& artifact, const std::string& path) const {

@@ -11,12 +11,15 @@
 //   profile FILE        the task once under libtorch's profiler, a Chrome trace to FILE -> {"seconds": s}
 //   stats               {"peak_rss_mb": VmHWM, "rss_mb": VmRSS}
 //   quit
+// Every task runs with the backend's default CPU allocator setup (cpu_block_cache = true:
+// memory/cpu_block_cache.hpp; --no-block-cache leaves libtorch's own allocator).
 // Tasks, each as the backend runs it (CPU, float32, inference mode):
 //   tiny  encode + denoise + decode: 64x64, 10 PNDM steps, CFG 7.5, prompt and negative prompt
 //         (TorchBackend, what `ftdr generate` runs minus process start and PNG writing);
 //   text  the prompt and the negative prompt through tokenizer + text encoder (encode_prompts);
 //   unet  one CFG step: UNet batch 2, 64x64 latents, 77 text tokens, t = 999;
-//   vae   decode 1x4x64x64 latents to a 512x512 image (decode_latents, untiled);
+//   vae   decode 1x4x64x64 latents to a 512x512 image (decode_latents, untiled), then the CPU block
+//         cache released, as TorchBackend::decode does after every job;
 //   sdxl_unet  one CFG step of an SDXL UNet at 1024x1024: batch 2, 128x128 latents, 77x2048 text,
 //         the pooled embeddings and add_time_ids (1024, 1024, 0, 0, 1024, 1024), t = 999. DIR is
 //         a UNet folder (config.json, diffusion_pytorch_model.safetensors), not a whole pipeline
@@ -43,6 +46,7 @@
 #include "io/model_folder.hpp"
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
+#include "memory/cpu_block_cache.hpp"
 #include "pipeline/tiled_decode.hpp"
 #include "threads/thread_calibration.hpp"
 #include "threads/thread_setup.hpp"
@@ -60,6 +64,8 @@ class NullObserver final : public sdk::StepObserver {
   void on_step(const sdk::StepEvent&) override {}
 };
 
+bool use_block_cache = true;  // --no-block-cache: false
+
 // [backend.libtorch] for the tiny task: CPU, threads set by the driver (never measured at load).
 class WorkerConfig final : public sdk::ConfigView {
  public:
@@ -69,7 +75,9 @@ class WorkerConfig final : public sdk::ConfigView {
   }
   std::int64_t get_int(const std::string& k, std::int64_t f) const override { return k == "threads" ? 1 : f; }
   double get_double(const std::string&, double f) const override { return f; }
-  bool get_bool(const std::string&, bool f) const override { return f; }
+  bool get_bool(const std::string& k, bool f) const override {
+    return k == "cpu_block_cache" ? use_block_cache : f;
+  }
   std::vector<std::string> get_string_list(const std::string&) const override { return {}; }
   std::shared_ptr<const ConfigView> table(const std::string&) const override { return nullptr; }
   std::vector<std::string> keys() const override { return {}; }
@@ -161,6 +169,7 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
     out.run = [vae, z, scale]() mutable {
       c10::InferenceMode inference;
       (void)tb::decode_latents(vae, z, nullptr, scale);
+      tb::release_cpu_block_cache();
     };
   } else {
     throw std::runtime_error("--task: expected tiny, text, unet, vae or sdxl_unet, got \"" + task + "\"");
@@ -217,17 +226,20 @@ std::string handle(const std::string& line, Task& task) {
 
 int main(int argc, char** argv) {
   std::string task_name, model;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--task") task_name = argv[i + 1];
-    if (flag == "--model") model = argv[i + 1];
+    if (flag == "--no-block-cache") use_block_cache = false;
+    if (flag == "--task" && i + 1 < argc) task_name = argv[++i];
+    if (flag == "--model" && i + 1 < argc) model = argv[++i];
   }
   if (task_name.empty() || model.empty()) {
     std::fprintf(stderr,
-                 "usage: ftdr_bench_compare_worker --task tiny|text|unet|vae|sdxl_unet --model DIR\n");
+                 "usage: ftdr_bench_compare_worker --task tiny|text|unet|vae|sdxl_unet --model DIR "
+                 "[--no-block-cache]\n");
     return 2;
   }
   try {
+    if (use_block_cache) tb::install_cpu_block_cache();
     Task task = make_task(task_name, model);
     std::cout << "{\"ready\":true}" << std::endl;
     for (std::string line; std::getline(std::cin, line);) {

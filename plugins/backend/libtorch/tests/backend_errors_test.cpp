@@ -124,6 +124,11 @@ TEST(BackendConfig, F16OnTheCpuFallsBackToF32WithAWarning) {
   EXPECT_TRUE(bf16.device.is_cpu());  // "auto" without CUDA
 }
 
+TEST(BackendConfig, CpuBlockCacheIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(torchbe::parse_backend_config(MapConfig(), false).cpu_block_cache);
+  EXPECT_FALSE(torchbe::parse_backend_config(MapConfig({{"cpu_block_cache", false}}), false).cpu_block_cache);
+}
+
 TEST(BackendConfig, JobOptionsOverrideTheConfiguredAttention) {
   auto cfg = torchbe::parse_backend_config(
       MapConfig({{"attention", std::string("sliced")}, {"attention_slice_size", std::int64_t{64}}}), false);
