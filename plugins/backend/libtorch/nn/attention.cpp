@@ -38,15 +38,17 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   return at::bmm(probs.to(v.scalar_type()), v);
 }
 
-// True when attend_per_head() serves this call: CPU tensors, all heads' scores of
+// True when attend_per_head() serves this call: CPU tensors, one sample's scores (all its heads) of
 // kPerHeadMinScoreBytes or more (below that the batched form is as fast: no fresh pages, and one
 // call instead of a loop), and no autograd (the per-head route writes into reused buffers, which
-// autograd cannot record). Both routes run the same GEMM per head and the same softmax per row, so
-// the choice, which depends on the batch, does not change an image.
-bool per_head_route(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t rows) {
+// autograd cannot record). The size is per sample, not per batch, so an image takes the same route
+// alone and in a batch: a batched GEMM may round a matrix differently from the matrix alone
+// (libtorch 2.x's MKL bmm does), and batch splitting relies on an image not changing.
+bool per_head_route(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads,
+                    int64_t rows) {
   const bool grad =
       at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  const double bytes = static_cast<double>(q.size(0)) * static_cast<double>(rows) *
+  const double bytes = static_cast<double>(heads) * static_cast<double>(rows) *
                        static_cast<double>(k.size(1)) * static_cast<double>(q.element_size());
   return q.device().is_cpu() && !grad && bytes >= kPerHeadMinScoreBytes;
 }
@@ -118,7 +120,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   const int64_t slice = !sliced                   ? n
                         : settings.slice_size > 0 ? std::min<int64_t>(settings.slice_size, n)
                                                   : (n + 1) / 2;
-  if (per_head_route(qh, kh, vh, slice))
+  if (per_head_route(qh, kh, vh, heads, slice))
     return merge_heads(attend_per_head(qh, kh, vh, scale, upcast, mh, slice), heads);
   if (!sliced) return merge_heads(attend(qh, kh, vh, scale, upcast, mh), heads);
 

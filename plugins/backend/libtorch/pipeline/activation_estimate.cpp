@@ -58,8 +58,8 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
       level += 12.0 * bu * c * n * e;
       const double rows = score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native);
       auto scores = [&](double keys) {  // scores + probabilities, for every head or one at a time
-        const double all = bu * heads * rows * keys * e;
-        return 2.0 * (ctx.per_head_scores && all >= kPerHeadMinScoreBytes ? all / (bu * heads) : all);
+        const double sample = heads * rows * keys * e;
+        return 2.0 * (ctx.per_head_scores && sample >= kPerHeadMinScoreBytes ? sample / heads : bu * sample);
       };
       level += scores(n) + scores(ctx.context_positions);  // self- and cross-attention
     }
@@ -80,9 +80,9 @@ double vae_decode_bytes(const ModelFolder& m, const EstimateContext& ctx, const 
   const double b = static_cast<double>(p.batch);
   const double c0 = static_cast<double>(m.vae.block_out_channels.front());
   const double feature = 4.0 * b * c0 * (vsf * h) * (vsf * w) * e;
-  const double scores = b * (h * w) * (h * w) * e;
+  const double scores = (h * w) * (h * w) * e;  // one sample's (one head)
   const bool per_head = ctx.per_head_scores && scores >= kPerHeadMinScoreBytes;
-  const double mid_attention = m.vae.mid_block_add_attention ? 2.0 * (per_head ? scores / b : scores) : 0.0;
+  const double mid_attention = m.vae.mid_block_add_attention ? 2.0 * (per_head ? scores : b * scores) : 0.0;
   return feature + mid_attention;
 }
 

@@ -20,15 +20,15 @@
 //                                         kernels keep no score matrix; 1.x falls back to naive)
 //                                       + cross-attention scores: 2 x Bu x heads_i x rows x T x e,
 //                                         T = context positions (77, or 77 per A1111 chunk)
-//                                       (on the CPU scores of kPerHeadMinScoreBytes or more exist
-//                                       for one head at a time: Bu x heads_i -> 1)
+//                                       (on the CPU, when one sample's are kPerHeadMinScoreBytes or
+//                                       more, they exist for one head at a time: Bu x heads_i -> 1)
 //                          + latents: 4 x Bu x C x h x w x 4 (f32 sampler state, noise, guidance)
 //  VAE decode (decoding):    on a tile when vae_tiling is on (64 x 64 latent pixels at most, the
 //                            overlap tiler's default), else the whole latent; e is f32 when the VAE
 //                            is upcast. 4 x B x c_0 x (scale h) x (scale w) x e (the largest
 //                            feature map, at full resolution) + 2 x B x (h w)^2 x e (the one-head
 //                            attention in the mid block, at latent resolution; B -> 1 on the CPU
-//                            when those are kPerHeadMinScoreBytes or more).
+//                            when one image's are kPerHeadMinScoreBytes or more).
 //  initializing:             0 (weights are counted by components()).
 #pragma once
 #include <cstdint>
