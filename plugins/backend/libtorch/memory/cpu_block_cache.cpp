@@ -93,7 +93,7 @@ class BlockCache {
 
   CpuBlockCacheStats stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return {true, hits_, misses_, live_bytes_, cached_bytes_};
+    return {false, hits_, misses_, live_bytes_, cached_bytes_};  // installed: set by the caller
   }
 
  private:

@@ -23,10 +23,15 @@ at::Tensor merge_heads(const at::Tensor& x, int64_t heads) {
   return x.reshape({bh / heads, heads, n, d}).permute({0, 2, 1, 3}).reshape({bh / heads, n, heads * d});
 }
 
+// True when scores and softmax run in float32 for reduced-precision q (the `upcast` setting).
+bool needs_upcast(const at::Tensor& q, bool upcast) {
+  return upcast && q.scalar_type() != at::kFloat && q.scalar_type() != at::kDouble;
+}
+
 // softmax(q k^T * scale + mask) v for q [BH, n, d], k/v [BH, M, d]; mask [BH or 1, n, M] or undefined.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, bool upcast,
                   const at::Tensor& mask) {
-  const bool up = upcast && q.scalar_type() != at::kFloat && q.scalar_type() != at::kDouble;
+  const bool up = needs_upcast(q, upcast);
   at::Tensor qq = up ? q.to(at::kFloat) : q, kk = up ? k.to(at::kFloat) : k;
   // Scaled in place: a separate "* scale" allocated a second N x M score matrix. (Scaling q before
   // the GEMM instead made an image differ between a batch of two and two batches of one, which
@@ -60,7 +65,7 @@ bool per_head_route(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
 // 16 times are 0.5-0.75x the time (Python, same libtorch, 1 and 2 threads) with identical results.
 at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                            bool upcast, const at::Tensor& mask, int64_t slice) {
-  const bool up = upcast && q.scalar_type() != at::kFloat && q.scalar_type() != at::kDouble;
+  const bool up = needs_upcast(q, upcast);
   const int64_t bh = q.size(0), n = q.size(1), m = k.size(1);
   const auto score_options = q.options().dtype(up ? at::kFloat : q.scalar_type());
   at::Tensor out = at::empty({bh, n, v.size(2)}, v.options());
