@@ -34,6 +34,12 @@ constexpr std::string_view kChaosForm =
     "\"seed=N:p=P[:kinds=K+K...][:phases=P+P...][:times=N|always][:ms=N]\" with 0 <= p <= 1, kinds from oom, "
     "device_error, nan, slow, phases from encode, diffusion, decode";
 
+}  // namespace
+
+// Named, not anonymous: FaultPlan::State (external linkage) holds these, which GCC refuses
+// (-Wsubobject-linkage) once this file is compiled inside a unity batch.
+namespace fault_plan_detail {
+
 struct Rule {
   FaultKind kind = FaultKind::oom;
   sdk::Phase phase = sdk::Phase::diffusion;
@@ -54,6 +60,13 @@ struct Chaos {
   std::string origin;
   std::mt19937_64 rng;
 };
+
+}  // namespace fault_plan_detail
+
+namespace {
+
+using fault_plan_detail::Chaos;
+using fault_plan_detail::Rule;
 
 // What is wrong with a spec; the caller adds where it was and the expected form.
 struct SpecProblem {
