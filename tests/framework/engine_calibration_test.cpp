@@ -14,6 +14,9 @@ using ftdr::sdk::AttentionMode;
 using ftdr::sdk::Phase;
 using ftdr::test::ScriptedBackend;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace engine_calibration_test {
 namespace {
 
 // Switches slicing (diffusion) / tiling (decoding) on when the estimate exceeds the budget, as the
@@ -79,7 +82,6 @@ class EngineCalibrationTest : public ::testing::Test {
   std::shared_ptr<ThresholdPolicy> policy_ = std::make_shared<ThresholdPolicy>();
 };
 
-}  // namespace
 
 TEST_F(EngineCalibrationTest, UncalibratedEstimateWithinBudgetLeavesSlicingOff) {
   ExecutionEngine engine(EnginePlugins{backend_, policy_, nullptr, nullptr}, cfg_);
@@ -156,3 +158,6 @@ TEST_F(EngineCalibrationTest, CalibrationCanBeSwitchedOff) {
   EXPECT_EQ(engine.calibration(), nullptr);
   EXPECT_FALSE(fs::exists(dir_ / "memory_calibration.json"));
 }
+
+}  // namespace
+}  // namespace engine_calibration_test

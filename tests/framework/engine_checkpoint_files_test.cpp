@@ -22,6 +22,9 @@ using States = std::vector<S>;
 using Calls = std::vector<std::string>;
 namespace fs = std::filesystem;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace engine_checkpoint_files_test {
 namespace {
 
 ftdr::sdk::GenerationRequest request(int steps) {
@@ -79,7 +82,6 @@ class EngineFilesTest : public ::testing::Test {
   fs::path dir;
 };
 
-}  // namespace
 
 // state_dir = a user's folder (e.g. "." beside the images) holding a folder named like the job id:
 // the job's files go to jobs/<id>/ and at the end only they and that folder are gone.
@@ -163,3 +165,6 @@ TEST_F(EngineFilesTest, RefusedFinalCheckpointAtDecodingRunsTheSubBatchAgain) {
   ASSERT_EQ(r.images.size(), 1u);
   ASSERT_EQ(r.attempts.size(), 1u);
 }
+
+}  // namespace
+}  // namespace engine_checkpoint_files_test

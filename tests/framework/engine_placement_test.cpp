@@ -10,6 +10,9 @@ using namespace ftdr::framework;
 using ftdr::sdk::Phase;
 using ftdr::test::ScriptedBackend;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace engine_placement_test {
 namespace {
 
 // Puts only the needed component on the device; switches VAE tiling on for decoding.
@@ -53,7 +56,6 @@ ftdr::sdk::GenerationRequest request() {
   return r;
 }
 
-}  // namespace
 
 TEST(EnginePlacement, AsksThePolicyBeforeEachPhaseAndCarriesItOut) {
   auto backend = std::make_shared<ScriptedBackend>();
@@ -148,3 +150,6 @@ TEST(EnginePlacement, ConstructorRejectsBadConfig) {
       ExecutionEngine(EnginePlugins{std::make_shared<ScriptedBackend>(), nullptr, nullptr, nullptr}, cfg),
       ftdr::sdk::Error);
 }
+
+}  // namespace
+}  // namespace engine_placement_test

@@ -17,6 +17,9 @@ using ftdr::test::ScriptedRecovery;
 using S = ExecutionState;
 using States = std::vector<S>;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace execution_engine_test {
 namespace {
 
 ftdr::sdk::GenerationRequest request(int steps = 4, int batch = 1) {
@@ -67,7 +70,6 @@ class EngineTest : public ::testing::Test {
   std::filesystem::path dir;
 };
 
-}  // namespace
 
 TEST_F(EngineTest, SuccessRunsEveryPhaseOnceInOrder) {
   ExecutionEngine engine = make();
@@ -385,3 +387,6 @@ TEST_F(EngineTest, ShrinkingTheBatchWithoutSplitQueuesTheRestInsteadOfLosingIt) 
   EXPECT_EQ(backend->count("decode(first=1,batch=1"), 1);
   EXPECT_EQ(backend->count("decode(first=2,batch=1"), 1);
 }
+
+}  // namespace
+}  // namespace execution_engine_test

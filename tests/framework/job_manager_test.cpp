@@ -19,6 +19,9 @@ using ftdr::test::small_request;
 using S = ExecutionState;
 using States = std::vector<S>;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace job_manager_test {
 namespace {
 
 States states_of(const JobResult& r) {
@@ -38,7 +41,6 @@ class JobManagerTest : public ::testing::Test {
   std::shared_ptr<ScriptedRecovery> recovery = std::make_shared<ScriptedRecovery>();
 };
 
-}  // namespace
 
 TEST_F(JobManagerTest, InvalidRequestsAreRejectedAndNeverQueued) {
   auto jobs = make();
@@ -298,3 +300,6 @@ TEST_F(JobManagerTest, IdsAreUniqueAcrossManagers) {
   for (JobId id : of_first) EXPECT_TRUE(first->result(id, 5s)) << "job " << id;
   for (JobId id : of_second) EXPECT_TRUE(second->result(id, 5s)) << "job " << id;
 }
+
+}  // namespace
+}  // namespace job_manager_test

@@ -13,6 +13,9 @@ using namespace ftdr::framework;
 namespace fs = std::filesystem;
 using ftdr::sdk::Phase;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace memory_calibration_test {
 namespace {
 
 class MemoryCalibrationTest : public ::testing::Test {
@@ -35,7 +38,6 @@ CalibrationKey key(Phase phase = Phase::diffusion, const std::string& mode = "na
   return CalibrationKey{"tiny-sd1", phase, mode, ftdr::sdk::DType::f32, ftdr::sdk::Device::cpu};
 }
 
-}  // namespace
 
 TEST(CalibrationKeyTest, NamesModelPhaseModeDtypeAndDevice) {
   EXPECT_EQ(key().str(), "tiny-sd1|diffusion|naive|f32|cpu");
@@ -150,3 +152,6 @@ TEST(MemoryCalibrationSettingsTest, RejectsSettingsOutOfRange) {
   EXPECT_THROW(MemoryCalibration("", CalibrationSettings{0.5, 0, 4}), ftdr::sdk::Error);
   EXPECT_THROW(MemoryCalibration("", CalibrationSettings{0.5, 5, 4}), ftdr::sdk::Error);
 }
+
+}  // namespace
+}  // namespace memory_calibration_test

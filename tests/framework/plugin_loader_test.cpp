@@ -11,6 +11,9 @@
 #include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace ftdr::framework {
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace plugin_loader_test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -224,4 +227,5 @@ TEST(PluginCall, SdkErrorsPassThroughUnchanged) {
 }
 
 }  // namespace
+}  // namespace plugin_loader_test
 }  // namespace ftdr::framework

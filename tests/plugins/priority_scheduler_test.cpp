@@ -9,6 +9,9 @@ using ftdr::sdk::QueueEntry;
 using ftdr::test::FakeConfig;
 using Ids = std::vector<std::uint64_t>;
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace priority_scheduler_test {
 namespace {
 
 struct Loaded {
@@ -29,7 +32,6 @@ Ids drain(ftdr::sdk::JobScheduler& s, std::int64_t now = 0) {
   return out;
 }
 
-}  // namespace
 
 TEST(PriorityScheduler, DescribesItself) {
   Loaded l = load();
@@ -118,3 +120,6 @@ TEST(PriorityScheduler, RejectsBadAgingConfig) {
   }
   EXPECT_THROW(load({{"aging_ms", std::string("fast")}}), ftdr::sdk::Error);
 }
+
+}  // namespace
+}  // namespace priority_scheduler_test

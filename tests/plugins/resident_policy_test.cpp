@@ -7,6 +7,9 @@
 #include "plugins/plugin_test_support.hpp"
 #include "resident_policy.hpp"
 
+// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
+// where their anonymous namespaces would be one and their helpers and fixtures clash.
+namespace resident_policy_test {
 namespace {
 
 using namespace ftdr;
@@ -88,3 +91,4 @@ TEST(ResidentPolicy, SharedLibraryDescribesItselfAndPlaces) {
 }
 
 }  // namespace
+}  // namespace resident_policy_test
