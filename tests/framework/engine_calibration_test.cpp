@@ -82,7 +82,6 @@ class EngineCalibrationTest : public ::testing::Test {
   std::shared_ptr<ThresholdPolicy> policy_ = std::make_shared<ThresholdPolicy>();
 };
 
-
 TEST_F(EngineCalibrationTest, UncalibratedEstimateWithinBudgetLeavesSlicingOff) {
   ExecutionEngine engine(EnginePlugins{backend_, policy_, nullptr, nullptr}, cfg_);
   JobResult r = run(engine, 1);

@@ -82,7 +82,6 @@ class EngineFilesTest : public ::testing::Test {
   fs::path dir;
 };
 
-
 // state_dir = a user's folder (e.g. "." beside the images) holding a folder named like the job id:
 // the job's files go to jobs/<id>/ and at the end only they and that folder are gone.
 TEST_F(EngineFilesTest, OnlyTheJobsOwnCheckpointsAndFolderAreRemoved) {

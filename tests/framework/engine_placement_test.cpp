@@ -56,7 +56,6 @@ ftdr::sdk::GenerationRequest request() {
   return r;
 }
 
-
 TEST(EnginePlacement, AsksThePolicyBeforeEachPhaseAndCarriesItOut) {
   auto backend = std::make_shared<ScriptedBackend>();
   auto policy = std::make_shared<RecordingPolicy>();

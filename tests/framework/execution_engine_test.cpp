@@ -70,7 +70,6 @@ class EngineTest : public ::testing::Test {
   std::filesystem::path dir;
 };
 
-
 TEST_F(EngineTest, SuccessRunsEveryPhaseOnceInOrder) {
   ExecutionEngine engine = make();
   std::vector<std::pair<int, int>> progress;

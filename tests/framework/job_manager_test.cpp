@@ -41,7 +41,6 @@ class JobManagerTest : public ::testing::Test {
   std::shared_ptr<ScriptedRecovery> recovery = std::make_shared<ScriptedRecovery>();
 };
 
-
 TEST_F(JobManagerTest, InvalidRequestsAreRejectedAndNeverQueued) {
   auto jobs = make();
   auto bad = small_request();

@@ -38,7 +38,6 @@ CalibrationKey key(Phase phase = Phase::diffusion, const std::string& mode = "na
   return CalibrationKey{"tiny-sd1", phase, mode, ftdr::sdk::DType::f32, ftdr::sdk::Device::cpu};
 }
 
-
 TEST(CalibrationKeyTest, NamesModelPhaseModeDtypeAndDevice) {
   EXPECT_EQ(key().str(), "tiny-sd1|diffusion|naive|f32|cpu");
   ftdr::sdk::RuntimeOptions o;

@@ -32,7 +32,6 @@ Ids drain(ftdr::sdk::JobScheduler& s, std::int64_t now = 0) {
   return out;
 }
 
-
 TEST(PriorityScheduler, DescribesItself) {
   Loaded l = load();
   ASSERT_NE(l.sched, nullptr);

@@ -23,7 +23,8 @@ std::string config(const std::string& state, const std::string& out, const fs::p
   return "[runtime]\nstate_dir = \"" + state + "\"\noutput_dir = \"" + out +
          "\"\n[plugins]\nsearch_path = [\"" + std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n[model]\npath = \"" +
          model.string() +
-         "\"\n[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\nthreads = 1\n[memory]\npolicy = "
+         "\"\n[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\nthreads = "
+         "1\n[memory]\npolicy = "
          "\"sequential\"\n[checkpoint]\nevery_steps = 2\n[generate]\nwidth = 64\nheight = 64\nsteps = 6\ncfg "
          "= 2\n"
          "seed = 3\n" +
