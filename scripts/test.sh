@@ -9,12 +9,11 @@
 #   - libtorch 2.x: the backend and its suites again, built against PyPI's torch (pinned in
 #     scripts/setup-libtorch2.sh; the wheel, 0.8 GB, is downloaded once) as unity batches
 #     (preset `torch2`, build/torch2). FTDR_TORCH2=0 skips it.
-# Measured on 2 busy cores without ccache: the ASan build 6 min, its tests 21 s, the fuzz build
-# 1.5 min and 7 targets x 20 s; about 10 minutes on top of the main suite.
 # FTDR_WERROR=ON (CI sets it) makes every warning an error.
-# Every build here is in unity batches (FTDR_UNITY_BUILD, CMakeLists.txt), so that CI fits its time
-# from an empty ccache too (README, "Tests"). FTDR_UNITY=0 builds file by file (what
-# `scripts/build.sh` alone does), which checks that each file includes what it uses.
+# Every build here is in unity batches (FTDR_UNITY_BUILD, CMakeLists.txt; the asan, fuzz and torch2
+# presets set it), so that an empty ccache costs minutes, not most of an hour. FTDR_UNITY=0 builds
+# the release and asan folders file by file (what `scripts/build.sh` alone does), which checks that
+# each file includes what it uses. Figures from an empty ccache: README, "Tests".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 werror=${FTDR_WERROR:-OFF}
