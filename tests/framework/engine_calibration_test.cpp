@@ -14,8 +14,6 @@ using ftdr::sdk::AttentionMode;
 using ftdr::sdk::Phase;
 using ftdr::test::ScriptedBackend;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace engine_calibration_test {
 namespace {
 

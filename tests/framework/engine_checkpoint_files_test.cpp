@@ -22,8 +22,6 @@ using States = std::vector<S>;
 using Calls = std::vector<std::string>;
 namespace fs = std::filesystem;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace engine_checkpoint_files_test {
 namespace {
 

@@ -10,8 +10,6 @@ using namespace ftdr::framework;
 using ftdr::sdk::Phase;
 using ftdr::test::ScriptedBackend;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace engine_placement_test {
 namespace {
 

@@ -17,8 +17,6 @@ using ftdr::test::ScriptedRecovery;
 using S = ExecutionState;
 using States = std::vector<S>;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace execution_engine_test {
 namespace {
 

@@ -19,8 +19,6 @@ using ftdr::test::small_request;
 using S = ExecutionState;
 using States = std::vector<S>;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace job_manager_test {
 namespace {
 

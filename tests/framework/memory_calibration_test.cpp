@@ -13,8 +13,6 @@ using namespace ftdr::framework;
 namespace fs = std::filesystem;
 using ftdr::sdk::Phase;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace memory_calibration_test {
 namespace {
 

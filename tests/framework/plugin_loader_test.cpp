@@ -11,8 +11,6 @@
 #include "ftdr/framework/plugins/plugin_loader.hpp"
 
 namespace ftdr::framework {
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace plugin_loader_test {
 namespace {
 

@@ -9,8 +9,6 @@ using ftdr::sdk::QueueEntry;
 using ftdr::test::FakeConfig;
 using Ids = std::vector<std::uint64_t>;
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace priority_scheduler_test {
 namespace {
 

@@ -7,8 +7,6 @@
 #include "plugins/plugin_test_support.hpp"
 #include "sequential_policy.hpp"
 
-// A namespace of its own: the unity build (FTDR_UNITY_BUILD) compiles several test files as one,
-// where their anonymous namespaces would be one and their helpers and fixtures clash.
 namespace sequential_policy_test {
 namespace {
 
