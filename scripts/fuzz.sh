@@ -25,14 +25,26 @@ fi
 # halt_on_error and abort: a UBSan report is a crash, as it is in the replay tests.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-for target in "${targets[@]}"; do
+# One target per core at a time (libFuzzer runs one thread): on 2 cores the CI step takes half as long.
+fuzz_one() {
+  local target=$1
   # New inputs go to a scratch corpus: the committed seeds stay small and reviewed.
-  work="$build/corpus/$target" artifacts="$build/artifacts/$target"
+  local work="$build/corpus/$target" artifacts="$build/artifacts/$target"
   mkdir -p "$work" "$artifacts"
-  echo "fuzz: $target for ${seconds}s"
   "$build/fuzz/${target}_fuzzer" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$root/fuzz/corpus/$target" 2>"$build/$target.log" ||
-    { tail -n 60 "$build/$target.log"; echo "fuzz: $target FAILED (input in $artifacts/)"; exit 1; }
-  grep -E '^stat::number_of_executed_units|^Done' "$build/$target.log" | tr '\n' ' '; echo
+    { tail -n 60 "$build/$target.log"; echo "fuzz: $target FAILED (input in $artifacts/)"; return 1; }
+  echo "fuzz: $target for ${seconds}s: $(grep -E '^stat::number_of_executed_units|^Done' "$build/$target.log" | tr '\n' ' ')"
+}
+running=() failed=0
+for target in "${targets[@]}"; do
+  fuzz_one "$target" &
+  running+=($!)
+  if [ ${#running[@]} -ge "$jobs" ]; then
+    wait "${running[0]}" || failed=1
+    running=("${running[@]:1}")
+  fi
 done
+for pid in "${running[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ] || { echo "fuzz: a target failed (above)"; exit 1; }
 echo "fuzz: ${#targets[@]} targets, ${seconds}s each, no crash"
