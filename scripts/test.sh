@@ -4,7 +4,8 @@
 # absent (a user's fresh clone); CI has it. Then, unless FTDR_QUICK=1:
 #   - ASan+UBSan: the suites that need no libtorch (framework, plugins, integration, parsing) built
 #     with the `asan` preset (build/asan) and run again;
-#   - fuzzing: every fuzz target for FTDR_FUZZ_SECONDS (default 20) s (scripts/fuzz.sh, build/fuzz).
+#   - fuzzing: every fuzz target for FTDR_FUZZ_SECONDS (default 10) s, one per core at a time
+#     (scripts/fuzz.sh, build/fuzz).
 #   - style: every C++ file is as clang-format leaves it (scripts/format.sh --check, seconds).
 #   - libtorch 2.x: the backend and its suites again, built against PyPI's torch (pinned in
 #     scripts/setup-libtorch2.sh; the wheel, 0.8 GB, is downloaded once) as unity batches
@@ -49,7 +50,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 ctest --preset asan -j "$jobs" --timeout 900
 step "ASan+UBSan took $((SECONDS - start)) s; fuzzing"
 start=$SECONDS
-"$root/scripts/fuzz.sh" "${FTDR_FUZZ_SECONDS:-20}"
+"$root/scripts/fuzz.sh" "${FTDR_FUZZ_SECONDS:-10}"
 step "fuzzing took $((SECONDS - start)) s"
 [ "${FTDR_TORCH2:-1}" = 1 ] || exit 0
 
