@@ -41,6 +41,7 @@ struct RigOptions {
   double step_timeout_ms = 0;
   bool png = false;           // write PNGs through the host's sink
   std::string dtype = "f32";  // [backend.libtorch] dtype
+  int threads = 0;            // [backend.libtorch] threads (0: measured by the backend)
 };
 
 // The host's [recovery.progressive] with fast, jitter-free backoff unless a test sets its own.
@@ -113,7 +114,8 @@ class Rig {
         "[runtime]\nstate_dir = \"" + (dir / "state").string() + "\"\n" + "[plugins]\nsearch_path = [\"" +
         std::string(FTDR_PLUGIN_BUILD_DIR) + "\"]\n" +
         "[backend]\nplugin = \"libtorch\"\n[backend.libtorch]\ndevice = \"cpu\"\ndtype = \"" + options.dtype +
-        "\"\n" + "[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n" +
+        "\"\nthreads = " + std::to_string(options.threads) + "\n" +
+        "[scheduler]\nplugin = \"priority\"\n[memory]\npolicy = \"sequential\"\n" +
         "[recovery]\nplugin = \"progressive\"\n[tiling]\nplugin = \"overlap\"\n" + config;
     cfg_ = std::make_unique<fw::Config>(fw::Config::parse(text, dir / "ftdr.toml"));
     std::vector<std::string> problems;

@@ -34,7 +34,9 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context
   at::Tensor out = attention(project(to_q, h), project(to_k, kv), project(to_v, kv), options_.heads,
                              *settings_, options_.upcast);
   out = project(out_proj_, out);
-  if (spatial) out = out.transpose(1, 2).reshape(x.sizes());
+  // Contiguous again (a copy of [B, C, H, W], small beside the attention): the transposed view made
+  // the residual sum channels-last, and the next GroupNorm and convolution then took other kernels.
+  if (spatial) out = out.transpose(1, 2).reshape(x.sizes()).contiguous();
   if (options_.residual_connection) out = out + x;
   return options_.rescale_output_factor == 1.0 ? out : out / options_.rescale_output_factor;
 }

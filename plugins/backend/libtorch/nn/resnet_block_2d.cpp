@@ -7,7 +7,7 @@
 #include "nn/cpu_linear.hpp"
 #include "nn/group_norm.hpp"
 #include "nn/linear.hpp"
-#include "nn/silu_fresh.hpp"
+#include "nn/per_sample_activation.hpp"
 
 namespace ftdr::torchbe {
 
@@ -28,13 +28,13 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
   stop_point();  // the host may stop here and between the two convolutions
-  at::Tensor h = cpu_conv2d(conv1, silu_fresh(norm1(x)));
+  at::Tensor h = cpu_conv2d(conv1, silu_per_sample_(norm1(x)));
   if (time_emb_proj && temb.defined()) {
-    const at::Tensor t = cpu_linear(F::silu(temb), time_emb_proj->weight, time_emb_proj->bias);
+    const at::Tensor t = cpu_linear(silu_per_sample(temb), time_emb_proj->weight, time_emb_proj->bias);
     h = h + t.unsqueeze(-1).unsqueeze(-1);
   }
   stop_point();
-  h = cpu_conv2d(conv2, silu_fresh(norm2(h)));  // dropout is the identity at inference
+  h = cpu_conv2d(conv2, silu_per_sample_(norm2(h)));  // dropout is the identity at inference
   at::Tensor shortcut = conv_shortcut ? cpu_conv2d(conv_shortcut, x) : x;
   at::Tensor out = shortcut + h;
   return options_.output_scale_factor == 1.0 ? out : out / options_.output_scale_factor;

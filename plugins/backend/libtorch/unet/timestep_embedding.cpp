@@ -3,6 +3,7 @@
 #include "nn/linear.hpp"
 
 #include "nn/cpu_linear.hpp"
+#include "nn/per_sample_activation.hpp"
 
 namespace ftdr::torchbe {
 
@@ -13,7 +14,7 @@ TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_e
 
 at::Tensor TimestepEmbeddingImpl::forward(const at::Tensor& x) {
   // x [B, in]: through cpu_linear so that each image's embedding does not depend on the batch.
-  const at::Tensor h = torch::nn::functional::silu(cpu_linear(x, linear_1->weight, linear_1->bias));
+  const at::Tensor h = silu_per_sample_(cpu_linear(x, linear_1->weight, linear_1->bias));
   return cpu_linear(h, linear_2->weight, linear_2->bias);
 }
 

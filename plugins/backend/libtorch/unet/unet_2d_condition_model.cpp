@@ -6,7 +6,7 @@
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 #include "nn/group_norm.hpp"
-#include "nn/silu_fresh.hpp"
+#include "nn/per_sample_activation.hpp"
 #include "unet/cross_attn_down_block_2d.hpp"
 #include "unet/cross_attn_up_block_2d.hpp"
 #include "unet/down_block_2d.hpp"
@@ -177,7 +177,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
     h = up_[i]->forward(h, skips, emb, encoder_hidden_states, upsample_size);
   }
   stop_point();
-  return cpu_conv2d(conv_out, silu_fresh(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

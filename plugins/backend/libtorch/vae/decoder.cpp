@@ -5,7 +5,7 @@
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
 #include "nn/group_norm.hpp"
-#include "nn/silu_fresh.hpp"
+#include "nn/per_sample_activation.hpp"
 
 namespace ftdr::torchbe {
 
@@ -47,7 +47,7 @@ at::Tensor DecoderImpl::forward(const at::Tensor& z) {
     h = block(h);
   }
   stop_point();
-  return cpu_conv2d(conv_out, silu_fresh(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out(h)));
 }
 
 }  // namespace ftdr::torchbe

@@ -1,0 +1,49 @@
+// nn/per_sample_activation.cpp: see per_sample_activation.hpp.
+#include "nn/per_sample_activation.hpp"
+
+#include <ATen/core/grad_mode.h>
+
+namespace ftdr::torchbe {
+namespace {
+
+// True when the batch runs one sample at a time: CPU, more than one sample, and no autograd graph
+// to record (the per-sample writes go into views of one tensor).
+bool per_sample(const at::Tensor& t) {
+  return t.device().is_cpu() && t.dim() >= 2 && t.size(0) > 1 &&
+         !(at::GradMode::is_enabled() && t.requires_grad());
+}
+
+// `op_out(out[s], t[s])` for every sample s, into a new contiguous tensor.
+template <typename OpOut>
+at::Tensor each_sample(const at::Tensor& t, OpOut op_out) {
+  at::Tensor out = at::empty(t.sizes(), t.options().memory_format(at::MemoryFormat::Contiguous));
+  for (int64_t s = 0; s < t.size(0); ++s) {
+    at::Tensor sample = out.select(0, s);
+    op_out(sample, t.select(0, s));
+  }
+  return out;
+}
+
+}  // namespace
+
+at::Tensor silu_per_sample_(at::Tensor t) {
+  if (at::GradMode::is_enabled() && t.requires_grad()) return at::silu(t);
+  if (!per_sample(t)) return at::silu_(t);
+  for (int64_t s = 0; s < t.size(0); ++s) {
+    at::Tensor sample = t.select(0, s);
+    at::silu_(sample);
+  }
+  return t;
+}
+
+at::Tensor silu_per_sample(const at::Tensor& t) {
+  if (!per_sample(t)) return at::silu(t);
+  return each_sample(t, [](at::Tensor& out, const at::Tensor& x) { at::silu_out(out, x); });
+}
+
+at::Tensor gelu_per_sample(const at::Tensor& t) {
+  if (!per_sample(t)) return at::gelu(t);
+  return each_sample(t, [](at::Tensor& out, const at::Tensor& x) { at::gelu_out(out, x); });
+}
+
+}  // namespace ftdr::torchbe

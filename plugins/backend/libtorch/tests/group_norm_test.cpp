@@ -1,0 +1,42 @@
+// GroupNorm on the CPU: a channels-last input (attention's transposed output) is normalized with
+// the contiguous kernel, where an image's result does not depend on its batch; libtorch's
+// channels-last kernel gave every image of a batch of 4 other bits than alone on 2 threads.
+#include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include "nn/group_norm.hpp"
+
+namespace ftdr::test {
+namespace {
+
+using torchbe::GroupNorm;
+
+TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
+  c10::InferenceMode inference;
+  at::manual_seed(22);
+  const int saved = at::get_num_threads();
+  for (int threads : {1, 2, 3}) {
+    at::set_num_threads(threads);
+    for (std::int64_t channels : {64, 512}) {
+      GroupNorm norm(torch::nn::GroupNormOptions(32, channels).eps(1e-6));
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.uniform_(-0.5, 0.5);
+      const at::Tensor x = at::randn({4, channels, 32, 32}).contiguous(at::MemoryFormat::ChannelsLast);
+      const at::Tensor batch = norm(x);
+      for (std::int64_t s = 0; s < 4; ++s) {
+        const at::Tensor alone = norm(x.slice(0, s, s + 1).contiguous());
+        EXPECT_TRUE(at::equal(batch.slice(0, s, s + 1), alone))
+            << "image " << s << ", " << channels << " channels, " << threads << " threads";
+      }
+      // The same statistics as libtorch's own GroupNorm, within float32 rounding.
+      const at::Tensor own = at::group_norm(x, 32, norm->weight, norm->bias, 1e-6);
+      EXPECT_LE((batch - own).abs().max().item<double>(), 1e-5);
+    }
+  }
+  at::set_num_threads(saved);
+}
+
+}  // namespace
+}  // namespace ftdr::test
