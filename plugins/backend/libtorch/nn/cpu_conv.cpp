@@ -1,20 +1,64 @@
-// nn/cpu_conv.cpp: see cpu_conv.h.
+// nn/cpu_conv.cpp: see cpu_conv.hpp.
 #include "nn/cpu_conv.hpp"
 
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <torch/version.h>
 
 #include <vector>
-#include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
+namespace {
 
-at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x) {
-  const bool per_image = x.dim() == 4 && x.size(0) > 1 && x.device().is_cpu() && !c10::GradMode::is_enabled();
-  if (!per_image) return conv(x);
+#if TORCH_VERSION_MAJOR >= 2
+using std::get_if;  // libtorch 2 holds the options' variants in std::variant
+#else
+using c10::get_if;
+#endif
+
+// oneDNN's batch invariance holds up to this many intra-op threads. On 16 threads it does not:
+// 1x1 convolutions at 16x16 (SD-1.5's 1280-channel ones, the tiny UNet's at 256x256) give an image
+// alone and in a batch of 2 results 2-7e-6 apart (oneDNN then also splits the sum over input
+// channels between threads, differently for another batch). 4 is where every shape measured was.
+constexpr int kMaxBatchInvariantThreads = 4;
+
+// float32 with zero padding given as numbers, on at most kMaxBatchInvariantThreads threads.
+bool onednn_batched(const Conv2d& conv, const at::Tensor& x) {
+  const auto& o = conv->options;
+  return x.scalar_type() == at::kFloat && conv->weight.scalar_type() == at::kFloat &&
+         at::get_num_threads() <= kMaxBatchInvariantThreads && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn() && get_if<torch::ExpandingArray<2>>(&o.padding());
+}
+
+// One oneDNN call for the whole batch, in the contiguous layout (a channels-last input would take
+// oneDNN's other kernels).
+at::Tensor onednn_conv2d(const Conv2d& conv, const at::Tensor& x) {
+  const auto& o = conv->options;
+  const c10::optional<at::Tensor> bias =
+      conv->bias.defined() ? c10::optional<at::Tensor>(conv->bias.contiguous()) : c10::nullopt;
+  return at::mkldnn_convolution(x.contiguous(), conv->weight.contiguous(), bias,
+                                *get_if<torch::ExpandingArray<2>>(&o.padding()), *o.stride(), *o.dilation(),
+                                o.groups());
+}
+
+// Anything else (bfloat16, more threads): every image is its own convolution, so libtorch picks its
+// kernel from one image's shape whatever the batch. bfloat16 stays here because oneDNN's batch
+// invariance was only measured for float32.
+at::Tensor per_image_conv2d(Conv2d& conv, const at::Tensor& x) {
+  if (x.size(0) == 1) return conv(x);
   std::vector<at::Tensor> images;
   images.reserve(static_cast<std::size_t>(x.size(0)));
   for (std::int64_t s = 0; s < x.size(0); ++s) images.push_back(conv(x.slice(0, s, s + 1)));
   return at::cat(images, 0);
+}
+
+}  // namespace
+
+at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x) {
+  if (x.dim() != 4 || !x.device().is_cpu() || c10::GradMode::is_enabled()) return conv(x);
+  if (onednn_batched(conv, x)) return onednn_conv2d(conv, x);
+  return per_image_conv2d(conv, x);
 }
 
 }  // namespace ftdr::torchbe

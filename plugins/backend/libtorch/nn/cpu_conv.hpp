@@ -5,9 +5,13 @@
 // small image, and for 1x1 kernels on one thread oneDNN only from a batch of 16. The two round
 // differently, so an image decoded alone and the same image decoded in a batch of two differ in
 // the last bits (enough to change a pixel of the tiny reference model at 64x64). In inference on
-// the CPU every image is therefore its own convolution; training and CUDA keep one batched call.
+// the CPU a float32 convolution is therefore one oneDNN call whatever the batch, a single image
+// included: oneDNN parallelises a forward convolution over images, output channels and rows, not
+// over the sum that makes one output element, so the batch decides which thread computes an
+// image, not how (measured, bench/conv_batch_invariance.py; up to 4 threads, see cpu_conv.cpp).
+// Other dtypes and more threads run image by image; training and CUDA keep libtorch's own call.
 //
-//   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), image by image on the CPU
+//   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), batch-invariant on the CPU
 #pragma once
 #include "nn/conv_2d.hpp"
 
