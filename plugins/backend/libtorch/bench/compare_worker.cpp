@@ -163,7 +163,13 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
       (void)unet->forward(x, at::scalar_tensor(999, at::kLong), text);
     };
   } else if (task == "vae") {
-    auto vae = load_component(folder.vae_weights, tb::AutoencoderKL(folder.vae));
+    // The decoder alone, loaded as the runtime loads it (pipeline/loaded_model.cpp).
+    tb::AutoencoderKL vae(folder.vae, tb::VaeParts::decoder);
+    tb::load_module_weights(
+        *vae,
+        tb::WeightSource(tb::SafeTensorsFile::open(folder.vae_weights)).ignoring({"encoder.", "quant_conv."}),
+        at::kFloat);
+    vae->eval();
     const int scale = static_cast<int>(folder.vae.scale_factor());
     const at::Tensor z = at::randn({1, folder.vae.latent_channels, 64, 64});
     out.run = [vae, z, scale]() mutable {

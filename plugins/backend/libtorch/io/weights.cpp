@@ -80,6 +80,18 @@ WeightSource::WeightSource(SafeTensorsFile file, std::string prefix, Rename rena
       ignored_(std::move(ignored)),
       optional_(std::move(optional)) {}
 
+WeightSource WeightSource::ignoring(std::vector<std::string> parts) const {
+  WeightSource copy = *this;
+  copy.ignored_ = [before = ignored_, prefix = prefix_, parts = std::move(parts)](const std::string& key) {
+    if (before && before(key)) return true;
+    if (!starts_with(key, prefix)) return false;
+    for (const auto& part : parts)
+      if (key.compare(prefix.size(), part.size(), part) == 0) return true;
+    return false;
+  };
+  return copy;
+}
+
 StoredKey WeightSource::stored(const std::string& ours) const {
   return rename_ ? rename_(ours) : StoredKey{ours};
 }

@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "io/checkpoint_keys.hpp"
 #include "io/safetensors.hpp"
@@ -37,6 +38,10 @@ class WeightSource {
   // except when `optional` says ours may be absent and keeps its built value).
   WeightSource(SafeTensorsFile file, std::string prefix, Rename rename, Ignored ignored = {},
                std::function<bool(const std::string&)> optional = {});
+
+  // This source, also ignoring the stored keys that start with one of `parts` after the prefix
+  // ("encoder." for a VAE built without its encoder): they are neither loaded nor unexpected.
+  WeightSource ignoring(std::vector<std::string> parts) const;
 
   const SafeTensorsFile& file() const { return file_; }
   const std::string& prefix() const { return prefix_; }

@@ -3,6 +3,8 @@
 
 #include <torch/nn/functional/normalization.h>
 
+#include <vector>
+
 #include "nn/empty_weights.hpp"
 
 namespace ftdr::torchbe {
@@ -15,14 +17,21 @@ GroupNormImpl::GroupNormImpl(const torch::nn::GroupNormOptions& o) : options(o) 
 
 at::Tensor GroupNormImpl::forward(const at::Tensor& x) {
   namespace F = torch::nn::functional;
+  const auto o = F::GroupNormFuncOptions(options.num_groups()).weight(weight).bias(bias).eps(options.eps());
   // libtorch's CPU kernel for a channels-last input sums each group in per-thread partial sums over
   // the whole batch's rows, so an image's statistics depend on the batch (Debian's libtorch 1.13, 2
-  // threads: every image of a batch of 4 differs from the image alone). The contiguous kernel
-  // computes each (image, group) whole. Attention's output (x^T reshaped) is such a layout.
-  const bool relayout = x.device().is_cpu() && x.dim() > 2 && !x.is_contiguous();
-  return F::group_norm(
-      relayout ? x.contiguous() : x,
-      F::GroupNormFuncOptions(options.num_groups()).weight(weight).bias(bias).eps(options.eps()));
+  // threads: every image of a batch of 4 differs from the image alone). So a channels-last batch
+  // (the VAE decoder's layout on the CPU) is normalized one image at a time, and any other
+  // non-contiguous input (attention's x^T reshaped) in the contiguous layout, whose kernel computes
+  // each (image, group) whole.
+  if (!x.device().is_cpu() || x.dim() <= 2 || x.is_contiguous()) return F::group_norm(x, o);
+  if (x.dim() != 4 || !x.is_contiguous(at::MemoryFormat::ChannelsLast))
+    return F::group_norm(x.contiguous(), o);
+  if (x.size(0) == 1) return F::group_norm(x, o);
+  std::vector<at::Tensor> images;
+  images.reserve(static_cast<std::size_t>(x.size(0)));
+  for (std::int64_t s = 0; s < x.size(0); ++s) images.push_back(F::group_norm(x.slice(0, s, s + 1), o));
+  return at::cat(images, 0);
 }
 
 }  // namespace ftdr::torchbe

@@ -1,7 +1,7 @@
 // nn/group_norm.hpp: torch::nn::GroupNorm's layer (affine weight/bias [channels], init 1 and 0),
-// built empty inside an EmptyWeights scope (nn/empty_weights.hpp). On the CPU a non-contiguous
-// input (channels-last) is normalized in the contiguous layout, where an image's result does not
-// depend on its batch.
+// built empty inside an EmptyWeights scope (nn/empty_weights.hpp). On the CPU an image's result does
+// not depend on its batch: a channels-last batch is normalized image by image, any other
+// non-contiguous input in the contiguous layout.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/options/normalization.h>

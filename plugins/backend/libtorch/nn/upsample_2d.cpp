@@ -16,7 +16,8 @@ Upsample2DImpl::Upsample2DImpl(int64_t channels) {
 at::Tensor Upsample2DImpl::forward(const at::Tensor& x, const std::vector<int64_t>& size) {
   // Nearest-neighbour upsampling has no bfloat16 CPU kernel in older libtorch: go through float32.
   const bool via_f32 = x.scalar_type() == at::kBFloat16;
-  at::Tensor in = via_f32 ? x.to(at::kFloat) : x.contiguous();
+  at::Tensor in =
+      via_f32 ? x.to(at::kFloat) : x.contiguous(x.suggest_memory_format());  // channels-last stays
   auto opts = F::InterpolateFuncOptions().mode(torch::kNearest);
   if (size.empty())
     opts.scale_factor(std::vector<double>{2.0, 2.0});

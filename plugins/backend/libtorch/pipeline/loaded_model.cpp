@@ -92,12 +92,20 @@ void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const CLIPTextConfig& 
   }
 }
 
+// The component's weights in the model's files. The runtime's VAE is its decoder alone
+// (VaeParts::decoder): the file's encoder and quant_conv are not read.
+WeightSource weights_for(LoadedModel& m, const std::string& name) {
+  WeightSource source = weights_of(m.folder, name);
+  if (name == "vae" && !m.vae->encoder) return source.ignoring({"encoder.", "quant_conv."});
+  return source;
+}
+
 // Every network's weights are checked before any is loaded, so a single file with problems in
 // several networks gets one error listing them all.
 void check_all_weights(LoadedModel& m) {
   std::string problems;
   for (const auto& name : m.component_names()) {
-    const std::string p = check_module_weights(m.component(name), weights_of(m.folder, name));
+    const std::string p = check_module_weights(m.component(name), weights_for(m, name));
     if (!p.empty()) problems += "\n" + name + ": " + p;
   }
   if (!problems.empty())
@@ -107,7 +115,7 @@ void check_all_weights(LoadedModel& m) {
 void load_weights(LoadedModel& m, const std::string& name, at::ScalarType dtype) {
   torch::nn::Module& net = m.component(name);
   cast_floating(net, dtype);
-  load_module_weights(net, weights_of(m.folder, name), dtype);
+  load_module_weights(net, weights_for(m, name), dtype);
   net.eval();
 }
 
@@ -144,7 +152,7 @@ LoadedModel load_model(const std::filesystem::path& path, at::ScalarType dtype, 
     if (m.folder.is_sdxl()) m.text_encoder_2 = CLIPTextModelWithProjection(*m.folder.text_encoder_2);
     m.text_encoder = CLIPTextModel(m.folder.text_encoder);
     m.unet = UNet2DConditionModel(m.folder.unet);
-    m.vae = AutoencoderKL(m.folder.vae);
+    m.vae = AutoencoderKL(m.folder.vae, VaeParts::decoder);  // text-to-image never encodes
   }
   if (m.folder.checkpoint) check_all_weights(m);
   for (const auto& name : m.component_names()) load_weights(m, name, dtype);

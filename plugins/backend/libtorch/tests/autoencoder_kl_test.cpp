@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "common/reference.hpp"
+#include "io/weights.hpp"
+#include "pipeline/loaded_model.hpp"
 #include "tests/network_parity.hpp"
 
 namespace {
@@ -53,12 +55,10 @@ TEST_P(AutoencoderKLParity, SlicedAttentionEqualsNaive) {
 
 INSTANTIATE_TEST_SUITE_P(ReferenceModels, AutoencoderKLParity, ::testing::Values("tiny-sd1", "tiny-sd2v"));
 
+ftdr::torchbe::VaeConfig two_level_config();
+
 TEST(AutoencoderKL, ParameterNamesMatchDiffusers) {
-  ftdr::torchbe::VaeConfig cfg;
-  cfg.block_out_channels = {32, 64};
-  cfg.down_block_types = {"DownEncoderBlock2D", "DownEncoderBlock2D"};
-  cfg.up_block_types = {"UpDecoderBlock2D", "UpDecoderBlock2D"};
-  ftdr::torchbe::AutoencoderKL vae(cfg);
+  ftdr::torchbe::AutoencoderKL vae(two_level_config());
   auto params = vae->named_parameters();
   for (const char* key :
        {"encoder.conv_in.weight", "encoder.down_blocks.0.downsamplers.0.conv.weight",
@@ -66,6 +66,67 @@ TEST(AutoencoderKL, ParameterNamesMatchDiffusers) {
         "encoder.mid_block.attentions.0.to_out.0.weight", "decoder.up_blocks.0.upsamplers.0.conv.weight",
         "decoder.up_blocks.1.resnets.0.conv_shortcut.weight", "quant_conv.weight", "post_quant_conv.bias"})
     EXPECT_TRUE(params.contains(key)) << key;
+}
+
+ftdr::torchbe::VaeConfig two_level_config() {
+  ftdr::torchbe::VaeConfig cfg;
+  cfg.block_out_channels = {32, 64};
+  cfg.down_block_types = {"DownEncoderBlock2D", "DownEncoderBlock2D"};
+  cfg.up_block_types = {"UpDecoderBlock2D", "UpDecoderBlock2D"};
+  return cfg;
+}
+
+// The runtime builds the decoder alone (text-to-image never encodes): no encoder or quant_conv
+// parameters, and encode() says so instead of crashing.
+TEST(AutoencoderKL, DecoderOnlyHasNoEncoderAndRefusesToEncode) {
+  ftdr::torchbe::AutoencoderKL vae(two_level_config(), ftdr::torchbe::VaeParts::decoder);
+  auto params = vae->named_parameters();
+  EXPECT_TRUE(params.contains("decoder.conv_in.weight"));
+  EXPECT_TRUE(params.contains("post_quant_conv.weight"));
+  for (const auto& p : params) {
+    EXPECT_NE(p.key().rfind("encoder.", 0), 0u) << p.key();
+    EXPECT_NE(p.key().rfind("quant_conv.", 0), 0u) << p.key();
+  }
+  try {
+    vae->encode(at::zeros({1, 3, 16, 16}));
+    FAIL() << "a decoder-only VAE encoded";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(), "AutoencoderKL::encode: this VAE was built without its encoder");
+  }
+}
+
+// A diffusers VAE file holds both halves: the decoder-only VAE reads the decoder's weights and
+// ignores the encoder's (without `ignoring` they are unexpected keys), and decodes exactly as the
+// whole VAE does; load_model builds it so.
+TEST(AutoencoderKL, DecoderOnlyLoadsFromAWholeFileAndDecodesTheSame) {
+  FTDR_REQUIRE_REFERENCE(ref);
+  auto& whole = load_parity_model(ref, "tiny-sd1");
+  namespace tb = ftdr::torchbe;
+  tb::AutoencoderKL decoder(whole.folder.vae, tb::VaeParts::decoder);
+  const tb::WeightSource file(tb::SafeTensorsFile::open(whole.folder.vae_weights));
+  EXPECT_NE(tb::check_module_weights(*decoder, file).find("unexpected keys"), std::string::npos);
+  tb::load_module_weights(*decoder, file.ignoring({"encoder.", "quant_conv."}), at::kFloat);
+  decoder->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor z = whole.ref("vae.decode_input");
+  EXPECT_TRUE(at::equal(decoder->decode(z), whole.vae->decode(z)));
+
+  tb::LoadedModel loaded = tb::load_model(whole.dir, at::kFloat);
+  EXPECT_FALSE(loaded.vae->encoder);
+  EXPECT_TRUE(at::equal(loaded.vae->decode(z), whole.vae->decode(z)));
+}
+
+// On the CPU a batch decodes image by image: each image is exactly its decode alone.
+TEST(AutoencoderKL, ABatchDecodesEachImageAsAlone) {
+  FTDR_REQUIRE_REFERENCE(ref);
+  auto& m = load_parity_model(ref, "tiny-sd1");
+  c10::InferenceMode inference;
+  at::manual_seed(24);
+  const at::Tensor z = at::randn({3, m.folder.vae.latent_channels, 8, 8});
+  const at::Tensor batch = m.vae->decode(z);
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(at::equal(batch.slice(0, i, i + 1), m.vae->decode(z.slice(0, i, i + 1)))) << "image " << i;
+  EXPECT_TRUE(batch.is_contiguous());
 }
 
 }  // namespace

@@ -138,4 +138,11 @@ inline std::filesystem::path single_file_data_dir() {
   return std::filesystem::path(FTDR_SOURCE_DIR) / "plugins/backend/libtorch/tests/data/single_file";
 }
 
+// True when the runtime holds the tensor stored under `key` in `component`'s weight file: all of
+// them, except the VAE's encoder and quant_conv (it holds the decoder alone, as text-to-image never
+// encodes: vae/autoencoder_kl.hpp).
+inline bool runtime_holds(const std::string& component, const std::string& key) {
+  return component != "vae" || (key.rfind("encoder.", 0) != 0 && key.rfind("quant_conv.", 0) != 0);
+}
+
 }  // namespace ftdr::test

@@ -1,6 +1,7 @@
-// GroupNorm on the CPU: a channels-last input (attention's transposed output) is normalized with
-// the contiguous kernel, where an image's result does not depend on its batch; libtorch's
-// channels-last kernel gave every image of a batch of 4 other bits than alone on 2 threads.
+// GroupNorm on the CPU: an image's result does not depend on its batch. libtorch's channels-last
+// kernel gave every image of a batch of 4 other bits than the image alone on 2 threads; a
+// channels-last batch is now normalized image by image, and other non-contiguous inputs
+// (attention's transposed output) in the contiguous layout.
 #include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
@@ -26,7 +27,7 @@ TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
       const at::Tensor x = at::randn({4, channels, 32, 32}).contiguous(at::MemoryFormat::ChannelsLast);
       const at::Tensor batch = norm(x);
       for (std::int64_t s = 0; s < 4; ++s) {
-        const at::Tensor alone = norm(x.slice(0, s, s + 1).contiguous());
+        const at::Tensor alone = norm(x.slice(0, s, s + 1));
         EXPECT_TRUE(at::equal(batch.slice(0, s, s + 1), alone))
             << "image " << s << ", " << channels << " channels, " << threads << " threads";
       }
@@ -36,6 +37,17 @@ TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
     }
   }
   at::set_num_threads(saved);
+}
+
+TEST(GroupNorm, AnotherStridedInputIsNormalizedContiguous) {
+  c10::InferenceMode inference;
+  at::manual_seed(25);
+  GroupNorm norm(torch::nn::GroupNormOptions(8, 32).eps(1e-6));
+  // [B, C, H*W] seen through a transpose of [B, H*W, C], as attention hands it back.
+  const at::Tensor tokens = at::randn({2, 64, 32});
+  const at::Tensor strided = tokens.transpose(1, 2);
+  ASSERT_FALSE(strided.is_contiguous());
+  EXPECT_TRUE(at::equal(norm(strided), norm(strided.contiguous())));
 }
 
 }  // namespace

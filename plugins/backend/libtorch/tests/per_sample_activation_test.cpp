@@ -58,7 +58,8 @@ TEST(PerSampleActivation, ASamplesGeluOfAStridedHalfDoesNotDependOnTheBatch) {
   at::manual_seed(23);
   for (int threads : {1, 2, 3}) {
     ThreadCount count(threads);
-    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{4, 256, 512}, {2, 1024, 256}, {4, 64, 40}}) {
+    for (const auto& shape :
+         std::vector<std::vector<std::int64_t>>{{4, 256, 512}, {2, 1024, 256}, {4, 64, 40}}) {
       const at::Tensor half = at::randn(shape).chunk(2, -1)[1];
       const at::Tensor out = gelu_per_sample(half);
       EXPECT_TRUE(out.is_contiguous());

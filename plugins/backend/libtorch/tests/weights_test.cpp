@@ -63,4 +63,24 @@ TEST(LoadModuleWeights, ReportsAllProblemsInOneError) {
   fs::remove(path);
 }
 
+// ignoring(): stored keys under the prefix that start with a listed part are neither loaded nor
+// unexpected; others still are.
+TEST(LoadModuleWeights, IgnoringSkipsTheListedParts) {
+  auto path = temp_file("ignoring.safetensors");
+  ftdr::torchbe::save_safetensors(path, {{"m.fc.weight", at::zeros({2, 3})},
+                                         {"m.fc.bias", at::zeros({2})},
+                                         {"m.ids", at::zeros({4}, at::kLong)},
+                                         {"m.encoder.w", at::zeros({1})},
+                                         {"m.encoderx", at::zeros({1})}});
+  TinyImpl tiny;
+  const ftdr::torchbe::WeightSource source(ftdr::torchbe::SafeTensorsFile::open(path), "m.");
+  const std::string problems = ftdr::torchbe::check_module_weights(tiny, source.ignoring({"encoder."}));
+  EXPECT_EQ(problems.find("m.encoder.w"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("unexpected keys"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("m.encoderx"), std::string::npos) << problems;
+  EXPECT_NO_THROW(
+      ftdr::torchbe::load_module_weights(tiny, source.ignoring({"encoder.", "encoderx"}), at::kFloat));
+  fs::remove(path);
+}
+
 }  // namespace

@@ -42,12 +42,16 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
   at::Tensor h = mid_block(cpu_conv2d(conv_in, z));
+  // On the CPU the up blocks run channels-last: oneDNN then reads and writes the activations as they
+  // are, where a contiguous input is reordered into its blocked layout and the output converted
+  // back, two more full-size buffers per convolution (at 512x512 with 256 channels, 268 MiB each).
+  if (h.device().is_cpu()) h = h.contiguous(at::MemoryFormat::ChannelsLast);
   for (auto& block : blocks_) {
     stop_point();
     h = block(h);
   }
   stop_point();
-  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out(h)));
+  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out(h))).contiguous();
 }
 
 }  // namespace ftdr::torchbe
