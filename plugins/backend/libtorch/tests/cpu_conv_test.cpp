@@ -3,10 +3,10 @@
 // is the module's own convolution.
 #include <gtest/gtest.h>
 
-#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include "nn/cpu_conv.hpp"
+#include "tests/thread_count.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -43,17 +43,6 @@ void expect_batch_invariant(const Shape& s, at::ScalarType dtype) {
           << describe(s, i, batch);
   }
 }
-
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(at::get_num_threads()) { at::set_num_threads(n); }
-  ~ThreadCount() { at::set_num_threads(saved_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int saved_;
-};
 
 // The tiny reference models' convolutions at 64x64 (latents 8x8 and 4x4, where libtorch alone takes
 // its own kernel for one image and oneDNN for a batch), 1x1 ones (libtorch: its own kernel on one

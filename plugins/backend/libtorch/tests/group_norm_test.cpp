@@ -4,10 +4,10 @@
 // (attention's transposed output) in the contiguous layout.
 #include <gtest/gtest.h>
 
-#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include "nn/group_norm.hpp"
+#include "tests/thread_count.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -17,9 +17,8 @@ using torchbe::GroupNorm;
 TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
   c10::InferenceMode inference;
   at::manual_seed(22);
-  const int saved = at::get_num_threads();
   for (int threads : {1, 2, 3}) {
-    at::set_num_threads(threads);
+    ThreadCount count(threads);
     for (std::int64_t channels : {64, 512}) {
       GroupNorm norm(torch::nn::GroupNormOptions(32, channels).eps(1e-6));
       norm->weight.uniform_(0.5, 1.5);
@@ -36,7 +35,6 @@ TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
       EXPECT_LE((batch - own).abs().max().item<double>(), 1e-5);
     }
   }
-  at::set_num_threads(saved);
 }
 
 TEST(GroupNorm, AnotherStridedInputIsNormalizedContiguous) {

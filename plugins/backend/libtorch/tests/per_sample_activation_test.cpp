@@ -3,10 +3,10 @@
 // 1.13), and are libtorch's ops otherwise.
 #include <gtest/gtest.h>
 
-#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include "nn/per_sample_activation.hpp"
+#include "tests/thread_count.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -14,17 +14,6 @@ namespace {
 using torchbe::gelu_per_sample;
 using torchbe::silu_per_sample;
 using torchbe::silu_per_sample_;
-
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(at::get_num_threads()) { at::set_num_threads(n); }
-  ~ThreadCount() { at::set_num_threads(saved_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int saved_;
-};
 
 // Shapes of the tiny UNet's and SD-1.5's resnets and time embeddings; each of the first three had
 // images at::silu over the batch gave other bits than over the image alone on 3 threads.
