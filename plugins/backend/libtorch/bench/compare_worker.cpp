@@ -166,8 +166,7 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
     // The decoder alone, loaded as the runtime loads it (pipeline/loaded_model.cpp).
     tb::AutoencoderKL vae(folder.vae, tb::VaeParts::decoder);
     tb::load_module_weights(
-        *vae,
-        tb::WeightSource(tb::SafeTensorsFile::open(folder.vae_weights)).ignoring({"encoder.", "quant_conv."}),
+        *vae, tb::WeightSource(tb::SafeTensorsFile::open(folder.vae_weights)).ignoring(tb::kVaeEncoderKeys),
         at::kFloat);
     vae->eval();
     const int scale = static_cast<int>(folder.vae.scale_factor());

@@ -6,7 +6,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
-#include <vector>
+#include "nn/each_image.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -52,22 +52,15 @@ at::Tensor onednn_call(const Conv2d& conv, const at::Tensor& x) {
 // Contiguous: one call for the whole batch (measured batch-invariant, above). Channels-last: one
 // call per image, as oneDNN's channels-last kernels were not measured for batch invariance.
 at::Tensor onednn_conv2d(const Conv2d& conv, const at::Tensor& x) {
-  if (!channels_last(x) || x.size(0) == 1) return onednn_call(conv, x);
-  std::vector<at::Tensor> images;
-  images.reserve(static_cast<std::size_t>(x.size(0)));
-  for (std::int64_t s = 0; s < x.size(0); ++s) images.push_back(onednn_call(conv, x.slice(0, s, s + 1)));
-  return at::cat(images, 0);
+  if (!channels_last(x)) return onednn_call(conv, x);
+  return each_image(x, [&](const at::Tensor& image) { return onednn_call(conv, image); });
 }
 
 // Anything else (bfloat16, more threads): every image is its own convolution, so libtorch picks its
 // kernel from one image's shape whatever the batch. bfloat16 stays here because oneDNN's batch
 // invariance was only measured for float32.
 at::Tensor per_image_conv2d(Conv2d& conv, const at::Tensor& x) {
-  if (x.size(0) == 1) return conv(x);
-  std::vector<at::Tensor> images;
-  images.reserve(static_cast<std::size_t>(x.size(0)));
-  for (std::int64_t s = 0; s < x.size(0); ++s) images.push_back(conv(x.slice(0, s, s + 1)));
-  return at::cat(images, 0);
+  return each_image(x, [&](const at::Tensor& image) { return conv(image); });
 }
 
 }  // namespace

@@ -3,8 +3,7 @@
 
 #include <torch/nn/functional/normalization.h>
 
-#include <vector>
-
+#include "nn/each_image.hpp"
 #include "nn/empty_weights.hpp"
 
 namespace ftdr::torchbe {
@@ -27,11 +26,7 @@ at::Tensor GroupNormImpl::forward(const at::Tensor& x) {
   if (!x.device().is_cpu() || x.dim() <= 2 || x.is_contiguous()) return F::group_norm(x, o);
   if (x.dim() != 4 || !x.is_contiguous(at::MemoryFormat::ChannelsLast))
     return F::group_norm(x.contiguous(), o);
-  if (x.size(0) == 1) return F::group_norm(x, o);
-  std::vector<at::Tensor> images;
-  images.reserve(static_cast<std::size_t>(x.size(0)));
-  for (std::int64_t s = 0; s < x.size(0); ++s) images.push_back(F::group_norm(x.slice(0, s, s + 1), o));
-  return at::cat(images, 0);
+  return each_image(x, [&](const at::Tensor& image) { return F::group_norm(image, o); });
 }
 
 }  // namespace ftdr::torchbe

@@ -96,7 +96,7 @@ void check_tokenizer_fits(const CLIPTokenizer& tokenizer, const CLIPTextConfig& 
 // (VaeParts::decoder): the file's encoder and quant_conv are not read.
 WeightSource weights_for(LoadedModel& m, const std::string& name) {
   WeightSource source = weights_of(m.folder, name);
-  if (name == "vae" && !m.vae->encoder) return source.ignoring({"encoder.", "quant_conv."});
+  if (name == "vae" && !m.vae->encoder) return source.ignoring(kVaeEncoderKeys);
   return source;
 }
 

@@ -16,6 +16,7 @@
 
 #include "ftdr/sdk/sdk.hpp"
 #include "io/safetensors.hpp"
+#include "vae/autoencoder_kl.hpp"
 
 namespace ftdr::test {
 
@@ -142,7 +143,10 @@ inline std::filesystem::path single_file_data_dir() {
 // them, except the VAE's encoder and quant_conv (it holds the decoder alone, as text-to-image never
 // encodes: vae/autoencoder_kl.hpp).
 inline bool runtime_holds(const std::string& component, const std::string& key) {
-  return component != "vae" || (key.rfind("encoder.", 0) != 0 && key.rfind("quant_conv.", 0) != 0);
+  if (component != "vae") return true;
+  for (const auto& left_out : torchbe::kVaeEncoderKeys)
+    if (key.rfind(left_out, 0) == 0) return false;
+  return true;
 }
 
 }  // namespace ftdr::test

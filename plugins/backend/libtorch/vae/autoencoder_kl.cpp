@@ -4,11 +4,11 @@
 
 #include "nn/conv_2d.hpp"
 #include "nn/cpu_conv.hpp"
+#include "nn/each_image.hpp"
 
 #include <c10/core/GradMode.h>
 
 #include <stdexcept>
-#include <vector>
 
 namespace ftdr::torchbe {
 
@@ -33,12 +33,8 @@ at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {
   // On the CPU in inference one image at a time: the decoder's activations at full resolution are
   // the job's largest tensors (about 0.7 GB per SD-1.5 image at 512x512), so a batch's peak stays
   // one image's, and every image runs as it does alone.
-  if (z.size(0) > 1 && z.device().is_cpu() && !c10::GradMode::is_enabled()) {
-    std::vector<at::Tensor> images;
-    images.reserve(static_cast<std::size_t>(z.size(0)));
-    for (int64_t s = 0; s < z.size(0); ++s) images.push_back(decode(z.slice(0, s, s + 1)));
-    return at::cat(images, 0);
-  }
+  if (z.size(0) > 1 && z.device().is_cpu() && !c10::GradMode::is_enabled())
+    return each_image(z, [this](const at::Tensor& image) { return decode(image); });
   return decoder(post_quant_conv ? cpu_conv2d(post_quant_conv, z) : z);
 }
 

@@ -9,7 +9,9 @@
 #pragma once
 #include <torch/nn.h>
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "nn/attention.hpp"
 #include "nn/conv_2d.hpp"
@@ -23,6 +25,10 @@ namespace ftdr::torchbe {
 // the decoder alone: the SD VAE's encoder is 34M parameters, 137 MB in float32, that a job never
 // runs. Weight files hold both; the encoder's keys are then not read.
 enum class VaeParts { encoder_and_decoder, decoder };
+
+// How the keys of what VaeParts::decoder leaves out begin (after a file's prefix), in diffusers' and
+// in single-file naming alike: WeightSource::ignoring(kVaeEncoderKeys) skips them.
+inline const std::vector<std::string> kVaeEncoderKeys{"encoder.", "quant_conv."};
 
 class AutoencoderKLImpl : public torch::nn::Module {
  public:
