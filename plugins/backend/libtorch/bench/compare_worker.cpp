@@ -47,6 +47,7 @@
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
 #include "memory/cpu_block_cache.hpp"
+#include "nn/empty_weights.hpp"
 #include "pipeline/tiled_decode.hpp"
 #include "threads/thread_calibration.hpp"
 #include "threads/thread_setup.hpp"
@@ -87,9 +88,16 @@ class WorkerConfig final : public sdk::ConfigView {
   }
 };
 
-template <class Net>
-Net load_component(const std::filesystem::path& weights, Net net) {
-  tb::load_module_weights(*net, tb::SafeTensorsFile::open(weights), at::kFloat);
+// Built empty and loaded as the runtime builds and loads it (pipeline/loaded_model.cpp): a network
+// built with libtorch's random init first writes all its float32 parameters, which loading then
+// replaces, and that memory would count in the worker's peak but never in `ftdr`'s.
+template <class Build>
+auto load_component(const tb::WeightSource& source, Build build) {
+  auto net = [&] {
+    tb::EmptyWeights empty(at::kFloat);
+    return build();
+  }();
+  tb::load_module_weights(*net, source, at::kFloat);
   net->eval();
   return net;
 }
@@ -116,7 +124,8 @@ Task sdxl_unet_task(const std::filesystem::path& dir) {
   const tb::UNetConfig cfg = tb::UNetConfig::from_json(tb::read_json_file(dir / "config.json"), "unet");
   Task out;
   out.workload = tb::calibration_workload(cfg, at::kFloat);
-  auto unet = load_component(dir / "diffusion_pytorch_model.safetensors", tb::UNet2DConditionModel(cfg));
+  auto unet = load_component(tb::WeightSource(tb::SafeTensorsFile::open(dir / "diffusion_pytorch_model.safetensors")),
+                             [&] { return tb::UNet2DConditionModel(cfg); });
   const at::Tensor x = at::randn({2, cfg.in_channels, 128, 128});
   const at::Tensor text = at::randn({2, 77, cfg.cross_attention_dim});
   const tb::UNetAddedConditions added{
@@ -149,13 +158,15 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
   } else if (task == "text") {
     auto tokenizer =
         std::make_shared<tb::CLIPTokenizer>(tb::CLIPTokenizer::from_folder(folder.tokenizer_dir));
-    auto te = load_component(folder.text_encoder_weights, tb::CLIPTextModel(folder.text_encoder));
+    auto te = load_component(tb::WeightSource(tb::SafeTensorsFile::open(folder.text_encoder_weights)),
+                             [&] { return tb::CLIPTextModel(folder.text_encoder); });
     out.run = [tokenizer, te]() mutable {
       auto p = tiny_params();
       (void)tb::encode_prompts(*tokenizer, te, p, tb::PromptSettings{});
     };
   } else if (task == "unet") {
-    auto unet = load_component(folder.unet_weights, tb::UNet2DConditionModel(folder.unet));
+    auto unet = load_component(tb::WeightSource(tb::SafeTensorsFile::open(folder.unet_weights)),
+                               [&] { return tb::UNet2DConditionModel(folder.unet); });
     const at::Tensor x = at::randn({2, folder.unet.in_channels, 64, 64});
     const at::Tensor text = at::randn({2, 77, folder.unet.cross_attention_dim});
     out.run = [unet, x, text]() mutable {
@@ -164,11 +175,9 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
     };
   } else if (task == "vae") {
     // The decoder alone, loaded as the runtime loads it (pipeline/loaded_model.cpp).
-    tb::AutoencoderKL vae(folder.vae, tb::VaeParts::decoder);
-    tb::load_module_weights(
-        *vae, tb::WeightSource(tb::SafeTensorsFile::open(folder.vae_weights)).ignoring(tb::kVaeEncoderKeys),
-        at::kFloat);
-    vae->eval();
+    auto vae = load_component(
+        tb::WeightSource(tb::SafeTensorsFile::open(folder.vae_weights)).ignoring(tb::kVaeEncoderKeys),
+        [&] { return tb::AutoencoderKL(folder.vae, tb::VaeParts::decoder); });
     const int scale = static_cast<int>(folder.vae.scale_factor());
     const at::Tensor z = at::randn({1, folder.vae.latent_channels, 64, 64});
     out.run = [vae, z, scale]() mutable {
