@@ -1,12 +1,20 @@
 // nn/group_norm.cpp: see group_norm.hpp.
 #include "nn/group_norm.hpp"
 
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/functional/normalization.h>
 
+#include "nn/image_group_norm.hpp"
 #include "nn/each_image.hpp"
 #include "nn/empty_weights.hpp"
 
 namespace ftdr::torchbe {
+namespace {
+
+// nn/image_group_norm.hpp's kernel: float32 images on the CPU at inference (no autograd graph).
+bool own_kernel(const at::Tensor& x) { return image_group_norm_supports(x) && !at::GradMode::is_enabled(); }
+
+}  // namespace
 
 GroupNormImpl::GroupNormImpl(const torch::nn::GroupNormOptions& o) : options(o) {
   if (!o.affine()) return;
@@ -26,7 +34,23 @@ at::Tensor GroupNormImpl::forward(const at::Tensor& x) {
   if (!x.device().is_cpu() || x.dim() <= 2 || x.is_contiguous()) return F::group_norm(x, o);
   if (x.dim() != 4 || !x.is_contiguous(at::MemoryFormat::ChannelsLast))
     return F::group_norm(x.contiguous(), o);
-  return each_image(x, [&](const at::Tensor& image) { return F::group_norm(image, o); });
+  if (own_kernel(x)) {
+    at::Tensor out = at::empty_like(x);  // keeps the channels-last layout
+    image_group_norm(x, out, options.num_groups(), weight, bias, options.eps());
+    return out;
+  }
+  return each_image(x, [&](const at::Tensor& image) { return F::group_norm(image, o); });  // training, bf16
+}
+
+at::Tensor GroupNormImpl::forward_owned(at::Tensor x) {
+  if (!own_kernel(x)) return forward(x);
+  // One reference to the tensor (ours) and one to its storage (no view of it elsewhere): nothing
+  // can read the values this overwrites. Otherwise the same kernel into a new tensor, so the
+  // result does not depend on who else holds x.
+  const bool in_place = x.use_count() == 1 && x.storage().use_count() == 1;
+  const at::Tensor out = in_place ? x : at::empty_like(x);
+  image_group_norm(x, out, options.num_groups(), weight, bias, options.eps());
+  return out;
 }
 
 }  // namespace ftdr::torchbe

@@ -26,16 +26,19 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& o) : options_(o
     conv_shortcut = register_module("conv_shortcut", Conv2d(torch::nn::Conv2dOptions(o.in_channels, out, 1)));
 }
 
-at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
+at::Tensor ResnetBlock2DImpl::forward(at::Tensor x, const at::Tensor& temb) {
   stop_point();  // the host may stop here and between the two convolutions
-  at::Tensor h = cpu_conv2d(conv1, silu_per_sample_(norm1(x)));
+  // The shortcut first: with a 1x1 conv_shortcut, x is then needed by norm1 alone, which may
+  // normalize it in place (the VAE decoder's last level: 256 channels at 512x512, 268 MiB, at its
+  // memory peak). Without one, `shortcut` holds x and norm1 leaves it be.
+  const at::Tensor shortcut = conv_shortcut ? cpu_conv2d(conv_shortcut, x) : x;
+  at::Tensor h = cpu_conv2d(conv1, silu_per_sample_(norm1->forward_owned(std::move(x))));
   if (time_emb_proj && temb.defined()) {
     const at::Tensor t = cpu_linear(silu_per_sample(temb), time_emb_proj->weight, time_emb_proj->bias);
     h = h + t.unsqueeze(-1).unsqueeze(-1);
   }
   stop_point();
-  h = cpu_conv2d(conv2, silu_per_sample_(norm2(h)));  // dropout is the identity at inference
-  at::Tensor shortcut = conv_shortcut ? cpu_conv2d(conv_shortcut, x) : x;
+  h = cpu_conv2d(conv2, silu_per_sample_(norm2->forward_owned(std::move(h))));  // dropout: identity
   at::Tensor out = shortcut + h;
   return options_.output_scale_factor == 1.0 ? out : out / options_.output_scale_factor;
 }

@@ -22,8 +22,10 @@ struct ResnetBlock2DOptions {
 class ResnetBlock2DImpl : public torch::nn::Module {
  public:
   explicit ResnetBlock2DImpl(const ResnetBlock2DOptions& options);
-  // temb: [B, temb_channels], or undefined when temb_channels == 0.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& temb = {});
+  // temb: [B, temb_channels], or undefined when temb_channels == 0. A caller that moves its last
+  // reference to x in (`h = resnet(std::move(h))`) lets the block normalize x in place when only the
+  // 1x1 shortcut needs it besides (GroupNormImpl::forward_owned); the result is the same either way.
+  at::Tensor forward(at::Tensor x, const at::Tensor& temb = {});
 
   GroupNorm norm1{nullptr};
   Conv2d conv1{nullptr};

@@ -15,10 +15,10 @@ UpDecoderBlock2DImpl::UpDecoderBlock2DImpl(const VaeBlockOptions& o) {
   }
 }
 
-at::Tensor UpDecoderBlock2DImpl::forward(const at::Tensor& x) {
-  at::Tensor h = x;
-  for (auto& resnet : resnets_) h = resnet(h);
-  return sampler_ ? sampler_(h) : h;
+at::Tensor UpDecoderBlock2DImpl::forward(at::Tensor x) {
+  // x handed on, not copied: each layer may then reuse or free it (ResnetBlock2DImpl::forward).
+  for (auto& resnet : resnets_) x = resnet(std::move(x));
+  return sampler_ ? sampler_(std::move(x)) : x;
 }
 
 }  // namespace ftdr::torchbe

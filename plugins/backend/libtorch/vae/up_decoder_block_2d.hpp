@@ -13,7 +13,8 @@ namespace ftdr::torchbe {
 class UpDecoderBlock2DImpl : public torch::nn::Module {
  public:
   explicit UpDecoderBlock2DImpl(const VaeBlockOptions& options);
-  at::Tensor forward(const at::Tensor& x);
+  // x by value: a caller that moves it in lets the layers reuse or free it as they go.
+  at::Tensor forward(at::Tensor x);
 
   torch::nn::ModuleList resnets{nullptr};
   torch::nn::ModuleList upsamplers{nullptr};
