@@ -6,6 +6,11 @@
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <string>
+
 #include "nn/each_image.hpp"
 
 namespace ftdr::torchbe {
@@ -22,6 +27,17 @@ using c10::get_if;
 // alone and in a batch of 2 results 2-7e-6 apart (oneDNN then also splits the sum over input
 // channels between threads, differently for another batch). 4 is where every shape measured was.
 constexpr int kMaxBatchInvariantThreads = 4;
+
+// A contiguous image whose input is larger than this is convolved in bands of output rows, each
+// band reading about kBandInputBytes of input (banded_conv2d). The SD VAE decoder's last two levels
+// at 512x512 (67-268 MiB per image) are banded; the SD-1.5 and SDXL UNets' largest inputs (5 and
+// 21 MiB per image at their default sizes) are not. Band size against the SD-1.5-size VAE decode's
+// peak RSS (the worker of bench/compare_diffusers.py, 2:2, AMD EPYC): 4 MiB 946 MB, 8 MiB 992 MB,
+// 32 MiB 1045-1093 MB, 64 MiB 1159 MB, 128 MiB 1350 MB, unbanded 1207 MB; the decode's time level
+// within this machine's noise from 4 to 32 MiB (16.9-22.8 s). A band's temporaries stay below
+// glibc's mmap threshold and come from its heap, which keeps them: smaller bands, less kept.
+constexpr std::int64_t kBandedMinBytes = std::int64_t{64} << 20;
+constexpr std::int64_t kBandInputBytes = std::int64_t{8} << 20;
 
 // float32 with zero padding given as numbers, on at most kMaxBatchInvariantThreads threads.
 bool onednn_batched(const Conv2d& conv, const at::Tensor& x) {
@@ -49,9 +65,56 @@ at::Tensor onednn_call(const Conv2d& conv, const at::Tensor& x) {
                                 o.groups());
 }
 
-// Contiguous: one call for the whole batch (measured batch-invariant, above). Channels-last: one
-// call per image, as oneDNN's channels-last kernels were not measured for batch invariance.
+// Stride 1, no dilation, one group, on a contiguous input of more than kBandedMinBytes per image:
+// convolved in bands of output rows (banded_conv2d).
+bool banded(const Conv2d& conv, const at::Tensor& x) {
+  const auto& o = conv->options;
+  const at::IntArrayRef stride = o.stride(), dilation = o.dilation();
+  return !channels_last(x) && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1 &&
+         o.groups() == 1 && x.numel() / std::max<std::int64_t>(x.size(0), 1) * 4 > kBandedMinBytes;
+}
+
+// One image's convolution in bands of output rows, each from its input rows (and zero rows beyond
+// the image's edge, which is what the padding adds), written into the output. oneDNN reorders a
+// contiguous input into its blocked layout, convolves into a blocked output and converts that back:
+// for the whole image that is two more full-size buffers (at the SD VAE's full resolution 268 MiB
+// in and 134 MiB out), for a band some tens of MiB. The sum that makes an output element does not
+// depend on which rows a call covers: the banded result was bit for bit the one-call result on
+// every SD VAE decoder shape measured (oneDNN 2.6's AVX2 kernels), in about the same time.
+at::Tensor banded_conv2d(const Conv2d& conv, const at::Tensor& image) {
+  const auto& o = conv->options;
+  const at::IntArrayRef padding = *get_if<torch::ExpandingArray<2>>(&o.padding());
+  const std::int64_t pad_h = padding[0], pad_w = padding[1];
+  const std::int64_t kh = conv->weight.size(2), height = image.size(2);
+  const std::int64_t out_h = height + 2 * pad_h - kh + 1;
+  const std::int64_t out_w = image.size(3) + 2 * pad_w - conv->weight.size(3) + 1;
+  const std::int64_t row_bytes = image.size(1) * image.size(3) * 4;
+  const std::int64_t rows = std::max<std::int64_t>(1, kBandInputBytes / row_bytes);
+  const c10::optional<at::Tensor> bias =
+      conv->bias.defined() ? c10::optional<at::Tensor>(conv->bias.contiguous()) : c10::nullopt;
+  const at::Tensor weight = conv->weight.contiguous();
+  at::Tensor out = at::empty({1, weight.size(0), out_h, out_w}, image.options());
+  for (std::int64_t first = 0; first < out_h; first += rows) {
+    const std::int64_t last = std::min(out_h, first + rows);
+    // Output rows [first, last) read input rows [first - pad_h, last - 1 - pad_h + kh).
+    const std::int64_t from = first - pad_h, to = last - 1 - pad_h + kh;
+    const std::int64_t top = std::max<std::int64_t>(0, -from), bottom = std::max<std::int64_t>(0, to - height);
+    at::Tensor band = image.slice(2, std::max<std::int64_t>(from, 0), std::min(to, height));
+    band = top + bottom > 0 ? at::constant_pad_nd(band, {0, 0, top, bottom}, 0) : band.contiguous();
+    out.slice(2, first, last).copy_(
+        at::mkldnn_convolution(band, weight, bias, {0, pad_w}, *o.stride(), *o.dilation(), o.groups()));
+  }
+  return out;
+}
+
+// Contiguous: one call for the whole batch (measured batch-invariant, above), a large image in
+// bands. Channels-last: one call per image, as oneDNN's channels-last kernels were not measured for
+// batch invariance.
 at::Tensor onednn_conv2d(const Conv2d& conv, const at::Tensor& x) {
+  if (banded(conv, x)) {
+    const at::Tensor input = x.contiguous();
+    return each_image(input, [&](const at::Tensor& image) { return banded_conv2d(conv, image); });
+  }
   if (!channels_last(x)) return onednn_call(conv, x);
   return each_image(x, [&](const at::Tensor& image) { return onednn_call(conv, image); });
 }
@@ -69,6 +132,33 @@ at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x) {
   if (x.dim() != 4 || !x.device().is_cpu() || c10::GradMode::is_enabled()) return conv(x);
   if (onednn_batched(conv, x)) return onednn_conv2d(conv, x);
   return per_image_conv2d(conv, x);
+}
+
+namespace {
+
+// The ISA cap oneDNN reads from its environment, upper-cased ("" when none is set).
+std::string onednn_isa_cap() {
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (cap == nullptr) cap = std::getenv("DNNL_MAX_CPU_ISA");
+  std::string out = cap == nullptr ? "" : cap;
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char ch) { return std::toupper(ch); });
+  return out;
+}
+
+}  // namespace
+
+bool cpu_channels_last_convs_fast() {
+  static const bool fast = [] {
+#if defined(__x86_64__) || defined(__i386__)
+    const bool avx512_core = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    const std::string cap = onednn_isa_cap();
+    return avx512_core && (cap.empty() || cap == "ALL" || cap.find("AVX512") != std::string::npos);
+#else
+    return false;  // oneDNN's other ISAs: not measured, so the contiguous layout as libtorch uses it
+#endif
+  }();
+  return fast;
 }
 
 }  // namespace ftdr::torchbe

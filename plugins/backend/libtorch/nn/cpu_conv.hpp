@@ -19,4 +19,16 @@ namespace ftdr::torchbe {
 
 at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x);
 
+// Whether oneDNN runs float32 convolutions on channels-last (NHWC) activations as fast as on its
+// blocked layout, so that a network may keep its activations channels-last on the CPU (no reorder
+// into the blocked layout and back per convolution: two fewer full-size buffers). True where oneDNN
+// may use AVX-512 (avx512_core: its NHWC kernels are brgemm ones); with AVX2 alone its NHWC kernels
+// took 1.34-1.85x the time of a contiguous input on the SD VAE decoder's 3x3 shapes, 1.61x all
+// together (AMD EPYC, oneDNN 2.6, bench/conv_layout_speed.py), and the SD-1.5-size decode ran
+// 25.9 s against diffusers' 17.8 s. On an AVX-512 Xeon channels-last was the faster (15.3-16.2 s
+// against 15.6-18.5 s for the decode) and saves the two buffers. DNNL_MAX_CPU_ISA (or
+// ONEDNN_MAX_CPU_ISA) below AVX512_CORE counts. Fixed per machine, so every process of a job
+// decodes alike.
+bool cpu_channels_last_convs_fast();
+
 }  // namespace ftdr::torchbe

@@ -42,16 +42,20 @@ DecoderImpl::DecoderImpl(const VaeConfig& cfg, AttentionSettingsPtr settings) {
 
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
   at::Tensor h = mid_block(cpu_conv2d(conv_in, z));
-  // On the CPU the up blocks run channels-last: oneDNN then reads and writes the activations as they
-  // are, where a contiguous input is reordered into its blocked layout and the output converted
-  // back, two more full-size buffers per convolution (at 512x512 with 256 channels, 268 MiB each).
-  if (h.device().is_cpu()) h = h.contiguous(at::MemoryFormat::ChannelsLast);
+  // On a CPU where oneDNN's channels-last convolutions are fast, the up blocks run channels-last:
+  // oneDNN then reads and writes the activations as they are, where a contiguous input is reordered
+  // into its blocked layout and the output converted back, two more full-size buffers per
+  // convolution (at 512x512 with 256 channels, 268 MiB each). Elsewhere that costs 1.3-1.6x the
+  // convolutions' time (nn/cpu_conv.hpp), and they stay contiguous.
+  if (h.device().is_cpu() && cpu_channels_last_convs_fast()) h = h.contiguous(at::MemoryFormat::ChannelsLast);
+  // h is moved into each block, and into the last norm: the decoder's peak (the last level's first
+  // resnet, and the upsampler before it) then holds no buffer the next op has no more use for.
   for (auto& block : blocks_) {
     stop_point();
-    h = block(h);
+    h = block(std::move(h));
   }
   stop_point();
-  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out(h))).contiguous();
+  return cpu_conv2d(conv_out, silu_per_sample_(conv_norm_out->forward_owned(std::move(h)))).contiguous();
 }
 
 }  // namespace ftdr::torchbe
