@@ -124,8 +124,9 @@ Task sdxl_unet_task(const std::filesystem::path& dir) {
   const tb::UNetConfig cfg = tb::UNetConfig::from_json(tb::read_json_file(dir / "config.json"), "unet");
   Task out;
   out.workload = tb::calibration_workload(cfg, at::kFloat);
-  auto unet = load_component(tb::WeightSource(tb::SafeTensorsFile::open(dir / "diffusion_pytorch_model.safetensors")),
-                             [&] { return tb::UNet2DConditionModel(cfg); });
+  auto unet =
+      load_component(tb::WeightSource(tb::SafeTensorsFile::open(dir / "diffusion_pytorch_model.safetensors")),
+                     [&] { return tb::UNet2DConditionModel(cfg); });
   const at::Tensor x = at::randn({2, cfg.in_channels, 128, 128});
   const at::Tensor text = at::randn({2, 77, cfg.cross_attention_dim});
   const tb::UNetAddedConditions added{

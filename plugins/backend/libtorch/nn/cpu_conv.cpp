@@ -78,9 +78,9 @@ bool banded(const Conv2d& conv, const at::Tensor& x) {
 // the image's edge, which is what the padding adds), written into the output. oneDNN reorders a
 // contiguous input into its blocked layout, convolves into a blocked output and converts that back:
 // for the whole image that is two more full-size buffers (at the SD VAE's full resolution 268 MiB
-// in and 134 MiB out), for a band some tens of MiB. The sum that makes an output element does not
-// depend on which rows a call covers: the banded result was bit for bit the one-call result on
-// every SD VAE decoder shape measured (oneDNN 2.6's AVX2 kernels), in about the same time.
+// in and 134 MiB out), for a band about kBandInputBytes and its output. The sum that makes an output element
+// does not depend on which rows a call covers: the banded result was bit for bit the one-call result on every
+// SD VAE decoder shape measured (oneDNN 2.6's AVX2 kernels), in about the same time.
 at::Tensor banded_conv2d(const Conv2d& conv, const at::Tensor& image) {
   const auto& o = conv->options;
   const at::IntArrayRef padding = *get_if<torch::ExpandingArray<2>>(&o.padding());
@@ -98,11 +98,13 @@ at::Tensor banded_conv2d(const Conv2d& conv, const at::Tensor& image) {
     const std::int64_t last = std::min(out_h, first + rows);
     // Output rows [first, last) read input rows [first - pad_h, last - 1 - pad_h + kh).
     const std::int64_t from = first - pad_h, to = last - 1 - pad_h + kh;
-    const std::int64_t top = std::max<std::int64_t>(0, -from), bottom = std::max<std::int64_t>(0, to - height);
+    const std::int64_t top = std::max<std::int64_t>(0, -from),
+                       bottom = std::max<std::int64_t>(0, to - height);
     at::Tensor band = image.slice(2, std::max<std::int64_t>(from, 0), std::min(to, height));
     band = top + bottom > 0 ? at::constant_pad_nd(band, {0, 0, top, bottom}, 0) : band.contiguous();
-    out.slice(2, first, last).copy_(
-        at::mkldnn_convolution(band, weight, bias, {0, pad_w}, *o.stride(), *o.dilation(), o.groups()));
+    out.slice(2, first, last)
+        .copy_(
+            at::mkldnn_convolution(band, weight, bias, {0, pad_w}, *o.stride(), *o.dilation(), o.groups()));
   }
   return out;
 }

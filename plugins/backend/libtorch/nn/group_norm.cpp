@@ -4,9 +4,9 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/nn/functional/normalization.h>
 
-#include "nn/image_group_norm.hpp"
 #include "nn/each_image.hpp"
 #include "nn/empty_weights.hpp"
+#include "nn/image_group_norm.hpp"
 
 namespace ftdr::torchbe {
 namespace {

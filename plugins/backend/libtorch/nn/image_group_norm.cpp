@@ -161,8 +161,9 @@ void image_group_norm(const at::Tensor& x, const at::Tensor& out, std::int64_t g
   const float* wp = w.defined() ? w.data_ptr<float>() : nullptr;
   const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
   for (std::int64_t n = 0; n < x.size(0); ++n)
-    normalize_image(x.data_ptr<float>() + n * pixels * channels, out.data_ptr<float>() + n * pixels * channels,
-                    channels_last, pixels, channels, groups, wp, bp, eps);
+    normalize_image(x.data_ptr<float>() + n * pixels * channels,
+                    out.data_ptr<float>() + n * pixels * channels, channels_last, pixels, channels, groups,
+                    wp, bp, eps);
 }
 
 }  // namespace ftdr::torchbe

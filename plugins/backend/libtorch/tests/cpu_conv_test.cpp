@@ -129,9 +129,9 @@ TEST(CpuConv, ALargeImageInBandsIsTheModulesConvolution) {
     ThreadCount count(threads);
     for (Case& c : cases) {
       const at::Tensor bias = c.conv->bias;
-      const at::Tensor one_call =
-          at::mkldnn_convolution(x, c.conv->weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
-                                 {c.padding, c.padding}, {1, 1}, {1, 1}, 1);
+      const at::Tensor one_call = at::mkldnn_convolution(
+          x, c.conv->weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
+          {c.padding, c.padding}, {1, 1}, {1, 1}, 1);
       const at::Tensor banded = cpu_conv2d(c.conv, x);
       ASSERT_EQ(banded.sizes(), one_call.sizes());
       // Bit for bit on the machines measured (oneDNN 2.6, AVX2); float32 rounding is what is promised.

@@ -33,7 +33,8 @@ TEST(GroupNorm, AChannelsLastImagesResultDoesNotDependOnTheBatch) {
       const at::Tensor batch = norm(x);
       EXPECT_TRUE(batch.is_contiguous(at::MemoryFormat::ChannelsLast));
       if (threads == 1) one_thread[channels] = batch;
-      EXPECT_TRUE(at::equal(batch, one_thread[channels])) << channels << " channels, " << threads << " threads";
+      EXPECT_TRUE(at::equal(batch, one_thread[channels]))
+          << channels << " channels, " << threads << " threads";
       for (std::int64_t s = 0; s < 4; ++s) {
         const at::Tensor alone = norm(x.slice(0, s, s + 1));
         EXPECT_TRUE(at::equal(batch.slice(0, s, s + 1), alone))
@@ -59,7 +60,8 @@ TEST_P(GroupNormOwned, NormalizesInPlaceOnlyATensorNothingElseHolds) {
   const at::Tensor x = at::randn({2, 32, 24, 20}).contiguous(GetParam());
   const at::Tensor expected = norm->forward_owned(x.clone());
   EXPECT_TRUE(expected.is_contiguous(GetParam()));
-  EXPECT_LE((expected - at::group_norm(x, 8, norm->weight, norm->bias, 1e-6)).abs().max().item<double>(), 1e-5)
+  EXPECT_LE((expected - at::group_norm(x, 8, norm->weight, norm->bias, 1e-6)).abs().max().item<double>(),
+            1e-5)
       << "not libtorch's GroupNorm within float32 rounding";
   for (int threads : {1, 3}) {
     ThreadCount count(threads);

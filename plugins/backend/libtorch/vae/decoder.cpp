@@ -45,8 +45,9 @@ at::Tensor DecoderImpl::forward(const at::Tensor& z) {
   // On a CPU where oneDNN's channels-last convolutions are fast, the up blocks run channels-last:
   // oneDNN then reads and writes the activations as they are, where a contiguous input is reordered
   // into its blocked layout and the output converted back, two more full-size buffers per
-  // convolution (at 512x512 with 256 channels, 268 MiB each). Elsewhere that costs 1.3-1.6x the
-  // convolutions' time (nn/cpu_conv.hpp), and they stay contiguous.
+  // convolution (at 512x512 with 256 channels, 268 MiB each). Elsewhere channels-last convolutions
+  // took 1.61x the time (nn/cpu_conv.hpp): the activations stay contiguous, and cpu_conv2d
+  // convolves the large ones in bands of rows, so those buffers are a band's.
   if (h.device().is_cpu() && cpu_channels_last_convs_fast()) h = h.contiguous(at::MemoryFormat::ChannelsLast);
   // h is moved into each block, and into the last norm: the decoder's peak (the last level's first
   // resnet, and the upsampler before it) then holds no buffer the next op has no more use for.
