@@ -102,6 +102,11 @@ auto load_component(const tb::WeightSource& source, Build build) {
   return net;
 }
 
+template <class Build>
+auto load_component(const std::filesystem::path& weights, Build build) {
+  return load_component(tb::WeightSource(tb::SafeTensorsFile::open(weights)), build);
+}
+
 struct Task {
   std::function<void()> run;
   tb::CalibrationWorkload workload;  // for "threads auto"
@@ -124,9 +129,8 @@ Task sdxl_unet_task(const std::filesystem::path& dir) {
   const tb::UNetConfig cfg = tb::UNetConfig::from_json(tb::read_json_file(dir / "config.json"), "unet");
   Task out;
   out.workload = tb::calibration_workload(cfg, at::kFloat);
-  auto unet =
-      load_component(tb::WeightSource(tb::SafeTensorsFile::open(dir / "diffusion_pytorch_model.safetensors")),
-                     [&] { return tb::UNet2DConditionModel(cfg); });
+  auto unet = load_component(dir / "diffusion_pytorch_model.safetensors",
+                             [&] { return tb::UNet2DConditionModel(cfg); });
   const at::Tensor x = at::randn({2, cfg.in_channels, 128, 128});
   const at::Tensor text = at::randn({2, 77, cfg.cross_attention_dim});
   const tb::UNetAddedConditions added{
@@ -159,15 +163,14 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
   } else if (task == "text") {
     auto tokenizer =
         std::make_shared<tb::CLIPTokenizer>(tb::CLIPTokenizer::from_folder(folder.tokenizer_dir));
-    auto te = load_component(tb::WeightSource(tb::SafeTensorsFile::open(folder.text_encoder_weights)),
-                             [&] { return tb::CLIPTextModel(folder.text_encoder); });
+    auto te =
+        load_component(folder.text_encoder_weights, [&] { return tb::CLIPTextModel(folder.text_encoder); });
     out.run = [tokenizer, te]() mutable {
       auto p = tiny_params();
       (void)tb::encode_prompts(*tokenizer, te, p, tb::PromptSettings{});
     };
   } else if (task == "unet") {
-    auto unet = load_component(tb::WeightSource(tb::SafeTensorsFile::open(folder.unet_weights)),
-                               [&] { return tb::UNet2DConditionModel(folder.unet); });
+    auto unet = load_component(folder.unet_weights, [&] { return tb::UNet2DConditionModel(folder.unet); });
     const at::Tensor x = at::randn({2, folder.unet.in_channels, 64, 64});
     const at::Tensor text = at::randn({2, 77, folder.unet.cross_attention_dim});
     out.run = [unet, x, text]() mutable {

@@ -56,13 +56,16 @@ bool channels_last(const at::Tensor& x) {
 // contiguous first). A channels-last input needs no reorder into oneDNN's blocked layout, and the
 // output is written in place of the blocked copy and its conversion back: at the SD VAE's full
 // resolution two 134-268 MiB buffers fewer per convolution.
+// The module's bias as at::mkldnn_convolution takes it.
+c10::optional<at::Tensor> onednn_bias(const Conv2d& conv) {
+  return conv->bias.defined() ? c10::optional<at::Tensor>(conv->bias.contiguous()) : c10::nullopt;
+}
+
 at::Tensor onednn_call(const Conv2d& conv, const at::Tensor& x) {
   const auto& o = conv->options;
-  const c10::optional<at::Tensor> bias =
-      conv->bias.defined() ? c10::optional<at::Tensor>(conv->bias.contiguous()) : c10::nullopt;
-  return at::mkldnn_convolution(channels_last(x) ? x : x.contiguous(), conv->weight.contiguous(), bias,
-                                *get_if<torch::ExpandingArray<2>>(&o.padding()), *o.stride(), *o.dilation(),
-                                o.groups());
+  return at::mkldnn_convolution(channels_last(x) ? x : x.contiguous(), conv->weight.contiguous(),
+                                onednn_bias(conv), *get_if<torch::ExpandingArray<2>>(&o.padding()),
+                                *o.stride(), *o.dilation(), o.groups());
 }
 
 // Stride 1, no dilation, one group, on a contiguous input of more than kBandedMinBytes per image:
@@ -71,16 +74,18 @@ bool banded(const Conv2d& conv, const at::Tensor& x) {
   const auto& o = conv->options;
   const at::IntArrayRef stride = o.stride(), dilation = o.dilation();
   return !channels_last(x) && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1 &&
-         o.groups() == 1 && x.numel() / std::max<std::int64_t>(x.size(0), 1) * 4 > kBandedMinBytes;
+         o.groups() == 1 &&
+         x.numel() / std::max<std::int64_t>(x.size(0), 1) * x.element_size() > kBandedMinBytes;
 }
 
 // One image's convolution in bands of output rows, each from its input rows (and zero rows beyond
 // the image's edge, which is what the padding adds), written into the output. oneDNN reorders a
 // contiguous input into its blocked layout, convolves into a blocked output and converts that back:
 // for the whole image that is two more full-size buffers (at the SD VAE's full resolution 268 MiB
-// in and 134 MiB out), for a band about kBandInputBytes and its output. The sum that makes an output element
-// does not depend on which rows a call covers: the banded result was bit for bit the one-call result on every
-// SD VAE decoder shape measured (oneDNN 2.6's AVX2 kernels), in about the same time.
+// in and 134 MiB out), for a band about kBandInputBytes and its output. The sum that makes an
+// output element does not depend on which rows a call covers: the banded result was bit for bit
+// the one-call result on every SD VAE decoder shape measured (oneDNN 2.6's AVX2 kernels), in about
+// the same time.
 at::Tensor banded_conv2d(const Conv2d& conv, const at::Tensor& image) {
   const auto& o = conv->options;
   const at::IntArrayRef padding = *get_if<torch::ExpandingArray<2>>(&o.padding());
@@ -88,10 +93,9 @@ at::Tensor banded_conv2d(const Conv2d& conv, const at::Tensor& image) {
   const std::int64_t kh = conv->weight.size(2), height = image.size(2);
   const std::int64_t out_h = height + 2 * pad_h - kh + 1;
   const std::int64_t out_w = image.size(3) + 2 * pad_w - conv->weight.size(3) + 1;
-  const std::int64_t row_bytes = image.size(1) * image.size(3) * 4;
+  const std::int64_t row_bytes = image.size(1) * image.size(3) * image.element_size();
   const std::int64_t rows = std::max<std::int64_t>(1, kBandInputBytes / row_bytes);
-  const c10::optional<at::Tensor> bias =
-      conv->bias.defined() ? c10::optional<at::Tensor>(conv->bias.contiguous()) : c10::nullopt;
+  const c10::optional<at::Tensor> bias = onednn_bias(conv);
   const at::Tensor weight = conv->weight.contiguous();
   at::Tensor out = at::empty({1, weight.size(0), out_h, out_w}, image.options());
   for (std::int64_t first = 0; first < out_h; first += rows) {

@@ -15,6 +15,13 @@ namespace {
 // share of work worth starting.
 constexpr std::int64_t kPixelsPerBlock = 256;
 
+// at::parallel_for's grain for items of `item` floats each: at least 32768 elements per task (libtorch's
+// own at::internal::GRAIN_SIZE), so a small image (the tiny models' 32 channels at 32x32) runs on one
+// thread instead of paying a thread hand-off per channel. How the work is split never changes the
+// result.
+constexpr std::int64_t kGrainElements = 32768;
+std::int64_t grain(std::int64_t item) { return std::max<std::int64_t>(1, kGrainElements / item); }
+
 struct ChannelSums {
   std::vector<double> sum, squares;  // per channel
   explicit ChannelSums(std::int64_t channels)
@@ -28,7 +35,7 @@ constexpr std::int64_t kLanes = 8;
 
 ChannelSums sums_contiguous(const float* x, std::int64_t pixels, std::int64_t channels) {
   ChannelSums out(channels);
-  at::parallel_for(0, channels, 1, [&](std::int64_t first, std::int64_t last) {
+  at::parallel_for(0, channels, grain(pixels), [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t c = first; c < last; ++c) {
       const float* channel = x + c * pixels;
       double sum[kLanes] = {}, squares[kLanes] = {};
@@ -58,7 +65,7 @@ ChannelSums sums_contiguous(const float* x, std::int64_t pixels, std::int64_t ch
 ChannelSums sums_channels_last(const float* x, std::int64_t pixels, std::int64_t channels) {
   const std::int64_t blocks = (pixels + kPixelsPerBlock - 1) / kPixelsPerBlock;
   std::vector<double> partial(static_cast<std::size_t>(blocks * 2 * channels), 0.0);
-  at::parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+  at::parallel_for(0, blocks, grain(kPixelsPerBlock * channels), [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t b = first; b < last; ++b) {
       double* sum = partial.data() + b * 2 * channels;
       double* squares = sum + channels;
@@ -118,7 +125,7 @@ void normalize_image(const float* x, float* out, bool channels_last, std::int64_
       channels_last ? sums_channels_last(x, pixels, channels) : sums_contiguous(x, pixels, channels);
   const Affine a = group_affine(sums, pixels, groups, weight, bias, eps);
   if (channels_last) {
-    at::parallel_for(0, pixels, kPixelsPerBlock, [&](std::int64_t first, std::int64_t last) {
+    at::parallel_for(0, pixels, grain(channels), [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t p = first; p < last; ++p) {
         const float* in = x + p * channels;
         float* o = out + p * channels;
@@ -127,7 +134,7 @@ void normalize_image(const float* x, float* out, bool channels_last, std::int64_
     });
     return;
   }
-  at::parallel_for(0, channels, 1, [&](std::int64_t first, std::int64_t last) {
+  at::parallel_for(0, channels, grain(pixels), [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t c = first; c < last; ++c) {
       const float* in = x + c * pixels;
       float* o = out + c * pixels;
