@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "common/queue_events.hpp"
 #include "ftdr/sdk/error.hpp"
 #include "queue/redis_queue_support.hpp"
 
@@ -151,6 +152,36 @@ TEST(RedisOutage, AClaimerAndAServerReconnectAfterARestart) {
   EXPECT_EQ(lease->job.id, id);
   ASSERT_TRUE(runner->complete(*lease, "completed", "{}", wall_ms()));
   EXPECT_TRUE(finished->wait_for(id)) << "the server did not subscribe again";
+}
+
+// A runner reports and completes in the moment Redis is back from a restart, before the server's
+// event reader could have reconnected: the server still sees every event of the job, in order. (A
+// publish-only channel dropped them, and `ftdr serve` showed the job running for ever.)
+TEST(RedisOutage, EventsWrittenWhileTheServerReconnectsReachItInOrder) {
+  FTDR_REQUIRE_REDIS();
+  RedisServer redis(/*appendonly*/ true);
+  auto server = load_redis_queue(redis_table(redis, "t"));
+  auto runner = load_redis_queue(redis_table(redis, "t"));
+  auto log = std::make_shared<QueueEventLog>();
+  server->watch(log);
+  const auto id = server->enqueue("{}", Priority::normal, wall_ms());
+  auto lease = runner->claim("runner/1", 0);
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(runner->report(*lease, {id, QueueEventKind::state, "encoding", 0, 0, ""}));
+  ASSERT_EQ(log->wait_for(1).size(), 1u);
+  redis.kill();
+  redis.start();
+  ASSERT_TRUE(runner->report(*lease, {id, QueueEventKind::state, "diffusion", 0, 0, ""}));
+  ASSERT_TRUE(runner->report(*lease, {id, QueueEventKind::progress, "", 1, 2, ""}));
+  ASSERT_TRUE(runner->complete(*lease, "completed", R"({"ok":1})", wall_ms()));
+  const auto events = log->wait_for(4);
+  ASSERT_EQ(events.size(), 4u) << "events written while the server reconnected were lost";
+  EXPECT_EQ(events[1].state, "diffusion");
+  EXPECT_EQ(events[2].kind, QueueEventKind::progress);
+  EXPECT_EQ(events[2].step, 1);
+  EXPECT_EQ(events[3].kind, QueueEventKind::finished);
+  EXPECT_EQ(events[3].state, "completed");
+  EXPECT_EQ(events[3].detail, R"({"ok":1})");
 }
 
 TEST(RedisOutage, AnOutageLongerThanTheBudgetThrowsNamingRedis) {

@@ -1,5 +1,5 @@
 // The `redis` queue plugin across "machines": several plugin instances (each its own connections and
-// subscriber) on one real redis-server, loaded through the framework's plugin loader.
+// event reader) on one real redis-server, loaded through the framework's plugin loader.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -105,6 +105,77 @@ TEST_F(RedisQueueTest, AWatcherOnAnotherMachineSeesEveryEventInOrder) {
   EXPECT_EQ(seen[5].state, "completed");
   EXPECT_EQ(seen[5].detail, R"({"images":["a.png"]})");
   EXPECT_EQ(server->job(id)->worker, "gpu-box/77");
+}
+
+// Records events; the first one holds the plugin's reading thread until open() (a watcher far behind).
+class HeldAtFirstEvent final : public sdk::QueueObserver {
+ public:
+  void on_event(const sdk::QueueEvent& event) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    events_.push_back(event);
+    changed_.notify_all();
+    if (events_.size() == 1) changed_.wait_for(lock, std::chrono::seconds(60), [&] { return open_; });
+  }
+  bool wait_for(std::size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(20), [&] { return events_.size() >= count; });
+  }
+  void open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  std::vector<sdk::QueueEvent> events() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return events_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<sdk::QueueEvent> events_;
+  bool open_ = false;
+};
+
+// The event log keeps about 10000 entries. A watcher held up while 12000 are written finds the ones
+// it did not read trimmed: it gets each job's state from its hash instead (never an older event
+// after a newer one), and nothing is lost: the finished job's result, the cancel, the waiting job.
+TEST_F(RedisQueueTest, AWatcherOvertakenByTheTrimmedLogCatchesUpFromTheJobs) {
+  auto server = machine();
+  auto runner = machine();
+  auto events = std::make_shared<HeldAtFirstEvent>();
+  server->watch(events);
+  const auto a = server->enqueue("{}", Priority::normal, wall_ms());
+  const auto b = server->enqueue("{}", Priority::normal, wall_ms());
+  const auto c = server->enqueue("{}", Priority::normal, wall_ms());
+  auto lease_a = runner->claim("w/1", 0);
+  ASSERT_TRUE(lease_a && lease_a->job.id == a);
+  ASSERT_TRUE(runner->report(*lease_a, {a, QueueEventKind::state, "encoding", 0, 0, ""}));
+  ASSERT_TRUE(events->wait_for(1));
+  for (int step = 1; step <= 12000; ++step)
+    ASSERT_TRUE(runner->report(*lease_a, {a, QueueEventKind::progress, "", step, 12000, ""}));
+  ASSERT_TRUE(runner->complete(*lease_a, "completed", R"({"images":["a.png"]})", wall_ms()));
+  auto lease_b = runner->claim("w/1", 0);
+  ASSERT_TRUE(lease_b && lease_b->job.id == b);
+  ASSERT_TRUE(runner->report(*lease_b, {b, QueueEventKind::state, "diffusion", 0, 0, ""}));
+  ASSERT_TRUE(server->cancel(b, "{}", wall_ms()));
+  events->open();
+  ASSERT_TRUE(events->wait_for(5)) << "the watcher did not catch up";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // nothing else may follow
+  const auto seen = events->events();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[1].job_id, a);
+  EXPECT_EQ(seen[1].kind, QueueEventKind::finished);
+  EXPECT_EQ(seen[1].state, "completed");
+  EXPECT_EQ(seen[1].detail, R"({"images":["a.png"]})");
+  EXPECT_EQ(seen[2].job_id, b);
+  EXPECT_EQ(seen[2].kind, QueueEventKind::state);
+  EXPECT_EQ(seen[2].state, "diffusion");
+  EXPECT_EQ(seen[3].job_id, b);
+  EXPECT_EQ(seen[3].kind, QueueEventKind::cancel);
+  EXPECT_EQ(seen[4].job_id, c);
+  EXPECT_EQ(seen[4].kind, QueueEventKind::state);
+  EXPECT_EQ(seen[4].state, "queued");
 }
 
 TEST_F(RedisQueueTest, AJobWhoseMachineFellSilentRunsOnAnotherAndTheLateResultIsDropped) {

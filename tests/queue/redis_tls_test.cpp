@@ -131,7 +131,7 @@ TEST(RedisTls, BadCertificateFilesNameTheirKeyAndPath) {
 }
 
 // A TLS Redis is killed and comes back on the same port while a runner waits and the server enqueues:
-// every connection (the pooled ones and the subscriptions) goes through a new handshake.
+// every connection (the pooled ones and the event readers) goes through a new handshake.
 TEST(RedisTls, AClaimerAndAServerReconnectAfterATlsRedisRestart) {
   FTDR_REQUIRE_REDIS();
   RedisServer redis(/*appendonly*/ true, "", RedisTls::on);

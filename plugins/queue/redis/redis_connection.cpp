@@ -168,13 +168,10 @@ Reply RedisConnection::command(const std::vector<std::string>& args) {
   return Reply(raw);
 }
 
-Reply RedisConnection::next_reply() {
-  void* raw = nullptr;
-  if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || !raw) lost("waiting for a message");
-  return Reply(static_cast<redisReply*>(raw));
+void RedisConnection::set_reply_timeout(std::int64_t ms) {
+  timeout_ms_ = ms;
+  redisSetTimeout(ctx_.get(), to_timeval(ms));
 }
-
-void RedisConnection::wait_forever() { redisSetTimeout(ctx_.get(), timeval{}); }
 
 void RedisConnection::interrupt() {
   if (ctx_ && ctx_->fd >= 0) ::shutdown(ctx_->fd, SHUT_RDWR);

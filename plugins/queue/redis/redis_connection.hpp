@@ -43,11 +43,9 @@ class RedisConnection {
   // Sends one command (binary-safe arguments) and reads its reply. Throws ConnectionLost when the
   // connection failed; the connection is unusable afterwards.
   Reply command(const std::vector<std::string>& args);
-  // Reads the next reply without sending (subscriptions). Throws ConnectionLost.
-  Reply next_reply();
-  // Removes the reply timeout (a subscriber waits for messages for as long as it takes).
-  void wait_forever();
-  // Ends a next_reply() blocked on another thread (it then throws ConnectionLost).
+  // Replaces command_timeout_ms for the replies from now on (a blocking read waits longer by design).
+  void set_reply_timeout(std::int64_t ms);
+  // Ends a command() blocked on another thread (it then throws ConnectionLost).
   void interrupt();
 
  private:

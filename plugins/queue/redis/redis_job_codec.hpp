@@ -1,5 +1,5 @@
-// redis_job_codec.hpp: a job's Redis hash as an sdk::QueuedJob, and events as the JSON published on
-// <prefix>:events:
+// redis_job_codec.hpp: a job's Redis hash as an sdk::QueuedJob, and events as the JSON of the e field
+// of <prefix>:event_log's entries:
 //
 //   {"job":7,"kind":"progress","state":"","step":3,"total":20,"detail":""}
 //
@@ -18,7 +18,7 @@ namespace ftdr::plugins::redis {
 sdk::QueuedJob job_from_fields(std::uint64_t id, const std::map<std::string, std::string>& fields);
 
 std::string event_json(const sdk::QueueEvent& event);
-// Nothing for a message that is not an event of this format (another program on the channel).
+// Nothing for a text that is not an event of this format (another program's entry in the log).
 std::optional<sdk::QueueEvent> event_from_json(const std::string& text);
 
 }  // namespace ftdr::plugins::redis

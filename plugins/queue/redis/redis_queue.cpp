@@ -27,7 +27,7 @@ RedisQueue::RedisQueue(RedisSettings settings, std::shared_ptr<sdk::Logger> logg
   check_version();
   create_groups();
   scripts_ = load_scripts();
-  subscriber_ = std::make_unique<RedisSubscriber>(settings_, logger_, wake_);
+  events_ = std::make_unique<RedisEventReader>(settings_, logger_, wake_);
   logger_->info("redis queue: using Redis at " + link_.address() + ", key prefix '" + settings_.prefix + "'");
 }
 
@@ -152,8 +152,6 @@ sdk::QueueDepth RedisQueue::depth() const {
   return d;
 }
 
-void RedisQueue::watch(std::shared_ptr<sdk::QueueObserver> observer) {
-  subscriber_->add(std::move(observer));
-}
+void RedisQueue::watch(std::shared_ptr<sdk::QueueObserver> observer) { events_->add(std::move(observer)); }
 
 }  // namespace ftdr::plugins::redis

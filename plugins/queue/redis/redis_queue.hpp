@@ -9,8 +9,9 @@
 //   - the job's hash (<prefix>:job:<id>) keeps its fields and its lease: token (= claims so far),
 //     leased, lease_until (Redis' clock); every write under a lease is a script that first checks
 //     the token, so a runner whose lease expired and was claimed again changes nothing;
-//   - events are PUBLISHed on <prefix>:events by the script that changed the hash (RedisSubscriber
-//     delivers them); blobs are plain keys <prefix>:blob:<id>:<name>, at most blob_max_bytes each;
+//   - events and wake-ups are appended to the stream <prefix>:event_log by the script that changed
+//     the hash; each instance reads it from where it left off (RedisEventReader), so an outage loses
+//     none; blobs are plain keys <prefix>:blob:<id>:<name>, at most blob_max_bytes each;
 //   - Redis outages: every call retries within reconnect_max_ms (RedisLink); enqueue, claim, cancel,
 //     complete and release carry a nonce so a retry of a call that did run returns its first answer.
 //
@@ -25,9 +26,9 @@
 
 #include "ftdr/sdk/logger.hpp"
 #include "ftdr/sdk/queue.hpp"
+#include "redis_event_reader.hpp"
 #include "redis_link.hpp"
 #include "redis_settings.hpp"
-#include "redis_subscriber.hpp"
 
 namespace ftdr::plugins::redis {
 
@@ -83,7 +84,7 @@ class RedisQueue final : public sdk::JobQueue {
   const RedisSettings& settings_;
   Scripts scripts_;
   WakeSignal wake_;
-  std::unique_ptr<RedisSubscriber> subscriber_;
+  std::unique_ptr<RedisEventReader> events_;
 };
 
 }  // namespace ftdr::plugins::redis

@@ -14,6 +14,13 @@ local function now_ms()
 end
 local function jkey(id) return P .. ':job:' .. id end
 local function skey(level) return P .. ':q:' .. LEVELS[tonumber(level) + 1] end
+-- Events and wake-ups go to one stream, read by every plugin instance from where it left off (a
+-- reader that was away catches up instead of missing them); about the newest 10000 are kept.
+local function append(field, value)
+  redis.call('XADD', P .. ':event_log', 'MAXLEN', '~', 10000, '*', field, value)
+end
+local function emit(event) append('e', event) end
+local function wake(id) append('w', id) end
 local function fields(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
@@ -57,7 +64,7 @@ redis.call('HSET', jkey(id), 'request', ARGV[4], 'priority', level, 'state', 'qu
 redis.call('ZADD', P .. ':jobs', id, id)
 redis.call('ZADD', P .. ':waiting:' .. level, created, id)
 remember(ARGV[2], id, ARGV[3])
-redis.call('PUBLISH', P .. ':wake', id)
+wake(id)
 return id
 )lua";
 
@@ -144,7 +151,7 @@ local k = jkey(ARGV[2])
 local h = redis.call('HMGET', k, 'token', 'leased')
 if h[1] ~= ARGV[3] or h[2] ~= '1' then return 0 end
 if ARGV[4] == '1' then redis.call('HSET', k, 'state', ARGV[5]) end
-redis.call('PUBLISH', P .. ':events', ARGV[6])
+emit(ARGV[6])
 return 1
 )lua";
 
@@ -166,7 +173,7 @@ if h[1] ~= token or h[2] ~= '1' then return 0 end
 redis.call('HSET', k, 'state', ARGV[4], 'result', ARGV[5], 'finished_ms', ARGV[6], 'leased', 0, 'lease_until', 0)
 unqueue(id, h[3], h[4])
 redis.call('ZADD', P .. ':finished', id, id)
-redis.call('PUBLISH', P .. ':events', ARGV[7])
+emit(ARGV[7])
 remember(ARGV[8], 1, ARGV[9])
 return 1
 )lua";
@@ -182,8 +189,8 @@ redis.call('HSET', k, 'state', 'queued', 'worker', '', 'leased', 0, 'lease_until
 -- The entry stays pending at its place in the stream, idle "forever": claimable at once.
 redis.call('XCLAIM', skey(h[3]), GROUP, h[5], 0, h[4], 'IDLE', now_ms(), 'JUSTID')
 redis.call('ZADD', P .. ':waiting:' .. h[3], h[6], id)
-redis.call('PUBLISH', P .. ':events', ARGV[4])
-redis.call('PUBLISH', P .. ':wake', id)
+emit(ARGV[4])
+wake(id)
 remember(ARGV[5], 1, ARGV[6])
 return 1
 )lua";
@@ -200,13 +207,13 @@ if h[1] == '0' then
   if h[2] == '1' then  -- leased: its runner stops it and completes it
     if h[3] ~= '1' then
       redis.call('HSET', k, 'cancel_requested', 1)
-      redis.call('PUBLISH', P .. ':events', ARGV[8])
+      emit(ARGV[8])
     end
   else
     redis.call('HSET', k, 'state', 'cancelled', 'result', ARGV[5], 'finished_ms', ARGV[6])
     unqueue(id, h[4], h[5])
     redis.call('ZADD', P .. ':finished', id, id)
-    redis.call('PUBLISH', P .. ':events', ARGV[7])
+    emit(ARGV[7])
   end
 end
 remember(ARGV[3], r, ARGV[4])
@@ -229,6 +236,19 @@ return ids
 
 const char* const kJobs = R"lua(
 local out = {}
+for _, id in ipairs(redis.call('ZRANGE', P .. ':jobs', 0, -1)) do
+  out[#out + 1] = {id, redis.call('HGETALL', jkey(id))}
+end
+return out
+)lua";
+
+// The jobs as they are now and the event log's position they correspond to, in one step: a reader
+// that missed events starts again from here (XINFO: the newest id, even when trimming emptied it).
+const char* const kCatchUp = R"lua(
+local out = {'0-0'}
+if redis.call('EXISTS', P .. ':event_log') == 1 then
+  out[1] = fields(redis.call('XINFO', 'STREAM', P .. ':event_log'))['last-generated-id']
+end
 for _, id in ipairs(redis.call('ZRANGE', P .. ':jobs', 0, -1)) do
   out[#out + 1] = {id, redis.call('HGETALL', jkey(id))}
 end
@@ -300,6 +320,7 @@ FTDR_REDIS_SCRIPT(cancel, kCancel)
 FTDR_REDIS_SCRIPT(remove, kRemove)
 FTDR_REDIS_SCRIPT(forget_finished, kForgetFinished)
 FTDR_REDIS_SCRIPT(jobs, kJobs)
+FTDR_REDIS_SCRIPT(catch_up, kCatchUp)
 FTDR_REDIS_SCRIPT(depth, kDepth)
 FTDR_REDIS_SCRIPT(put_blob, kPutBlob)
 FTDR_REDIS_SCRIPT(announce, kAnnounce)

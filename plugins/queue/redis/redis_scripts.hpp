@@ -11,7 +11,8 @@
 //   P:reply:<nonce>         a retried call's first answer (enqueue, claim, cancel, complete, release)
 //   P:runner:<name>, P:runners   a runner's hash (host, pid, state, job, jobs_done, started_ms,
 //                           last_seen_ms, restarts); the sorted set of runner names by last_seen_ms
-//   P:events, P:wake        pub/sub channels: event JSON; "a job may be claimable" for waiting claimers
+//   P:event_log             stream of events (field e: event JSON) and wake-ups (field w: a job id
+//                           that may be claimable), about the newest 10000 kept (MAXLEN ~)
 //
 // Every script takes ARGV[1] = P and declares no KEYS (so it is not for Redis Cluster). Lease times
 // come from Redis' own clock (TIME), so machines with skewed clocks agree on expiry; aging compares a
@@ -47,6 +48,8 @@ const std::string& remove();
 const std::string& forget_finished();
 // ARGV: P -> {{id, HGETALL}, ...} oldest first
 const std::string& jobs();
+// ARGV: P -> {event_log's last id ("0-0": none), {id, HGETALL}, ...} oldest first
+const std::string& catch_up();
 // ARGV: P -> {count, oldest_created_ms (or ""), ...} for urgent, high, normal, low
 const std::string& depth();
 // ARGV: P, id, name, bytes -> 1 | 0 (unknown job)
