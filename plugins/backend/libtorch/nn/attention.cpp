@@ -58,25 +58,42 @@ bool per_head_route(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
   return q.device().is_cpu() && !grad && bytes >= kPerHeadMinScoreBytes;
 }
 
+// q k^T * scale into s. Without a mask the GEMM scales (alpha; beta = 0 overwrites s): a separate
+// pass over the scores cost as much as the GEMM itself at SD-1.5's sizes (4096 x 4096 per head,
+// d = 40: 31 ms against 17.5 ms; the same bits). With a mask s may hold -inf from the previous head,
+// and a kernel that reads s despite beta = 0 would make NaN of it: there the scaling stays apart.
+void scaled_scores(at::Tensor& s, const at::Tensor& q, const at::Tensor& kt, double scale, bool masked) {
+  if (masked) {
+    at::mm_out(s, q, kt).mul_(scale);
+    return;
+  }
+  s.addmm_(q, kt, /*beta=*/0, /*alpha=*/scale);
+}
+
 // attend() one head (and up to `slice` query rows) at a time, into one score and one probability
 // buffer reused by every head. Why: at SD-1.5's first level (B*H = 16 heads of 4096 x 4096) the
 // batched form allocates 1 GiB of scores and 1 GiB of probabilities per attention, and every fresh
 // allocation of that size is new pages the kernel must fault in and zero; two 64 MiB buffers reused
 // 16 times are 0.5-0.75x the time (Python, same libtorch, 1 and 2 threads) with identical results.
+// The score buffer starts zeroed unless BLAS computes it (float32/64 scores: BLAS never reads C when
+// beta = 0), so libtorch's own GEMM for half types never sees uninitialised memory there.
 at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                            bool upcast, const at::Tensor& mask, int64_t slice) {
   const bool up = needs_upcast(q, upcast);
   const int64_t bh = q.size(0), n = q.size(1), m = k.size(1);
-  const auto score_options = q.options().dtype(up ? at::kFloat : q.scalar_type());
+  const auto score_type = up ? at::kFloat : q.scalar_type();
+  const auto score_options = q.options().dtype(score_type);
+  const bool blas = score_type == at::kFloat || score_type == at::kDouble;
   at::Tensor out = at::empty({bh, n, v.size(2)}, v.options());
-  at::Tensor scores = at::empty({slice, m}, score_options), probs = at::empty({slice, m}, score_options);
+  at::Tensor scores = blas ? at::empty({slice, m}, score_options) : at::zeros({slice, m}, score_options);
+  at::Tensor probs = at::empty({slice, m}, score_options);
   for (int64_t i = 0; i < bh; ++i) {
     const at::Tensor kt = up ? k[i].to(at::kFloat).t() : k[i].t();
     for (int64_t start = 0; start < n; start += slice) {
       const int64_t rows = std::min(n, start + slice) - start;
       at::Tensor s = scores.narrow(0, 0, rows), p = probs.narrow(0, 0, rows);
       const at::Tensor qi = q[i].narrow(0, start, rows);
-      at::mm_out(s, up ? qi.to(at::kFloat) : qi, kt).mul_(scale);
+      scaled_scores(s, up ? qi.to(at::kFloat) : qi, kt, scale, mask.defined());
       if (mask.defined()) s.add_(mask[mask.size(0) == 1 ? 0 : i].narrow(0, start, rows).to(s.scalar_type()));
       at::_softmax_out(p, s, -1, false);
       at::Tensor o = out[i].narrow(0, start, rows);

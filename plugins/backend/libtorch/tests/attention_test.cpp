@@ -69,6 +69,23 @@ TEST(Attention, PerHeadRouteKeepsAnImageIndependentOfItsBatch) {
   }
 }
 
+// The per-head route scales inside the GEMM (beta = 0) without a mask, and apart with one: a mask's
+// -inf left in the reused score buffer by one head must not reach the next head's scores, and
+// bfloat16 scores (libtorch's own GEMM, not BLAS) start from a zeroed buffer. No NaN, reference math.
+TEST(Attention, PerHeadRouteWithAMaskAndInBfloat16) {
+  at::manual_seed(5);
+  auto q = at::randn({1, 2048, 32}), k = at::randn({1, 2048, 32}), v = at::randn({1, 2048, 32});
+  const auto mask = at::full({2048, 2048}, -INFINITY).triu(1);
+  c10::InferenceMode inference;
+  const auto masked = attention(q, k, v, 2, {AttentionMode::naive, 0}, false, mask);
+  EXPECT_FALSE(masked.isnan().any().item<bool>());
+  EXPECT_LE((masked - reference_attention(q, k, v, 2, mask)).abs().max().item<double>(), 1e-5);
+  const auto half = attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), 4,
+                              {AttentionMode::naive, 0}, false);
+  EXPECT_FALSE(half.isnan().any().item<bool>());
+  EXPECT_LE((half.to(at::kFloat) - reference_attention(q, k, v, 4)).abs().max().item<double>(), 5e-2);
+}
+
 TEST(Attention, CausalMaskInEveryMode) {
   at::manual_seed(1);
   auto x = at::randn({1, 9, 8});
