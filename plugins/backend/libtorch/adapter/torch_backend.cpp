@@ -178,7 +178,7 @@ std::string TorchBackend::thread_choice_line() const {
   line += "threads = 0: " + to_string(threads_->split) + ", " + threads_->how;
   if (!threads_->decision.empty()) line += "; " + threads_->decision;
   if (!threads_->timings.empty())
-    line += "; per round (intra-op/BLAS): " + summarize_timings(threads_->timings);
+    line += "; fastest round (intra-op/BLAS): " + summarize_timings(threads_->timings);
   return line;
 }
 

@@ -5,8 +5,8 @@
 // (GroupNorm, SiLU, a 3x3 convolution, a Linear through cpu_linear, self- and cross-attention with
 // one head), each candidate split (thread_choice.hpp) for a few rounds, interleaved so the
 // machine's drift hits every candidate alike; after the first round only the contenders
-// (worth_more_rounds). About 1-2 s for SD-1.5 sizes on 2 quiet cores (5-20 on loaded ones), well under
-// a second for the tiny test models; thread_setup.hpp caches the outcome.
+// (worth_more_rounds). About 5 s for SD-1.5 sizes on 2 cores (4.9-5.0 s measured, 4 rounds; more
+// on loaded ones), well under a second for the tiny test models; thread_setup.hpp caches the outcome.
 //
 //   CalibrationWorkload w = calibration_workload(folder.unet, at::kFloat);
 //   std::vector<SplitTiming> t = time_splits(w, candidate_splits(cores, blas_settable));
@@ -41,7 +41,7 @@ struct CalibrationWorkload {
 CalibrationWorkload calibration_workload(const UNetConfig& unet, at::ScalarType dtype);
 
 struct CalibrationOptions {
-  int rounds = 3;                   // timed rounds per candidate
+  int rounds = 4;                   // timed rounds per candidate (the fastest counts)
   double min_round_seconds = 0.03;  // a round repeats the mix until it lasts at least this long
 };
 

@@ -11,8 +11,8 @@ namespace {
 
 struct Scored {
   ThreadSplit split;
-  double median = 0;
-  double spread = 0;  // (max - min) / median
+  double fastest = 0;  // its fastest round
+  double spread = 0;   // (max - min) / median
 };
 
 std::vector<double> usable_sorted(const SplitTiming& t) {
@@ -27,7 +27,7 @@ std::optional<Scored> score(const SplitTiming& t) {
   const std::vector<double> s = usable_sorted(t);
   const auto median = median_seconds(t);
   if (!median) return std::nullopt;
-  return Scored{t.split, *median, (s.back() - s.front()) / *median};
+  return Scored{t.split, s.front(), (s.back() - s.front()) / *median};
 }
 
 // Fewer threads first: intra-op + BLAS (an unchanged BLAS counts as one), then intra-op.
@@ -74,6 +74,12 @@ std::optional<double> median_seconds(const SplitTiming& timing) {
   return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
+std::optional<double> fastest_seconds(const SplitTiming& timing) {
+  const std::vector<double> s = usable_sorted(timing);
+  if (s.empty()) return std::nullopt;
+  return s.front();
+}
+
 std::string to_string(const ThreadSplit& split) {
   return std::to_string(split.intra_op) + " intra-op / " +
          (split.blas > 0 ? std::to_string(split.blas) + " BLAS" : std::string("BLAS unchanged"));
@@ -114,21 +120,21 @@ std::optional<ThreadDecision> choose_split(const std::vector<SplitTiming>& timin
     if (auto s = score(t)) scored.push_back(*s);
   if (scored.empty()) return std::nullopt;
   const double fastest = std::min_element(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-                           return a.median < b.median;
-                         })->median;
+                           return a.fastest < b.fastest;
+                         })->fastest;
   const Scored* winner = nullptr;
   int ties = 0;
   bool reliable = true;
   for (const auto& s : scored) {
     reliable = reliable && s.spread <= max_spread;
-    if (s.median > fastest * (1 + tie_tolerance)) continue;
+    if (s.fastest > fastest * (1 + tie_tolerance)) continue;
     ++ties;
     if (winner == nullptr || fewer_threads(s.split, winner->split)) winner = &s;
   }
   ThreadDecision d;
   d.split = winner->split;
   d.reliable = reliable;
-  d.reason = to_string(winner->split) + ": " + ms(winner->median) + " per round";
+  d.reason = to_string(winner->split) + ": " + ms(winner->fastest) + " per round at best";
   if (ties > 1)
     d.reason += " (" + std::to_string(ties) + " splits within " +
                 std::to_string(std::lround(tie_tolerance * 100)) + "% of the fastest, " + ms(fastest) +

@@ -12,8 +12,12 @@
 //   if (auto hit = cache.find(machine, workload)) ...    // a later load on the same machine
 //
 // The rules:
-//   - a candidate's time is the median of its samples (one descheduled sample does not decide);
-//     one clearly slower after the first round is not timed again (worth_more_rounds);
+//   - a candidate's time is its fastest round: on a shared machine noise only ever adds time (a
+//     descheduled thread, another tenant), so the fastest round is the best estimate of what the
+//     split can do, and one slow round never decides. (The median did not do: on a 2-core EPYC the
+//     rounds of every split spread 265-430 ms, the lowest median was 1:2's by noise, and the UNet
+//     step ran 1.27x slower on it than on 2:2, whose fastest round was the fastest by 8%.) One
+//     clearly slower after the first round is not timed again (worth_more_rounds);
 //   - candidates within kTieTolerance of the fastest are ties, and the tie with the fewest threads
 //     wins (intra-op + BLAS, then intra-op): on a shared machine fewer threads leave cores to others
 //     and suffer less when a spinning pool loses a core;
@@ -51,8 +55,9 @@ struct SplitTiming {
   std::vector<double> seconds;  // one entry per timed round; non-finite or <= 0 entries are ignored
 };
 
-// The median of a timing's usable samples; nullopt when it has none.
+// The median and the fastest of a timing's usable samples; nullopt when it has none.
 std::optional<double> median_seconds(const SplitTiming& timing);
+std::optional<double> fastest_seconds(const SplitTiming& timing);
 
 // After the first timed round, the candidates worth more rounds: those whose first round is within
 // `factor` of the fastest first round. One 50% slower than the best is not going to win; it keeps
@@ -61,7 +66,7 @@ std::optional<double> median_seconds(const SplitTiming& timing);
 inline constexpr double kDropFactor = 1.5;
 std::vector<bool> worth_more_rounds(const std::vector<SplitTiming>& first_round, double factor = kDropFactor);
 
-inline constexpr double kTieTolerance = 0.05;  // within 5% of the fastest median: a tie
+inline constexpr double kTieTolerance = 0.05;  // within 5% of the fastest: a tie
 inline constexpr double kMaxSpread = 0.5;      // (max - min) / median above this: noisy (said, still cached)
 
 struct ThreadDecision {
@@ -97,7 +102,7 @@ struct ThreadCacheEntry {
 // several machines or models). Newest first, at most kMaxCacheEntries.
 class ThreadCache {
  public:
-  static constexpr int kFormat = 1;
+  static constexpr int kFormat = 2;  // 2: decided by the fastest round (1: by the median)
   static constexpr std::size_t kMaxCacheEntries = 16;
 
   // An empty cache when `doc` is not a cache of this format (a corrupt or older file is ignored:

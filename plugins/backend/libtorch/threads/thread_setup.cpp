@@ -87,11 +87,11 @@ std::string thread_cache_path(const std::string& state_dir) {
 std::string summarize_timings(const std::vector<SplitTiming>& timings) {
   std::string out;
   for (const auto& t : timings) {
-    const auto median = median_seconds(t);
-    if (!median) continue;
+    const auto fastest = fastest_seconds(t);
+    if (!fastest) continue;
     char text[64];
     std::snprintf(text, sizeof text, "%s%d/%d %.1f ms", out.empty() ? "" : ", ", t.split.intra_op,
-                  t.split.blas, *median * 1e3);
+                  t.split.blas, *fastest * 1e3);
     out += text;
   }
   return out;

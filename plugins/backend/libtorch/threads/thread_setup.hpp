@@ -32,7 +32,7 @@ std::string thread_cache_path(const std::string& state_dir);
 
 ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir);
 
-// "1/1 12.3 ms, 2/1 8.1 ms, ..." (median per candidate, intra-op/BLAS).
+// "1/1 12.3 ms, 2/1 8.1 ms, ..." (the fastest round per candidate, intra-op/BLAS).
 std::string summarize_timings(const std::vector<SplitTiming>& timings);
 
 }  // namespace ftdr::torchbe
