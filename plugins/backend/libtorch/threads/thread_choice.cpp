@@ -30,10 +30,10 @@ std::optional<Scored> score(const SplitTiming& t) {
   return Scored{t.split, s.front(), (s.back() - s.front()) / *median};
 }
 
-// Fewer threads first: intra-op + BLAS (an unchanged BLAS counts as one), then intra-op.
+// Fewer threads first: intra-op + BLAS (an unchanged BLAS counts as one), then more intra-op ones.
 bool fewer_threads(const ThreadSplit& a, const ThreadSplit& b) {
   auto total = [](const ThreadSplit& s) { return s.intra_op + std::max(s.blas, 1); };
-  return std::make_tuple(total(a), a.intra_op, a.blas) < std::make_tuple(total(b), b.intra_op, b.blas);
+  return std::make_tuple(total(a), -a.intra_op, a.blas) < std::make_tuple(total(b), -b.intra_op, b.blas);
 }
 
 std::string ms(double seconds) {

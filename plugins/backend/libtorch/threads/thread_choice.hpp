@@ -19,8 +19,11 @@
 //     step ran 1.27x slower on it than on 2:2, whose fastest round was the fastest by 8%.) One
 //     clearly slower after the first round is not timed again (worth_more_rounds);
 //   - candidates within kTieTolerance of the fastest are ties, and the tie with the fewest threads
-//     wins (intra-op + BLAS, then intra-op): on a shared machine fewer threads leave cores to others
-//     and suffer less when a spinning pool loses a core;
+//     wins (intra-op + BLAS): on a shared machine fewer threads leave cores to others and suffer
+//     less when a spinning pool loses a core. Between as many threads, the one with more intra-op
+//     threads: libtorch's pool runs everything outside the mix too (convolutions, oneDNN Linears,
+//     norms, softmax), BLAS only the attention GEMMs. (On the 2-core EPYC the mix timed 1:2 and 2:1
+//     within 1%, and the SD-1.5-size UNet step ran 22.0 s on 1:2 against 15.0 s on 2:1.)
 //   - the decision is reliable when every candidate's samples spread less than kMaxSpread of its
 //     median; an unreliable one is used and cached all the same (the split changes the pixels, so
 //     it must not change between the processes that run one job), and `ftdr doctor` says so;
