@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -176,6 +177,26 @@ TEST_F(RedisQueueTest, AWatcherOvertakenByTheTrimmedLogCatchesUpFromTheJobs) {
   EXPECT_EQ(seen[4].job_id, c);
   EXPECT_EQ(seen[4].kind, QueueEventKind::state);
   EXPECT_EQ(seen[4].state, "queued");
+}
+
+// Another program's entries in the event log (not an event's JSON, another field) are passed over
+// with a warning; the events after them still arrive.
+TEST_F(RedisQueueTest, AForeignEntryInTheEventLogIsPassedOver) {
+  auto server = machine();
+  auto runner = machine();
+  auto events = std::make_shared<QueueEventLog>();
+  server->watch(events);
+  const std::string cli = "redis-cli -p " + std::to_string(redis_->port()) + " XADD t:event_log '*' ";
+  ASSERT_EQ(std::system((cli + "e 'not json' > /dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((cli + "other 1 > /dev/null").c_str()), 0);
+  const auto id = server->enqueue("{}", Priority::normal, wall_ms());
+  auto lease = runner->claim("w/1", 0);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(runner->report(*lease, {id, QueueEventKind::state, "encoding", 0, 0, ""}));
+  const auto seen = events->wait_for(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].job_id, id);
+  EXPECT_EQ(seen[0].state, "encoding");
 }
 
 TEST_F(RedisQueueTest, AJobWhoseMachineFellSilentRunsOnAnotherAndTheLateResultIsDropped) {

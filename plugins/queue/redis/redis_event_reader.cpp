@@ -146,10 +146,11 @@ void RedisEventReader::read(RedisConnection& connection) {
   if (entries.elements >= kBatch && missed_entries(connection)) return catch_up(connection);
   for (std::size_t i = 0; i < entries.elements; ++i) {
     const redisReply& entry = element(&entries, i, "XREAD");
+    // The position moves first: an entry of an unexpected shape is passed over, not read again.
+    position_ = text(&element(&entry, 0, "an event log entry"), "an event log entry");
     const redisReply& pair = element(&entry, 1, "an event log entry");
     if (pair.elements >= 2)
       handle(text(pair.element[0], "an event log entry"), text(pair.element[1], "an event log entry"));
-    position_ = text(&element(&entry, 0, "an event log entry"), "an event log entry");
   }
 }
 
