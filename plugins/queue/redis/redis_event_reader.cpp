@@ -27,12 +27,31 @@ std::pair<std::uint64_t, std::uint64_t> id_parts(const std::string& id) {
 
 bool later(const std::string& a, const std::string& b) { return id_parts(a) > id_parts(b); }
 
-// XINFO STREAM's flat answer as name -> value.
-std::map<std::string, const redisReply*> info_fields(const redisReply* r) {
-  std::map<std::string, const redisReply*> out;
+// What XINFO STREAM says of the log, as far as the reader uses it.
+struct LogState {
+  bool exists = false;
+  std::string last;        // last-generated-id ("0-0": none)
+  std::string first;       // the oldest entry kept ("": the log is empty)
+  long long removed = -1;  // entries-added - length (Redis >= 7); -1: not said (6.2)
+};
+
+LogState log_state(RedisConnection& connection, const std::string& key) {
+  Reply r = connection.command({"XINFO", "STREAM", key});
+  LogState state;
+  state.last = "0-0";
+  if (is_error(r.get())) return state;  // no such key: nothing logged yet, or Redis lost its data
+  state.exists = true;
+  std::map<std::string, const redisReply*> info;
   for (std::size_t i = 0; i + 1 < r->elements; i += 2)
-    out[text(r->element[i], "XINFO STREAM")] = r->element[i + 1];
-  return out;
+    info[text(r->element[i], "XINFO STREAM")] = r->element[i + 1];
+  if (auto it = info.find("last-generated-id"); it != info.end())
+    state.last = text(it->second, "XINFO STREAM");
+  if (auto it = info.find("first-entry"); it != info.end() && !is_nil(it->second) && it->second->elements > 0)
+    state.first = text(&element(it->second, 0, "XINFO STREAM"), "XINFO STREAM");
+  const auto added = info.find("entries-added"), length = info.find("length");
+  if (added != info.end() && length != info.end())
+    state.removed = integer(added->second, "XINFO STREAM") - integer(length->second, "XINFO STREAM");
+  return state;
 }
 
 // The events a job's hash stands for, for a reader that missed the ones that led there.
@@ -69,12 +88,7 @@ RedisEventReader::RedisEventReader(const RedisSettings& settings, std::shared_pt
     : settings_(settings), log_key_(settings.prefix + ":event_log"), logger_(std::move(logger)), wake_(wake) {
   try {
     connection_ = open();
-    Reply info = connection_->command({"XINFO", "STREAM", log_key_});
-    if (!is_error(info.get())) {  // else no such key: nothing was logged yet
-      const auto fields = info_fields(info.get());
-      const auto last = fields.find("last-generated-id");
-      if (last != fields.end()) position_ = text(last->second, "XINFO STREAM");
-    }
+    position_ = log_state(*connection_, log_key_).last;
   } catch (const ConnectionLost& e) {
     throw sdk::Error(sdk::ErrorKind::internal, "redis queue: cannot read " + log_key_ + " at Redis " +
                                                    settings_.address.display() + ": " + e.what());
@@ -160,18 +174,11 @@ void RedisEventReader::read(RedisConnection& connection) {
 // alone going is a false alarm, which only costs a catch-up. A log that is gone (Redis lost its
 // data) after one was read counts as missed too.
 bool RedisEventReader::missed_entries(RedisConnection& connection) const {
-  Reply r = connection.command({"XINFO", "STREAM", log_key_});
-  if (is_error(r.get())) return position_ != "0-0";  // no such key
-  const auto info = info_fields(r.get());
-  const auto first = info.find("first-entry");
-  if (first == info.end() || is_nil(first->second) || first->second->elements == 0) {  // emptied
-    const auto last = info.find("last-generated-id");
-    return last != info.end() && later(text(last->second, "XINFO STREAM"), position_);
-  }
-  if (!later(text(&element(first->second, 0, "XINFO STREAM"), "XINFO STREAM"), position_)) return false;
-  const auto added = info.find("entries-added"), length = info.find("length");
-  if (added == info.end() || length == info.end()) return true;  // Redis 6.2
-  return integer(added->second, "XINFO STREAM") > integer(length->second, "XINFO STREAM");
+  const LogState log = log_state(connection, log_key_);
+  if (!log.exists) return position_ != "0-0";
+  if (log.first.empty()) return later(log.last, position_);  // emptied
+  if (!later(log.first, position_)) return false;
+  return log.removed != 0;  // unknown (Redis 6.2) counts as removed
 }
 
 void RedisEventReader::catch_up(RedisConnection& connection) {
@@ -180,12 +187,9 @@ void RedisEventReader::catch_up(RedisConnection& connection) {
   const std::string from = position_;
   position_ = text(&element(r.get(), 0, "catch_up()"), "catch_up()");
   for (std::size_t i = 1; i < r->elements; ++i) {
-    const redisReply& pair = element(r.get(), i, "catch_up()");
     try {
-      const auto id = static_cast<std::uint64_t>(integer(&element(&pair, 0, "catch_up()"), "catch_up()"));
-      const auto fields = field_map(&element(&pair, 1, "catch_up()"), "catch_up()");
-      if (fields.empty()) continue;
-      for (const auto& event : events_of(job_from_fields(id, fields))) dispatch(event);
+      if (auto job = job_from_pair(element(r.get(), i, "catch_up()"), "catch_up()"))
+        for (const auto& event : events_of(*job)) dispatch(event);
     } catch (const sdk::Error& e) {  // one unreadable hash must not hide the others
       logger_->warn(e.what());
     }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ftdr/sdk/error.hpp"
+#include "redis_connection.hpp"
 
 namespace ftdr::plugins::redis {
 namespace {
@@ -31,6 +32,13 @@ std::int64_t number(std::uint64_t id, const std::map<std::string, std::string>& 
 }
 
 }  // namespace
+
+std::optional<sdk::QueuedJob> job_from_pair(const redisReply& pair, const char* what) {
+  const auto id = static_cast<std::uint64_t>(integer(&element(&pair, 0, what), what));
+  const auto fields = field_map(&element(&pair, 1, what), what);
+  if (fields.empty()) return std::nullopt;
+  return job_from_fields(id, fields);
+}
 
 sdk::QueuedJob job_from_fields(std::uint64_t id, const std::map<std::string, std::string>& f) {
   sdk::QueuedJob job;

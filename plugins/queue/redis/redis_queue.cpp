@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <utility>
 
 #include "ftdr/sdk/error.hpp"
 #include "redis_job_codec.hpp"
@@ -111,10 +112,7 @@ std::vector<sdk::QueuedJob> RedisQueue::jobs() const {
   Reply r = link_.eval(scripts_.jobs, {settings_.prefix}, "jobs()");
   std::vector<sdk::QueuedJob> out;
   for (std::size_t i = 0; i < r->elements; ++i) {
-    const redisReply& pair = element(r.get(), i, "jobs()");
-    const auto id = static_cast<std::uint64_t>(integer(&element(&pair, 0, "jobs()"), "jobs()"));
-    auto fields = field_map(&element(&pair, 1, "jobs()"), "jobs()");
-    if (!fields.empty()) out.push_back(job_from_fields(id, fields));
+    if (auto job = job_from_pair(element(r.get(), i, "jobs()"), "jobs()")) out.push_back(std::move(*job));
   }
   return out;
 }

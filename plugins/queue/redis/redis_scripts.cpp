@@ -38,6 +38,13 @@ local function unqueue(id, level, sid)
   redis.call('XDEL', s, sid)
   redis.call('ZREM', P .. ':waiting:' .. level, id)
 end
+-- Every job as {id, HGETALL}, oldest first, appended to `out`.
+local function list_jobs(out)
+  for _, id in ipairs(redis.call('ZRANGE', P .. ':jobs', 0, -1)) do
+    out[#out + 1] = {id, redis.call('HGETALL', jkey(id))}
+  end
+  return out
+end
 local function drop(id)
   local k = jkey(id)
   local h = redis.call('HMGET', k, 'priority', 'sid')
@@ -235,11 +242,7 @@ return ids
 )lua";
 
 const char* const kJobs = R"lua(
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', P .. ':jobs', 0, -1)) do
-  out[#out + 1] = {id, redis.call('HGETALL', jkey(id))}
-end
-return out
+return list_jobs({})
 )lua";
 
 // The jobs as they are now and the event log's position they correspond to, in one step: a reader
@@ -249,10 +252,7 @@ local out = {'0-0'}
 if redis.call('EXISTS', P .. ':event_log') == 1 then
   out[1] = fields(redis.call('XINFO', 'STREAM', P .. ':event_log'))['last-generated-id']
 end
-for _, id in ipairs(redis.call('ZRANGE', P .. ':jobs', 0, -1)) do
-  out[#out + 1] = {id, redis.call('HGETALL', jkey(id))}
-end
-return out
+return list_jobs(out)
 )lua";
 
 const char* const kDepth = R"lua(
