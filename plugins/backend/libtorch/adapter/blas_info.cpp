@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/gemm_workers.hpp"
+
 namespace ftdr::torchbe {
 namespace {
 
@@ -75,6 +77,7 @@ bool set_openblas_threads(int threads) {
     if (auto fn = reinterpret_cast<SetFn>(dlsym(handle, "openblas_set_num_threads"))) {
       fn(threads);
       set = true;
+      note_blas_threads(threads);
     }
   });
   return set;

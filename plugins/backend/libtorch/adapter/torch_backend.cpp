@@ -23,6 +23,7 @@
 #include "ftdr/sdk/error.hpp"
 #include "lora/lora_scope.hpp"
 #include "memory/cpu_block_cache.hpp"
+#include "nn/gemm_workers.hpp"
 #include "nn/stop_point.hpp"
 #include "pipeline/activation_estimate.hpp"
 #include "pipeline/denoise_phase.hpp"
@@ -278,6 +279,7 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
   ctx.default_attention = config_.attention;
   ctx.sdpa_native = sdpa_available();
   ctx.per_head_scores = config_.device.is_cpu();
+  ctx.heads_side_by_side = gemm_workers() > 1;
   if (phase == sdk::Phase::diffusion) {  // the only estimate that uses it; it tokenizes the prompts
     try {
       ctx.context_positions = static_cast<double>(

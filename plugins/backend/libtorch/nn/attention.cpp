@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "nn/gemm_workers.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -43,19 +46,20 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   return at::bmm(probs.to(v.scalar_type()), v);
 }
 
-// True when attend_per_head() serves this call: CPU tensors, one sample's scores (all its heads) of
-// kPerHeadMinScoreBytes or more (below that the batched form is as fast: no fresh pages, and one
-// call instead of a loop), and no autograd (the per-head route writes into reused buffers, which
-// autograd cannot record). The size is per sample, not per batch, so an image takes the same route
-// alone and in a batch: a batched GEMM may round a matrix differently from the matrix alone
-// (libtorch 2.x's MKL bmm does), and batch splitting relies on an image not changing.
+// True when attend_per_head() serves this call: CPU tensors, no autograd (the per-head route writes
+// into reused buffers, which autograd cannot record), and either heads that may run side by side
+// (gemm_workers() > 1: every size gains from the second core) or one sample's scores (all its heads)
+// of kPerHeadMinScoreBytes or more (below that the batched form is as fast on one thread: no fresh
+// pages, and one call instead of a loop). The size is per sample, not per batch, so an image takes
+// the same route alone and in a batch: a batched GEMM may round a matrix differently from the
+// matrix alone (libtorch 2.x's MKL bmm does), and batch splitting relies on an image not changing.
 bool per_head_route(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads,
-                    int64_t rows) {
+                    int64_t rows, int workers) {
   const bool grad =
       at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
   const double bytes = static_cast<double>(heads) * static_cast<double>(rows) *
                        static_cast<double>(k.size(1)) * static_cast<double>(q.element_size());
-  return q.device().is_cpu() && !grad && bytes >= kPerHeadMinScoreBytes;
+  return q.device().is_cpu() && !grad && (workers > 1 || bytes >= kPerHeadMinScoreBytes);
 }
 
 // q k^T * scale into s. Without a mask the GEMM scales (alpha; beta = 0 overwrites s): a separate
@@ -70,36 +74,44 @@ void scaled_scores(at::Tensor& s, const at::Tensor& q, const at::Tensor& kt, dou
   s.addmm_(q, kt, /*beta=*/0, /*alpha=*/scale);
 }
 
-// attend() one head (and up to `slice` query rows) at a time, into one score and one probability
-// buffer reused by every head. Why: at SD-1.5's first level (B*H = 16 heads of 4096 x 4096) the
-// batched form allocates 1 GiB of scores and 1 GiB of probabilities per attention, and every fresh
-// allocation of that size is new pages the kernel must fault in and zero; two 64 MiB buffers reused
-// 16 times are 0.5-0.75x the time (Python, same libtorch, 1 and 2 threads) with identical results.
-// The score buffer starts zeroed unless BLAS computes it (float32/64 scores: BLAS never reads C when
-// beta = 0), so libtorch's own GEMM for half types never sees uninitialised memory there.
+// One worker's score and probability buffers, reused by every block of rows it attends.
+struct ScoreBuffers {
+  at::Tensor scores, probs;
+};
+
+// attend() one head and up to `slice` query rows at a time, into buffers reused by every head. Why:
+// at SD-1.5's first level (B*H = 16 heads of 4096 x 4096) the batched form allocates 1 GiB of
+// scores and 1 GiB of probabilities per attention, and every fresh allocation of that size is new
+// pages the kernel must fault in and zero; two 64 MiB buffers reused 16 times are 0.5-0.75x the time
+// (Python, same libtorch, 1 and 2 threads) with identical results. With `workers` > 1 the blocks run
+// side by side (gemm_workers.hpp), each slice cut once more into `workers` blocks, so the workers'
+// buffers together hold one slice's scores, as one worker's do (the cut depends on the rows, not on
+// the batch). The score buffer starts zeroed unless BLAS computes it (float32/64 scores: BLAS never
+// reads C when beta = 0), so libtorch's own GEMM for half types never sees uninitialised memory.
 at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                           bool upcast, const at::Tensor& mask, int64_t slice) {
+                           bool upcast, const at::Tensor& mask, int64_t slice, int workers) {
   const bool up = needs_upcast(q, upcast);
   const int64_t bh = q.size(0), n = q.size(1), m = k.size(1);
-  const auto score_type = up ? at::kFloat : q.scalar_type();
-  const auto score_options = q.options().dtype(score_type);
-  const bool blas = score_type == at::kFloat || score_type == at::kDouble;
+  const int64_t rows = std::max<int64_t>((slice + workers - 1) / workers, 1);
+  const int64_t blocks = (n + rows - 1) / rows;
+  const auto score_options = q.options().dtype(up ? at::kFloat : q.scalar_type());
+  const bool blas = score_options.dtype() == at::kFloat || score_options.dtype() == at::kDouble;
+  std::vector<ScoreBuffers> buffers;
+  for (int w = 0; w < workers; ++w)
+    buffers.push_back({blas ? at::empty({rows, m}, score_options) : at::zeros({rows, m}, score_options),
+                       at::empty({rows, m}, score_options)});
   at::Tensor out = at::empty({bh, n, v.size(2)}, v.options());
-  at::Tensor scores = blas ? at::empty({slice, m}, score_options) : at::zeros({slice, m}, score_options);
-  at::Tensor probs = at::empty({slice, m}, score_options);
-  for (int64_t i = 0; i < bh; ++i) {
+  run_side_by_side(bh * blocks, workers, [&](int64_t item, int worker) {
+    const int64_t i = item / blocks, start = (item % blocks) * rows, count = std::min(n - start, rows);
+    at::Tensor s = buffers[worker].scores.narrow(0, 0, count), p = buffers[worker].probs.narrow(0, 0, count);
     const at::Tensor kt = up ? k[i].to(at::kFloat).t() : k[i].t();
-    for (int64_t start = 0; start < n; start += slice) {
-      const int64_t rows = std::min(n, start + slice) - start;
-      at::Tensor s = scores.narrow(0, 0, rows), p = probs.narrow(0, 0, rows);
-      const at::Tensor qi = q[i].narrow(0, start, rows);
-      scaled_scores(s, up ? qi.to(at::kFloat) : qi, kt, scale, mask.defined());
-      if (mask.defined()) s.add_(mask[mask.size(0) == 1 ? 0 : i].narrow(0, start, rows).to(s.scalar_type()));
-      at::_softmax_out(p, s, -1, false);
-      at::Tensor o = out[i].narrow(0, start, rows);
-      at::mm_out(o, up ? p.to(v.scalar_type()) : p, v[i]);
-    }
-  }
+    const at::Tensor qi = q[i].narrow(0, start, count);
+    scaled_scores(s, up ? qi.to(at::kFloat) : qi, kt, scale, mask.defined());
+    if (mask.defined()) s.add_(mask[mask.size(0) == 1 ? 0 : i].narrow(0, start, count).to(s.scalar_type()));
+    at::_softmax_out(p, s, -1, false);
+    at::Tensor o = out[i].narrow(0, start, count);
+    at::mm_out(o, up ? p.to(v.scalar_type()) : p, v[i]);
+  });
   return out;
 }
 
@@ -142,8 +154,9 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   const int64_t slice = !sliced                   ? n
                         : settings.slice_size > 0 ? std::min<int64_t>(settings.slice_size, n)
                                                   : (n + 1) / 2;
-  if (per_head_route(qh, kh, vh, heads, slice))
-    return merge_heads(attend_per_head(qh, kh, vh, scale, upcast, mh, slice), heads);
+  const int workers = gemm_workers();
+  if (per_head_route(qh, kh, vh, heads, slice, workers))
+    return merge_heads(attend_per_head(qh, kh, vh, scale, upcast, mh, slice, workers), heads);
   if (!sliced) return merge_heads(attend(qh, kh, vh, scale, upcast, mh), heads);
 
   at::Tensor out = at::empty({b * heads, n, d}, q.options());

@@ -6,7 +6,9 @@
 // Modes (identical math, different memory):
 //   naive  - softmax(q k^T * scale) v over all query rows at once: B*heads*N*M scores in memory
 //            (on the CPU, when one sample's are 32 MiB or more, one head at a time in two reused
-//            N x M buffers: 2*N*M floats instead of 2*B*heads*N*M, and faster).
+//            N x M buffers: 2*N*M floats instead of 2*B*heads*N*M, and faster; at every size when
+//            the BLAS runs on one thread, heads side by side on libtorch's threads, each with
+//            buffers for N / threads rows: nn/gemm_workers.hpp).
 //   sliced - the same, slice_size query rows at a time (0 = N/2, rounded up), so only
 //            B*heads*slice*M scores (on the CPU: slice*M per buffer) exist at once. Each row's
 //            softmax is computed whole, so the result equals naive up to float rounding of the
@@ -38,8 +40,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      const AttentionSettings& settings, bool upcast, const at::Tensor& mask = {});
 
 // On the CPU, when one sample's scores (heads * rows * keys elements) would take at least this many
-// bytes, they are computed one head at a time (naive and sliced modes;
-// pipeline/activation_estimate.cpp counts them so). Per sample, so an image's route does not
+// bytes, or GEMMs run side by side (gemm_workers() > 1), they are computed one head at a time (naive and
+// sliced modes; pipeline/activation_estimate.cpp counts them so). Per sample, so an image's route does not
 // depend on its batch.
 inline constexpr double kPerHeadMinScoreBytes = 32.0 * 1024 * 1024;
 

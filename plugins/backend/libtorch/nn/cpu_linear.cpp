@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "nn/gemm_workers.hpp"
+
 namespace ftdr::torchbe {
 namespace {
 
@@ -95,10 +97,19 @@ at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::T
   // even for one row per sample, from 2 rows on), so an image would change with the batch.
   const at::Tensor flat = x.reshape({samples, rows, x.size(-1)});
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
-  for (std::int64_t s = 0; s < samples; ++s) {
-    const at::Tensor a = flat[s].contiguous();
-    out[s].copy_(onednn ? at::mkldnn_linear(a.to_mkldnn(), weight, bias).to_dense()
-                        : at::linear(a, weight, bias));
+  if (onednn) {  // oneDNN spreads each GEMM over libtorch's threads itself
+    for (std::int64_t s = 0; s < samples; ++s)
+      out[s].copy_(at::mkldnn_linear(flat[s].contiguous().to_mkldnn(), weight, bias).to_dense());
+  } else {  // each sample's GEMM into its rows of out (at::linear's own addmm, without a copy)
+    const at::Tensor wt = weight.t();
+    run_side_by_side(samples, gemm_workers(), [&](std::int64_t s, int) {
+      at::Tensor o = out[s];
+      if (bias.defined()) {
+        at::addmm_out(o, bias, flat[s].contiguous(), wt);
+      } else {
+        at::mm_out(o, flat[s].contiguous(), wt);
+      }
+    });
   }
   return out.view(output_shape(x, weight.size(0)));
 }

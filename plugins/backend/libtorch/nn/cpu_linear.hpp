@@ -10,7 +10,8 @@
 // that): one BLAS GEMM over the batch rounds a sample's rows differently with its row count. x's
 // first dimension is always the batch: [samples, tokens, in], or [samples, in] for per-image vectors
 // (time embeddings), whose rows are then GEMMs of one row each (libtorch 2.x's MKL rounds a row of a
-// 2-row GEMM differently from the row alone; OpenBLAS does not).
+// 2-row GEMM differently from the row alone; OpenBLAS does not). With the BLAS on one thread the
+// samples' BLAS GEMMs run side by side on libtorch's threads (nn/gemm_workers.hpp), each as alone.
 // Training (grad mode on, something requires grad): the whole batch is one GEMM, and the backward
 // pass's two GEMMs go to oneDNN too. The trainer sets OpenBLAS to one thread (its spinning threads
 // beside libtorch's oversubscribe two cores), so there BLAS GEMMs run on one core while oneDNN

@@ -23,6 +23,12 @@ double text_encoder_bytes(const CLIPTextConfig& te, double e) {
 }
 
 // Query rows whose scores exist at once for this mode (see the header).
+// True when scores of `sample_bytes` per sample are computed per head on the CPU, in buffers reused
+// head after head (nn/attention.cpp: per_head_route).
+bool per_head(const EstimateContext& ctx, double sample_bytes) {
+  return ctx.per_head_scores && (ctx.heads_side_by_side || sample_bytes >= kPerHeadMinScoreBytes);
+}
+
 double score_rows(sdk::AttentionMode mode, int slice, double tokens, bool sdpa_native) {
   switch (mode) {
     case sdk::AttentionMode::sliced:
@@ -59,7 +65,7 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
       const double rows = score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native);
       auto scores = [&](double keys) {  // scores + probabilities, for every head or one at a time
         const double sample = heads * rows * keys * e;
-        return 2.0 * (ctx.per_head_scores && sample >= kPerHeadMinScoreBytes ? sample / heads : bu * sample);
+        return 2.0 * (per_head(ctx, sample) ? sample / heads : bu * sample);
       };
       level += scores(n) + scores(ctx.context_positions);  // self- and cross-attention
     }
@@ -81,8 +87,8 @@ double vae_decode_bytes(const ModelFolder& m, const EstimateContext& ctx, const 
   const double c0 = static_cast<double>(m.vae.block_out_channels.front());
   const double feature = 4.0 * b * c0 * (vsf * h) * (vsf * w) * e;
   const double scores = (h * w) * (h * w) * e;  // one sample's (one head)
-  const bool per_head = ctx.per_head_scores && scores >= kPerHeadMinScoreBytes;
-  const double mid_attention = m.vae.mid_block_add_attention ? 2.0 * (per_head ? scores : b * scores) : 0.0;
+  const double mid_attention =
+      m.vae.mid_block_add_attention ? 2.0 * (per_head(ctx, scores) ? scores : b * scores) : 0.0;
   return feature + mid_attention;
 }
 

@@ -21,14 +21,16 @@
 //                                       + cross-attention scores: 2 x Bu x heads_i x rows x T x e,
 //                                         T = context positions (77, or 77 per A1111 chunk)
 //                                       (on the CPU, when one sample's are kPerHeadMinScoreBytes or
-//                                       more, they exist for one head at a time: Bu x heads_i -> 1)
+//                                       more or heads run side by side, they exist for one head's
+//                                       rows at a time: Bu x heads_i -> 1)
 //                          + latents: 4 x Bu x C x h x w x 4 (f32 sampler state, noise, guidance)
 //  VAE decode (decoding):    on a tile when vae_tiling is on (64 x 64 latent pixels at most, the
 //                            overlap tiler's default), else the whole latent; e is f32 when the VAE
 //                            is upcast. 4 x B x c_0 x (scale h) x (scale w) x e (the largest
 //                            feature map, at full resolution) + 2 x B x (h w)^2 x e (the one-head
 //                            attention in the mid block, at latent resolution; B -> 1 on the CPU
-//                            when one image's are kPerHeadMinScoreBytes or more).
+//                            when one image's are kPerHeadMinScoreBytes or more or heads run side
+//                            by side).
 //  initializing:             0 (weights are counted by components()).
 #pragma once
 #include <cstdint>
@@ -42,8 +44,9 @@ struct EstimateContext {
   sdk::DType run_dtype = sdk::DType::f32;                                // the backend's configured dtype
   sdk::AttentionMode default_attention = sdk::AttentionMode::automatic;  // resolves options "auto"
   bool sdpa_native = false;                                              // libtorch >= 2
-  double context_positions = 77;  // text positions the UNet attends to (context_positions())
-  bool per_head_scores = false;   // the CPU: large score matrices one head at a time (nn/attention.hpp)
+  double context_positions = 77;    // text positions the UNet attends to (context_positions())
+  bool per_head_scores = false;     // the CPU: large score matrices one head at a time (nn/attention.hpp)
+  bool heads_side_by_side = false;  // ... and every size, heads side by side (nn/gemm_workers.hpp)
 };
 
 std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx,

@@ -6,7 +6,10 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <string>
 #include <utility>
+
+#include "gemms_side_by_side.hpp"
 
 namespace {
 
@@ -84,6 +87,34 @@ TEST(Attention, PerHeadRouteWithAMaskAndInBfloat16) {
                               {AttentionMode::naive, 0}, false);
   EXPECT_FALSE(half.isnan().any().item<bool>());
   EXPECT_LE((half.to(at::kFloat) - reference_attention(q, k, v, 4)).abs().max().item<double>(), 5e-2);
+}
+
+// With the BLAS on one thread every size takes the per-head route, heads side by side and each
+// slice cut into one block of rows per worker (nn/gemm_workers.hpp): an image is still the same
+// bits alone and in a batch, masked or not, sliced or not (100 rows: blocks of 50 and a last of 6),
+// with the reference's math, and within float rounding of the heads one at a time.
+TEST(Attention, HeadsSideBySideKeepAnImageIndependentOfItsBatch) {
+  ftdr::test::GemmsSideBySide on;
+  ASSERT_EQ(ftdr::torchbe::gemm_workers(), 2);
+  at::manual_seed(6);
+  const auto q = at::randn({2, 256, 64}), k = at::randn({2, 256, 64}), v = at::randn({2, 256, 64});
+  const auto causal = at::full({256, 256}, -INFINITY).triu(1);
+  const auto one = [](const at::Tensor& x) { return x.slice(0, 1, 2); };
+  c10::InferenceMode inference;
+  for (const auto& settings :
+       {AttentionSettings{AttentionMode::naive, 0}, AttentionSettings{AttentionMode::sliced, 100}}) {
+    for (const at::Tensor& mask : {at::Tensor(), causal}) {
+      SCOPED_TRACE(std::string(settings.slice_size ? "sliced" : "naive") +
+                   (mask.defined() ? ", masked" : ""));
+      const at::Tensor both = attention(q, k, v, 8, settings, false, mask);
+      EXPECT_TRUE(at::equal(both[1], attention(one(q), one(k), one(v), 8, settings, false, mask)[0]));
+      EXPECT_LE((both - reference_attention(q, k, v, 8, mask)).abs().max().item<double>(), 1e-5);
+      ftdr::torchbe::note_blas_threads(0);  // one at a time
+      const at::Tensor serial = attention(q, k, v, 8, settings, false, mask);
+      ftdr::torchbe::note_blas_threads(1);
+      EXPECT_LE((both - serial).abs().max().item<double>(), 1e-6);
+    }
+  }
 }
 
 TEST(Attention, CausalMaskInEveryMode) {

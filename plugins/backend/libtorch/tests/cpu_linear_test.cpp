@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "gemms_side_by_side.hpp"
 #include "nn/cpu_linear.hpp"
 
 namespace ftdr::test {
@@ -84,6 +85,22 @@ TEST(CpuLinear, SmallGemmsAndGemmsWithoutGradientsAreExactlyAtLinear) {
   EXPECT_TRUE(at::equal(cpu_linear(x, wg, b), at::linear(x, wg, b)));  // grad mode, small
   const at::Tensor big = at::randn({1, 4096, 320}), wb = at::randn({640, 320});
   EXPECT_TRUE(at::equal(cpu_linear(big, wb, at::Tensor()), at::linear(big, wb)));  // nothing needs grad
+}
+
+// With the BLAS on one thread the samples' GEMMs run side by side (nn/gemm_workers.hpp), written
+// straight into the batch's output: still exactly at::linear per sample, with and without a bias.
+TEST(CpuLinear, SmallGemmsSideBySideAreExactlyAtLinearPerSample) {
+  GemmsSideBySide on;
+  ASSERT_EQ(torchbe::gemm_workers(), 2);
+  c10::InferenceMode inference;
+  at::manual_seed(9);
+  const at::Tensor x = at::randn({3, 256, 64}), w = at::randn({512, 64}), b = at::randn({512});
+  for (const at::Tensor& bias : {b, at::Tensor()}) {
+    const at::Tensor got = cpu_linear(x, w, bias);
+    for (std::int64_t s = 0; s < 3; ++s)
+      EXPECT_TRUE(at::equal(got[s], at::linear(x[s], w, bias)))
+          << "sample " << s << (bias.defined() ? "" : ", no bias");
+  }
 }
 
 // Training: one oneDNN GEMM per direction; values and all three gradients agree with at::linear.
