@@ -111,6 +111,8 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger),
   if (const auto table = cfg.table(sdk::kFaultsTable)) faults_ = FaultPlan::parse(*table);
   faults_.merge(FaultPlan::from_environment());
   if (config_.threads > 0) at::set_num_threads(config_.threads);
+  // OPENBLAS_NUM_THREADS=1 lets GEMMs run side by side too (threads = 0 sets and notes its own split).
+  note_blas_threads(openblas_threads());
   if (config_.cpu_block_cache) install_cpu_block_cache();
   if (config_.device_budget_bytes > 0) set_memory_budget(config_.device_budget_bytes);
   if (logger_) {

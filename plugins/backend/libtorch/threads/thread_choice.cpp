@@ -65,6 +65,28 @@ ThreadCacheEntry entry_from(const nlohmann::json& j) {
   return e;
 }
 
+// The winner among `scored`: the fastest best round, a split with BLAS > 1 counted (1 + blas_penalty)
+// times its time; those within tie_tolerance of the fastest tie, and the fewest threads win.
+struct Pick {
+  const Scored* winner = nullptr;
+  int ties = 0;
+  double fastest = 0;  // the fastest counted time
+};
+
+Pick pick_split(const std::vector<Scored>& scored, double tie_tolerance, double blas_penalty) {
+  auto counted = [&](const Scored& s) { return s.fastest * (s.split.blas > 1 ? 1 + blas_penalty : 1.0); };
+  Pick p;
+  p.fastest = counted(*std::min_element(scored.begin(), scored.end(), [&](const Scored& a, const Scored& b) {
+    return counted(a) < counted(b);
+  }));
+  for (const auto& s : scored) {
+    if (counted(s) > p.fastest * (1 + tie_tolerance)) continue;
+    ++p.ties;
+    if (p.winner == nullptr || fewer_threads(s.split, p.winner->split)) p.winner = &s;
+  }
+  return p;
+}
+
 }  // namespace
 
 std::optional<double> median_seconds(const SplitTiming& timing) {
@@ -114,32 +136,27 @@ std::vector<bool> worth_more_rounds(const std::vector<SplitTiming>& first_round,
 }
 
 std::optional<ThreadDecision> choose_split(const std::vector<SplitTiming>& timings, double tie_tolerance,
-                                           double max_spread) {
+                                           double max_spread, double blas_penalty) {
   std::vector<Scored> scored;
   for (const auto& t : timings)
     if (auto s = score(t)) scored.push_back(*s);
   if (scored.empty()) return std::nullopt;
-  const double fastest = std::min_element(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-                           return a.fastest < b.fastest;
-                         })->fastest;
-  const Scored* winner = nullptr;
-  int ties = 0;
-  bool reliable = true;
-  for (const auto& s : scored) {
-    reliable = reliable && s.spread <= max_spread;
-    if (s.fastest > fastest * (1 + tie_tolerance)) continue;
-    ++ties;
-    if (winner == nullptr || fewer_threads(s.split, winner->split)) winner = &s;
-  }
+  const Pick pick = pick_split(scored, tie_tolerance, blas_penalty);
+  const Scored& winner = *pick.winner;
   ThreadDecision d;
-  d.split = winner->split;
-  d.reliable = reliable;
-  d.reason = to_string(winner->split) + ": " + ms(winner->fastest) + " per round at best";
-  if (ties > 1)
-    d.reason += " (" + std::to_string(ties) + " splits within " +
-                std::to_string(std::lround(tie_tolerance * 100)) + "% of the fastest, " + ms(fastest) +
+  d.split = winner.split;
+  d.reliable =
+      std::all_of(scored.begin(), scored.end(), [&](const Scored& s) { return s.spread <= max_spread; });
+  d.reason = to_string(winner.split) + ": " + ms(winner.fastest) + " per round at best";
+  if (pick.ties > 1)
+    d.reason += " (" + std::to_string(pick.ties) + " splits within " +
+                std::to_string(std::lround(tie_tolerance * 100)) + "% of the fastest, " + ms(pick.fastest) +
                 ": the fewest threads win)";
-  if (!reliable) d.reason += "; noisy timings";
+  const Scored& unpenalised = *pick_split(scored, tie_tolerance, 0).winner;
+  if (unpenalised.split != winner.split)
+    d.reason += "; " + to_string(unpenalised.split) + " (" + ms(unpenalised.fastest) + ") counted " +
+                std::to_string(std::lround(blas_penalty * 100)) + "% slower for its multi-threaded BLAS";
+  if (!d.reliable) d.reason += "; noisy timings";
   return d;
 }
 

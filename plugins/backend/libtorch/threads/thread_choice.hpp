@@ -24,6 +24,13 @@
 //     threads: libtorch's pool runs everything outside the mix too (convolutions, oneDNN Linears,
 //     norms, softmax), BLAS only the attention GEMMs. (On the 2-core EPYC the mix timed 1:2 and 2:1
 //     within 1%, and the SD-1.5-size UNet step ran 22.0 s on 1:2 against 15.0 s on 2:1.)
+//   - a split whose BLAS runs several threads counts kMultiThreadedBlasPenalty slower than timed. The
+//     mix alternates BLAS and libtorch's pool once per round, the real networks dozens of times per
+//     step, and each time the BLAS's spinning threads hold cores the pool then waits for; and only
+//     with a one-thread BLAS do attention heads and a batch's projections run side by side
+//     (nn/gemm_workers.hpp), which the mix (one head, one image) shows only in part. On the 2-core
+//     EPYC the mix timed 2/2 within +-5% of 2/1 while the SD-1.5-size UNet step ran 17.6 s on 2/2
+//     and 13.1 s on 2/1 (VAE decode 25.9 s against 18.0 s);
 //   - the decision is reliable when every candidate's samples spread less than kMaxSpread of its
 //     median; an unreliable one is used and cached all the same (the split changes the pixels, so
 //     it must not change between the processes that run one job), and `ftdr doctor` says so;
@@ -69,8 +76,9 @@ std::optional<double> fastest_seconds(const SplitTiming& timing);
 inline constexpr double kDropFactor = 1.5;
 std::vector<bool> worth_more_rounds(const std::vector<SplitTiming>& first_round, double factor = kDropFactor);
 
-inline constexpr double kTieTolerance = 0.05;  // within 5% of the fastest: a tie
-inline constexpr double kMaxSpread = 0.5;      // (max - min) / median above this: noisy (said, still cached)
+inline constexpr double kTieTolerance = 0.05;              // within 5% of the fastest: a tie
+inline constexpr double kMultiThreadedBlasPenalty = 0.10;  // BLAS > 1 thread: its time counted 10% longer
+inline constexpr double kMaxSpread = 0.5;  // (max - min) / median above this: noisy (said, still cached)
 
 struct ThreadDecision {
   ThreadSplit split;
@@ -81,7 +89,8 @@ struct ThreadDecision {
 // nullopt when no candidate has a usable sample (then libtorch's defaults stay).
 std::optional<ThreadDecision> choose_split(const std::vector<SplitTiming>& timings,
                                            double tie_tolerance = kTieTolerance,
-                                           double max_spread = kMaxSpread);
+                                           double max_spread = kMaxSpread,
+                                           double blas_penalty = kMultiThreadedBlasPenalty);
 
 // What a cached decision is valid for.
 struct MachineKey {
@@ -105,7 +114,8 @@ struct ThreadCacheEntry {
 // several machines or models). Newest first, at most kMaxCacheEntries.
 class ThreadCache {
  public:
-  static constexpr int kFormat = 2;  // 2: decided by the fastest round (1: by the median)
+  static constexpr int kFormat =
+      3;  // 3: BLAS > 1 penalised, heads side by side (2: fastest round; 1: median)
   static constexpr std::size_t kMaxCacheEntries = 16;
 
   // An empty cache when `doc` is not a cache of this format (a corrupt or older file is ignored:
