@@ -101,10 +101,11 @@ at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::T
     buffers.push_back({blas ? at::empty({rows, m}, score_options) : at::zeros({rows, m}, score_options),
                        at::empty({rows, m}, score_options)});
   at::Tensor out = at::empty({bh, n, v.size(2)}, v.options());
+  const at::Tensor keys = up ? k.to(at::kFloat) : k;  // once, not once per block of rows
   run_side_by_side(bh * blocks, workers, [&](int64_t item, int worker) {
     const int64_t i = item / blocks, start = (item % blocks) * rows, count = std::min(n - start, rows);
     at::Tensor s = buffers[worker].scores.narrow(0, 0, count), p = buffers[worker].probs.narrow(0, 0, count);
-    const at::Tensor kt = up ? k[i].to(at::kFloat).t() : k[i].t();
+    const at::Tensor kt = keys[i].t();
     const at::Tensor qi = q[i].narrow(0, start, count);
     scaled_scores(s, up ? qi.to(at::kFloat) : qi, kt, scale, mask.defined());
     if (mask.defined()) s.add_(mask[mask.size(0) == 1 ? 0 : i].narrow(0, start, count).to(s.scalar_type()));
