@@ -167,7 +167,8 @@ void TorchBackend::load(const std::string& model_dir) {
 
 void TorchBackend::choose_threads_for_model() {
   if (config_.threads > 0 || !config_.device.is_cpu()) return;
-  threads_ = choose_threads(calibration_workload(model_->folder.unet, model_->dtype), state_dir_);
+  threads_ =
+      choose_threads(calibration_workload(model_->folder.unet, model_->dtype), state_dir_, model_->unet);
   if (logger_) logger_->info("threads = 0: " + to_string(threads_->split) + " (" + threads_->how + ")");
 }
 

@@ -109,7 +109,8 @@ auto load_component(const std::filesystem::path& weights, Build build) {
 
 struct Task {
   std::function<void()> run;
-  tb::CalibrationWorkload workload;  // for "threads auto"
+  tb::CalibrationWorkload workload;        // for "threads auto"
+  tb::UNet2DConditionModel unet{nullptr};  // the task's UNet, timed by "threads auto" for a small one
 };
 
 sdk::GenerationParams tiny_params() {
@@ -136,6 +137,7 @@ Task sdxl_unet_task(const std::filesystem::path& dir) {
   const tb::UNetAddedConditions added{
       at::randn({2, cfg.pooled_text_dim()}),
       at::tensor({1024.0f, 1024.0f, 0.0f, 0.0f, 1024.0f, 1024.0f}).repeat({2, 1})};
+  out.unet = unet;
   out.run = [unet, x, text, added]() mutable {
     c10::InferenceMode inference;
     (void)unet->forward(x, at::scalar_tensor(999, at::kLong), text, added);
@@ -153,6 +155,7 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
     ctx.config = std::make_shared<WorkerConfig>();
     auto backend = std::make_shared<tb::TorchBackend>(ctx);
     backend->load(dir.string());
+    out.unet = backend->loaded_model().unet;
     out.run = [backend] {
       const auto p = tiny_params();
       NullObserver observer;
@@ -173,6 +176,7 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
     auto unet = load_component(folder.unet_weights, [&] { return tb::UNet2DConditionModel(folder.unet); });
     const at::Tensor x = at::randn({2, folder.unet.in_channels, 64, 64});
     const at::Tensor text = at::randn({2, 77, folder.unet.cross_attention_dim});
+    out.unet = unet;
     out.run = [unet, x, text]() mutable {
       c10::InferenceMode inference;
       (void)unet->forward(x, at::scalar_tensor(999, at::kLong), text);
@@ -192,6 +196,10 @@ Task make_task(const std::string& task, const std::filesystem::path& dir) {
   } else {
     throw std::runtime_error("--task: expected tiny, text, unet, vae or sdxl_unet, got \"" + task + "\"");
   }
+  // "threads auto" times a small model's real UNet step (thread_calibration.hpp), also for the
+  // tasks that do not run it (a few MB for such a model).
+  if (!out.unet && out.workload.round == tb::CalibrationRound::unet_step)
+    out.unet = load_component(folder.unet_weights, [&] { return tb::UNet2DConditionModel(folder.unet); });
   return out;
 }
 
@@ -223,7 +231,7 @@ std::string handle(const std::string& line, Task& task) {
     if (first == "auto") {
       std::string state_dir;
       in >> state_dir;
-      const auto report = tb::choose_threads(task.workload, state_dir);
+      const auto report = tb::choose_threads(task.workload, state_dir, task.unet);
       return threads_json().insert(1, "\"how\":" + nlohmann::json(report.how).dump() + ",");
     }
     int blas = 0;

@@ -93,6 +93,7 @@ TEST_F(ThreadSetup, WithoutACachedDecisionTheBackendMeasuresAndCachesIt) {
   backend.load((root / "tiny-sd1").string());
   const std::string line = line_starting(backend.diagnostics(), "thread choice: ");
   EXPECT_NE(line.find(", measured now in "), std::string::npos) << line;
+  EXPECT_NE(line.find(" (rounds of one CFG step of the UNet), "), std::string::npos) << line;  // a small UNet
   const std::string path = torchbe::thread_cache_path(dir.string());
   // Cached whether or not this machine was too busy to trust the timings (the line then says so):
   // the next process must run with the same split.

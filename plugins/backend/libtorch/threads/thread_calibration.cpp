@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include "adapter/blas_info.hpp"
@@ -40,7 +41,7 @@ struct OpMix {
 
   // One round: resnet half (GroupNorm, SiLU, conv 3x3) and transformer ops (Linear, self- and
   // cross-attention over the level's tokens), one image and one head (d = head_dim) each.
-  void run(std::int64_t head_dim) const {
+  void operator()(std::int64_t head_dim) const {
     at::Tensor h = at::silu(at::group_norm(x, groups, norm_w, norm_b, 1e-5));
     h = at::conv2d(h, conv_w, conv_b, 1, 1);
     const at::Tensor tokens = h.flatten(2).transpose(1, 2).contiguous();  // [1, HW, C]
@@ -55,6 +56,46 @@ struct OpMix {
     (void)cross.sum().item<double>();
   }
 };
+
+// One CFG step of a loaded UNet on random inputs (only the time matters): two images at the
+// UNet's sample_size, 77 text tokens, a mid-schedule timestep; SDXL's added conditions when it
+// has them.
+struct UNetStep {
+  UNet2DConditionModel unet;
+  at::Tensor x, t, text;
+  UNetAddedConditions added;
+
+  UNetStep(UNet2DConditionModel net, at::ScalarType dtype) : unet(std::move(net)) {
+    const UNetConfig& c = unet->config();
+    const auto o = at::TensorOptions().dtype(dtype);
+    const std::int64_t side = std::max<std::int64_t>(c.sample_size, 1);
+    x = at::randn({2, c.in_channels, side, side}, o);
+    t = at::scalar_tensor(500, at::kLong);
+    text = at::randn({2, 77, c.cross_attention_dim}, o);
+    if (c.has_text_time()) {
+      const double s = static_cast<double>(side * 8);  // the image size the time ids describe
+      added = {at::randn({2, c.pooled_text_dim()}, o), at::tensor({s, s, 0.0, 0.0, s, s}, o).repeat({2, 1})};
+    }
+  }
+  void operator()() { (void)unet->forward(x, t, text, added).sum().item<double>(); }
+};
+
+template <class T>
+std::string joined(const std::vector<T>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+// "c32,64 l2,2 h8,8 t1,1 a01 s32 ctx32": what a step's time depends on (not the weights' values).
+std::string unet_shape(const UNetConfig& u) {
+  std::string attends;
+  for (const auto& type : u.down_block_types) attends += type.rfind("CrossAttn", 0) == 0 ? "1" : "0";
+  return "c" + joined(u.block_out_channels) + " l" + joined(u.layers_per_block) + " h" +
+         joined(u.attention_heads) + " t" + joined(u.transformer_layers_per_block) + " a" + attends +
+         (u.use_linear_projection ? " lin" : "") + (u.has_text_time() ? " xl" : "") + " s" +
+         std::to_string(u.sample_size) + " ctx" + std::to_string(u.cross_attention_dim);
+}
 
 double seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -76,13 +117,41 @@ std::string cpu_model() {
 }  // namespace
 
 std::string CalibrationWorkload::key() const {
+  if (round == CalibrationRound::unet_step)
+    return "unet-step " + unet_shape + " " + c10::toString(dtype) + " b2 step1";
   return "unet-level0 c" + std::to_string(channels) + " " + std::to_string(height) + "x" +
          std::to_string(width) + " d" + std::to_string(head_dim) + " g" + std::to_string(groups) + " ctx" +
          std::to_string(context_dim) + " " + c10::toString(dtype) + " mix2";
 }
 
+std::string CalibrationWorkload::describe() const {
+  return round == CalibrationRound::unet_step ? "one CFG step of the UNet" : "the op mix at the first level";
+}
+
+double unet_step_multiply_adds(const UNetConfig& unet) {
+  // Per level: 2 * layers + 1 resnets (down and up blocks) of two 3x3 convolutions at the level's
+  // width; the mid block's two resnets at the last level.
+  double total = 0;
+  double side = static_cast<double>(std::max<std::int64_t>(unet.sample_size, 1));
+  const std::size_t levels = unet.block_out_channels.size();
+  for (std::size_t l = 0; l < levels; ++l) {
+    const double c = static_cast<double>(unet.block_out_channels[l]);
+    const double layers =
+        static_cast<double>(l < unet.layers_per_block.size() ? unet.layers_per_block[l] : 2);
+    const double conv = 9 * c * c * side * side;
+    total += conv * 2 * (2 * layers + 1);
+    if (l + 1 == levels) total += conv * 4;
+    side = std::ceil(side / 2);
+  }
+  return total;
+}
+
 CalibrationWorkload calibration_workload(const UNetConfig& unet, at::ScalarType dtype) {
   CalibrationWorkload w;
+  if (unet_step_multiply_adds(unet) <= kMaxStepMultiplyAdds) {
+    w.round = CalibrationRound::unet_step;
+    w.unet_shape = unet_shape(unet);
+  }
   w.channels = unet.block_out_channels.front();
   // At most kMaxCalibrationTokens positions (halving both sides; SDXL's 128x128 runs at 64x64).
   // Not fewer: SD-1.5's level 0 shrunk to 32x32 (the earlier limit) ran as fast on 1 thread as on
@@ -101,11 +170,19 @@ CalibrationWorkload calibration_workload(const UNetConfig& unet, at::ScalarType 
   return w;
 }
 
-std::vector<SplitTiming> time_splits(const CalibrationWorkload& workload,
+std::function<void()> calibration_round(const CalibrationWorkload& workload, UNet2DConditionModel unet) {
+  c10::InferenceMode inference;  // the inputs are made as the backend's phases make theirs
+  if (workload.round == CalibrationRound::unet_step) {
+    if (!unet) throw std::invalid_argument("calibration_round: a unet_step workload needs the loaded UNet");
+    return [step = std::make_shared<UNetStep>(std::move(unet), workload.dtype)] { (*step)(); };
+  }
+  return [mix = std::make_shared<OpMix>(workload), head_dim = workload.head_dim] { (*mix)(head_dim); };
+}
+
+std::vector<SplitTiming> time_splits(const std::function<void()>& round,
                                      const std::vector<ThreadSplit>& candidates,
                                      const CalibrationOptions& options) {
   c10::InferenceMode inference;  // as the backend's phases run
-  const OpMix mix(workload);
   std::vector<SplitTiming> out;
   if (candidates.empty()) return out;
   // Every candidate once untimed (thread pools start, oneDNN builds its kernels), then the rounds'
@@ -114,13 +191,13 @@ std::vector<SplitTiming> time_splits(const CalibrationWorkload& workload,
   for (const auto& c : candidates) {
     apply_split(c);
     const auto start = Clock::now();
-    mix.run(workload.head_dim);
+    round();
     if (out.empty()) first = seconds(start);
     out.push_back({c, {}});
   }
   apply_split(candidates.front());
   const auto start = Clock::now();
-  mix.run(workload.head_dim);
+  round();
   first = std::min(first, seconds(start));
   const int repeats =
       std::max(1, static_cast<int>(std::ceil(options.min_round_seconds / std::max(first, 1e-6))));
@@ -131,9 +208,12 @@ std::vector<SplitTiming> time_splits(const CalibrationWorkload& workload,
       if (!timed[i]) continue;
       auto& t = out[i];
       apply_split(t.split);
-      if (repeats > 1) mix.run(workload.head_dim);  // the switch's cost stays out of a short round
+      // One round untimed after the switch: the previous split's threads go on spinning for a while
+      // (OpenBLAS's for about 0.1 s) on the cores this one needs. Timed right after 1/2, the tiny
+      // UNet's step took 67 ms on 2/1, after a round of 2/1 33 ms, its speed in a real job.
+      round();
       const auto round_start = Clock::now();
-      for (int k = 0; k < repeats; ++k) mix.run(workload.head_dim);
+      for (int k = 0; k < repeats; ++k) round();
       t.seconds.push_back(seconds(round_start) / repeats);
     }
   }

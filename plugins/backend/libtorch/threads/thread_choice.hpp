@@ -30,7 +30,10 @@
 //     with a one-thread BLAS do attention heads and a batch's projections run side by side
 //     (nn/gemm_workers.hpp), which the mix (one head, one image) shows only in part. On the 2-core
 //     EPYC the mix timed 2/2 within +-5% of 2/1 while the SD-1.5-size UNet step ran 17.6 s on 2/2
-//     and 13.1 s on 2/1 (VAE decode 25.9 s against 18.0 s);
+//     and 13.1 s on 2/1 (VAE decode 25.9 s against 18.0 s). Part of that was the calibration's
+//     own doing, mended since (format 4): each split was timed right after the previous one, whose
+//     threads still spun (thread_calibration.cpp); with a round untimed after each switch the mix
+//     times 2/1 at 108-114 ms against 2/2's 144-225 ms there;
 //   - the decision is reliable when every candidate's samples spread less than kMaxSpread of its
 //     median; an unreliable one is used and cached all the same (the split changes the pixels, so
 //     it must not change between the processes that run one job), and `ftdr doctor` says so;
@@ -114,8 +117,9 @@ struct ThreadCacheEntry {
 // several machines or models). Newest first, at most kMaxCacheEntries.
 class ThreadCache {
  public:
-  static constexpr int kFormat =
-      3;  // 3: BLAS > 1 penalised, heads side by side (2: fastest round; 1: median)
+  // 4: a round untimed after each switch, small UNets timed on a real step; 3: BLAS > 1 penalised,
+  // heads side by side; 2: fastest round; 1: median.
+  static constexpr int kFormat = 4;
   static constexpr std::size_t kMaxCacheEntries = 16;
 
   // An empty cache when `doc` is not a cache of this format (a corrupt or older file is ignored:

@@ -52,11 +52,12 @@ std::string seconds_text(double s) {
   return text;
 }
 
-ThreadReport measure(const CalibrationWorkload& workload, const MachineKey& machine, bool blas_settable,
-                     const std::string& path) {
+ThreadReport measure(const CalibrationWorkload& workload, const UNet2DConditionModel& unet,
+                     const MachineKey& machine, bool blas_settable, const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   ThreadReport report;
-  report.timings = time_splits(workload, candidate_splits(machine.cores, blas_settable));
+  report.timings =
+      time_splits(calibration_round(workload, unet), candidate_splits(machine.cores, blas_settable));
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto decision = choose_split(report.timings);
   if (!decision) {  // no usable sample at all: leave one intra-op thread, BLAS as it was
@@ -66,7 +67,7 @@ ThreadReport measure(const CalibrationWorkload& workload, const MachineKey& mach
   }
   report.split = decision->split;
   report.decision = decision->reason;
-  report.how = "measured now in " + seconds_text(took);
+  report.how = "measured now in " + seconds_text(took) + " (rounds of " + workload.describe() + ")";
   if (path.empty()) return report;
   // Cached even when the timings were noisy: the split changes the pixels (reductions are cut
   // differently), so a job resumed by a later process must run with the split it started with.
@@ -97,7 +98,8 @@ std::string summarize_timings(const std::vector<SplitTiming>& timings) {
   return out;
 }
 
-ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir) {
+ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir,
+                            const UNet2DConditionModel& unet) {
   static std::mutex mutex;
   static std::map<std::string, ThreadReport> decided;  // per cache file and workload, this process
   std::lock_guard<std::mutex> lock(mutex);
@@ -117,7 +119,7 @@ ThreadReport choose_threads(const CalibrationWorkload& workload, const std::stri
     if (auto d = choose_split(hit->timings)) report.decision = d->reason;
     report.timings = hit->timings;
   } else {
-    report = measure(workload, machine, blas_settable, path);
+    report = measure(workload, unet, machine, blas_settable, path);
   }
   apply_split(report.split);
   decided[memo_key] = report;

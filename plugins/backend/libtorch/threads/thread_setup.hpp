@@ -1,6 +1,6 @@
 // threads/thread_setup.hpp: `threads = 0` end to end: find or measure the split, apply it, report it.
 //
-//   ThreadReport r = choose_threads(calibration_workload(folder.unet, dtype), ctx.state_dir);
+//   ThreadReport r = choose_threads(calibration_workload(folder.unet, dtype), ctx.state_dir, model.unet);
 //   // r.split is now in effect; r.how and r.decision are diagnostics lines
 //
 // The decision is looked up, in order, in this process (every backend of a process shares the
@@ -30,7 +30,10 @@ struct ThreadReport {
 // "<state_dir>/libtorch_threads.json"; "" without a state_dir.
 std::string thread_cache_path(const std::string& state_dir);
 
-ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir);
+// `unet`: the loaded UNet the workload was made from; a workload whose round is a real step
+// (thread_calibration.hpp) times it when there is no decision yet (std::invalid_argument without it).
+ThreadReport choose_threads(const CalibrationWorkload& workload, const std::string& state_dir,
+                            const UNet2DConditionModel& unet);
 
 // "1/1 12.3 ms, 2/1 8.1 ms, ..." (the fastest round per candidate, intra-op/BLAS).
 std::string summarize_timings(const std::vector<SplitTiming>& timings);
