@@ -22,6 +22,8 @@ int gemm_workers() {
   return std::max(at::get_num_threads(), 1);
 }
 
+int intra_op_workers() { return at::in_parallel_region() ? 1 : std::max(at::get_num_threads(), 1); }
+
 void run_side_by_side(std::int64_t items, int workers, const std::function<void(std::int64_t, int)>& work) {
   if (workers <= 1 || items <= 1) {
     for (std::int64_t item = 0; item < items; ++item) work(item, 0);

@@ -26,6 +26,10 @@ void note_blas_threads(int threads);
 // already inside a parallel region; otherwise 1.
 int gemm_workers();
 
+// libtorch's intra-op threads unless this thread is already inside a parallel region (then 1): the
+// workers for independent items that use no BLAS (a batch's small samples, nn/per_sample_activation).
+int intra_op_workers();
+
 // Calls work(item, worker) for every item in [0, items): with workers > 1 on libtorch's intra-op
 // threads in contiguous runs of items (worker < workers, one thread each, so per-worker buffers
 // need no lock), with this thread's autograd/inference mode; else in order on this thread (worker
