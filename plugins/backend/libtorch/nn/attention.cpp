@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "nn/cpu_softmax.hpp"
 #include "nn/gemm_workers.hpp"
 
 namespace ftdr::torchbe {
@@ -42,7 +43,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   // from the uninitialised input through libtorch 1.13's small-matrix kernel.)
   at::Tensor scores = at::bmm(qq, kk.transpose(1, 2)).mul_(scale);
   if (mask.defined()) scores.add_(mask.to(scores.scalar_type()));
-  at::Tensor probs = at::softmax(scores, -1);
+  at::Tensor probs = cpu_softmax(scores);
   return at::bmm(probs.to(v.scalar_type()), v);
 }
 
@@ -109,7 +110,7 @@ at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::T
     const at::Tensor qi = q[i].narrow(0, start, count);
     scaled_scores(s, up ? qi.to(at::kFloat) : qi, kt, scale, mask.defined());
     if (mask.defined()) s.add_(mask[mask.size(0) == 1 ? 0 : i].narrow(0, start, count).to(s.scalar_type()));
-    at::_softmax_out(p, s, -1, false);
+    cpu_softmax_out(p, s);
     at::Tensor o = out[i].narrow(0, start, count);
     at::mm_out(o, up ? p.to(v.scalar_type()) : p, v[i]);
   });
