@@ -29,10 +29,11 @@ bool cpu_has_avx2_fma() {
 // r = x - n ln 2 (ln 2 in two parts, so r is exact), exp(r) by Cephes' expf polynomial. Below
 // kUnderflow the result would leave the normal floats (2^n's exponent field): 0 instead.
 FTDR_AVX2 inline __m256 exp_nonpositive(__m256 x) {
-  constexpr float kUnderflow = -87.33654f;  // ln(FLT_MIN)
+  constexpr float kUnderflow = -87.33654f;                                            // ln(FLT_MIN)
   const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(kUnderflow), _CMP_LT_OQ);  // -inf too; not NaN
   x = _mm256_max_ps(_mm256_set1_ps(kUnderflow), x);  // x second: a NaN x stays NaN
-  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  const __m256 n =
+      _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
   __m256 p = _mm256_set1_ps(1.9875691500e-4f);
@@ -56,8 +57,8 @@ FTDR_AVX2 inline __m256i first_lanes(std::int64_t count) {
 
 // The row's last n % 8 elements; lanes past the row read as -inf (exp 0: they add nothing).
 FTDR_AVX2 inline __m256 load_tail(const float* x, __m256i lanes) {
-  return _mm256_blendv_ps(_mm256_set1_ps(-std::numeric_limits<float>::infinity()), _mm256_maskload_ps(x, lanes),
-                          _mm256_castsi256_ps(lanes));
+  return _mm256_blendv_ps(_mm256_set1_ps(-std::numeric_limits<float>::infinity()),
+                          _mm256_maskload_ps(x, lanes), _mm256_castsi256_ps(lanes));
 }
 
 FTDR_AVX2 inline float horizontal_max(__m256 v) {
@@ -103,8 +104,10 @@ FTDR_AVX2 void softmax_row(const float* x, float* y, std::int64_t n) {
     sum = _mm256_add_ps(sum, e);
   }
   const __m256 inverse = _mm256_set1_ps(1.0f / horizontal_sum(sum));  // as libtorch: times 1 / sum
-  for (std::int64_t i = 0; i < body; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), inverse));
-  if (body < n) _mm256_maskstore_ps(y + body, tail, _mm256_mul_ps(_mm256_maskload_ps(y + body, tail), inverse));
+  for (std::int64_t i = 0; i < body; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), inverse));
+  if (body < n)
+    _mm256_maskstore_ps(y + body, tail, _mm256_mul_ps(_mm256_maskload_ps(y + body, tail), inverse));
 }
 
 #undef FTDR_AVX2

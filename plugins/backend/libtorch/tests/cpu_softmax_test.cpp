@@ -21,7 +21,8 @@ double worst_relative(const at::Tensor& a, const at::Tensor& b) {
 }
 
 TEST(CpuSoftmax, MatchesLibtorchOnEveryRowLengthWithinAFewUlp) {
-  if (!torchbe::cpu_softmax_fast(at::zeros({1}))) GTEST_SKIP() << "no AVX2/FMA here: cpu_softmax is at::softmax";
+  if (!torchbe::cpu_softmax_fast(at::zeros({1})))
+    GTEST_SKIP() << "no AVX2/FMA here: cpu_softmax is at::softmax";
   at::manual_seed(3);
   for (std::int64_t cols : {1, 2, 7, 8, 9, 15, 16, 17, 77, 256, 1000, 4096}) {
     SCOPED_TRACE(cols);
