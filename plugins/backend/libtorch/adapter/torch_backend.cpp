@@ -282,7 +282,7 @@ std::uint64_t TorchBackend::estimate_activation_bytes(sdk::Phase phase,
   ctx.default_attention = config_.attention;
   ctx.sdpa_native = sdpa_available();
   ctx.per_head_scores = config_.device.is_cpu();
-  ctx.heads_side_by_side = gemm_workers() > 1;
+  ctx.head_workers = gemm_workers();
   if (phase == sdk::Phase::diffusion) {  // the only estimate that uses it; it tokenizes the prompts
     try {
       ctx.context_positions = static_cast<double>(

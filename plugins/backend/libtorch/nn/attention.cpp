@@ -85,17 +85,21 @@ struct ScoreBuffers {
 // scores and 1 GiB of probabilities per attention, and every fresh allocation of that size is new
 // pages the kernel must fault in and zero; two 64 MiB buffers reused 16 times are 0.5-0.75x the time
 // (Python, same libtorch, 1 and 2 threads) with identical results. With `workers` > 1 the blocks run
-// side by side (gemm_workers.hpp), each slice cut once more into `workers` blocks, so the workers'
-// buffers together hold one slice's scores, as one worker's do (the cut depends on the rows, not on
-// the batch). The score buffer starts zeroed unless BLAS computes it (float32/64 scores: BLAS never
-// reads C when beta = 0), so libtorch's own GEMM for half types never sees uninitialised memory.
+// side by side (gemm_workers.hpp); a slice of kCutHeadMinScoreBytes or more is cut once more into
+// `workers` blocks, so the workers' buffers together hold one slice's scores, as one worker's do
+// (the cut depends on the slice's size, not on the batch); a smaller slice is one worker's whole. The score
+// buffer starts zeroed unless BLAS computes it (float32/64 scores: BLAS never reads C when beta = 0), so
+// libtorch's own GEMM for half types never sees uninitialised memory.
 at::Tensor attend_per_head(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                            bool upcast, const at::Tensor& mask, int64_t slice, int workers) {
   const bool up = needs_upcast(q, upcast);
   const int64_t bh = q.size(0), n = q.size(1), m = k.size(1);
-  const int64_t rows = std::max<int64_t>((slice + workers - 1) / workers, 1);
-  const int64_t blocks = (n + rows - 1) / rows;
   const auto score_options = q.options().dtype(up ? at::kFloat : q.scalar_type());
+  const double slice_bytes = static_cast<double>(slice) * static_cast<double>(m) *
+                             static_cast<double>(c10::elementSize(score_options.dtype().toScalarType()));
+  const int64_t cut = slice_bytes >= kCutHeadMinScoreBytes ? workers : 1;
+  const int64_t rows = std::max<int64_t>((slice + cut - 1) / cut, 1);
+  const int64_t blocks = (n + rows - 1) / rows;
   const bool blas = score_options.dtype() == at::kFloat || score_options.dtype() == at::kDouble;
   std::vector<ScoreBuffers> buffers;
   for (int w = 0; w < workers; ++w)

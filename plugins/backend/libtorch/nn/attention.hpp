@@ -45,6 +45,13 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 // depend on its batch.
 inline constexpr double kPerHeadMinScoreBytes = 32.0 * 1024 * 1024;
 
+// With heads side by side, a head whose slice of scores (rows * keys elements) is at least this
+// many bytes is cut into one block of rows per worker, so that one large head (the VAE's single
+// one) keeps every worker busy; a smaller head is one worker's item whole (the tiny models' 256 x
+// 256: half the calls, and each GEMM twice as tall). The cut depends on the head's size, not on
+// the batch.
+inline constexpr double kCutHeadMinScoreBytes = 4.0 * 1024 * 1024;
+
 // True when this build can run AttentionMode::sdpa natively (libtorch >= 2).
 bool sdpa_available();
 

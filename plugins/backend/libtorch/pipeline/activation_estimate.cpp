@@ -26,7 +26,14 @@ double text_encoder_bytes(const CLIPTextConfig& te, double e) {
 // True when scores of `sample_bytes` per sample are computed per head on the CPU, in buffers reused
 // head after head (nn/attention.cpp: per_head_route).
 bool per_head(const EstimateContext& ctx, double sample_bytes) {
-  return ctx.per_head_scores && (ctx.heads_side_by_side || sample_bytes >= kPerHeadMinScoreBytes);
+  return ctx.per_head_scores && (ctx.head_workers > 1 || sample_bytes >= kPerHeadMinScoreBytes);
+}
+
+// The per-head route's buffers (scores and probabilities) for one head's `head_bytes` of scores:
+// one head's, cut between the workers when large, else one whole head per worker.
+double per_head_buffers(const EstimateContext& ctx, double head_bytes) {
+  const bool whole = ctx.head_workers > 1 && head_bytes < kCutHeadMinScoreBytes;
+  return 2.0 * head_bytes * (whole ? ctx.head_workers : 1);
 }
 
 double score_rows(sdk::AttentionMode mode, int slice, double tokens, bool sdpa_native) {
@@ -65,7 +72,7 @@ double unet_bytes(const ModelFolder& m, const EstimateContext& ctx, const sdk::G
       const double rows = score_rows(mode, p.options.attention_slice_size, n, ctx.sdpa_native);
       auto scores = [&](double keys) {  // scores + probabilities, for every head or one at a time
         const double sample = heads * rows * keys * e;
-        return 2.0 * (per_head(ctx, sample) ? sample / heads : bu * sample);
+        return per_head(ctx, sample) ? per_head_buffers(ctx, sample / heads) : 2.0 * bu * sample;
       };
       level += scores(n) + scores(ctx.context_positions);  // self- and cross-attention
     }
@@ -87,8 +94,9 @@ double vae_decode_bytes(const ModelFolder& m, const EstimateContext& ctx, const 
   const double c0 = static_cast<double>(m.vae.block_out_channels.front());
   const double feature = 4.0 * b * c0 * (vsf * h) * (vsf * w) * e;
   const double scores = (h * w) * (h * w) * e;  // one sample's (one head)
-  const double mid_attention =
-      m.vae.mid_block_add_attention ? 2.0 * (per_head(ctx, scores) ? scores : b * scores) : 0.0;
+  const double mid_attention = !m.vae.mid_block_add_attention ? 0.0
+                               : per_head(ctx, scores)        ? per_head_buffers(ctx, scores)
+                                                              : 2.0 * b * scores;
   return feature + mid_attention;
 }
 

@@ -44,9 +44,9 @@ struct EstimateContext {
   sdk::DType run_dtype = sdk::DType::f32;                                // the backend's configured dtype
   sdk::AttentionMode default_attention = sdk::AttentionMode::automatic;  // resolves options "auto"
   bool sdpa_native = false;                                              // libtorch >= 2
-  double context_positions = 77;    // text positions the UNet attends to (context_positions())
-  bool per_head_scores = false;     // the CPU: large score matrices one head at a time (nn/attention.hpp)
-  bool heads_side_by_side = false;  // ... and every size, heads side by side (nn/gemm_workers.hpp)
+  double context_positions = 77;  // text positions the UNet attends to (context_positions())
+  bool per_head_scores = false;   // the CPU: large score matrices one head at a time (nn/attention.hpp)
+  int head_workers = 1;  // ... every size when > 1: heads side by side on this many (nn/gemm_workers.hpp)
 };
 
 std::uint64_t estimate_activation_bytes(const ModelFolder& model, const EstimateContext& ctx,

@@ -97,22 +97,26 @@ TEST(Attention, HeadsSideBySideKeepAnImageIndependentOfItsBatch) {
   ftdr::test::GemmsSideBySide on;
   ASSERT_EQ(ftdr::torchbe::gemm_workers(), 2);
   at::manual_seed(6);
-  const auto q = at::randn({2, 256, 64}), k = at::randn({2, 256, 64}), v = at::randn({2, 256, 64});
-  const auto causal = at::full({256, 256}, -INFINITY).triu(1);
   const auto one = [](const at::Tensor& x) { return x.slice(0, 1, 2); };
   c10::InferenceMode inference;
-  for (const auto& settings :
-       {AttentionSettings{AttentionMode::naive, 0}, AttentionSettings{AttentionMode::sliced, 100}}) {
-    for (const at::Tensor& mask : {at::Tensor(), causal}) {
-      SCOPED_TRACE(std::string(settings.slice_size ? "sliced" : "naive") +
-                   (mask.defined() ? ", masked" : ""));
-      const at::Tensor both = attention(q, k, v, 8, settings, false, mask);
-      EXPECT_TRUE(at::equal(both[1], attention(one(q), one(k), one(v), 8, settings, false, mask)[0]));
-      EXPECT_LE((both - reference_attention(q, k, v, 8, mask)).abs().max().item<double>(), 1e-5);
-      ftdr::torchbe::note_blas_threads(0);  // one at a time
-      const at::Tensor serial = attention(q, k, v, 8, settings, false, mask);
-      ftdr::torchbe::note_blas_threads(1);
-      EXPECT_LE((both - serial).abs().max().item<double>(), 1e-6);
+  // 8 heads of 256 x 256 scores: each head one worker's whole; one head of 1100 x 1100 (4.6 MiB, over
+  // kCutHeadMinScoreBytes): cut between the workers unless sliced.
+  for (const auto& [tokens, heads] : {std::pair<int64_t, int64_t>{256, 8}, {1100, 1}}) {
+    const auto q = at::randn({2, tokens, 64}), k = at::randn({2, tokens, 64}), v = at::randn({2, tokens, 64});
+    const auto causal = at::full({tokens, tokens}, -INFINITY).triu(1);
+    for (const auto& settings :
+         {AttentionSettings{AttentionMode::naive, 0}, AttentionSettings{AttentionMode::sliced, 100}}) {
+      for (const at::Tensor& mask : {at::Tensor(), causal}) {
+        SCOPED_TRACE(std::to_string(tokens) + " tokens, " + (settings.slice_size ? "sliced" : "naive") +
+                     (mask.defined() ? ", masked" : ""));
+        const at::Tensor both = attention(q, k, v, heads, settings, false, mask);
+        EXPECT_TRUE(at::equal(both[1], attention(one(q), one(k), one(v), heads, settings, false, mask)[0]));
+        EXPECT_LE((both - reference_attention(q, k, v, heads, mask)).abs().max().item<double>(), 1e-5);
+        ftdr::torchbe::note_blas_threads(0);  // one at a time
+        const at::Tensor serial = attention(q, k, v, heads, settings, false, mask);
+        ftdr::torchbe::note_blas_threads(1);
+        EXPECT_LE((both - serial).abs().max().item<double>(), 1e-6);
+      }
     }
   }
 }
