@@ -1,9 +1,9 @@
 // unet/feed_forward.cpp  (Ref: diffusers models/attention.py FeedForward, activations.py GEGLU)
 #include "unet/feed_forward.hpp"
 
+#include "nn/cpu_geglu.hpp"
 #include "nn/cpu_linear.hpp"
 #include "nn/linear.hpp"
-#include "nn/per_sample_activation.hpp"
 
 namespace ftdr::torchbe {
 
@@ -12,8 +12,7 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 }
 
 at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
-  auto parts = cpu_linear(x, proj->weight, proj->bias).chunk(2, -1);
-  return parts[0] * gelu_per_sample(parts[1]);  // exact (erf) GELU, as diffusers
+  return cpu_geglu(cpu_linear(x, proj->weight, proj->bias));  // hidden * exact (erf) GELU(gate), as diffusers
 }
 
 FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t mult) {
