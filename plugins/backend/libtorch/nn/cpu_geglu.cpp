@@ -20,7 +20,8 @@ using namespace avx2;  // NOLINT: this file's kernels are written in its vocabul
 // 1 + erf(g / sqrt 2), the GELU's factor: with z = |g| / sqrt 2, erfc(z) = t P(t) exp(-z^2),
 // t = 1 / (1 + p z) (A&S 7.1.26); 2 - erfc(z) for g >= 0, erfc(z) itself for g < 0. NaN stays NaN.
 FTDR_AVX2 inline __m256 one_plus_erf(__m256 g) {
-  const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), g), _mm256_set1_ps(0.70710678118654752f));
+  const __m256 z =
+      _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), g), _mm256_set1_ps(0.70710678118654752f));
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z, one));
   __m256 p = _mm256_set1_ps(1.061405429f);
@@ -29,7 +30,8 @@ FTDR_AVX2 inline __m256 one_plus_erf(__m256 g) {
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
   p = _mm256_mul_ps(p, t);
-  const __m256 erfc = _mm256_mul_ps(p, exp_nonpositive(_mm256_mul_ps(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)), z)));
+  const __m256 erfc =
+      _mm256_mul_ps(p, exp_nonpositive(_mm256_mul_ps(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)), z)));
   const __m256 positive = _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GE_OQ);
   return _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), positive);
 }

@@ -172,11 +172,15 @@ void image_group_norm(const at::Tensor& x, const at::Tensor& out, std::int64_t g
   // the threads. Either way an image gets the same sums: the split never changes them.
   const float* in = x.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  at::parallel_for(0, x.size(0), grain(pixels * channels), [&](std::int64_t first, std::int64_t last) {
+  const std::int64_t image = pixels * channels;
+  auto images = [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t n = first; n < last; ++n)
-      normalize_image(in + n * pixels * channels, dst + n * pixels * channels, channels_last, pixels,
-                      channels, groups, wp, bp, eps);
-  });
+      normalize_image(in + n * image, dst + n * image, channels_last, pixels, channels, groups, wp, bp, eps);
+  };
+  if (image < kGrainElements)
+    at::parallel_for(0, x.size(0), grain(image), images);
+  else
+    images(0, x.size(0));
 }
 
 }  // namespace ftdr::torchbe

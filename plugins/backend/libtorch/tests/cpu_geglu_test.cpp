@@ -21,7 +21,8 @@ at::Tensor reference(const at::Tensor& h) {
 }
 
 TEST(CpuGeglu, MatchesExactGeluWithinTheErfApproximation) {
-  if (!torchbe::cpu_geglu_fast(at::zeros({2}))) GTEST_SKIP() << "no AVX2/FMA here: cpu_geglu is libtorch's GELU";
+  if (!torchbe::cpu_geglu_fast(at::zeros({2})))
+    GTEST_SKIP() << "no AVX2/FMA here: cpu_geglu is libtorch's GELU";
   at::manual_seed(7);
   for (std::int64_t c : {1, 3, 8, 13, 64, 256, 1280}) {
     SCOPED_TRACE(c);
@@ -33,7 +34,8 @@ TEST(CpuGeglu, MatchesExactGeluWithinTheErfApproximation) {
       // by the GELU's 0.5 |gate| and the hidden value, plus float32 rounding of the result.
       const at::Tensor bound = 3e-7 * 0.5 * gate.abs() * hidden.abs() + 3e-7 * reference(h).abs() + 1e-30;
       EXPECT_TRUE(((ours - reference(h)).abs() <= bound).all().item<bool>())
-          << "spread " << spread << ", worst excess " << ((ours - reference(h)).abs() - bound).max().item<double>();
+          << "spread " << spread << ", worst excess "
+          << ((ours - reference(h)).abs() - bound).max().item<double>();
     }
   }
 }

@@ -7,13 +7,14 @@
 // model's first level and default latent size (GroupNorm, SiLU, a 3x3 convolution, a Linear
 // through cpu_linear, self- and cross-attention with one head). Each candidate split
 // (thread_choice.hpp) runs a few rounds, interleaved so the machine's drift hits every candidate
-// alike; after the first round only the contenders (worth_more_rounds). About 5 s for SD-1.5 sizes
-// on 2 cores (4.9-5.0 s measured, 4 rounds; more on loaded ones), under a second for the tiny test
-// models; thread_setup.hpp caches the outcome.
+// alike; after the first round only the contenders (worth_more_rounds), each timed round after an
+// untimed one. 4.3-7.9 s for SD-1.5 sizes on 2 cores (more on loaded ones), 1.2-2.7 s for the tiny
+// test models; thread_setup.hpp caches the outcome.
 //
 //   CalibrationWorkload w = calibration_workload(folder.unet, at::kFloat);
-//   std::vector<SplitTiming> t = time_splits(calibration_round(w, unet), candidate_splits(cores,
-//   blas_settable)); apply_split(choose_split(t)->split);
+//   auto round = calibration_round(w, unet);
+//   std::vector<SplitTiming> t = time_splits(round, candidate_splits(cores, blas_settable));
+//   apply_split(choose_split(t)->split);
 #pragma once
 #include <ATen/ATen.h>
 
@@ -32,7 +33,7 @@ inline constexpr std::int64_t kMaxCalibrationTokens = 4096;  // latent positions
 
 // What a round runs. The op mix under-represents a small model: the tiny test UNet's mix (one
 // image, one head of 4 channels at its first level, which has no attention in the real network)
-// ran fastest on 1/1 where the real pipeline is 1.35x faster on 2/1, its CFG pair and 8 heads
+// ran fastest on 1/1 where the real pipeline is 1.35-1.6x faster on 2/1, its CFG pair and 8 heads
 // side by side (nn/gemm_workers.hpp). A real step is exact and, for such a model, cheap.
 enum class CalibrationRound {
   op_mix,     // the op mix at the first level
@@ -42,7 +43,7 @@ enum class CalibrationRound {
 // Multiply-adds of one image's 3x3 resnet convolutions at the UNet's sample_size, about: the
 // size of a step, known before timing anything. The tiny test UNet: 2.3e8; SD 1.5: 1.3e11.
 double unet_step_multiply_adds(const UNetConfig& unet);
-// A real step as the round up to this (about 0.2 s per CFG step on one core of the 2-core EPYC).
+// A real step as the round up to this (about 0.25 s per CFG step on one core of the 2-core EPYC).
 inline constexpr double kMaxStepMultiplyAdds = 1e9;
 
 struct CalibrationWorkload {
