@@ -4,6 +4,7 @@
 #include <ATen/TensorIterator.h>
 #include <ATen/core/grad_mode.h>
 
+#include "nn/cpu_silu.hpp"
 #include "nn/gemm_workers.hpp"
 
 namespace ftdr::torchbe {
@@ -42,6 +43,10 @@ at::Tensor each_sample(const at::Tensor& t, OpOut op_out) {
 
 at::Tensor silu_per_sample_(at::Tensor t) {
   if (at::GradMode::is_enabled() && t.requires_grad()) return at::silu(t);
+  if (cpu_silu_fast(t)) {  // every element alone: no batch to split
+    cpu_silu_out(t, t);
+    return t;
+  }
   if (!per_sample(t)) return at::silu_(t);
   for_each_sample(t, [&](std::int64_t s) {
     at::Tensor sample = t.select(0, s);
@@ -51,6 +56,11 @@ at::Tensor silu_per_sample_(at::Tensor t) {
 }
 
 at::Tensor silu_per_sample(const at::Tensor& t) {
+  if (cpu_silu_fast(t)) {
+    at::Tensor out = at::empty_like(t);  // the same strides (empty_like keeps a dense layout)
+    cpu_silu_out(out, t);
+    return out;
+  }
   if (!per_sample(t)) return at::silu(t);
   return each_sample(t, [](at::Tensor& out, const at::Tensor& x) { at::silu_out(out, x); });
 }

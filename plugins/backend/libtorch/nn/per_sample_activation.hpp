@@ -10,7 +10,8 @@
 // the second half of [4, 256, 512]: 3 of 4), and a batch that recovery split into 1 + 1 made other
 // pixels than the batch run whole. So at inference on the CPU these run one sample at a time: the
 // ranges then depend on one sample's size and the thread count only, and a sample is computed
-// exactly as it is alone.
+// exactly as it is alone. SiLU over float32 on a CPU with AVX2/FMA is nn/cpu_silu.hpp's, whose
+// elements are each computed alone (no batch to split).
 //
 //   h = cpu_conv2d(conv1, silu_per_sample_(norm1(x)));   // in place: nothing else holds norm1's output
 //   t = cpu_linear(silu_per_sample(temb), w, b);
