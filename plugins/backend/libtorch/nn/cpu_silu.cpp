@@ -55,9 +55,10 @@ bool cpu_silu_fast(const at::Tensor& t) {
 }
 
 void cpu_silu_out(const at::Tensor& out, const at::Tensor& x) {
-  TORCH_CHECK(cpu_silu_fast(x) && out.sizes() == x.sizes() && out.strides() == x.strides() &&
-                  out.scalar_type() == at::kFloat,
-              "cpu_silu_out: expected a dense float32 CPU tensor (cpu_silu_fast) and out of its sizes and strides");
+  TORCH_CHECK(
+      cpu_silu_fast(x) && out.sizes() == x.sizes() && out.strides() == x.strides() &&
+          out.scalar_type() == at::kFloat,
+      "cpu_silu_out: expected a dense float32 CPU tensor (cpu_silu_fast) and out of its sizes and strides");
   const std::int64_t n = x.numel();
   const float* in = x.data_ptr<float>();
   float* dst = out.data_ptr<float>();
