@@ -41,6 +41,8 @@ TEST(CpuGeglu, MatchesExactGeluWithinTheErfApproximation) {
 }
 
 TEST(CpuGeglu, AnImageIsTheSameAloneInABatchAndOnAnyThreadCount) {
+  if (!torchbe::cpu_geglu_fast(at::zeros({2})))
+    GTEST_SKIP() << "no AVX2/FMA here: cpu_geglu is libtorch's GELU";
   at::manual_seed(8);
   const at::Tensor h = at::randn({2, 300, 2 * 77});  // 23100 outputs per image: split on 2+ threads
   at::Tensor whole;
@@ -56,6 +58,8 @@ TEST(CpuGeglu, AnImageIsTheSameAloneInABatchAndOnAnyThreadCount) {
 }
 
 TEST(CpuGeglu, NonFiniteGatesAsLibtorchsGelu) {
+  if (!torchbe::cpu_geglu_fast(at::zeros({2})))
+    GTEST_SKIP() << "no AVX2/FMA here: cpu_geglu is libtorch's GELU";
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   const at::Tensor gate = at::tensor({inf, -inf, nan, 0.0f, -0.0f, 100.0f, -100.0f, 1.0f, -1.0f});
   const at::Tensor h = at::cat({at::ones_like(gate), gate});  // hidden = 1: the GELU itself
