@@ -2,7 +2,8 @@
 //
 // Header-only and internal: every function carries FTDR_AVX2 (the target attribute), so the file
 // that includes it needs no -mavx2 and runs anywhere; call them only when cpu_has_avx2_fma().
-// x86-64 only (FTDR_HAVE_AVX2_MATH is 0 elsewhere).
+// The vector functions exist on x86-64 only (FTDR_HAVE_AVX2_MATH is 0 elsewhere, and
+// cpu_has_avx2_fma() false).
 #pragma once
 #if defined(__x86_64__)
 #define FTDR_HAVE_AVX2_MATH 1
@@ -74,4 +75,7 @@ FTDR_AVX2 inline float horizontal_sum(__m256 v) {
 }  // namespace ftdr::torchbe::avx2
 #else
 #define FTDR_HAVE_AVX2_MATH 0
+namespace ftdr::torchbe::avx2 {
+inline bool cpu_has_avx2_fma() { return false; }
+}  // namespace ftdr::torchbe::avx2
 #endif

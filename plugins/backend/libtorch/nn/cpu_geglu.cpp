@@ -2,6 +2,7 @@
 #include "nn/cpu_geglu.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -59,18 +60,10 @@ void geglu_row(const float*, float*, std::int64_t) {}
 
 #endif
 
-bool has_avx2_fma() {
-#if FTDR_HAVE_AVX2_MATH
-  return cpu_has_avx2_fma();
-#else
-  return false;
-#endif
-}
-
 }  // namespace
 
 bool cpu_geglu_fast(const at::Tensor& h) {
-  return has_avx2_fma() && h.device().is_cpu() && h.scalar_type() == at::kFloat && h.dim() >= 1 &&
+  return avx2::cpu_has_avx2_fma() && h.device().is_cpu() && h.scalar_type() == at::kFloat && h.dim() >= 1 &&
          h.is_contiguous() && h.size(-1) > 0 && h.size(-1) % 2 == 0 &&
          !(at::GradMode::is_enabled() && h.requires_grad());
 }
@@ -86,8 +79,8 @@ at::Tensor cpu_geglu(const at::Tensor& h) {
   at::Tensor out = at::empty(sizes, h.options());
   const float* in = h.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  // At least 32768 outputs per task (libtorch's own grain); any split gives the same result.
-  const std::int64_t grain = std::max<std::int64_t>(1, 32768 / c);
+  // At least libtorch's own grain of outputs per task; any split gives the same result.
+  const std::int64_t grain = std::max<std::int64_t>(1, at::internal::GRAIN_SIZE / c);
   at::parallel_for(0, rows, grain, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t r = first; r < last; ++r) geglu_row(in + r * 2 * c, dst + r * c, c);
   });

@@ -2,6 +2,7 @@
 #include "nn/cpu_silu.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -33,24 +34,21 @@ FTDR_AVX2 void silu_range(const float* x, float* y, std::int64_t n) {
   }
 }
 
-bool has_avx2_fma() { return cpu_has_avx2_fma(); }
-
 #else
 
 void silu_range(const float*, float*, std::int64_t) {}
-bool has_avx2_fma() { return false; }
 
 #endif
 
-// Elements per block, a multiple of 8; blocks are shared between the threads from 32768 elements
-// on (libtorch's grain). Where a thread's share ends never changes a result.
+// Elements per block, a multiple of 8; blocks are shared between the threads from libtorch's grain
+// of elements on. Where a thread's share ends never changes a result.
 constexpr std::int64_t kBlock = 8192;
-constexpr std::int64_t kGrainBlocks = 32768 / kBlock;
+constexpr std::int64_t kGrainBlocks = at::internal::GRAIN_SIZE / kBlock;
 
 }  // namespace
 
 bool cpu_silu_fast(const at::Tensor& t) {
-  return has_avx2_fma() && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+  return avx2::cpu_has_avx2_fma() && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
          t.is_non_overlapping_and_dense() && !(at::GradMode::is_enabled() && t.requires_grad());
 }
 

@@ -2,6 +2,7 @@
 #include "nn/cpu_softmax.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -55,7 +56,6 @@ FTDR_AVX2 void softmax_row(const float* x, float* y, std::int64_t n) {
 
 #else
 
-bool cpu_has_avx2_fma() { return false; }
 void softmax_row(const float*, float*, std::int64_t) {}
 
 #endif
@@ -63,7 +63,7 @@ void softmax_row(const float*, float*, std::int64_t) {}
 }  // namespace
 
 bool cpu_softmax_fast(const at::Tensor& x) {
-  return cpu_has_avx2_fma() && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() >= 1 &&
+  return avx2::cpu_has_avx2_fma() && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() >= 1 &&
          x.is_contiguous() && x.size(-1) > 0 && !(at::GradMode::is_enabled() && x.requires_grad());
 }
 
@@ -78,8 +78,8 @@ void cpu_softmax_out(const at::Tensor& out, const at::Tensor& x) {
   const std::int64_t cols = x.size(-1), rows = x.numel() / cols;
   const float* in = x.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  // At least 32768 elements per task (libtorch's own grain): a small matrix stays on one thread.
-  const std::int64_t grain = std::max<std::int64_t>(1, 32768 / cols);
+  // At least libtorch's own grain of elements per task: a small matrix stays on one thread.
+  const std::int64_t grain = std::max<std::int64_t>(1, at::internal::GRAIN_SIZE / cols);
   at::parallel_for(0, rows, grain, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t r = first; r < last; ++r) softmax_row(in + r * cols, dst + r * cols, cols);
   });
