@@ -6,6 +6,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libopenblas0-pthread
+      libdnnl-dev  # the headers of the oneDNN libtorch runs on: the VAE's banded convolutions call it
       libboost-dev libboost-program-options-dev libboost-filesystem-dev
       libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpng-dev libsqlite3-dev
       libhiredis-dev redis-server  # the redis queue plugin; its tests start their own redis-server
