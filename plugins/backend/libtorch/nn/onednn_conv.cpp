@@ -87,10 +87,11 @@ class BandedConv {
     const auto kind = dnnl::prop_kind::forward_inference;
     const auto direct = dnnl::algorithm::convolution_direct;
     const dnnl::convolution_forward::desc desc =
-        bias_ ? dnnl::convolution_forward::desc(kind, direct, src, wei,
-                                                memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x),
-                                                dst, strides, before, after)
-              : dnnl::convolution_forward::desc(kind, direct, src, wei, dst, strides, before, after);
+        bias_
+            ? dnnl::convolution_forward::desc(
+                  kind, direct, src, wei, memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x),
+                  dst, strides, before, after)
+            : dnnl::convolution_forward::desc(kind, direct, src, wei, dst, strides, before, after);
     primitives_.emplace_back(shape, Primitive(desc, cpu_engine()));
     return primitives_.back().second;
   }
@@ -98,8 +99,9 @@ class BandedConv {
   // The weights in the primitive's layout: reordered once for every band that takes that layout.
   memory weights(const Primitive& pd) {
     if (weights_ && weights_.get_desc() == pd.weights_desc()) return weights_;
-    memory plain({{weight_.sizes().begin(), weight_.sizes().end()}, memory::data_type::f32, memory::format_tag::oihw},
-                 cpu_engine(), weight_.data_ptr<float>());
+    memory plain(
+        {{weight_.sizes().begin(), weight_.sizes().end()}, memory::data_type::f32, memory::format_tag::oihw},
+        cpu_engine(), weight_.data_ptr<float>());
     weights_ = reordered(plain, pd.weights_desc(), weights_buffer_);
     return weights_;
   }
@@ -130,15 +132,26 @@ class BandedConv {
   at::Tensor src_buffer_, dst_buffer_, weights_buffer_;
 };
 
+// A contiguous float32 CPU tensor of dims dimensions: what the band's memory descriptors describe.
+bool fits(const at::Tensor& t, std::int64_t dims) {
+  return t.dim() == dims && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.is_contiguous();
+}
+
 }  // namespace
 
 bool onednn_direct_conv_built() { return true; }
 
-bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
-                          std::int64_t pad_h, std::int64_t pad_w, std::int64_t rows, at::Tensor& out) {
+bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,
+                          const c10::optional<at::Tensor>& bias, std::int64_t pad_h, std::int64_t pad_w,
+                          std::int64_t rows, at::Tensor& out) {
+  if (!fits(image, 4) || !fits(weight, 4) || !fits(out, 4) || (bias && !fits(*bias, 1)) ||
+      image.size(0) != 1 || weight.size(1) != image.size(1) || out.size(1) != weight.size(0)) {
+    return false;
+  }
   try {
     BandedConv conv(image, weight, bias, pad_w, out);
-    for (const RowBand& band : row_bands(out.size(2), rows, pad_h, weight.size(2), image.size(2))) conv.run(band);
+    for (const RowBand& band : row_bands(out.size(2), rows, pad_h, weight.size(2), image.size(2)))
+      conv.run(band);
     return true;
   } catch (const dnnl::error&) {
     return false;  // a shape or ISA this oneDNN has no primitive for: libtorch's call still may
@@ -149,8 +162,8 @@ bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight, con
 
 bool onednn_direct_conv_built() { return false; }
 
-bool onednn_banded_conv2d(const at::Tensor&, const at::Tensor&, const c10::optional<at::Tensor>&, std::int64_t,
-                          std::int64_t, std::int64_t, at::Tensor&) {
+bool onednn_banded_conv2d(const at::Tensor&, const at::Tensor&, const c10::optional<at::Tensor>&,
+                          std::int64_t, std::int64_t, std::int64_t, at::Tensor&) {
   return false;
 }
 

@@ -28,7 +28,8 @@ bool onednn_direct_conv_built();
 // dilation, one group) and bias ([O] or none), zero padding pad_h rows and pad_w columns, into out
 // (1 x O x out_h x out_w, contiguous float32), rows output rows at a time. False, with out not
 // (fully) written, when this build or oneDNN cannot; then the caller convolves another way.
-bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
-                          std::int64_t pad_h, std::int64_t pad_w, std::int64_t rows, at::Tensor& out);
+bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,
+                          const c10::optional<at::Tensor>& bias, std::int64_t pad_h, std::int64_t pad_w,
+                          std::int64_t rows, at::Tensor& out);
 
 }  // namespace ftdr::torchbe
