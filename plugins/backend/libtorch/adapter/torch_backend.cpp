@@ -24,6 +24,7 @@
 #include "lora/lora_scope.hpp"
 #include "memory/cpu_block_cache.hpp"
 #include "nn/gemm_workers.hpp"
+#include "nn/onednn_conv.hpp"
 #include "nn/stop_point.hpp"
 #include "pipeline/activation_estimate.hpp"
 #include "pipeline/denoise_phase.hpp"
@@ -217,6 +218,7 @@ std::vector<std::string> TorchBackend::diagnostics() const {
                   ", " + std::to_string(usable_cores()) + " usable cores");
   lines.push_back(thread_choice_line());
   lines.push_back(describe_blas());
+  lines.push_back(describe_onednn_conv());
   lines.push_back(
       "attention: " + std::string(sdk::to_string(config_.attention)) +
       (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));

@@ -141,6 +141,13 @@ bool fits(const at::Tensor& t, std::int64_t dims) {
 
 bool onednn_direct_conv_built() { return true; }
 
+std::string describe_onednn_conv() {
+  const dnnl_version_t* v = dnnl_version();
+  const char* runtime = v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "not OpenMP";
+  return "convolutions: large images' bands call oneDNN " + std::to_string(v->major) + "." +
+         std::to_string(v->minor) + "." + std::to_string(v->patch) + " directly (" + runtime + " threads)";
+}
+
 bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,
                           const c10::optional<at::Tensor>& bias, std::int64_t pad_h, std::int64_t pad_w,
                           std::int64_t rows, at::Tensor& out) {
@@ -161,6 +168,10 @@ bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,
 #else
 
 bool onednn_direct_conv_built() { return false; }
+
+std::string describe_onednn_conv() {
+  return "convolutions: through libtorch (this build does not call oneDNN itself: cmake/OneDnnConv.cmake)";
+}
 
 bool onednn_banded_conv2d(const at::Tensor&, const at::Tensor&, const c10::optional<at::Tensor>&,
                           std::int64_t, std::int64_t, std::int64_t, at::Tensor&) {

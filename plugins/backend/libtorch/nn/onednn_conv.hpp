@@ -17,12 +17,17 @@
 #include <c10/util/Optional.h>
 
 #include <cstdint>
+#include <string>
 
 namespace ftdr::torchbe {
 
 // Whether this build calls oneDNN itself (FTDR_ONEDNN_CONV, set by CMake where libtorch links the
 // oneDNN 2.x whose headers it found).
 bool onednn_direct_conv_built();
+
+// For `ftdr doctor`: one line starting with "convolutions: " that says whether large images'
+// banded convolutions call oneDNN directly, and which oneDNN it is (its version at run time).
+std::string describe_onednn_conv();
 
 // Convolves image (1 x C x H x W, contiguous float32) with weight (O x C x kh x kw, stride 1, no
 // dilation, one group) and bias ([O] or none), zero padding pad_h rows and pad_w columns, into out

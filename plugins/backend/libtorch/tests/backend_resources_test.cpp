@@ -8,6 +8,7 @@
 #include "artifacts/latents_artifact.hpp"
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
+#include "nn/onednn_conv.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -46,6 +47,9 @@ TEST(BackendDiagnostics, NamesTheBlasLibraryAndVersions) {
   EXPECT_TRUE(has("dtype: f32"));
   EXPECT_TRUE(has("threads: "));
   EXPECT_TRUE(has("blas: "));
+  EXPECT_TRUE(has(torchbe::onednn_direct_conv_built() ? "convolutions: large images' bands call oneDNN "
+                                                      : "convolutions: through libtorch ("))
+      << ::testing::PrintToString(lines);
   EXPECT_TRUE(has("cpu_block_cache: on (")) << "cpu_block_cache = true is the default";
   std::cout << "[ diagnostics ] " << blas << "\n";
 }
