@@ -9,9 +9,9 @@
 // reordered once for all bands, and the blocked output is converted straight into its rows of the
 // output: on the SD-1.5-size VAE decode at 512x512, 264 band calls, the copies alone were 0.35 s
 // of 13.8 s. The primitives are the ones libtorch creates (same shapes, same library), so the
-// result is the same bits (tests/cpu_conv_test.cpp checks it against one at::mkldnn_convolution).
+// result is the same bits (tests/onednn_conv_test.cpp checks it against one at::mkldnn_convolution).
 //
-//   if (!onednn_banded_conv2d(image, weight, bias, {pad_h, pad_w}, rows, out)) { /* libtorch's way */ }
+//   if (!onednn_banded_conv2d(image, weight, bias, pad_h, pad_w, rows, out)) { /* libtorch's way */ }
 #pragma once
 #include <ATen/Tensor.h>
 #include <c10/util/Optional.h>
