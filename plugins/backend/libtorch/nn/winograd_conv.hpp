@@ -26,10 +26,9 @@ bool winograd_conv_available();
 // Convolves image (1 x C x H x W, contiguous float32 on the CPU) with weight (K x C x 3 x 3,
 // contiguous float32) and bias ([K] float32, or none), stride 1 and padding 1, into out (1 x K x H x
 // W, contiguous float32, not image's memory), on at::get_num_threads() threads; each output's sum
-// is the same whatever the threads. False, with out untouched, when this
-// machine cannot (winograd_conv_available()) or the tensors are not those; then the caller
-// convolves another way.
-bool winograd_conv3x3(const at::Tensor& image, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
-                      at::Tensor& out);
+// is the same whatever the threads. False, with out untouched, when this machine cannot
+// (winograd_conv_available()) or the tensors are not those; then the caller convolves another way.
+bool winograd_conv3x3(const at::Tensor& image, const at::Tensor& weight,
+                      const c10::optional<at::Tensor>& bias, at::Tensor& out);
 
 }  // namespace ftdr::torchbe
