@@ -23,6 +23,7 @@
 #include "ftdr/sdk/error.hpp"
 #include "lora/lora_scope.hpp"
 #include "memory/cpu_block_cache.hpp"
+#include "nn/cpu_conv.hpp"
 #include "nn/gemm_workers.hpp"
 #include "nn/onednn_conv.hpp"
 #include "nn/stop_point.hpp"
@@ -219,6 +220,7 @@ std::vector<std::string> TorchBackend::diagnostics() const {
   lines.push_back(thread_choice_line());
   lines.push_back(describe_blas());
   lines.push_back(describe_onednn_conv());
+  lines.push_back(describe_winograd_convs());
   lines.push_back(
       "attention: " + std::string(sdk::to_string(config_.attention)) +
       (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));

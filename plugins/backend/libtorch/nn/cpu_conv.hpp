@@ -10,9 +10,13 @@
 // over the sum that makes one output element, so the batch decides which thread computes an
 // image, not how (measured, bench/conv_batch_invariance.py; up to 4 threads, see cpu_conv.cpp).
 // Other dtypes and more threads run image by image; training and CUDA keep libtorch's own call.
+// Large images' 3x3 convolutions run as Winograd's F(2x2, 3x3) where the CPU has AVX2 and FMA
+// (nn/winograd_conv.hpp; which ones: cpu_conv.cpp), image by image, on any number of threads.
 //
 //   at::Tensor y = cpu_conv2d(conv1, x);   // = conv1(x), batch-invariant on the CPU
 #pragma once
+#include <string>
+
 #include "nn/conv_2d.hpp"
 
 namespace ftdr::torchbe {
@@ -30,5 +34,10 @@ at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x);
 // ONEDNN_MAX_CPU_ISA) below AVX512_CORE counts. Fixed per machine, so every process of a job
 // decodes alike.
 bool cpu_channels_last_convs_fast();
+
+// For `ftdr doctor`: one line starting with "3x3 convolutions: " that says whether large images'
+// 3x3 convolutions run as Winograd F(2x2, 3x3) on this machine (nn/winograd_conv.hpp), and from
+// which size.
+std::string describe_winograd_convs();
 
 }  // namespace ftdr::torchbe

@@ -9,6 +9,7 @@
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
 #include "nn/onednn_conv.hpp"
+#include "nn/winograd_conv.hpp"
 
 namespace ftdr::test {
 namespace {
@@ -49,6 +50,11 @@ TEST(BackendDiagnostics, NamesTheBlasLibraryAndVersions) {
   EXPECT_TRUE(has("blas: "));
   EXPECT_TRUE(has(torchbe::onednn_direct_conv_built() ? "convolutions: large images' bands call oneDNN "
                                                       : "convolutions: through libtorch ("))
+      << ::testing::PrintToString(lines);
+  EXPECT_TRUE(has(torchbe::winograd_conv_available()
+                      ? "3x3 convolutions: Winograd F(2x2, 3x3) (AVX2 + FMA) for float32 images of at least "
+                        "8 MiB and 4096 pixels"
+                      : "3x3 convolutions: oneDNN's direct ones (Winograd F(2x2, 3x3) needs AVX2 and FMA"))
       << ::testing::PrintToString(lines);
   EXPECT_TRUE(has("cpu_block_cache: on (")) << "cpu_block_cache = true is the default";
   std::cout << "[ diagnostics ] " << blas << "\n";

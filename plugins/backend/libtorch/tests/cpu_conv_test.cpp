@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/cpu_conv.hpp"
+#include "nn/winograd_conv.hpp"
 #include "tests/thread_count.hpp"
 
 namespace ftdr::test {
@@ -122,12 +123,15 @@ TEST(CpuConv, ALargeImageInBandsIsTheModulesConvolution) {
     Conv2d conv;
     std::int64_t padding;
   };
+  // (3x3 with padding 1 is Winograd's where the CPU has AVX2: the next test; 5x5 takes its place.)
   std::vector<Case> cases{{Conv2d(torch::nn::Conv2dOptions(64, 8, 3).padding(1)), 1},
+                          {Conv2d(torch::nn::Conv2dOptions(64, 8, 5).padding(2)), 2},
                           {Conv2d(torch::nn::Conv2dOptions(64, 8, 3)), 0},
                           {Conv2d(torch::nn::Conv2dOptions(64, 8, 1).bias(false)), 0}};
   for (int threads : {1, 2}) {
     ThreadCount count(threads);
     for (Case& c : cases) {
+      if (c.conv->weight.size(2) == 3 && c.padding == 1 && torchbe::winograd_conv_available()) continue;
       const at::Tensor bias = c.conv->bias;
       const at::Tensor one_call = at::mkldnn_convolution(
           x, c.conv->weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt,
@@ -142,6 +146,41 @@ TEST(CpuConv, ALargeImageInBandsIsTheModulesConvolution) {
                                                << c.conv->weight.size(2) << "x" << c.conv->weight.size(3);
     }
   }
+}
+
+// A 3x3 convolution (padding 1) of an image of 8 MiB and 64x64 pixels or more is Winograd's
+// F(2x2, 3x3) where the CPU has AVX2 and FMA: each image's result is winograd_conv3x3's bit for bit,
+// whatever the batch and the threads, and within float32 rounding of oneDNN's direct one. Below the
+// size it is oneDNN's.
+TEST(CpuConv, ALargeImages3x3ConvolutionIsWinograds) {
+  if (!torchbe::winograd_conv_available()) GTEST_SKIP() << "this CPU has no AVX2 and FMA: no Winograd";
+  at::manual_seed(13);
+  c10::InferenceMode inference;
+  Conv2d conv(torch::nn::Conv2dOptions(128, 16, 3).padding(1));
+  const at::Tensor x = at::randn({2, 128, 128, 128});  // 8 MiB and 16384 pixels per image
+  const c10::optional<at::Tensor> bias(conv->bias);
+  const at::Tensor direct = at::mkldnn_convolution(x, conv->weight, bias, {1, 1}, {1, 1}, {1, 1}, 1);
+  at::Tensor first;
+  for (int threads : {1, 2}) {
+    ThreadCount count(threads);
+    const at::Tensor together = cpu_conv2d(conv, x);
+    if (!first.defined()) first = together;
+    EXPECT_TRUE(at::equal(together, first)) << "2 threads against 1";
+    for (std::int64_t i = 0; i < 2; ++i) {
+      at::Tensor winograd = at::empty({1, 16, 128, 128});
+      ASSERT_TRUE(torchbe::winograd_conv3x3(x.slice(0, i, i + 1), conv->weight, bias, winograd));
+      EXPECT_TRUE(at::equal(together.slice(0, i, i + 1), winograd))
+          << "image " << i << ", " << threads << " threads";
+      EXPECT_TRUE(at::equal(cpu_conv2d(conv, x.slice(0, i, i + 1)), winograd)) << "image " << i << " alone";
+    }
+    const double scale = direct.abs().max().item<double>();
+    EXPECT_LE((together - direct).abs().max().item<double>(), 2e-6 * scale) << "against oneDNN's direct one";
+    EXPECT_FALSE(at::equal(together, direct)) << "Winograd's rounding is not the direct sum's: was it used?";
+  }
+  // Half the pixels (4 MiB): oneDNN's, bit for bit.
+  const at::Tensor half = x.slice(2, 0, 64).contiguous();
+  EXPECT_TRUE(at::equal(cpu_conv2d(conv, half),
+                        at::mkldnn_convolution(half, conv->weight, bias, {1, 1}, {1, 1}, {1, 1}, 1)));
 }
 
 }  // namespace
