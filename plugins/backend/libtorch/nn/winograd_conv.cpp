@@ -31,8 +31,8 @@ namespace {
 
 #if FTDR_HAVE_AVX2_MATH
 
-constexpr std::int64_t kPanel = 16;             // tiles per kernel call: two AVX2 vectors
-constexpr std::int64_t kBlock = 6;              // output channels per kernel call
+constexpr std::int64_t kPanel = 16;              // tiles per kernel call: two AVX2 vectors
+constexpr std::int64_t kBlock = 6;               // output channels per kernel call
 constexpr std::int64_t kGroupBytes = 192 << 10;  // output channels' weights a panel meets in turn (L2)
 // A band's size: one position's V per band, at most. Where the transformed weights fit in a share
 // of L3 (kSharedWeightBytes) every band reads them from there, and small bands keep V and M in the
@@ -199,8 +199,8 @@ FTDR_AVX2 void input_tiles(const float* plane, const Plan& p, const Segment& s, 
 // tiles at one position, the sum over the input channels in their order.
 FTDR_AVX2 void tile_gemm(std::int64_t C, const float* u, const float* v, float* m, std::int64_t ld) {
   // Twelve named accumulators: GCC keeps these in registers; an array of them it spilled to the stack.
-  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00,
-         a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+         a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
   for (std::int64_t c = 0; c < C; ++c, u += kBlock, v += kPanel) {
     const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
     __m256 w = _mm256_broadcast_ss(u);
@@ -242,8 +242,8 @@ FTDR_AVX2 inline void output_row(const __m256* r, __m256 b, float* out) {
 // One output channel's tiles of a segment from their 16 products (m, position stride m_stride):
 // A^T M A, plus the bias, written to output rows 2r and 2r + 1 (those within the image). Eight
 // tiles at a time: their 2x2 outputs' columns are interleaved into two rows of 16.
-FTDR_AVX2 void output_tiles(const float* m, std::int64_t m_stride, float bias, const Plan& p, const Segment& s,
-                            float* rows, float* plane) {
+FTDR_AVX2 void output_tiles(const float* m, std::int64_t m_stride, float bias, const Plan& p,
+                            const Segment& s, float* rows, float* plane) {
   const std::int64_t n = s.count, len = round_up(n, 8);
   float* top = rows;
   float* bottom = rows + 2 * len;
@@ -251,8 +251,10 @@ FTDR_AVX2 void output_tiles(const float* m, std::int64_t m_stride, float bias, c
   for (std::int64_t j = 0; j < len; j += 8) {
     __m256 r0[4], r1[4];  // A^T M: rows m0 + m1 + m2 and m1 - m2 - m3, by column
     for (int c = 0; c < 4; ++c) {
-      const __m256 q0 = _mm256_loadu_ps(m + c * m_stride + j), q1 = _mm256_loadu_ps(m + (4 + c) * m_stride + j);
-      const __m256 q2 = _mm256_loadu_ps(m + (8 + c) * m_stride + j), q3 = _mm256_loadu_ps(m + (12 + c) * m_stride + j);
+      const __m256 q0 = _mm256_loadu_ps(m + c * m_stride + j),
+                   q1 = _mm256_loadu_ps(m + (4 + c) * m_stride + j);
+      const __m256 q2 = _mm256_loadu_ps(m + (8 + c) * m_stride + j),
+                   q3 = _mm256_loadu_ps(m + (12 + c) * m_stride + j);
       r0[c] = _mm256_add_ps(_mm256_add_ps(q0, q1), q2);
       r1[c] = _mm256_sub_ps(_mm256_sub_ps(q1, q2), q3);
     }
@@ -269,8 +271,8 @@ void transform_input(const float* image, const Plan& p, const std::vector<Segmen
   const std::int64_t panel_stride = p.C * kPanel;
   for (const Segment& seg : segs) {
     for (std::int64_t c = 0; c < p.C; ++c) {
-      input_tiles(image + c * p.H * p.W, p, seg, s.rows.data(), s.v.data() + seg.panel * panel_stride + c * kPanel,
-                  panel_stride, p.v_stride);
+      input_tiles(image + c * p.H * p.W, p, seg, s.rows.data(),
+                  s.v.data() + seg.panel * panel_stride + c * kPanel, panel_stride, p.v_stride);
     }
   }
 }
@@ -293,11 +295,12 @@ void multiply(const float* u, const Plan& p, std::int64_t panels, Scratch& s) {
 }
 
 // The band's outputs, every output channel, from M.
-void transform_output(const float* bias, const Plan& p, const std::vector<Segment>& segs, Scratch& s, float* out) {
+void transform_output(const float* bias, const Plan& p, const std::vector<Segment>& segs, Scratch& s,
+                      float* out) {
   for (const Segment& seg : segs) {
     for (std::int64_t k = 0; k < p.K; ++k) {
-      output_tiles(s.m.data() + k * p.ld + seg.panel * kPanel, p.m_stride, bias == nullptr ? 0.0f : bias[k], p,
-                   seg, s.out.data(), out + k * p.H * p.W);
+      output_tiles(s.m.data() + k * p.ld + seg.panel * kPanel, p.m_stride, bias == nullptr ? 0.0f : bias[k],
+                   p, seg, s.out.data(), out + k * p.H * p.W);
     }
   }
 }
@@ -337,8 +340,8 @@ bool winograd_conv_available() {
 #endif
 }
 
-bool winograd_conv3x3(const at::Tensor& image, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
-                      at::Tensor& out) {
+bool winograd_conv3x3(const at::Tensor& image, const at::Tensor& weight,
+                      const c10::optional<at::Tensor>& bias, at::Tensor& out) {
 #if FTDR_HAVE_AVX2_MATH
   if (!winograd_conv_available() || !usable(image, weight, bias, out)) return false;
   if (image.size(2) == 0 || image.size(3) == 0) return true;

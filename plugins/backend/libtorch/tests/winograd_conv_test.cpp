@@ -27,8 +27,8 @@ struct Case {
 
 std::string describe(const Case& c) {
   return std::to_string(c.in) + "->" + std::to_string(c.out) + " at " + std::to_string(c.height) + "x" +
-         std::to_string(c.width) + (c.bias ? "" : ", no bias") + ", " + std::to_string(at::get_num_threads()) +
-         " threads";
+         std::to_string(c.width) + (c.bias ? "" : ", no bias") + ", " +
+         std::to_string(at::get_num_threads()) + " threads";
 }
 
 TEST(WinogradConv, MatchesTheDirectConvolutionWithinFloat32Rounding) {
@@ -50,8 +50,11 @@ TEST(WinogradConv, MatchesTheDirectConvolutionWithinFloat32Rounding) {
           c.bias ? c10::optional<at::Tensor>(at::randn({c.out})) : c10::nullopt;
       const at::Tensor exact = at::conv2d(x.to(at::kDouble), weight.to(at::kDouble),
                                           bias.has_value() ? bias->to(at::kDouble) : at::Tensor(), 1, 1);
-      const double direct = (at::conv2d(x, weight, bias.has_value() ? *bias : at::Tensor(), 1, 1).to(at::kDouble) -
-                             exact).abs().max().item<double>();
+      const double direct =
+          (at::conv2d(x, weight, bias.has_value() ? *bias : at::Tensor(), 1, 1).to(at::kDouble) - exact)
+              .abs()
+              .max()
+              .item<double>();
       at::Tensor out = at::full(exact.sizes(), std::nanf(""));
       ASSERT_TRUE(winograd_conv3x3(x, weight, bias, out)) << describe(c);
       const double scale = exact.abs().max().item<double>();
