@@ -75,14 +75,16 @@ int main(int argc, char** argv) {
                                   {"SD-1.5 UNet, 512x512 image (below)", 640, 640, 32},
                                   {"SD-1.5 UNet, 512x512 image (below)", 1280, 1280, 16}};
   std::printf("%d intra-op threads, median of %d\n", at::get_num_threads(), runs);
-  std::printf("%-36s %5s %5s %5s  %10s %10s %6s %9s %9s\n", "shape", "C", "K", "HxW", "direct s", "winograd s",
-              "ratio", "GFLOP/s", "max diff");
+  std::printf("%-36s %5s %5s %5s  %10s %10s %6s %9s %9s\n", "shape", "C", "K", "HxW", "direct s",
+              "winograd s", "ratio", "GFLOP/s", "max diff");
   for (const Shape& s : shapes) {
     const at::Tensor x = at::randn({1, s.in, s.size, s.size});
     const at::Tensor weight = at::randn({s.out, s.in, 3, 3}) / std::sqrt(9.0 * s.in);
     const at::Tensor bias = at::randn({s.out});
     at::Tensor direct, winograd = at::empty({1, s.out, s.size, s.size});
-    const auto run_direct = [&] { direct = at::mkldnn_convolution(x, weight, bias, {1, 1}, {1, 1}, {1, 1}, 1); };
+    const auto run_direct = [&] {
+      direct = at::mkldnn_convolution(x, weight, bias, {1, 1}, {1, 1}, {1, 1}, 1);
+    };
     const auto run_winograd = [&] { ftdr::torchbe::winograd_conv3x3(x, weight, bias, winograd); };
     run_direct();
     run_winograd();
@@ -93,8 +95,8 @@ int main(int argc, char** argv) {
     }
     const double flop = 2.0 * s.in * s.out * 9 * s.size * s.size;
     const double diff = (direct - winograd).abs().max().item<double>() / direct.abs().max().item<double>();
-    std::printf("%-36s %5ld %5ld %5ld  %10.4f %10.4f %6.2f %9.0f %9.1e\n", s.where, s.in, s.out, s.size, median(d),
-                median(w), median(w) / median(d), flop / median(d) / 1e9, diff);
+    std::printf("%-36s %5ld %5ld %5ld  %10.4f %10.4f %6.2f %9.0f %9.1e\n", s.where, s.in, s.out, s.size,
+                median(d), median(w), median(w) / median(d), flop / median(d) / 1e9, diff);
   }
   return 0;
 }
