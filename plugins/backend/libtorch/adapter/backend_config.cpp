@@ -102,6 +102,7 @@ BackendConfig parse_backend_config(const sdk::ConfigView& cfg, bool cuda_availab
 
   out.health_check = cfg.get_bool("health_check", true);
   out.cpu_block_cache = cfg.get_bool("cpu_block_cache", true);
+  out.winograd = cfg.get_bool("winograd", true);
   out.prompt = parse_prompt_settings(cfg);
   out.lora_dir = cfg.get_string("lora_dir", "");
 

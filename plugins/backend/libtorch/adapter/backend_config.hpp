@@ -12,6 +12,11 @@
 //   cpu_block_cache = true   # libtorch's CPU allocator keeps freed blocks of 32 MiB or more for the
 //                            # next tensor that fits (memory/cpu_block_cache.hpp); process-wide:
 //                            # the first backend created with it on installs it for the process
+//   winograd = true          # large images' 3x3 convolutions (the VAE decoder's) as Winograd's
+//                            # F(2x2, 3x3) where the CPU has AVX2 + FMA (nn/winograd_conv.hpp): ~1.5x
+//                            # faster, rounding differs from oneDNN's direct kernel in the last
+//                            # bits; false = the direct kernel everywhere. Process-wide: each backend
+//                            # created sets it
 //   prompt_syntax = "diffusers"  # "diffusers": plain text truncated to 77 tokens (diffusers' pipeline);
 //                            # "a1111": AUTOMATIC1111's (emphasis:1.2), [less], BREAK and 75-token
 //                            # chunks (pipeline/prompt_encoding.hpp, docs/prompts.md)
@@ -59,6 +64,7 @@ struct BackendConfig {
   int attention_slice_size = 0;
   bool health_check = true;
   bool cpu_block_cache = true;
+  bool winograd = true;
   PromptSettings prompt;                  // prompt_syntax, prompt_comma_backtrack
   std::string lora_dir;                   // "" = no LoRA folder
   std::uint64_t device_budget_bytes = 0;  // host.device_budget_mb in bytes; 0 = none

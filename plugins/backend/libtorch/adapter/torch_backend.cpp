@@ -116,6 +116,7 @@ TorchBackend::TorchBackend(const sdk::PluginContext& ctx) : logger_(ctx.logger),
   // OPENBLAS_NUM_THREADS=1 lets GEMMs run side by side too (threads = 0 sets and notes its own split).
   note_blas_threads(openblas_threads());
   if (config_.cpu_block_cache) install_cpu_block_cache();
+  set_winograd_convs(config_.winograd);
   if (config_.device_budget_bytes > 0) set_memory_budget(config_.device_budget_bytes);
   if (logger_) {
     for (const auto& w : config_.warnings) logger_->warn(w);

@@ -7,6 +7,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <string>
@@ -54,6 +55,11 @@ constexpr std::int64_t kBandInputBytes = std::int64_t{8} << 20;
 // rounding only; a tile's sum does not depend on the batch or the threads (each image alone).
 constexpr std::int64_t kWinogradMinBytes = std::int64_t{8} << 20;
 constexpr std::int64_t kWinogradMinPixels = 64 * 64;
+
+std::atomic<bool>& winograd_on() {
+  static std::atomic<bool> on{true};
+  return on;
+}
 
 // float32 with zero padding given as numbers, on at most kMaxBatchInvariantThreads threads.
 bool onednn_batched(const Conv2d& conv, const at::Tensor& x) {
@@ -146,7 +152,7 @@ bool winograd(const Conv2d& conv, const at::Tensor& x) {
   const auto* pad = get_if<torch::ExpandingArray<2>>(&o.padding());
   const at::IntArrayRef stride = o.stride(), dilation = o.dilation(), kernel = conv->weight.sizes();
   const at::IntArrayRef padding = pad != nullptr ? **pad : at::IntArrayRef();
-  return winograd_conv_available() && x.scalar_type() == at::kFloat &&
+  return winograd_on() && winograd_conv_available() && x.scalar_type() == at::kFloat &&
          conv->weight.scalar_type() == at::kFloat && !channels_last(x) && padding.size() == 2 &&
          padding[0] == 1 && padding[1] == 1 && kernel[2] == 3 && kernel[3] == 3 && stride[0] == 1 &&
          stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1 && o.groups() == 1 &&
@@ -207,7 +213,10 @@ bool cpu_channels_last_convs_fast() {
   return fast;
 }
 
+void set_winograd_convs(bool on) { winograd_on() = on; }
+
 std::string describe_winograd_convs() {
+  if (!winograd_on()) return "3x3 convolutions: oneDNN's direct ones (winograd = false)";
   if (!winograd_conv_available()) {
     return "3x3 convolutions: oneDNN's direct ones (Winograd F(2x2, 3x3) needs AVX2 and FMA, which this CPU "
            "lacks)";

@@ -35,6 +35,10 @@ at::Tensor cpu_conv2d(Conv2d& conv, const at::Tensor& x);
 // decodes alike.
 bool cpu_channels_last_convs_fast();
 
+// Whether large images' 3x3 convolutions may run as Winograd's (on by default; `winograd` in
+// [backend.libtorch]). Process-wide, read at every convolution.
+void set_winograd_convs(bool on);
+
 // For `ftdr doctor`: one line starting with "3x3 convolutions: " that says whether large images'
 // 3x3 convolutions run as Winograd F(2x2, 3x3) on this machine (nn/winograd_conv.hpp), and from
 // which size.

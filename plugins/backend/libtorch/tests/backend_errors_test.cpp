@@ -129,6 +129,17 @@ TEST(BackendConfig, CpuBlockCacheIsOnUnlessTurnedOff) {
   EXPECT_FALSE(torchbe::parse_backend_config(MapConfig({{"cpu_block_cache", false}}), false).cpu_block_cache);
 }
 
+TEST(BackendConfig, WinogradIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(torchbe::parse_backend_config(MapConfig(), false).winograd);
+  EXPECT_FALSE(torchbe::parse_backend_config(MapConfig({{"winograd", false}}), false).winograd);
+  try {
+    torchbe::parse_backend_config(MapConfig({{"winograd", std::string("yes")}}), false);
+    FAIL() << "winograd = \"yes\" was accepted";
+  } catch (const sdk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("winograd"), std::string::npos) << e.what();
+  }
+}
+
 TEST(BackendConfig, JobOptionsOverrideTheConfiguredAttention) {
   auto cfg = torchbe::parse_backend_config(
       MapConfig({{"attention", std::string("sliced")}, {"attention_slice_size", std::int64_t{64}}}), false);

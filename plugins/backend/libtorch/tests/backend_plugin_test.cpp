@@ -182,8 +182,8 @@ TEST(TorchBackendPlugin, LoadsThroughTheSharedLibraryAndGenerates) {
     expect_matches_reference(generate(*backend, run.params), run);
     EXPECT_THROW(backend->load((root / "no-such-model").string()), sdk::Error);
   }
-  for (const char* key :
-       {"device", "dtype", "threads", "attention", "attention_slice_size", "health_check", "cpu_block_cache"})
+  for (const char* key : {"device", "dtype", "threads", "attention", "attention_slice_size", "health_check",
+                          "cpu_block_cache", "winograd"})
     EXPECT_TRUE(config->read().count(key)) << "key '" << key << "' was never read";
 }
 

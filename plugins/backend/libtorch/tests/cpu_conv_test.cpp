@@ -181,6 +181,11 @@ TEST(CpuConv, ALargeImages3x3ConvolutionIsWinograds) {
   const at::Tensor half = x.slice(2, 0, 64).contiguous();
   EXPECT_TRUE(at::equal(cpu_conv2d(conv, half),
                         at::mkldnn_convolution(half, conv->weight, bias, {1, 1}, {1, 1}, {1, 1}, 1)));
+  // winograd = false: oneDNN's for the large image too.
+  torchbe::set_winograd_convs(false);
+  const at::Tensor off = cpu_conv2d(conv, x);
+  torchbe::set_winograd_convs(true);
+  EXPECT_TRUE(at::equal(off, direct)) << "winograd = false";
 }
 
 }  // namespace
