@@ -160,7 +160,7 @@ bool winograd(const Conv2d& conv, const at::Tensor& x) {
          x.numel() / std::max<std::int64_t>(x.size(0), 1) * x.element_size() >= kWinogradMinBytes;
 }
 
-// Each image on its own (libtorch's call for one winograd_conv3x3 refuses, which the test above rules out).
+// Each image on its own; one winograd_conv3x3 refused (winograd() rules that out) would be libtorch's.
 at::Tensor winograd_conv2d(Conv2d& conv, const at::Tensor& x) {
   const at::Tensor input = x.contiguous(), weight = conv->weight.contiguous();
   const c10::optional<at::Tensor> bias = onednn_bias(conv);
