@@ -33,14 +33,14 @@ TEST(ThreadCalibration, ASmallUNetIsTimedOnARealStepALargeOneOnTheOpMix) {
   EXPECT_DOUBLE_EQ(torchbe::unet_step_multiply_adds(tiny_unet()), 226492416.0);
   const auto tiny = torchbe::calibration_workload(tiny_unet(), at::kFloat);
   EXPECT_EQ(tiny.round, CalibrationRound::unet_step);
-  EXPECT_EQ(tiny.key(), "unet-step c32,64 l2,2 h8,8 t1,1 a01 s32 ctx32 Float b2 step1");
+  EXPECT_EQ(tiny.key(), "unet-step c32,64 l2,2 h8,8 t1,1 a01 s32 ctx32 Float b2 step2");
   EXPECT_EQ(tiny.describe(), "one CFG step of the UNet");
 
   const torchbe::UNetConfig sd15;  // the defaults are SD 1.x's sizes (cross_attention_dim aside)
   EXPECT_DOUBLE_EQ(torchbe::unet_step_multiply_adds(sd15), 126458265600.0);
   const auto large = torchbe::calibration_workload(sd15, at::kFloat);
   EXPECT_EQ(large.round, CalibrationRound::op_mix);
-  EXPECT_EQ(large.key(), "unet-level0 c320 64x64 d40 g32 ctx1280 Float mix2");
+  EXPECT_EQ(large.key(), "unet-level0 c320 64x64 d40 g32 ctx1280 Float mix3");
   EXPECT_EQ(large.describe(), "the op mix at the first level");
 }
 

@@ -118,10 +118,10 @@ std::string cpu_model() {
 
 std::string CalibrationWorkload::key() const {
   if (round == CalibrationRound::unet_step)
-    return "unet-step " + unet_shape + " " + c10::toString(dtype) + " b2 step1";
+    return "unet-step " + unet_shape + " " + c10::toString(dtype) + " b2 step2";
   return "unet-level0 c" + std::to_string(channels) + " " + std::to_string(height) + "x" +
          std::to_string(width) + " d" + std::to_string(head_dim) + " g" + std::to_string(groups) + " ctx" +
-         std::to_string(context_dim) + " " + c10::toString(dtype) + " mix2";
+         std::to_string(context_dim) + " " + c10::toString(dtype) + " mix3";
 }
 
 std::string CalibrationWorkload::describe() const {

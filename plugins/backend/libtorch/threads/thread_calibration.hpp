@@ -56,8 +56,8 @@ struct CalibrationWorkload {
   std::int64_t groups = 32;        // norm_num_groups
   std::int64_t context_dim = 768;  // cross_attention_dim
   at::ScalarType dtype = at::kFloat;
-  // The cache's workload key: "unet-level0 c320 64x64 d40 g32 ctx768 Float mix2" for the op mix,
-  // "unet-step c32,64 l2,2 h8,8 t1,1 a01 s32 ctx32 Float b2 step1" for a step. The round's version is
+  // The cache's workload key: "unet-level0 c320 64x64 d40 g32 ctx768 Float mix3" for the op mix,
+  // "unet-step c32,64 l2,2 h8,8 t1,1 a01 s32 ctx32 Float b2 step2" for a step. The round's version is
   // part of it, so changing the round measures again.
   std::string key() const;
   // "one CFG step of the UNet" or "the op mix at the first level": what a round runs, for diagnostics.

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "adapter/blas_info.hpp"
 
@@ -52,12 +54,35 @@ std::string seconds_text(double s) {
   return text;
 }
 
+// The rounds, timed on a thread of their own that ends with them, as a job runs on a host's worker
+// thread beside no other OpenMP team. libgomp keeps an idle team thread spinning for milliseconds
+// while its pooled threads are no more than the cores, and only briefly beyond. Timed on the loading
+// thread, the rounds left that thread's team alive: that process's jobs ran beside two teams (short
+// spins), a later process's (split read from the cache) beside one, and the demo model's 2/2 split
+// (16.7 ms a round) spent 1.1-2.6 s in 20 steps of `ftdr generate`, its OpenMP thread spinning
+// against OpenBLAS's, where the measuring process took 0.39 s.
+std::vector<SplitTiming> time_on_own_thread(const std::function<void()>& round,
+                                            const std::vector<ThreadSplit>& candidates) {
+  std::vector<SplitTiming> timings;
+  std::exception_ptr failure;
+  std::thread rounds([&] {
+    try {
+      timings = time_splits(round, candidates);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  rounds.join();
+  if (failure) std::rethrow_exception(failure);
+  return timings;
+}
+
 ThreadReport measure(const CalibrationWorkload& workload, const UNet2DConditionModel& unet,
                      const MachineKey& machine, bool blas_settable, const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   ThreadReport report;
   report.timings =
-      time_splits(calibration_round(workload, unet), candidate_splits(machine.cores, blas_settable));
+      time_on_own_thread(calibration_round(workload, unet), candidate_splits(machine.cores, blas_settable));
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto decision = choose_split(report.timings);
   if (!decision) {  // no usable sample at all: leave one intra-op thread, BLAS as it was
