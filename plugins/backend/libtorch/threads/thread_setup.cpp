@@ -60,7 +60,7 @@ std::string seconds_text(double s) {
 // thread, the rounds left that thread's team alive: that process's jobs ran beside two teams (short
 // spins), a later process's (split read from the cache) beside one, and the demo model's 2/2 split
 // (16.7 ms a round) spent 1.1-2.6 s in 20 steps of `ftdr generate`, its OpenMP thread spinning
-// against OpenBLAS's, where the measuring process took 0.39 s.
+// against OpenBLAS's, against 0.39 s with the same split set by `threads = 2`.
 std::vector<SplitTiming> time_on_own_thread(const std::function<void()>& round,
                                             const std::vector<ThreadSplit>& candidates) {
   std::vector<SplitTiming> timings;

@@ -6,7 +6,8 @@
 // The decision is looked up, in order, in this process (every backend of a process shares the
 // threads, and a second worker must not time while the first does), then in
 // <state_dir>/libtorch_threads.json (thread_choice.hpp: ThreadCache, keyed by machine and
-// workload), and is measured (thread_calibration.hpp) only when neither has it. The measurement,
+// workload), and is measured (thread_calibration.hpp; on a thread of its own, as jobs run on a
+// host's worker thread: thread_setup.cpp says why) only when neither has it. The measurement,
 // noisy or not (the split must not change between the processes of one job), is written to the
 // file (temporary file + rename, so a reader never sees half of it); a file that cannot be written
 // costs a measurement at the next start, nothing else.
