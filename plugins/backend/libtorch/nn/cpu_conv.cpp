@@ -34,12 +34,13 @@ constexpr int kMaxBatchInvariantThreads = 4;
 
 // A contiguous image whose input is larger than this is convolved in bands of output rows, each
 // band reading about kBandInputBytes of input (banded_conv2d). The SD VAE decoder's last two levels
-// at 512x512 (67-268 MiB per image) are banded; the SD-1.5 and SDXL UNets' largest inputs (5 and
-// 21 MiB per image at their default sizes) are not. Band size against the SD-1.5-size VAE decode's
-// peak RSS (the worker of bench/compare_diffusers.py, 2:2, AMD EPYC): 4 MiB 946 MB, 8 MiB 992 MB,
-// 32 MiB 1045-1093 MB, 64 MiB 1159 MB, 128 MiB 1350 MB, unbanded 1207 MB; the decode's time level
-// within this machine's noise from 4 to 32 MiB (16.9-22.8 s). A band's temporaries stay below
-// glibc's mmap threshold and come from its heap, which keeps them: smaller bands, less kept.
+// at 512x512 (67-268 MiB per image) are banded where Winograd does not take them (below: their 1x1
+// shortcuts; every convolution with winograd = false or without AVX2); the SD-1.5 and SDXL UNets'
+// largest inputs (5 and 21 MiB per image at their default sizes) are not. Band size against the SD-1.5-size
+// VAE decode's peak RSS (the worker of bench/compare_diffusers.py, 2:2, AMD EPYC): 4 MiB 946 MB, 8 MiB 992
+// MB, 32 MiB 1045-1093 MB, 64 MiB 1159 MB, 128 MiB 1350 MB, unbanded 1207 MB; the decode's time level within
+// this machine's noise from 4 to 32 MiB (16.9-22.8 s). A band's temporaries stay below glibc's mmap threshold
+// and come from its heap, which keeps them: smaller bands, less kept.
 constexpr std::int64_t kBandedMinBytes = std::int64_t{64} << 20;
 constexpr std::int64_t kBandInputBytes = std::int64_t{8} << 20;
 

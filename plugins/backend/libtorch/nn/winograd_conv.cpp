@@ -195,6 +195,13 @@ FTDR_AVX2 void input_tiles(const float* plane, const Plan& p, const Segment& s, 
   }
 }
 
+// One output channel's row of the kernel: lo, hi += w * (v0, v1), w broadcast from *u.
+FTDR_AVX2 inline void fma_row(const float* u, __m256 v0, __m256 v1, __m256& lo, __m256& hi) {
+  const __m256 w = _mm256_broadcast_ss(u);
+  lo = _mm256_fmadd_ps(w, v0, lo);
+  hi = _mm256_fmadd_ps(w, v1, hi);
+}
+
 // m[kBlock rows, ld apart][kPanel] = u[C][kBlock]^T v[C][kPanel]: kBlock output channels of kPanel
 // tiles at one position, the sum over the input channels in their order.
 FTDR_AVX2 void tile_gemm(std::int64_t C, const float* u, const float* v, float* m, std::int64_t ld) {
@@ -203,24 +210,12 @@ FTDR_AVX2 void tile_gemm(std::int64_t C, const float* u, const float* v, float* 
          a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
   for (std::int64_t c = 0; c < C; ++c, u += kBlock, v += kPanel) {
     const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
-    __m256 w = _mm256_broadcast_ss(u);
-    a00 = _mm256_fmadd_ps(w, v0, a00);
-    a01 = _mm256_fmadd_ps(w, v1, a01);
-    w = _mm256_broadcast_ss(u + 1);
-    a10 = _mm256_fmadd_ps(w, v0, a10);
-    a11 = _mm256_fmadd_ps(w, v1, a11);
-    w = _mm256_broadcast_ss(u + 2);
-    a20 = _mm256_fmadd_ps(w, v0, a20);
-    a21 = _mm256_fmadd_ps(w, v1, a21);
-    w = _mm256_broadcast_ss(u + 3);
-    a30 = _mm256_fmadd_ps(w, v0, a30);
-    a31 = _mm256_fmadd_ps(w, v1, a31);
-    w = _mm256_broadcast_ss(u + 4);
-    a40 = _mm256_fmadd_ps(w, v0, a40);
-    a41 = _mm256_fmadd_ps(w, v1, a41);
-    w = _mm256_broadcast_ss(u + 5);
-    a50 = _mm256_fmadd_ps(w, v0, a50);
-    a51 = _mm256_fmadd_ps(w, v1, a51);
+    fma_row(u, v0, v1, a00, a01);
+    fma_row(u + 1, v0, v1, a10, a11);
+    fma_row(u + 2, v0, v1, a20, a21);
+    fma_row(u + 3, v0, v1, a30, a31);
+    fma_row(u + 4, v0, v1, a40, a41);
+    fma_row(u + 5, v0, v1, a50, a51);
   }
   const __m256 out[kBlock][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
   for (int i = 0; i < kBlock; ++i) {
