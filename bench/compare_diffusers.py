@@ -9,11 +9,13 @@ Each task runs in two long-lived worker processes, FTDR's (build/release/bench/
 ftdr_bench_compare_worker) and diffusers' (this file with --worker), loaded once. The driver
 sweeps the thread settings `intra-op:BLAS` of --grid in both (torch.set_num_threads /
 at::set_num_threads and openblas_set_num_threads in the same loaded OpenBLAS), plus FTDR's own
-choice (`threads = 0`, measured into a fresh state folder), with runs interleaved FTDR, diffusers,
-diffusers, FTDR, ... so the machine's drift hits both alike. Then each side at its fastest
-setting: --reps more interleaved runs (a setting whose warm-up run took over twice its side's
-fastest is dropped from the sweep), medians, the ratio FTDR / diffusers, and each worker's peak
-RSS (VmHWM: model plus the largest run). Prints a Markdown table (and writes it to --out).
+choice (`threads = 0`, measured into a fresh state folder by a short-lived FTDR worker of its own
+and read from there by the timed one, as every start after a machine's first), with runs
+interleaved FTDR, diffusers, diffusers, FTDR, ... so the machine's drift hits both alike. Then
+each side at its fastest setting: --reps more interleaved runs (a setting whose warm-up run took
+over twice its side's fastest is dropped from the sweep), medians, the ratio FTDR / diffusers, and
+each timed worker's peak RSS (VmHWM: model plus the largest run; the measuring worker's is printed
+under the table). Prints a Markdown table (and writes it to --out).
 
 Tasks (CPU, float32; the same work on both sides):
   tiny  tiny-sd1 (../shared/reference): pipeline call, 64x64, 10 PNDM steps, CFG 7.5, negative
@@ -176,13 +178,21 @@ def interleaved(pairs, reps, log):
 
 
 def compare(task, model, args, log):
-    ftdr = Worker("ftdr", [args.ftdr_worker, "--task", task, "--model", model] +
-                  (["--no-block-cache"] if args.no_block_cache else []))
+    ftdr_argv = [args.ftdr_worker, "--task", task, "--model", model] + \
+        (["--no-block-cache"] if args.no_block_cache else [])
+    # threads = 0 measures in a process of its own, the first start on a machine; the timed worker
+    # reads the choice from the cache as every later start does. Its rounds run the UNet's op mix
+    # (attention scores of the model's first level), which would otherwise be the peak RSS of a
+    # worker that only encodes text.
+    state_dir = tempfile.mkdtemp(prefix="ftdr-compare-state-")
+    measuring = Worker("ftdr (measuring threads = 0)", ftdr_argv)
+    auto = measuring.threads("auto", state_dir)  # the fresh folder has no decision yet
+    measuring_rss_mb = measuring.close()["peak_rss_mb"]
+    log(f"{task}: FTDR's threads = 0 chose {auto['intra_op']}:{auto['blas']} ({auto['how']}; that "
+        f"process's peak RSS {measuring_rss_mb} MB)")
+    ftdr = Worker("ftdr", ftdr_argv)
     diff = Worker("diffusers", [sys.executable, os.path.abspath(__file__), "--worker", "--task", task,
                                 "--model", model])
-    state_dir = tempfile.mkdtemp(prefix="ftdr-compare-state-")
-    auto = ftdr.threads("auto", state_dir)  # measured now: the fresh folder has no decision yet
-    log(f"{task}: FTDR's threads = 0 chose {auto['intra_op']}:{auto['blas']} ({auto['how']})")
     pairs = [(("ftdr", "auto"), ftdr, "auto", state_dir)]
     for setting in args.grid:
         pairs += [(("ftdr", setting), ftdr, setting, None), (("diffusers", setting), diff, setting, None)]
@@ -221,6 +231,7 @@ def compare(task, model, args, log):
            "ftdr_auto_s": statistics.median(final[("ftdr-auto", "auto")]),
            "reps": reps}
     row["ftdr_rss_mb"] = ftdr.close()["peak_rss_mb"]
+    row["ftdr_measuring_rss_mb"] = measuring_rss_mb
     row["diffusers_rss_mb"] = diff.close()["peak_rss_mb"]
     shutil.rmtree(state_dir, ignore_errors=True)
     return row
@@ -237,6 +248,9 @@ def table(rows, header):
                    f" | {r['ftdr_auto_s']:.3f} s ({r['auto_choice']}) | {r['ftdr_auto_s'] / r['diffusers_s']:.2f}x"
                    f" | {r['diffusers_rss_mb']} / {r['ftdr_rss_mb']} MB"
                    f" ({r['ftdr_rss_mb'] / r['diffusers_rss_mb']:.2f}x) |")
+    out += ["", "FTDR's `threads = 0` choice was measured by a worker of its own (peak RSS " +
+            ", ".join(f"{r['task']} {r['ftdr_measuring_rss_mb']} MB" for r in rows) +
+            "); the timed worker read it from the cache."]
     return "\n".join(out)
 
 
