@@ -4,7 +4,8 @@
     scripts/setup-compare-venv.sh       # build/venv-diffusers (Debian's torch 1.13 + diffusers 0.31)
     scripts/build.sh --target ftdr_bench_single_file ftdr_bench_compare_worker
     build/venv-diffusers/bin/python bench/compare_single_file.py [--reps 3] [--warmup 1]
-        [--unet-reps 2] [--unet-warmup 1] [--threads 2:2] [--parts load,unet] [--out FILE]
+        [--unet-reps 2] [--unet-warmup 1] [--threads 2:2] [--ftdr-threads I:B] [--diffusers-threads I:B]
+        [--parts load,unet] [--out FILE]
 
 1. Writes random-weight files of real size into --dir (default build/single-file-bench; never into
    git), streamed tensor by tensor (the writer never holds a whole model):
@@ -34,8 +35,9 @@
 3. UNet: SDXL's UNet, one CFG step at 1024x1024 (batch 2, 128x128 latents, 77x2048 text, pooled
    embeddings and add_time_ids, t = 999), float32 on the CPU, FTDR (`ftdr_bench_compare_worker
    --task sdxl_unet`) and diffusers (bench/compare_diffusers.py's worker, the same task), each in
-   its own process with --threads `intra-op:BLAS`. One process at a time (each holds a 10.3 GB
-   UNet), so these runs are not interleaved: --unet-warmup untimed runs, then --unet-reps timed.
+   its own process with --threads `intra-op:BLAS` (or each side's own: --ftdr-threads,
+   --diffusers-threads). One process at a time (each holds a 10.3 GB UNet), so these runs are not
+   interleaved: --unet-warmup untimed runs, then --unet-reps timed.
 Prints a Markdown table with medians (and writes it, with every run, to --out).
 """
 import argparse
@@ -50,7 +52,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "reference"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from peer_process import Worker, child_json, ftdr_commit, measured_on, status_bytes  # noqa: E402
+from peer_process import Worker, checkout_modified, child_json, ftdr_commit, measured_on, status_bytes  # noqa: E402
 
 # stabilityai/stable-diffusion-xl-base-1.0: the published config files (model_index.json, unet/,
 # vae/, text_encoder/, text_encoder_2/, scheduler/), with the keys diffusers 0.31 and transformers
@@ -219,7 +221,8 @@ def write_random_safetensors(path, entries, f16, seed):
     return offset
 
 
-def make_files(args, log):
+def make_files(args, single_files, log):
+    """The configs, the single files when single_files, and the SDXL UNet folder."""
     os.makedirs(args.dir, exist_ok=True)
     cfg15, cfgxl = os.path.join(args.dir, "configs-sd15"), os.path.join(args.dir, "configs-sdxl")
     make_configs(args.reference, cfg15, sdxl=False)
@@ -227,7 +230,7 @@ def make_files(args, log):
     files = {"sd15": os.path.join(args.dir, "sd15-random.safetensors"),
              "sdxl": os.path.join(args.dir, "sdxl-random.safetensors")}
     for name, configs, f16, seed in (("sd15", cfg15, False, 15), ("sdxl", cfgxl, True, 1024)):
-        if not os.path.exists(files[name]):
+        if single_files and not os.path.exists(files[name]):
             log(f"writing {files[name]}")
             start = time.perf_counter()
             size = write_random_safetensors(files[name], original_layout(configs, name == "sdxl"), f16, seed)
@@ -294,7 +297,8 @@ def time_loads(name, path, configs, dtype, args, log):
 
 # ---------------------------------------------------------------- the SDXL UNet step
 
-def time_unet(unet_dir, args, log):
+def time_unet(unet_dir, threads, args, log):
+    """threads: {side: "intra-op:BLAS"}."""
     out = {}
     for side, argv in (("ftdr", [args.ftdr_worker, "--task", "sdxl_unet", "--model", unet_dir]),
                        ("diffusers", [sys.executable, os.path.join(ROOT, "bench", "compare_diffusers.py"),
@@ -302,7 +306,7 @@ def time_unet(unet_dir, args, log):
         start = time.perf_counter()
         w = Worker(side, argv)
         load = time.perf_counter() - start
-        w.threads(args.threads)
+        w.threads(threads[side])
         for _ in range(args.unet_warmup):
             log(f"  unet {side} warm-up: {w.run():.1f} s")
         times = []
@@ -334,6 +338,7 @@ def load_row(what, runs):
 
 
 def report(rows, unet, header, threads):
+    """threads: {side: "intra-op:BLAS"} of the UNet step."""
     out = [header, "",
            "Loads: until every weight is in memory; diffusers' from_single_file returns earlier (in "
            "brackets) with the weights still mapped from the file, read on first use.", "",
@@ -344,7 +349,9 @@ def report(rows, unet, header, threads):
     if unet:
         d, f = unet["diffusers"], unet["ftdr"]
         dm, fm = statistics.median(d["seconds"]), statistics.median(f["seconds"])
-        out.append(f"| SDXL UNet, one CFG step at 1024x1024 (batch 2, 128x128 latents), f32, threads {threads} "
+        same = threads["ftdr"] == threads["diffusers"]
+        out.append(f"| SDXL UNet, one CFG step at 1024x1024 (batch 2, 128x128 latents), f32, threads "
+                   f"{threads['ftdr'] if same else 'FTDR ' + threads['ftdr'] + ', diffusers ' + threads['diffusers']} "
                    f"(median of {len(f['seconds'])}) | {dm:.1f} s | {fm:.1f} s | {fm / dm:.2f}x | "
                    f"{d['peak_rss_mb'] / 1024:.2f} GiB | {f['peak_rss_mb'] / 1024:.2f} GiB |")
     return "\n".join(out)
@@ -353,8 +360,9 @@ def report(rows, unet, header, threads):
 def describe():
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) / 1024 / 1024
-    return (f"{measured_on(ftdr_commit())}, {mem:.0f} GiB RAM, load average {os.getloadavg()[0]:.1f} at the "
-            "start (the machine was shared with other builds).")
+    modified = " (modified)" if checkout_modified() else ""
+    return (f"{measured_on(ftdr_commit() + modified)}, {mem:.0f} GiB RAM, load average "
+            f"{os.getloadavg()[0]:.1f} at the start (the machine was shared with other builds).")
 
 
 def main():
@@ -366,6 +374,8 @@ def main():
     p.add_argument("--unet-reps", type=int, default=2)
     p.add_argument("--unet-warmup", type=int, default=1)
     p.add_argument("--threads", default="2:2", help="intra-op:BLAS for the UNet step, both sides")
+    p.add_argument("--ftdr-threads", help="FTDR's intra-op:BLAS for the UNet step (default --threads)")
+    p.add_argument("--diffusers-threads", help="diffusers' intra-op:BLAS for the UNet step (default --threads)")
     p.add_argument("--dir", default=os.path.join(ROOT, "build", "single-file-bench"))
     p.add_argument("--reference", default=os.path.join(ROOT, "..", "shared", "reference"))
     p.add_argument("--ftdr-single-file", default=os.path.join(ROOT, "build", "release", "bench",
@@ -386,8 +396,9 @@ def main():
         print(text, file=sys.stderr, flush=True)
 
     header = describe()
-    files, configs, unet_dir = make_files(args, log)
     parts = args.parts.split(",")
+    threads = {"ftdr": args.ftdr_threads or args.threads, "diffusers": args.diffusers_threads or args.threads}
+    files, configs, unet_dir = make_files(args, "load" in parts, log)
     raw, rows, unet = {}, [], None
     if "load" in parts:
         for name, dtype, what in (("sd15", "f32", "SD 1.5-size single file (F32, 4.27 GB), loaded at f32"),
@@ -395,8 +406,8 @@ def main():
             raw[name] = time_loads(name, files[name], configs[name], dtype, args, log)
             rows.append(load_row(what, raw[name]))
     if "unet" in parts:
-        unet = raw["unet"] = time_unet(unet_dir, args, log)
-    text = report(rows, unet, header, args.threads)
+        unet = raw["unet"] = time_unet(unet_dir, threads, args, log)
+    text = report(rows, unet, header, threads)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

@@ -2,10 +2,12 @@
 """Where one run's time goes, per libtorch op, in FTDR and in diffusers side by side.
 
     build/venv-diffusers/bin/python bench/profile_ops.py --task unet [--threads 2:2] [--top 30]
+        [--ftdr-threads I:B] [--diffusers-threads I:B] [--model DIR]
 
-Starts the two workers of bench/compare_diffusers.py for the task, sets both to the same threads,
-warms each up with one run, then profiles one run of each with libtorch's own (legacy) profiler
-(Chrome traces) and prints each op's self time (its time minus the ops it called), calls and
+Starts the two workers of bench/compare_diffusers.py for the task (`sdxl_unet` with --model an
+SDXL UNet folder, e.g. bench/compare_single_file.py's build/single-file-bench/sdxl-unet), sets
+their threads (both --threads, or each side's own), warms each up with one run, then profiles one
+run of each with libtorch's own (legacy) profiler (Chrome traces) and prints each op's self time (its time minus the ops it called), calls and
 the difference, largest first. Both sides call the same libtorch, so the op names match: a row
 only one side has is work the other does not do (a copy, a layout conversion, a per-image loop).
 """
@@ -52,22 +54,30 @@ def self_times(trace_file):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="unet", choices=["tiny", "text", "unet", "vae"])
+    p.add_argument("--task", default="unet", choices=["tiny", "text", "unet", "vae", "sdxl_unet"])
+    p.add_argument("--model", help="the model folder (default: tiny-sd1 for tiny, --sd15-dir otherwise; "
+                   "an SDXL UNet folder for sdxl_unet)")
     p.add_argument("--threads", default="2:2", help="intra-op:BLAS for both sides")
+    p.add_argument("--ftdr-threads", help="FTDR's intra-op:BLAS (default --threads)")
+    p.add_argument("--diffusers-threads", help="diffusers' intra-op:BLAS (default --threads)")
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--reference", default=os.path.join(cd.ROOT, "..", "shared", "reference"))
     p.add_argument("--sd15-dir", default=os.path.join(cd.ROOT, "build", "sd15-random"))
     p.add_argument("--ftdr-worker", default=os.path.join(cd.ROOT, "build", "release", "bench",
                                                          "ftdr_bench_compare_worker"))
     args = p.parse_args()
-    model = os.path.join(args.reference, "tiny-sd1") if args.task == "tiny" else args.sd15_dir
+    if args.task == "sdxl_unet" and not args.model:
+        raise SystemExit("--task sdxl_unet: give --model, an SDXL UNet folder (config.json and "
+                         "diffusion_pytorch_model.safetensors)")
+    model = args.model or (os.path.join(args.reference, "tiny-sd1") if args.task == "tiny" else args.sd15_dir)
+    threads = {"ftdr": args.ftdr_threads or args.threads, "diffusers": args.diffusers_threads or args.threads}
     tmp = tempfile.mkdtemp(prefix="ftdr-profile-")
     workers = {"ftdr": cd.Worker("ftdr", [args.ftdr_worker, "--task", args.task, "--model", model]),
                "diffusers": cd.Worker("diffusers", [sys.executable, cd.__file__, "--worker", "--task", args.task,
                                                     "--model", model])}
     ops, wall = {}, {}
     for side, w in workers.items():
-        w.threads(args.threads)
+        w.threads(threads[side])
         w.run()
         trace = os.path.join(tmp, side + ".json")
         wall[side] = w.ask(f"profile {trace}")["seconds"]
@@ -75,8 +85,8 @@ def main():
         w.close()
     names = sorted(set(ops["ftdr"]) | set(ops["diffusers"]),
                    key=lambda n: -max(ops["ftdr"].get(n, [0])[0], ops["diffusers"].get(n, [0])[0]))
-    print(f"{args.task}, threads {args.threads}: profiled run FTDR {wall['ftdr']:.3f} s, diffusers "
-          f"{wall['diffusers']:.3f} s (the profiler adds its own time)")
+    print(f"{args.task}, threads FTDR {threads['ftdr']}, diffusers {threads['diffusers']}: profiled run "
+          f"FTDR {wall['ftdr']:.3f} s, diffusers {wall['diffusers']:.3f} s (the profiler adds its own time)")
     print(f"| op | FTDR self s | calls | diffusers self s | calls | FTDR - diffusers |")
     print("| --- | --- | --- | --- | --- | --- |")
     for n in names[:args.top]:
