@@ -4,12 +4,13 @@
     build/venv-diffusers/bin/python bench/profile_ops.py --task unet [--threads 2:2] [--top 30]
         [--ftdr-threads I:B] [--diffusers-threads I:B] [--model DIR]
 
-Starts the two workers of bench/compare_diffusers.py for the task (`sdxl_unet` with --model an
-SDXL UNet folder, e.g. bench/compare_single_file.py's build/single-file-bench/sdxl-unet), sets
-their threads (both --threads, or each side's own), warms each up with one run, then profiles one
-run of each with libtorch's own (legacy) profiler (Chrome traces) and prints each op's self time (its time minus the ops it called), calls and
-the difference, largest first. Both sides call the same libtorch, so the op names match: a row
-only one side has is work the other does not do (a copy, a layout conversion, a per-image loop).
+Starts the two workers of bench/compare_diffusers.py, one after the other, for the task
+(`sdxl_unet` with --model an SDXL UNet folder, e.g. bench/compare_single_file.py's
+build/single-file-bench/sdxl-unet), sets their threads (both --threads, or each side's own), warms
+each up with one run, then profiles one run of each with libtorch's own (legacy) profiler (Chrome
+traces) and prints each op's self time (its time minus the ops it called), calls and the
+difference, largest first. Both sides call the same libtorch, so the op names match: a row only one
+side has is work the other does not do (a copy, a layout conversion, a per-image loop).
 """
 import argparse
 import collections
@@ -72,11 +73,11 @@ def main():
     model = args.model or (os.path.join(args.reference, "tiny-sd1") if args.task == "tiny" else args.sd15_dir)
     threads = {"ftdr": args.ftdr_threads or args.threads, "diffusers": args.diffusers_threads or args.threads}
     tmp = tempfile.mkdtemp(prefix="ftdr-profile-")
-    workers = {"ftdr": cd.Worker("ftdr", [args.ftdr_worker, "--task", args.task, "--model", model]),
-               "diffusers": cd.Worker("diffusers", [sys.executable, cd.__file__, "--worker", "--task", args.task,
-                                                    "--model", model])}
+    argv = {"ftdr": [args.ftdr_worker, "--task", args.task, "--model", model],
+            "diffusers": [sys.executable, cd.__file__, "--worker", "--task", args.task, "--model", model]}
     ops, wall = {}, {}
-    for side, w in workers.items():
+    for side in ("ftdr", "diffusers"):  # one worker at a time: two SDXL UNets at f32 need 25 GB
+        w = cd.Worker(side, argv[side])
         w.threads(threads[side])
         w.run()
         trace = os.path.join(tmp, side + ".json")

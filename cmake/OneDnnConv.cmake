@@ -1,11 +1,12 @@
 # FTDR_ONEDNN_CONV: whether the libtorch backend calls oneDNN itself for the convolutions it runs in
-# bands of rows (plugins/backend/libtorch/nn/onednn_conv.cpp). Only where that is the oneDNN
-# libtorch runs on: libtorch's libtorch_cpu links a shared libdnnl.so.2 (Debian's libtorch 1.13
-# links Debian's libdnnl 2.6) and that oneDNN's 2.x headers are installed (libdnnl-dev). A second
+# bands of rows (plugins/backend/libtorch/nn/onednn_conv.cpp) and for large Linear GEMMs
+# (nn/onednn_linear.cpp). Only where that is the oneDNN libtorch runs on: libtorch's libtorch_cpu
+# links a shared libdnnl.so.2 (Debian's libtorch 1.13 links Debian's libdnnl 2.6) and that
+# oneDNN's 2.x headers are installed (libdnnl-dev). A second
 # oneDNN beside a wheel's built-in one would run its own threads and primitive cache, and oneDNN
 # 3.x dropped the 2.x operation descriptors the code uses: both get libtorch's own call instead.
 # AUTO (the default) turns it on where all this holds; ON requires it; OFF never.
-set(FTDR_ONEDNN_CONV AUTO CACHE STRING "Call oneDNN directly for banded convolutions: AUTO, ON or OFF")
+set(FTDR_ONEDNN_CONV AUTO CACHE STRING "Call oneDNN directly for banded convolutions and large Linear GEMMs: AUTO, ON or OFF")
 set_property(CACHE FTDR_ONEDNN_CONV PROPERTY STRINGS AUTO ON OFF)
 
 function(ftdr_onednn_conv_reason out_var)
@@ -43,8 +44,9 @@ endfunction()
 # <source> builds alone, without the target's precompiled headers: a definition the PCH was built
 # without would make GCC refuse it (-Winvalid-pch) in every target that reuses it.
 function(ftdr_use_onednn_conv target source)
+  get_filename_component(name "${source}" NAME)
   if(FTDR_ONEDNN_CONV STREQUAL "OFF")
-    message(STATUS "oneDNN called directly for banded convolutions: no (FTDR_ONEDNN_CONV=OFF)")
+    message(STATUS "oneDNN called directly by ${name}: no (FTDR_ONEDNN_CONV=OFF)")
     return()
   endif()
   ftdr_onednn_conv_reason(reason)
@@ -52,10 +54,10 @@ function(ftdr_use_onednn_conv target source)
     if(FTDR_ONEDNN_CONV STREQUAL "ON")
       message(FATAL_ERROR "FTDR_ONEDNN_CONV=ON, but ${reason}")
     endif()
-    message(STATUS "oneDNN called directly for banded convolutions: no (${reason})")
+    message(STATUS "oneDNN called directly by ${name}: no (${reason})")
     return()
   endif()
-  message(STATUS "oneDNN called directly for banded convolutions: yes (${FTDR_DNNL_LIBRARY})")
+  message(STATUS "oneDNN called directly by ${name}: yes (${FTDR_DNNL_LIBRARY})")
   set_source_files_properties(${source} PROPERTIES COMPILE_DEFINITIONS FTDR_ONEDNN_CONV
     SKIP_PRECOMPILE_HEADERS ON SKIP_UNITY_BUILD_INCLUSION ON)
   # /usr/include as an -isystem directory would hide the C library's headers from <cstdlib>.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/gemm_workers.hpp"
+#include "nn/onednn_linear.hpp"
 
 namespace ftdr::torchbe {
 namespace {
@@ -98,8 +99,12 @@ at::Tensor cpu_linear(const at::Tensor& x, const at::Tensor& weight, const at::T
   const at::Tensor flat = x.reshape({samples, rows, x.size(-1)});
   at::Tensor out = at::empty({samples, rows, weight.size(0)}, x.options());
   if (onednn) {  // oneDNN spreads each GEMM over libtorch's threads itself
-    for (std::int64_t s = 0; s < samples; ++s)
-      out[s].copy_(at::mkldnn_linear(flat[s].contiguous().to_mkldnn(), weight, bias).to_dense());
+    const at::Tensor w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : bias;
+    for (std::int64_t s = 0; s < samples; ++s) {
+      at::Tensor o = out[s];
+      const at::Tensor xs = flat[s].contiguous();
+      if (!onednn_linear(xs, w, b, o)) o.copy_(at::mkldnn_linear(xs.to_mkldnn(), w, b).to_dense());
+    }
   } else {  // each sample's GEMM into its rows of out (at::linear's own addmm, without a copy)
     const at::Tensor wt = weight.t();
     run_side_by_side(samples, gemm_workers(), [&](std::int64_t s, int) {

@@ -2,8 +2,10 @@
 //
 // Debian's libtorch runs at::linear through libblas (OpenBLAS 0.3.21): about 40 GFLOP/s on two
 // cores for the SD-1.5 UNet's projections, where oneDNN's mkldnn_linear (linked into the same
-// libtorch) reaches 125-154 GFLOP/s (measured, 8192x320x2560 and similar). Small GEMMs stay on
-// BLAS: their cost is per-op overhead, and the tiny reference models keep their exact numerics.
+// libtorch) reaches 125-154 GFLOP/s (measured, 8192x320x2560 and similar). Where the build links
+// that oneDNN, its inner product is called on the tensors' own memory (nn/onednn_linear.hpp: no
+// copies, no per-call weight reorder; at::mkldnn_linear elsewhere). Small GEMMs stay on BLAS: their
+// cost is per-op overhead, and the tiny reference models keep their exact numerics.
 //
 // Inference (grad mode off): each sample of a batch is its own GEMM, small ones (BLAS) included, so
 // an image's numbers do not depend on how many images share the batch (batch splitting relies on
