@@ -5,7 +5,7 @@
 #include <ATen/ops/empty.h>
 
 #ifdef FTDR_ONEDNN_CONV
-#include <oneapi/dnnl/dnnl.hpp>
+#include "nn/onednn_common.hpp"
 #endif
 
 #include <unordered_map>
@@ -21,11 +21,6 @@ namespace {
 
 using dnnl::memory;
 using Primitive = dnnl::convolution_forward::primitive_desc;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // rows rows of a contiguous 1 x channels x height x width float32 tensor, as oneDNN's plain view
 // of them (the strides are the whole tensor's, so the rows are read and written where they lie).
@@ -48,23 +43,23 @@ class BandedConv {
  public:
   BandedConv(const at::Tensor& image, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
              std::int64_t pad_w, at::Tensor& out)
-      : image_(image), weight_(weight), bias_(bias), pad_w_(pad_w), out_(out), stream_(cpu_engine()) {}
+      : image_(image), weight_(weight), bias_(bias), pad_w_(pad_w), out_(out), stream_(onednn_cpu_engine()) {}
 
   void run(const RowBand& band) {
     const BandShape shape{band.to - band.from, band.last - band.first, band.top, band.bottom};
     const Primitive& pd = primitive(shape);
     const std::int64_t channels = image_.size(1), height = image_.size(2), width = image_.size(3);
-    memory src(rows_of(channels, shape.rows_in, height, width), cpu_engine(),
+    memory src(rows_of(channels, shape.rows_in, height, width), onednn_cpu_engine(),
                image_.data_ptr<float>() + band.from * width);
     const std::int64_t out_h = out_.size(2), out_w = out_.size(3);
-    memory dst(rows_of(out_.size(1), shape.rows_out, out_h, out_w), cpu_engine(),
+    memory dst(rows_of(out_.size(1), shape.rows_out, out_h, out_w), onednn_cpu_engine(),
                out_.data_ptr<float>() + band.first * out_w);
     memory blocked_src = reordered(src, pd.src_desc(), src_buffer_);
     memory blocked_dst = pd.dst_desc() == dst.get_desc() ? dst : buffer(pd.dst_desc(), dst_buffer_);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, blocked_src}, {DNNL_ARG_WEIGHTS, weights(pd)}, {DNNL_ARG_DST, blocked_dst}};
     if (bias_) {
-      args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), bias_->data_ptr<float>()));
+      args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), onednn_cpu_engine(), bias_->data_ptr<float>()));
     }
     dnnl::convolution_forward(pd).execute(stream_, args);
     if (blocked_dst != dst) dnnl::reorder(blocked_dst, dst).execute(stream_, blocked_dst, dst);
@@ -92,7 +87,7 @@ class BandedConv {
                   kind, direct, src, wei, memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x),
                   dst, strides, before, after)
             : dnnl::convolution_forward::desc(kind, direct, src, wei, dst, strides, before, after);
-    primitives_.emplace_back(shape, Primitive(desc, cpu_engine()));
+    primitives_.emplace_back(shape, Primitive(desc, onednn_cpu_engine()));
     return primitives_.back().second;
   }
 
@@ -101,7 +96,7 @@ class BandedConv {
     if (weights_ && weights_.get_desc() == pd.weights_desc()) return weights_;
     memory plain(
         {{weight_.sizes().begin(), weight_.sizes().end()}, memory::data_type::f32, memory::format_tag::oihw},
-        cpu_engine(), weight_.data_ptr<float>());
+        onednn_cpu_engine(), weight_.data_ptr<float>());
     weights_ = reordered(plain, pd.weights_desc(), weights_buffer_);
     return weights_;
   }
@@ -110,7 +105,7 @@ class BandedConv {
   memory buffer(const memory::desc& desc, at::Tensor& storage) {
     const auto floats = static_cast<std::int64_t>((desc.get_size() + sizeof(float) - 1) / sizeof(float));
     if (!storage.defined() || storage.numel() < floats) storage = at::empty({floats}, image_.options());
-    return memory(desc, cpu_engine(), storage.data_ptr<float>());
+    return memory(desc, onednn_cpu_engine(), storage.data_ptr<float>());
   }
 
   // from as it is where desc is its layout, else converted into storage.
@@ -132,11 +127,6 @@ class BandedConv {
   at::Tensor src_buffer_, dst_buffer_, weights_buffer_;
 };
 
-// A contiguous float32 CPU tensor of dims dimensions: what the band's memory descriptors describe.
-bool fits(const at::Tensor& t, std::int64_t dims) {
-  return t.dim() == dims && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.is_contiguous();
-}
-
 }  // namespace
 
 bool onednn_direct_conv_built() { return true; }
@@ -151,8 +141,9 @@ std::string describe_onednn_conv() {
 bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,
                           const c10::optional<at::Tensor>& bias, std::int64_t pad_h, std::int64_t pad_w,
                           std::int64_t rows, at::Tensor& out) {
-  if (!fits(image, 4) || !fits(weight, 4) || !fits(out, 4) || (bias && !fits(*bias, 1)) ||
-      image.size(0) != 1 || weight.size(1) != image.size(1) || out.size(1) != weight.size(0)) {
+  if (!onednn_plain_f32(image, 4) || !onednn_plain_f32(weight, 4) || !onednn_plain_f32(out, 4) ||
+      (bias && !onednn_plain_f32(*bias, 1)) || image.size(0) != 1 || weight.size(1) != image.size(1) ||
+      out.size(1) != weight.size(0)) {
     return false;
   }
   try {
