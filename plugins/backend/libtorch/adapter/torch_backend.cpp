@@ -26,6 +26,7 @@
 #include "nn/cpu_conv.hpp"
 #include "nn/gemm_workers.hpp"
 #include "nn/onednn_conv.hpp"
+#include "nn/onednn_linear.hpp"
 #include "nn/stop_point.hpp"
 #include "pipeline/activation_estimate.hpp"
 #include "pipeline/denoise_phase.hpp"
@@ -222,6 +223,7 @@ std::vector<std::string> TorchBackend::diagnostics() const {
   lines.push_back(describe_blas());
   lines.push_back(describe_onednn_conv());
   lines.push_back(describe_winograd_convs());
+  lines.push_back(describe_onednn_linear());
   lines.push_back(
       "attention: " + std::string(sdk::to_string(config_.attention)) +
       (sdpa_available() ? " (sdpa available)" : " (sdpa needs libtorch >= 2: falls back to naive)"));

@@ -3,6 +3,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
+
 #ifdef FTDR_ONEDNN_CONV
 #include <unordered_map>
 
@@ -24,6 +26,13 @@ memory::desc plain(memory::dims dims) {
 }  // namespace
 
 bool onednn_direct_linear_built() { return true; }
+
+std::string describe_onednn_linear() {
+  const dnnl_version_t* v = dnnl_version();
+  return "linear layers: large float32 GEMMs call oneDNN " + std::to_string(v->major) + "." +
+         std::to_string(v->minor) + "." + std::to_string(v->patch) +
+         "'s inner product directly, small ones the BLAS";
+}
 
 bool onednn_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& out) {
   if (!onednn_plain_f32(x, 2) || !onednn_plain_f32(weight, 2) || !onednn_plain_f32(out, 2) ||
@@ -61,6 +70,11 @@ bool onednn_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tens
 #else
 
 bool onednn_direct_linear_built() { return false; }
+
+std::string describe_onednn_linear() {
+  return "linear layers: large float32 GEMMs through libtorch's mkldnn_linear, small ones the BLAS (this "
+         "build does not call oneDNN itself: cmake/OneDnnConv.cmake)";
+}
 
 bool onednn_linear(const at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&) { return false; }
 

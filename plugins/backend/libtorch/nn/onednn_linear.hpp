@@ -14,10 +14,15 @@
 #pragma once
 #include <ATen/Tensor.h>
 
+#include <string>
+
 namespace ftdr::torchbe {
 
 // Whether this build calls oneDNN itself (FTDR_ONEDNN_CONV: cmake/OneDnnConv.cmake).
 bool onednn_direct_linear_built();
+
+// For `ftdr doctor`: one line starting with "linear layers: " that says where large GEMMs go.
+std::string describe_onednn_linear();
 
 // out = x weight^T + bias on oneDNN's inner product, on libtorch's intra-op threads: x [rows, in],
 // weight [out, in], bias [out] or undefined, out [rows, out]; all contiguous float32 on the CPU,

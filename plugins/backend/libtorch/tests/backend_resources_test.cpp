@@ -9,6 +9,7 @@
 #include "backend_test_support.hpp"
 #include "common/reference.hpp"
 #include "nn/onednn_conv.hpp"
+#include "nn/onednn_linear.hpp"
 #include "nn/winograd_conv.hpp"
 
 namespace ftdr::test {
@@ -55,6 +56,10 @@ TEST(BackendDiagnostics, NamesTheBlasLibraryAndVersions) {
                       ? "3x3 convolutions: Winograd F(2x2, 3x3) (AVX2 + FMA) for float32 images of at least "
                         "8 MiB and 4096 pixels"
                       : "3x3 convolutions: oneDNN's direct ones (Winograd F(2x2, 3x3) needs AVX2 and FMA"))
+      << ::testing::PrintToString(lines);
+  EXPECT_TRUE(has(torchbe::onednn_direct_linear_built()
+                      ? "linear layers: large float32 GEMMs call oneDNN "
+                      : "linear layers: large float32 GEMMs through libtorch's mkldnn_linear"))
       << ::testing::PrintToString(lines);
   EXPECT_TRUE(has("cpu_block_cache: on (")) << "cpu_block_cache = true is the default";
   std::cout << "[ diagnostics ] " << blas << "\n";
