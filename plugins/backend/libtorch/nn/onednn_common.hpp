@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 
 namespace ftdr::torchbe {
 
@@ -13,6 +14,12 @@ namespace ftdr::torchbe {
 inline dnnl::engine& onednn_cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
+}
+
+// The oneDNN this process runs on, "2.6.3" (its library's version, not the headers'), for `ftdr doctor`.
+inline std::string onednn_version_text() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
 }
 
 // A contiguous float32 CPU tensor of `dims` dimensions: what the plain memory descriptors describe.

@@ -132,10 +132,9 @@ class BandedConv {
 bool onednn_direct_conv_built() { return true; }
 
 std::string describe_onednn_conv() {
-  const dnnl_version_t* v = dnnl_version();
-  const char* runtime = v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "not OpenMP";
-  return "convolutions: large images' bands call oneDNN " + std::to_string(v->major) + "." +
-         std::to_string(v->minor) + "." + std::to_string(v->patch) + " directly (" + runtime + " threads)";
+  const char* runtime = dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "not OpenMP";
+  return "convolutions: large images' bands call oneDNN " + onednn_version_text() + " directly (" + runtime +
+         " threads)";
 }
 
 bool onednn_banded_conv2d(const at::Tensor& image, const at::Tensor& weight,

@@ -28,9 +28,7 @@ memory::desc plain(memory::dims dims) {
 bool onednn_direct_linear_built() { return true; }
 
 std::string describe_onednn_linear() {
-  const dnnl_version_t* v = dnnl_version();
-  return "linear layers: large float32 GEMMs call oneDNN " + std::to_string(v->major) + "." +
-         std::to_string(v->minor) + "." + std::to_string(v->patch) +
+  return "linear layers: large float32 GEMMs call oneDNN " + onednn_version_text() +
          "'s inner product directly, small ones the BLAS";
 }
 
